@@ -1,0 +1,72 @@
+package dev.ferry.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.ferry.FerryConfig;
+import dev.ferry.FerryDataSource;
+import java.time.Duration;
+import java.util.Locale;
+import javax.sql.DataSource;
+import org.apache.commons.dbcp2.BasicDataSource;
+
+/**
+ * The pools under comparison, each built with the same size and equivalent settings (fixed size, no
+ * validation on every borrow, 30 s connection timeout), selected by name from a JMH {@code @Param}.
+ */
+public enum PoolFactory {
+    FERRY {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            return new FerryDataSource(FerryConfig.builder()
+                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
+                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
+                    .connectionTimeout(Duration.ofSeconds(30))
+                    .poolName("bench-ferry")
+                    .build());
+        }
+    },
+    HIKARI {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            HikariConfig config = new HikariConfig();
+            config.setJdbcUrl(url);
+            config.setDriverClassName(STUB_DRIVER);
+            config.setMaximumPoolSize(poolSize);
+            config.setMinimumIdle(poolSize);
+            config.setConnectionTimeout(30_000);
+            config.setPoolName("bench-hikari");
+            return new HikariDataSource(config);
+        }
+    },
+    DBCP2 {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            BasicDataSource ds = new BasicDataSource();
+            ds.setUrl(url);
+            ds.setDriverClassName(STUB_DRIVER);
+            ds.setMaxTotal(poolSize);
+            ds.setMaxIdle(poolSize);
+            ds.setMinIdle(poolSize);
+            ds.setInitialSize(poolSize);
+            ds.setMaxWait(Duration.ofSeconds(30));
+            ds.setTestOnBorrow(false);
+            return ds;
+        }
+    };
+
+    static final String STUB_DRIVER = "dev.ferry.testkit.StubDriver";
+
+    /** A started pool of {@code poolSize} connections on the stub database at {@code url}. */
+    public abstract DataSource create(String url, int poolSize) throws Exception;
+
+    public static PoolFactory named(String name) {
+        return valueOf(name.toUpperCase(Locale.ROOT));
+    }
+
+    /** Closes whichever pool this is. */
+    public static void close(DataSource ds) throws Exception {
+        if (ds instanceof AutoCloseable) {
+            ((AutoCloseable) ds).close();
+        }
+    }
+}

@@ -1,0 +1,472 @@
+package dev.ferry;
+
+import dev.ferry.pool.ConnectionPool;
+import java.io.Closeable;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/**
+ * A pooling {@link DataSource}. Two ways to configure it:
+ *
+ * <ul>
+ *   <li>as a JavaBean, with HikariCP's property names, so switching from {@code HikariDataSource} is a change of
+ *       class name (and Spring's {@code DataSourceBuilder} binds it). The pool starts on the first
+ *       {@link #getConnection()} or {@link #start()}; after that only the runtime-resizable settings
+ *       ({@code maximumPoolSize}, {@code minimumIdle}, {@code connectionTimeout},
+ *       {@code leakDetectionThreshold}) may change, and any other setter throws {@link IllegalStateException}.
+ *   <li>with an immutable {@link FerryConfig}: {@code new FerryDataSource(FerryConfig.builder()...build())}.
+ * </ul>
+ *
+ * <p>{@code unwrap(FerryPool.class)} gives the pool's state and resizing; {@code unwrap(Driver.class)} the
+ * JDBC driver in use.
+ */
+public class FerryDataSource implements DataSource, Closeable {
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final FerryConfig.Builder settings;
+    private FerryConfig config;
+    private volatile ConnectionPool pool;
+    private volatile boolean closed;
+    private PrintWriter logWriter;
+
+    /** A data source to configure with setters; it starts on first use. */
+    public FerryDataSource() {
+        this.settings = FerryConfig.builder();
+    }
+
+    /** A data source with a validated configuration; it starts on first use or {@link #start()}. */
+    public FerryDataSource(FerryConfig config) {
+        this.config = config;
+        this.settings = config.toBuilder();
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        ConnectionPool p = pool;
+        if (p == null) {
+            p = start0();
+        }
+        return p.getConnection();
+    }
+
+    /** Unsupported, as in HikariCP: a pool holds connections of one user. Use one data source per user. */
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        throw new SQLFeatureNotSupportedException("FerryDataSource pools connections of one user; "
+                + "getConnection(username, password) is not supported: configure a data source per user");
+    }
+
+    /**
+     * Starts the pool now rather than on first use, so configuration and database errors show at start-up.
+     *
+     * @throws IllegalArgumentException if a setting is invalid (the message names it)
+     * @throws SQLException             if the database cannot be reached within initializationFailTimeout
+     */
+    public void start() throws SQLException {
+        start0();
+    }
+
+    private ConnectionPool start0() throws SQLException {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new SQLException("FerryDataSource " + name() + " is closed", "08003");
+            }
+            if (pool == null) {
+                if (config == null) {
+                    config = settings.build();
+                }
+                pool = new ConnectionPool(config);
+            }
+            return pool;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String name() {
+        return config != null ? config.poolName() : settings.poolName != null ? settings.poolName : "(unstarted)";
+    }
+
+    /** Whether the pool has started and not been closed. */
+    public boolean isRunning() {
+        return pool != null && !closed;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Drains and closes the pool; see {@link FerryConfig#shutdownTimeout()}. Later borrows fail. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            if (pool != null) {
+                pool.close();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The configuration in force, once started; before that, null. */
+    public FerryConfig getConfig() {
+        return pool == null ? null : config;
+    }
+
+    // ---------------------------------------------------------------- bean setters (sealed once started)
+
+    private void beforeChange(String setting) {
+        if (pool != null || config != null) {
+            throw new IllegalStateException(setting + " cannot change once the pool is configured or started; "
+                    + "only maximumPoolSize, minimumIdle, connectionTimeout and leakDetectionThreshold can change "
+                    + "at run time");
+        }
+    }
+
+    private void set(String setting, Runnable change) {
+        lock.lock();
+        try {
+            beforeChange(setting);
+            change.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void setJdbcUrl(String jdbcUrl) {
+        set("jdbcUrl", () -> settings.jdbcUrl(jdbcUrl));
+    }
+
+    public String getJdbcUrl() {
+        return settings.jdbcUrl;
+    }
+
+    /** Alias of {@link #setJdbcUrl}, for frameworks that bind {@code url}. */
+    public void setUrl(String url) {
+        setJdbcUrl(url);
+    }
+
+    public String getUrl() {
+        return getJdbcUrl();
+    }
+
+    public void setUsername(String username) {
+        set("username", () -> settings.username(username));
+    }
+
+    public String getUsername() {
+        return settings.username;
+    }
+
+    /** Alias of {@link #setUsername}, for frameworks that bind {@code user}. */
+    public void setUser(String user) {
+        setUsername(user);
+    }
+
+    public String getUser() {
+        return getUsername();
+    }
+
+    public void setPassword(String password) {
+        set("password", () -> settings.password(password));
+    }
+
+    public void setDriverClassName(String driverClassName) {
+        set("driverClassName", () -> settings.driverClassName(driverClassName));
+    }
+
+    public String getDriverClassName() {
+        return settings.driverClassName;
+    }
+
+    public void setDataSourceProperties(Properties properties) {
+        set("dataSourceProperties", () -> settings.dataSourceProperties(properties));
+    }
+
+    public Properties getDataSourceProperties() {
+        Properties copy = new Properties();
+        copy.putAll(settings.dataSourceProperties);
+        return copy;
+    }
+
+    public void addDataSourceProperty(String key, Object value) {
+        set("dataSourceProperties", () -> settings.dataSourceProperty(key, String.valueOf(value)));
+    }
+
+    public void setPoolName(String poolName) {
+        set("poolName", () -> settings.poolName(poolName));
+    }
+
+    public String getPoolName() {
+        return config != null ? config.poolName() : settings.poolName;
+    }
+
+    /** Resizable at run time. */
+    public void setMaximumPoolSize(int maximumPoolSize) {
+        lock.lock();
+        try {
+            if (pool != null) {
+                pool.setMaximumPoolSize(maximumPoolSize);
+            } else {
+                beforeChange("maximumPoolSize");
+                settings.maximumPoolSize(maximumPoolSize);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int getMaximumPoolSize() {
+        return pool != null ? pool.maximumPoolSize() : settings.maximumPoolSize;
+    }
+
+    /** Resizable at run time. */
+    public void setMinimumIdle(int minimumIdle) {
+        lock.lock();
+        try {
+            if (pool != null) {
+                pool.setMinimumIdle(minimumIdle);
+            } else {
+                beforeChange("minimumIdle");
+                settings.minimumIdle(minimumIdle);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int getMinimumIdle() {
+        if (pool != null) {
+            return pool.minimumIdle();
+        }
+        return settings.minimumIdle == -1 ? settings.maximumPoolSize : settings.minimumIdle;
+    }
+
+    /** In milliseconds; changeable at run time. */
+    public void setConnectionTimeout(long millis) {
+        lock.lock();
+        try {
+            if (pool != null) {
+                pool.setConnectionTimeout(Duration.ofMillis(millis));
+            } else {
+                beforeChange("connectionTimeout");
+                settings.connectionTimeout(Duration.ofMillis(millis));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long getConnectionTimeout() {
+        return settings.connectionTimeout.toMillis();
+    }
+
+    public void setIdleTimeout(long millis) {
+        set("idleTimeout", () -> settings.idleTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getIdleTimeout() {
+        return settings.idleTimeout.toMillis();
+    }
+
+    public void setMaxLifetime(long millis) {
+        set("maxLifetime", () -> settings.maxLifetime(Duration.ofMillis(millis)));
+    }
+
+    public long getMaxLifetime() {
+        return settings.maxLifetime.toMillis();
+    }
+
+    public void setKeepaliveTime(long millis) {
+        set("keepaliveTime", () -> settings.keepaliveTime(Duration.ofMillis(millis)));
+    }
+
+    public long getKeepaliveTime() {
+        return settings.keepaliveTime.toMillis();
+    }
+
+    public void setValidationTimeout(long millis) {
+        set("validationTimeout", () -> settings.validationTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getValidationTimeout() {
+        return settings.validationTimeout.toMillis();
+    }
+
+    /** In milliseconds, 0 to turn off; changeable at run time. */
+    public void setLeakDetectionThreshold(long millis) {
+        lock.lock();
+        try {
+            if (pool != null) {
+                pool.setLeakDetectionThreshold(Duration.ofMillis(millis));
+            } else {
+                beforeChange("leakDetectionThreshold");
+                settings.leakDetectionThreshold(Duration.ofMillis(millis));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long getLeakDetectionThreshold() {
+        return settings.leakDetectionThreshold.toMillis();
+    }
+
+    public void setInitializationFailTimeout(long millis) {
+        set("initializationFailTimeout", () -> settings.initializationFailTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getInitializationFailTimeout() {
+        return settings.initializationFailTimeout.toMillis();
+    }
+
+    /** Ferry's addition: default statement timeout in milliseconds (whole seconds), 0 for none. */
+    public void setQueryTimeout(long millis) {
+        set("queryTimeout", () -> settings.queryTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getQueryTimeout() {
+        return settings.queryTimeout.toMillis();
+    }
+
+    /** Ferry's addition: how many callers may wait at once before getConnection() fails fast. */
+    public void setMaxWaiting(int maxWaiting) {
+        set("maxWaiting", () -> settings.maxWaiting(maxWaiting));
+    }
+
+    public int getMaxWaiting() {
+        return settings.maxWaiting;
+    }
+
+    public void setAutoCommit(boolean autoCommit) {
+        set("autoCommit", () -> settings.autoCommit(autoCommit));
+    }
+
+    public boolean isAutoCommit() {
+        return settings.autoCommit;
+    }
+
+    public void setReadOnly(boolean readOnly) {
+        set("readOnly", () -> settings.readOnly(readOnly));
+    }
+
+    public boolean isReadOnly() {
+        return settings.readOnly;
+    }
+
+    public void setTransactionIsolation(String isolation) {
+        set("transactionIsolation", () -> settings.transactionIsolation(isolation));
+    }
+
+    public String getTransactionIsolation() {
+        return settings.transactionIsolation;
+    }
+
+    public void setCatalog(String catalog) {
+        set("catalog", () -> settings.catalog(catalog));
+    }
+
+    public String getCatalog() {
+        return settings.catalog;
+    }
+
+    public void setSchema(String schema) {
+        set("schema", () -> settings.schema(schema));
+    }
+
+    public String getSchema() {
+        return settings.schema;
+    }
+
+    public void setConnectionInitSql(String sql) {
+        set("connectionInitSql", () -> settings.connectionInitSql(sql));
+    }
+
+    public String getConnectionInitSql() {
+        return settings.connectionInitSql;
+    }
+
+    public void setConnectionTestQuery(String sql) {
+        set("connectionTestQuery", () -> settings.connectionTestQuery(sql));
+    }
+
+    public String getConnectionTestQuery() {
+        return settings.connectionTestQuery;
+    }
+
+    // ---------------------------------------------------------------- DataSource / Wrapper
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    /** Stored for the DataSource contract; Ferry logs through SLF4J. */
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    /** Sets connectionTimeout, in seconds, as HikariCP does; 0 leaves it unchanged. */
+    @Override
+    public void setLoginTimeout(int seconds) {
+        if (seconds > 0) {
+            setConnectionTimeout(seconds * 1000L);
+        }
+    }
+
+    @Override
+    public int getLoginTimeout() {
+        return (int) (getConnectionTimeout() / 1000);
+    }
+
+    @Override
+    public Logger getParentLogger() {
+        return Logger.getLogger("dev.ferry");
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        if (iface == FerryPool.class || iface == ConnectionPool.class) {
+            ConnectionPool p = pool != null ? pool : start0();
+            return iface.cast(p);
+        }
+        if (iface == Driver.class) {
+            FerryConfig c = config != null ? config : start0().config();
+            return iface.cast(c.driver());
+        }
+        if (iface == FerryConfig.class) {
+            if (config == null) {
+                start0();
+            }
+            return iface.cast(config);
+        }
+        throw new SQLException("FerryDataSource " + name() + " does not wrap " + iface.getName()
+                + "; it unwraps to FerryPool, Driver and FerryConfig");
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this) || iface == FerryPool.class || iface == ConnectionPool.class
+                || iface == Driver.class || iface == FerryConfig.class;
+    }
+
+    @Override
+    public String toString() {
+        return "FerryDataSource (" + name() + ")";
+    }
+}

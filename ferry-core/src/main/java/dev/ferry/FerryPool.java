@@ -1,0 +1,44 @@
+package dev.ferry;
+
+/**
+ * A running pool as seen from outside: its state and the settings that may change while it runs. Obtain it
+ * with {@code dataSource.unwrap(FerryPool.class)}.
+ */
+public interface FerryPool {
+
+    String poolName();
+
+    /** Physical connections open now, lent or idle. */
+    int totalConnections();
+
+    /** Connections lent to borrowers now. */
+    int activeConnections();
+
+    /** Connections ready to lend now. */
+    int idleConnections();
+
+    /** Callers waiting for a connection now. */
+    int waitingThreads();
+
+    int maximumPoolSize();
+
+    int minimumIdle();
+
+    /**
+     * Changes the upper bound while running. Growing takes effect at once; shrinking retires idle connections
+     * above the new bound right away and lent ones when they are returned (never from under a borrower).
+     *
+     * @throws IllegalArgumentException if {@code size < 1} or below the current minimumIdle
+     */
+    void setMaximumPoolSize(int size);
+
+    /**
+     * Changes how many idle connections the pool keeps ready.
+     *
+     * @throws IllegalArgumentException if negative or above maximumPoolSize
+     */
+    void setMinimumIdle(int minimumIdle);
+
+    /** Retires every connection: idle ones now, lent ones when returned. New ones are made as needed. */
+    void softEvictConnections();
+}

@@ -1,0 +1,86 @@
+package dev.ferry.pool;
+
+import java.sql.Connection;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * One physical connection and what the pool knows of it. Ownership is the {@link #state} field: whoever moves
+ * it from {@link #IDLE} to {@link #IN_USE} (or {@link #RESERVED}) by CAS owns the connection until it moves it
+ * back. Every other field is written only by the owner, except {@link #evict}, which anyone may set.
+ */
+final class PoolEntry {
+
+    static final int IDLE = 0;
+    static final int IN_USE = 1;
+    /** Held by housekeeping (keepalive, retirement): not lendable, not in a borrower's hands. */
+    static final int RESERVED = -1;
+    /** Closed and out of the bag. */
+    static final int REMOVED = -2;
+
+    private static final AtomicIntegerFieldUpdater<PoolEntry> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(PoolEntry.class, "state");
+
+    final Connection connection;
+    final long createdAt;
+    /** When this connection retires for age, jittered per connection so a pool never retires all at once. */
+    final long retireAt;
+
+    private volatile int state = IN_USE;
+    /** Set when the connection must not be lent again: fatal error seen, lifetime reached, pool shrunk. */
+    volatile boolean evict;
+    /** Last lend or return, for idle validation and idle retirement. */
+    volatile long lastAccessed;
+    /** Last time the connection was known alive (validation, keepalive, successful use). */
+    volatile long lastAlive;
+
+    // Connection state as it is now on the wire; the proxy updates these, the pool resets them on return.
+    boolean autoCommit;
+    boolean readOnly;
+    int isolation;
+    String catalog;
+    String schema;
+    int networkTimeout;
+
+    // What the connection looked like when made (after the pool applied its settings): reset targets.
+    int initialIsolation;
+    String initialCatalog;
+    String initialSchema;
+    int initialNetworkTimeout;
+
+    /** Statements the current borrower has open; kept here so a lend allocates no list. Owner-only. */
+    ProxyStatement[] openStatements = new ProxyStatement[8];
+    int openStatementCount;
+
+    /** The borrower's stack, captured when leak detection is on. */
+    Throwable borrowSite;
+    Future<?> leakCheck;
+    long borrowedAt;
+
+    PoolEntry(Connection connection, long createdAt, long retireAt) {
+        this.connection = connection;
+        this.createdAt = createdAt;
+        this.retireAt = retireAt;
+        this.lastAccessed = createdAt;
+        this.lastAlive = createdAt;
+    }
+
+    int state() {
+        return state;
+    }
+
+    boolean compareAndSet(int expect, int update) {
+        return STATE.compareAndSet(this, expect, update);
+    }
+
+    void setState(int update) {
+        state = update;
+    }
+
+    @Override
+    public String toString() {
+        return "PoolEntry{" + connection.getClass().getSimpleName() + "@"
+                + Integer.toHexString(System.identityHashCode(connection)) + ", state=" + state
+                + ", evict=" + evict + "}";
+    }
+}

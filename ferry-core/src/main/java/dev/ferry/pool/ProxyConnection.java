@@ -1,0 +1,273 @@
+package dev.ferry.pool;
+
+import java.sql.CallableStatement;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * The connection a borrower holds: one per lend, so a stale reference can never reach a connection that has
+ * since been lent to someone else. It records what the borrower changed (autocommit, isolation, read-only,
+ * catalog, schema, network timeout) and whether a transaction may be open, and on {@code close()} it closes
+ * the borrower's statements, rolls back uncommitted work and resets only what changed, before giving the
+ * physical connection back.
+ */
+final class ProxyConnection extends DelegatingConnection {
+
+    private static final int AUTOCOMMIT = 1;
+    private static final int ISOLATION = 2;
+    private static final int READ_ONLY = 4;
+    private static final int CATALOG = 8;
+    private static final int SCHEMA = 16;
+    private static final int NETWORK_TIMEOUT = 32;
+
+    private static final AtomicIntegerFieldUpdater<ProxyConnection> CLOSED =
+            AtomicIntegerFieldUpdater.newUpdater(ProxyConnection.class, "closed");
+
+    final ConnectionPool pool;
+    final PoolEntry entry;
+    private volatile int closed;
+    private int dirty;
+    /** A statement ran while autocommit was off, and no commit or rollback followed. */
+    private boolean transactionOpen;
+
+    ProxyConnection(ConnectionPool pool, PoolEntry entry) {
+        super(entry.connection);
+        this.pool = pool;
+        this.entry = entry;
+    }
+
+    @Override
+    SQLException onSqlException(SQLException e) {
+        // After close() the entry may already belong to another borrower: our errors say nothing about it.
+        if (closed == 0 && FatalErrors.isFatal(e)) {
+            pool.markBroken(entry, e);
+        }
+        return e;
+    }
+
+    void beforeExecute() {
+        if (!entry.autoCommit) {
+            transactionOpen = true;
+        }
+    }
+
+    @Override
+    Statement wrap(Statement statement) {
+        return track(new ProxyStatement(this, statement));
+    }
+
+    @Override
+    PreparedStatement wrap(PreparedStatement statement) {
+        return track(new ProxyPreparedStatement(this, statement));
+    }
+
+    @Override
+    CallableStatement wrap(CallableStatement statement) {
+        return track(new ProxyCallableStatement(this, statement));
+    }
+
+    private <T extends ProxyStatement> T track(T statement) {
+        if (pool.queryTimeoutSeconds > 0) {
+            try {
+                statement.delegate.setQueryTimeout(pool.queryTimeoutSeconds);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e); // drivers accept any positive timeout; keep the cause visible
+            }
+        }
+        PoolEntry e = entry;
+        if (e.openStatementCount == e.openStatements.length) {
+            e.openStatements = Arrays.copyOf(e.openStatements, e.openStatementCount * 2);
+        }
+        e.openStatements[e.openStatementCount++] = statement;
+        return statement;
+    }
+
+    void untrack(ProxyStatement statement) {
+        if (closed != 0) {
+            return; // the list now belongs to the entry's next borrower
+        }
+        PoolEntry e = entry;
+        ProxyStatement[] statements = e.openStatements;
+        // Statements are usually closed in reverse order of creation: search from the end.
+        for (int i = e.openStatementCount - 1; i >= 0; i--) {
+            if (statements[i] == statement) {
+                int moved = e.openStatementCount - i - 1;
+                if (moved > 0) {
+                    System.arraycopy(statements, i + 1, statements, i, moved);
+                }
+                statements[--e.openStatementCount] = null;
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void setAutoCommit(boolean autoCommit) throws SQLException {
+        super.setAutoCommit(autoCommit);
+        entry.autoCommit = autoCommit;
+        dirty |= AUTOCOMMIT;
+        if (autoCommit) {
+            transactionOpen = false; // JDBC commits when autocommit is switched on
+        }
+    }
+
+    @Override
+    public void commit() throws SQLException {
+        super.commit();
+        transactionOpen = false;
+    }
+
+    @Override
+    public void rollback() throws SQLException {
+        super.rollback();
+        transactionOpen = false;
+    }
+
+    @Override
+    public void rollback(Savepoint savepoint) throws SQLException {
+        super.rollback(savepoint);
+    }
+
+    @Override
+    public void setTransactionIsolation(int level) throws SQLException {
+        super.setTransactionIsolation(level);
+        entry.isolation = level;
+        dirty |= ISOLATION;
+    }
+
+    @Override
+    public void setReadOnly(boolean readOnly) throws SQLException {
+        super.setReadOnly(readOnly);
+        entry.readOnly = readOnly;
+        dirty |= READ_ONLY;
+    }
+
+    @Override
+    public void setCatalog(String catalog) throws SQLException {
+        super.setCatalog(catalog);
+        entry.catalog = catalog;
+        dirty |= CATALOG;
+    }
+
+    @Override
+    public void setSchema(String schema) throws SQLException {
+        super.setSchema(schema);
+        entry.schema = schema;
+        dirty |= SCHEMA;
+    }
+
+    @Override
+    public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
+        super.setNetworkTimeout(executor, milliseconds);
+        entry.networkTimeout = milliseconds;
+        dirty |= NETWORK_TIMEOUT;
+    }
+
+    @Override
+    public DatabaseMetaData getMetaData() throws SQLException {
+        return new ProxyDatabaseMetaData(this, super.getMetaData());
+    }
+
+    @Override
+    public boolean isClosed() throws SQLException {
+        return closed != 0 || super.isClosed();
+    }
+
+    @Override
+    public void abort(Executor executor) throws SQLException {
+        if (closed != 0) {
+            return;
+        }
+        entry.evict = true;
+        try {
+            delegate.abort(executor);
+        } finally {
+            close();
+        }
+    }
+
+    /** Returns the connection to the pool. A second call does nothing. */
+    @Override
+    public void close() throws SQLException {
+        if (!CLOSED.compareAndSet(this, 0, 1)) {
+            return;
+        }
+        try {
+            closeStatements();
+            if (!entry.evict) {
+                restore();
+            }
+        } finally {
+            delegate = ClosedConnection.INSTANCE;
+            pool.release(entry);
+        }
+    }
+
+    private void closeStatements() {
+        PoolEntry e = entry;
+        ProxyStatement[] statements = e.openStatements;
+        for (int i = e.openStatementCount - 1; i >= 0; i--) {
+            try {
+                statements[i].closeByPool();
+            } catch (SQLException ex) {
+                noteResetFailure(ex);
+            }
+            statements[i] = null;
+        }
+        e.openStatementCount = 0;
+    }
+
+    /** Undoes what the borrower left behind; any failure here retires the connection. */
+    private void restore() {
+        Connection raw = entry.connection;
+        try {
+            if (transactionOpen && !entry.autoCommit) {
+                raw.rollback();
+            }
+            if ((dirty & AUTOCOMMIT) != 0 && entry.autoCommit != pool.defaultAutoCommit) {
+                raw.setAutoCommit(pool.defaultAutoCommit);
+                entry.autoCommit = pool.defaultAutoCommit;
+            }
+            if ((dirty & READ_ONLY) != 0 && entry.readOnly != pool.defaultReadOnly) {
+                raw.setReadOnly(pool.defaultReadOnly);
+                entry.readOnly = pool.defaultReadOnly;
+            }
+            if ((dirty & ISOLATION) != 0 && entry.isolation != entry.initialIsolation) {
+                raw.setTransactionIsolation(entry.initialIsolation);
+                entry.isolation = entry.initialIsolation;
+            }
+            if ((dirty & CATALOG) != 0 && entry.initialCatalog != null
+                    && !entry.initialCatalog.equals(entry.catalog)) {
+                raw.setCatalog(entry.initialCatalog);
+                entry.catalog = entry.initialCatalog;
+            }
+            if ((dirty & SCHEMA) != 0 && entry.initialSchema != null && !entry.initialSchema.equals(entry.schema)) {
+                raw.setSchema(entry.initialSchema);
+                entry.schema = entry.initialSchema;
+            }
+            if ((dirty & NETWORK_TIMEOUT) != 0 && entry.networkTimeout != entry.initialNetworkTimeout) {
+                raw.setNetworkTimeout(pool.networkTimeoutExecutor(), entry.initialNetworkTimeout);
+                entry.networkTimeout = entry.initialNetworkTimeout;
+            }
+            raw.clearWarnings();
+        } catch (SQLException | RuntimeException e) {
+            noteResetFailure(e);
+        }
+    }
+
+    private void noteResetFailure(Exception e) {
+        pool.markBroken(entry, e);
+    }
+
+    @Override
+    public String toString() {
+        return "FerryConnection{pool=" + pool.poolName() + ", " + (closed != 0 ? "closed" : delegate.toString()) + "}";
+    }
+}

@@ -1,0 +1,154 @@
+package dev.ferry.testkit;
+
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** A connection that keeps its state in fields and runs nothing. */
+public final class StubConnection extends NeutralConnection {
+
+    final StubDatabase db;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    volatile boolean broken;
+    private boolean autoCommit = true;
+    private boolean readOnly;
+    private int isolation = TRANSACTION_READ_COMMITTED;
+    private String catalog = "stub";
+    private String schema = "public";
+    private int networkTimeout;
+
+    /** Who holds this connection now; tests set it to catch a connection lent to two borrowers. */
+    public final AtomicReference<Object> holder = new AtomicReference<>();
+
+    StubConnection(StubDatabase db) {
+        this.db = db;
+    }
+
+    @Override
+    public Statement createStatement() throws SQLException {
+        checkOpen();
+        return new StubStatement(this);
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql) throws SQLException {
+        checkOpen();
+        return new StubPreparedStatement(this);
+    }
+
+    private void checkOpen() throws SQLException {
+        if (closed.get()) {
+            throw new SQLException("stub connection is closed", "08003");
+        }
+    }
+
+    @Override
+    public boolean isValid(int timeout) {
+        return !closed.get() && !broken && !db.down;
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            db.open.decrementAndGet();
+        }
+    }
+
+    @Override
+    public void abort(Executor executor) {
+        close();
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public void commit() throws SQLException {
+        checkOpen();
+    }
+
+    @Override
+    public void rollback() throws SQLException {
+        checkOpen();
+        db.rollbacks.incrementAndGet();
+    }
+
+    @Override
+    public boolean getAutoCommit() {
+        return autoCommit;
+    }
+
+    @Override
+    public void setAutoCommit(boolean autoCommit) throws SQLException {
+        checkOpen();
+        this.autoCommit = autoCommit;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public void setReadOnly(boolean readOnly) {
+        this.readOnly = readOnly;
+    }
+
+    @Override
+    public int getTransactionIsolation() {
+        return isolation;
+    }
+
+    @Override
+    public void setTransactionIsolation(int level) {
+        this.isolation = level;
+    }
+
+    @Override
+    public String getCatalog() {
+        return catalog;
+    }
+
+    @Override
+    public void setCatalog(String catalog) {
+        this.catalog = catalog;
+    }
+
+    @Override
+    public String getSchema() {
+        return schema;
+    }
+
+    @Override
+    public void setSchema(String schema) {
+        this.schema = schema;
+    }
+
+    @Override
+    public int getNetworkTimeout() {
+        return networkTimeout;
+    }
+
+    @Override
+    public void setNetworkTimeout(Executor executor, int milliseconds) {
+        this.networkTimeout = milliseconds;
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this);
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        throw new SQLException("not a wrapper for " + iface);
+    }
+}
