@@ -163,12 +163,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         long deadline = System.nanoTime() + failTimeout.toNanos();
         long backoff = BACKOFF_MIN_NANOS;
         for (;;) {
+            openConnections.incrementAndGet();
             try {
                 PoolEntry entry = createEntry();
                 bag.add(entry);
                 bag.requite(entry);
                 return;
             } catch (SQLException e) {
+                openConnections.decrementAndGet();
                 long remaining = deadline - System.nanoTime();
                 if (remaining <= 0) {
                     throw new SQLException(poolName + " - could not open a first connection to "

@@ -1,0 +1,203 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+/** Every invalid setting fails at build time with a message naming the setting, the value and what is allowed. */
+class FerryConfigTest {
+
+    private static final String STUB = "dev.ferry.testkit.StubDriver";
+
+    private static FerryConfig.Builder valid() {
+        return FerryConfig.builder().jdbcUrl("jdbc:stub:config").driverClassName(STUB);
+    }
+
+    private static void rejects(UnaryOperator<FerryConfig.Builder> change, String... fragments) {
+        assertThatThrownBy(() -> change.apply(valid()).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .message().contains(fragments);
+    }
+
+    @Test
+    void defaultsMatchHikariCp() {
+        FerryConfig c = valid().build();
+        assertThat(c.maximumPoolSize()).isEqualTo(10);
+        assertThat(c.minimumIdle()).isEqualTo(10);
+        assertThat(c.connectionTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.idleTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.maxLifetime()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(c.keepaliveTime()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(c.validationTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.autoCommit()).isTrue();
+        assertThat(c.poolName()).startsWith("ferry-");
+        assertThat(c.maxWaiting()).isEqualTo(Integer.MAX_VALUE);
+    }
+
+    @Test
+    void minimumIdleAboveMaximum() {
+        rejects(b -> b.maximumPoolSize(5).minimumIdle(6), "minimumIdle", "got 6", "at most maximumPoolSize (5)");
+    }
+
+    @Test
+    void minimumIdleNegative() {
+        rejects(b -> b.minimumIdle(-2), "minimumIdle", "got -2", "0 to maximumPoolSize");
+    }
+
+    @Test
+    void maximumPoolSizeZero() {
+        rejects(b -> b.maximumPoolSize(0).minimumIdle(0), "maximumPoolSize", "got 0", "at least 1");
+    }
+
+    @Test
+    void zeroOrNegativeConnectionTimeout() {
+        rejects(b -> b.connectionTimeout(Duration.ZERO), "connectionTimeout", "got 0ms", "a positive duration");
+        rejects(b -> b.connectionTimeout(Duration.ofMillis(-5)), "connectionTimeout", "got -5ms");
+    }
+
+    @Test
+    void zeroValidationTimeout() {
+        rejects(b -> b.validationTimeout(Duration.ZERO), "validationTimeout", "got 0ms", "a positive duration");
+    }
+
+    @Test
+    void validationTimeoutAboveConnectionTimeout() {
+        rejects(b -> b.connectionTimeout(Duration.ofSeconds(1)).validationTimeout(Duration.ofSeconds(2)),
+                "validationTimeout", "got 2000ms", "at most connectionTimeout (1000ms)");
+    }
+
+    @Test
+    void negativeDurations() {
+        rejects(b -> b.idleTimeout(Duration.ofMillis(-1)), "idleTimeout", "got -1ms", "0 (disabled)");
+        rejects(b -> b.maxLifetime(Duration.ofMillis(-1)), "maxLifetime", "got -1ms", "0 (disabled)");
+        rejects(b -> b.keepaliveTime(Duration.ofMillis(-1)), "keepaliveTime", "got -1ms");
+        rejects(b -> b.leakDetectionThreshold(Duration.ofMillis(-1)), "leakDetectionThreshold", "got -1ms");
+        rejects(b -> b.queryTimeout(Duration.ofSeconds(-1)), "queryTimeout", "got -1000ms");
+        rejects(b -> b.shutdownTimeout(Duration.ofSeconds(-1)), "shutdownTimeout", "got -1000ms");
+        rejects(b -> b.housekeepingPeriod(Duration.ZERO), "housekeepingPeriod", "got 0ms", "a positive duration");
+    }
+
+    @Test
+    void idleTimeoutNotBelowMaxLifetime() {
+        rejects(b -> b.maxLifetime(Duration.ofMinutes(5)).idleTimeout(Duration.ofMinutes(10)),
+                "idleTimeout", "got 600000ms", "less than maxLifetime (300000ms)");
+    }
+
+    @Test
+    void idleTimeoutAllowedWhenLifetimeUnlimited() {
+        assertThat(valid().maxLifetime(Duration.ZERO).idleTimeout(Duration.ofHours(5)).build().idleTimeout())
+                .isEqualTo(Duration.ofHours(5));
+    }
+
+    @Test
+    void keepaliveNotBelowMaxLifetime() {
+        rejects(b -> b.maxLifetime(Duration.ofMinutes(1)).idleTimeout(Duration.ofSeconds(30))
+                .keepaliveTime(Duration.ofMinutes(2)), "keepaliveTime", "got 120000ms", "less than maxLifetime");
+    }
+
+    @Test
+    void leakThresholdNotBelowMaxLifetime() {
+        rejects(b -> b.maxLifetime(Duration.ofMinutes(1)).idleTimeout(Duration.ofSeconds(30))
+                        .keepaliveTime(Duration.ZERO).leakDetectionThreshold(Duration.ofMinutes(2)),
+                "leakDetectionThreshold", "got 120000ms", "less than maxLifetime");
+    }
+
+    @Test
+    void queryTimeoutMustBeWholeSeconds() {
+        rejects(b -> b.queryTimeout(Duration.ofMillis(1500)), "queryTimeout", "got 1500ms", "whole number of seconds");
+    }
+
+    @Test
+    void maxWaitingNegative() {
+        rejects(b -> b.maxWaiting(-1), "maxWaiting", "got -1", "0 (never wait) or more");
+    }
+
+    @Test
+    void missingUrl() {
+        assertThatThrownBy(() -> FerryConfig.builder().build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("jdbcUrl: got null");
+    }
+
+    @Test
+    void malformedUrl() {
+        rejects(b -> b.jdbcUrl("postgresql://localhost/db"), "jdbcUrl", "malformed URL 'postgresql://localhost/db'",
+                "jdbc:<subprotocol>:<details>");
+        rejects(b -> b.jdbcUrl("jdbc:"), "jdbcUrl", "malformed URL");
+    }
+
+    @Test
+    void urlNoDriverAccepts() {
+        assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl("jdbc:nosuchdb://host/db?password=hunter2").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("jdbcUrl: no JDBC driver on the classpath accepts")
+                .hasMessageContaining("password=****")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void unknownDriverClass() {
+        rejects(b -> b.driverClassName("org.example.NoSuchDriver"), "driverClassName",
+                "class 'org.example.NoSuchDriver' is not on the classpath");
+    }
+
+    @Test
+    void driverClassThatIsNotADriver() {
+        rejects(b -> b.driverClassName("java.lang.String"), "driverClassName",
+                "'java.lang.String' does not implement java.sql.Driver");
+    }
+
+    @Test
+    void driverThatRejectsTheUrl() {
+        rejects(b -> b.jdbcUrl("jdbc:postgresql://localhost/db"), "jdbcUrl", "driver " + STUB + " does not accept");
+    }
+
+    @Test
+    void transactionIsolation() {
+        assertThat(valid().transactionIsolation("TRANSACTION_SERIALIZABLE").build().transactionIsolation())
+                .isEqualTo(java.sql.Connection.TRANSACTION_SERIALIZABLE);
+        assertThat(valid().transactionIsolation("read_committed").build().transactionIsolation())
+                .isEqualTo(java.sql.Connection.TRANSACTION_READ_COMMITTED);
+        assertThat(valid().transactionIsolation("4").build().transactionIsolation())
+                .isEqualTo(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+        rejects(b -> b.transactionIsolation("SNAPSHOT"), "transactionIsolation", "got 'SNAPSHOT'",
+                "TRANSACTION_READ_COMMITTED");
+        rejects(b -> b.transactionIsolation("3"), "transactionIsolation", "got '3'");
+    }
+
+    @Test
+    void blankPoolName() {
+        rejects(b -> b.poolName(" "), "poolName", "blank");
+    }
+
+    @Test
+    void toStringHidesSecrets() {
+        FerryConfig c = valid().jdbcUrl("jdbc:stub:x?user=app&password=hunter2&sslkey=k3y")
+                .password("s3cret").dataSourceProperty("password", "pr0p").dataSourceProperty("apiToken", "t0k")
+                .build();
+        assertThat(c.toString()).doesNotContain("hunter2", "s3cret", "pr0p", "t0k", "k3y")
+                .contains("password=****", "user=app");
+        assertThat(c.maskedJdbcUrl()).isEqualTo("jdbc:stub:x?user=app&password=****&sslkey=****");
+    }
+
+    @Test
+    void maskUrlUserInfoAndSemicolonOptions() {
+        assertThat(Secrets.maskUrl("jdbc:mysql://app:hunter2@db:3306/x")).isEqualTo("jdbc:mysql://app:****@db:3306/x");
+        assertThat(Secrets.maskUrl("jdbc:h2:mem:x;USER=sa;PASSWORD=hunter2")).isEqualTo("jdbc:h2:mem:x;USER=sa;PASSWORD=****");
+    }
+
+    @Test
+    void toBuilderRoundTrips() {
+        FerryConfig c = valid().maximumPoolSize(7).minimumIdle(2).queryTimeout(Duration.ofSeconds(3))
+                .transactionIsolation("SERIALIZABLE").build();
+        FerryConfig copy = c.toBuilder().build();
+        assertThat(copy.maximumPoolSize()).isEqualTo(7);
+        assertThat(copy.minimumIdle()).isEqualTo(2);
+        assertThat(copy.queryTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(copy.transactionIsolation()).isEqualTo(c.transactionIsolation());
+        assertThat(copy.poolName()).isEqualTo(c.poolName());
+    }
+}
