@@ -86,6 +86,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicBoolean filling = new AtomicBoolean();
     private final AtomicInteger connectionsCreated = new AtomicInteger();
+    private final AtomicInteger leaksSuspected = new AtomicInteger();
     private volatile SQLException lastConnectFailure;
     private volatile boolean closed;
     private volatile Future<?> housekeeping;
@@ -284,6 +285,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     private void reportLeak(PoolEntry entry, Throwable site) {
         if (entry.borrowSite == site) {
+            leaksSuspected.incrementAndGet();
             LOG.warn("{} - connection leak suspected: {} has been out for more than {}ms; stack of the borrower "
                     + "follows", poolName, entry, TimeUnit.NANOSECONDS.toMillis(leakThresholdNanos), site);
         }
@@ -561,6 +563,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** Physical connections open or being opened or closed: what the database sees. */
     public int openConnections() {
         return openConnections.get();
+    }
+
+    /** Times a connection stayed out longer than leakDetectionThreshold. */
+    public int leaksSuspected() {
+        return leaksSuspected.get();
     }
 
     /** Physical connections made since start. */

@@ -27,6 +27,11 @@ public final class StubConnection extends NeutralConnection {
         this.db = db;
     }
 
+    /** Breaks this connection as a dropped socket would: validation fails, statements fail with 08006. */
+    public void breakConnection() {
+        broken = true;
+    }
+
     @Override
     public Statement createStatement() throws SQLException {
         checkOpen();
