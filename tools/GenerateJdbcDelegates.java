@@ -98,13 +98,13 @@ public class GenerateJdbcDelegates {
                 out.append("    /** Runs before every execute method, so the connection knows a transaction may be open. */\n");
                 out.append("    abstract void beforeExecute();\n\n");
                 out.append("    /** Wraps a result set the driver returned, so it points back at this proxy. */\n");
-                out.append("    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet);\n\n");
+                out.append("    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;\n\n");
             }
             if (spec.iface == Connection.class) {
                 out.append("    /** Wraps and tracks a statement the driver created. */\n");
-                out.append("    abstract java.sql.Statement wrap(java.sql.Statement statement);\n\n");
-                out.append("    abstract java.sql.PreparedStatement wrap(java.sql.PreparedStatement statement);\n\n");
-                out.append("    abstract java.sql.CallableStatement wrap(java.sql.CallableStatement statement);\n\n");
+                out.append("    abstract java.sql.Statement wrap(java.sql.Statement statement) throws java.sql.SQLException;\n\n");
+                out.append("    abstract java.sql.PreparedStatement wrap(java.sql.PreparedStatement statement)\n            throws java.sql.SQLException;\n\n");
+                out.append("    abstract java.sql.CallableStatement wrap(java.sql.CallableStatement statement)\n            throws java.sql.SQLException;\n\n");
             }
         } else {
             out.append("class ").append(cls).append(" extends ").append(spec.superClass)

@@ -32,6 +32,37 @@ class FairnessTest {
         assertFifo(virtual);
     }
 
+    /**
+     * Regression test for a lost wake-up: two threads hand one connection back and forth many times. If a return
+     * ever fails to wake the waiter, the waiter sleeps beside an idle connection until it times out.
+     */
+    @Test
+    void aWaiterIsNeverLeftSleepingBesideAnIdleConnection() throws Exception {
+        StubDatabase db = StubDatabase.create();
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(db.url())
+                .driverClassName("dev.ferry.testkit.StubDriver").maximumPoolSize(1)
+                .connectionTimeout(Duration.ofSeconds(2)).validationTimeout(Duration.ofSeconds(1)).build())) {
+            List<Future<Integer>> players = new ArrayList<>();
+            for (int p = 0; p < 2; p++) {
+                players.add(executor.submit(() -> {
+                    int rounds = 0;
+                    for (int i = 0; i < 10_000; i++) {
+                        try (Connection c = ds.getConnection()) {
+                            rounds++;
+                        }
+                    }
+                    return rounds;
+                }));
+            }
+            for (Future<Integer> player : players) {
+                assertThat(player.get(60, TimeUnit.SECONDS)).isEqualTo(10_000);
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
     private static void assertFifo(ThreadFactory threads) throws Exception {
         StubDatabase db = StubDatabase.create();
         int waiters = 8;

@@ -114,8 +114,13 @@ final class ConnectionBag {
                 if (handed != null) {
                     return handed;
                 }
+                // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
+                // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
+                // setting the flag after would leave a window in which a connection sits idle while we sleep.
+                waiter.parked.set(true);
                 PoolEntry free = scan();
                 if (free != null) {
+                    waiter.parked.set(false);
                     if (waiter.cancel()) {
                         return free;
                     }
@@ -129,11 +134,11 @@ final class ConnectionBag {
                 }
                 long remaining = deadline - now;
                 if (remaining <= 0 || closed) {
+                    waiter.parked.set(false);
                     return waiter.cancel() ? null : waiter.entry();
                 }
-                // Wake at the hand-off threshold even if nobody returns a connection, to switch modes then.
+                // Wake at the hand-off threshold even if nobody returns a connection, to raise the flag then.
                 long park = waited < HANDOFF_AFTER_NANOS ? Math.min(remaining, HANDOFF_AFTER_NANOS - waited) : remaining;
-                waiter.parked.set(true);
                 if (waiter.entry() == null) {
                     LockSupport.parkNanos(this, park);
                 }

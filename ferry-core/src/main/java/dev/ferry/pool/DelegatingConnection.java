@@ -18,11 +18,13 @@ abstract class DelegatingConnection implements java.sql.Connection {
     abstract java.sql.SQLException onSqlException(java.sql.SQLException e);
 
     /** Wraps and tracks a statement the driver created. */
-    abstract java.sql.Statement wrap(java.sql.Statement statement);
+    abstract java.sql.Statement wrap(java.sql.Statement statement) throws java.sql.SQLException;
 
-    abstract java.sql.PreparedStatement wrap(java.sql.PreparedStatement statement);
+    abstract java.sql.PreparedStatement wrap(java.sql.PreparedStatement statement)
+            throws java.sql.SQLException;
 
-    abstract java.sql.CallableStatement wrap(java.sql.CallableStatement statement);
+    abstract java.sql.CallableStatement wrap(java.sql.CallableStatement statement)
+            throws java.sql.SQLException;
 
     @Override
     public void abort(java.util.concurrent.Executor arg0) throws java.sql.SQLException {

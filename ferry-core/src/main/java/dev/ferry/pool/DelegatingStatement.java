@@ -21,7 +21,7 @@ abstract class DelegatingStatement implements java.sql.Statement {
     abstract void beforeExecute();
 
     /** Wraps a result set the driver returned, so it points back at this proxy. */
-    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet);
+    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;
 
     @Override
     public void addBatch(java.lang.String arg0) throws java.sql.SQLException {

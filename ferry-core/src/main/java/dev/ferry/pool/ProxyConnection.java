@@ -59,26 +59,27 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     @Override
-    Statement wrap(Statement statement) {
+    Statement wrap(Statement statement) throws SQLException {
         return track(new ProxyStatement(this, statement));
     }
 
     @Override
-    PreparedStatement wrap(PreparedStatement statement) {
+    PreparedStatement wrap(PreparedStatement statement) throws SQLException {
         return track(new ProxyPreparedStatement(this, statement));
     }
 
     @Override
-    CallableStatement wrap(CallableStatement statement) {
+    CallableStatement wrap(CallableStatement statement) throws SQLException {
         return track(new ProxyCallableStatement(this, statement));
     }
 
-    private <T extends ProxyStatement> T track(T statement) {
+    private <T extends ProxyStatement> T track(T statement) throws SQLException {
         if (pool.queryTimeoutSeconds > 0) {
             try {
                 statement.delegate.setQueryTimeout(pool.queryTimeoutSeconds);
             } catch (SQLException e) {
-                throw new IllegalStateException(e); // drivers accept any positive timeout; keep the cause visible
+                statement.delegate.close();
+                throw e;
             }
         }
         PoolEntry e = entry;
