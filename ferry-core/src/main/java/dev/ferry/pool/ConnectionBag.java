@@ -73,7 +73,7 @@ final class ConnectionBag {
 
     /** Takes a free connection without waiting, or returns null. Never takes one in hand-off mode. */
     PoolEntry poll() {
-        if (handoff && waiting.get() != 0) {
+        if (waiting.get() != 0 && (handoff || oldestIsVirtual())) {
             return null;
         }
         PoolEntry hint = lastReturned.get();
@@ -166,7 +166,7 @@ final class ConnectionBag {
     void requite(PoolEntry entry) {
         for (;;) {
             if (waiting.get() != 0) {
-                if (handoff) {
+                if (handoff || oldestIsVirtual()) {
                     Waiter next;
                     while ((next = waiters.poll()) != null) {
                         if (next.offer(entry)) {
@@ -195,6 +195,16 @@ final class ConnectionBag {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether the oldest waiter is a virtual thread. Handing a connection to a parked virtual thread costs no OS
+     * context switch (unpark schedules a continuation), so the reason for normal mode does not apply and virtual
+     * waiters always get strict FIFO hand-off.
+     */
+    private boolean oldestIsVirtual() {
+        Waiter head = waiters.peek();
+        return head != null && head.virtual;
     }
 
     /**
@@ -296,6 +306,7 @@ final class ConnectionBag {
         private static final PoolEntry CANCELLED = new PoolEntry(null, 0, 0);
 
         final Thread thread;
+        final boolean virtual;
         final long since;
         /** Set by the waiter before it parks; cleared by the one returner that wakes it. */
         private final AtomicBoolean parked = new AtomicBoolean();
@@ -303,6 +314,7 @@ final class ConnectionBag {
 
         Waiter(Thread thread, long since) {
             this.thread = thread;
+            this.virtual = VirtualThreadCheck.isVirtual(thread);
             this.since = since;
         }
 
