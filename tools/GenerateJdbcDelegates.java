@@ -163,21 +163,7 @@ public class GenerateJdbcDelegates {
             if (Modifier.isStatic(m.getModifiers()) || m.isDefault()) {
                 continue;
             }
-            StringBuilder s = new StringBuilder("    @Override\n    public ");
-            TypeVariable<Method>[] tvs = m.getTypeParameters();
-            if (tvs.length > 0) {
-                s.append("<").append(Arrays.stream(tvs).map(TypeVariable::getName).collect(Collectors.joining(", "))).append("> ");
-            }
-            s.append(typeName(m.getGenericReturnType())).append(" ").append(m.getName()).append("(");
-            Type[] types = m.getGenericParameterTypes();
-            Parameter[] params = m.getParameters();
-            for (int i = 0; i < types.length; i++) {
-                s.append(i > 0 ? ", " : "").append(typeName(types[i])).append(" ").append(params[i].getName());
-            }
-            s.append(")");
-            if (m.getExceptionTypes().length > 0) {
-                s.append(" throws ").append(Arrays.stream(m.getExceptionTypes()).map(Class::getName).collect(Collectors.joining(", ")));
-            }
+            StringBuilder s = new StringBuilder(signature(m));
             Class<?> rt = m.getReturnType();
             String value = rt == void.class ? null : rt == boolean.class ? "false" : !rt.isPrimitive() ? "null" : "0";
             s.append(" {\n");
@@ -201,8 +187,8 @@ public class GenerateJdbcDelegates {
         }
     }
 
-    static String method(Method m, Spec spec) {
-        String field = spec.field;
+    /** {@code @Override public <T> R name(A arg0, B... arg1) throws X}, as the interface declares it. */
+    static String signature(Method m) {
         StringBuilder s = new StringBuilder("    @Override\n    public ");
         TypeVariable<Method>[] tvs = m.getTypeParameters();
         if (tvs.length > 0) {
@@ -211,24 +197,25 @@ public class GenerateJdbcDelegates {
         s.append(typeName(m.getGenericReturnType())).append(" ").append(m.getName()).append("(");
         Type[] types = m.getGenericParameterTypes();
         Parameter[] params = m.getParameters();
-        StringBuilder call = new StringBuilder();
         for (int i = 0; i < types.length; i++) {
-            if (i > 0) {
-                s.append(", ");
-                call.append(", ");
-            }
             String type = typeName(types[i]);
             if (m.isVarArgs() && i == types.length - 1) {
                 type = type.substring(0, type.length() - 2) + "...";
             }
-            s.append(type).append(" ").append(params[i].getName());
-            call.append(params[i].getName());
+            s.append(i > 0 ? ", " : "").append(type).append(" ").append(params[i].getName());
         }
         s.append(")");
-        boolean throwsSql = Arrays.asList(m.getExceptionTypes()).contains(SQLException.class);
         if (m.getExceptionTypes().length > 0) {
             s.append(" throws ").append(Arrays.stream(m.getExceptionTypes()).map(Class::getName).collect(Collectors.joining(", ")));
         }
+        return s.toString();
+    }
+
+    static String method(Method m, Spec spec) {
+        String field = spec.field;
+        StringBuilder s = new StringBuilder(signature(m));
+        String call = Arrays.stream(m.getParameters()).map(Parameter::getName).collect(Collectors.joining(", "));
+        boolean throwsSql = Arrays.asList(m.getExceptionTypes()).contains(SQLException.class);
         s.append(" {\n");
         String invoke = field + "." + m.getName() + "(" + call + ")";
         boolean statementFamily = Statement.class.isAssignableFrom(spec.iface);

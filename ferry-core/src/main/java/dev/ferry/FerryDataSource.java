@@ -259,6 +259,7 @@ public class FerryDataSource implements DataSource, Closeable {
         try {
             if (pool != null) {
                 pool.setConnectionTimeout(Duration.ofMillis(millis));
+                settings.connectionTimeout(Duration.ofMillis(millis)); // so the getter reports the value in force
             } else {
                 beforeChange("connectionTimeout");
                 settings.connectionTimeout(Duration.ofMillis(millis));
@@ -310,6 +311,7 @@ public class FerryDataSource implements DataSource, Closeable {
         try {
             if (pool != null) {
                 pool.setLeakDetectionThreshold(Duration.ofMillis(millis));
+                settings.leakDetectionThreshold(Duration.ofMillis(millis));
             } else {
                 beforeChange("leakDetectionThreshold");
                 settings.leakDetectionThreshold(Duration.ofMillis(millis));

@@ -400,6 +400,8 @@ class PostgresPoolTest {
                     .hasMessageContaining("jdbcUrl cannot change once the pool is configured or started");
             ds.setMaximumPoolSize(5); // resizable at run time
             assertThat(ds.unwrap(FerryPool.class).maximumPoolSize()).isEqualTo(5);
+            ds.setConnectionTimeout(7_000);
+            assertThat(ds.getConnectionTimeout()).isEqualTo(7_000);
             assertThatThrownBy(() -> ds.setMinimumIdle(9)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("minimumIdle: got 9; allowed: 0 to maximumPoolSize (5)");
         }

@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.Arrays;
 import java.util.concurrent.Executor;
@@ -129,11 +128,6 @@ final class ProxyConnection extends DelegatingConnection {
     public void rollback() throws SQLException {
         super.rollback();
         transactionOpen = false;
-    }
-
-    @Override
-    public void rollback(Savepoint savepoint) throws SQLException {
-        super.rollback(savepoint);
     }
 
     @Override
