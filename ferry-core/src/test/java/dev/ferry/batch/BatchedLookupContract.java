@@ -1,0 +1,145 @@
+package dev.ferry.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.FerryConfig;
+import dev.ferry.FerryDataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** What batched lookups must do on every database; subclasses say which database. */
+abstract class BatchedLookupContract {
+
+    record User(long id, String name) {
+    }
+
+    static final int USERS = 5_000;
+
+    FerryDataSource pool;
+    CountingDataSource counting;
+
+    /** A pool configuration for the database under test. */
+    abstract FerryConfig.Builder database();
+
+    @BeforeEach
+    void setUp() throws SQLException {
+        pool = new FerryDataSource(database().maximumPoolSize(4).build());
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS ferry_lookup_orders");
+            s.execute("DROP TABLE IF EXISTS ferry_lookup_users");
+            s.execute("CREATE TABLE ferry_lookup_users (id BIGINT PRIMARY KEY, name VARCHAR(40))");
+            s.execute("CREATE TABLE ferry_lookup_orders (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL)");
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO ferry_lookup_users VALUES (?, ?)")) {
+                for (long i = 1; i <= USERS; i++) {
+                    ps.setLong(1, i);
+                    ps.setString(2, "user-" + i);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO ferry_lookup_orders VALUES (?, ?)")) {
+                for (long i = 1; i <= 30; i++) {
+                    ps.setLong(1, i);
+                    ps.setLong(2, i % 3 + 1); // users 1, 2, 3 have ten orders each
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            c.commit();
+        }
+        counting = new CountingDataSource(pool);
+    }
+
+    @AfterEach
+    void tearDown() {
+        pool.close();
+    }
+
+    BatchedLookup<Long, User> users() {
+        return BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE id IN (:keys)")
+                .key(rs -> rs.getLong("id"))
+                .row(rs -> new User(rs.getLong("id"), rs.getString("name")))
+                .build();
+    }
+
+    @Test
+    void concurrentLookupsAreCoalescedIntoFewStatements() throws Exception {
+        int callers = 2_000;
+        ExecutorService executor = Executors.newFixedThreadPool(64);
+        try (BatchedLookup<Long, User> users = users()) {
+            List<CompletableFuture<Optional<User>>> results = new ArrayList<>();
+            for (int i = 1; i <= callers; i++) {
+                long id = i;
+                results.add(CompletableFuture.supplyAsync(() -> users.load(id), executor).thenCompose(f -> f));
+            }
+            for (int i = 1; i <= callers; i++) {
+                assertThat(results.get(i - 1).get(30, TimeUnit.SECONDS)).contains(new User(i, "user-" + i));
+            }
+            BatchStats stats = users.stats();
+            assertThat(stats.requests()).isEqualTo(callers);
+            assertThat(counting.executions.get()).as("statements sent for %d lookups", callers)
+                    .isEqualTo(stats.executions()).isLessThan(callers / 4);
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void keysAreMatchedBackIncludingMissingAndDuplicateKeys() throws Exception {
+        try (BatchedLookup<Long, User> users = users()) {
+            users.setEnabled(true);
+            CompletableFuture<Optional<User>> a = users.load(7L);
+            CompletableFuture<Optional<User>> missing = users.load(999_999L);
+            CompletableFuture<Optional<User>> dup1 = users.load(8L);
+            CompletableFuture<Optional<User>> dup2 = users.load(8L);
+            assertThat(a.get(10, TimeUnit.SECONDS)).contains(new User(7, "user-7"));
+            assertThat(missing.get(10, TimeUnit.SECONDS)).isEmpty();
+            assertThat(dup1.get(10, TimeUnit.SECONDS)).contains(new User(8, "user-8"));
+            assertThat(dup2.get(10, TimeUnit.SECONDS)).contains(new User(8, "user-8"));
+            assertThat(users.get(9L)).contains(new User(9, "user-9"));
+        }
+    }
+
+    @Test
+    void oneToManyReturnsEveryRow() throws Exception {
+        try (BatchedLookup<Long, Long> orders = BatchedLookup.<Long, Long>builder(counting.dataSource, Long.class)
+                .sql("SELECT user_id, id FROM ferry_lookup_orders WHERE user_id IN (:keys) ORDER BY id")
+                .key(rs -> rs.getLong("user_id"))
+                .row(rs -> rs.getLong("id"))
+                .build()) {
+            assertThat(orders.getAll(1L)).containsExactly(3L, 6L, 9L, 12L, 15L, 18L, 21L, 24L, 27L, 30L);
+            assertThat(orders.getAll(2L)).hasSize(10);
+            assertThat(orders.getAll(4L)).isEmpty();
+        }
+    }
+
+    @Test
+    void killSwitchRunsEachLookupAlone() throws Exception {
+        try (BatchedLookup<Long, User> users = users()) {
+            users.setEnabled(false);
+            List<CompletableFuture<Optional<User>>> results = new ArrayList<>();
+            for (long i = 1; i <= 50; i++) {
+                results.add(users.load(i));
+            }
+            for (CompletableFuture<Optional<User>> r : results) {
+                assertThat(r.get(10, TimeUnit.SECONDS)).isPresent();
+            }
+            assertThat(users.stats().flushReasons().get(FlushReason.DISABLED)).isEqualTo(50);
+            assertThat(counting.executions.get()).isEqualTo(50);
+        }
+    }
+}
