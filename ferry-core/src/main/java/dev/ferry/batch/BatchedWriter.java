@@ -1,0 +1,247 @@
+package dev.ferry.batch;
+
+import dev.ferry.Priority;
+import dev.ferry.Scheduler;
+import dev.ferry.Ticker;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import javax.sql.DataSource;
+
+/**
+ * Batched single-row writes: INSERT, UPSERT ({@code ON CONFLICT} / {@code ON DUPLICATE KEY}), UPDATE or DELETE
+ * requests from many callers, run together as one JDBC batch in one transaction.
+ *
+ * <pre>{@code
+ * BatchedWriter<Event> events = BatchedWriter.<Event>builder(dataSource)
+ *         .sql("INSERT INTO events (id, kind) VALUES (?, ?)")
+ *         .bind((ps, e) -> { ps.setLong(1, e.id()); ps.setString(2, e.kind()); })
+ *         .build();
+ * int rows = events.write(new Event(1, "login"));   // returns after COMMIT
+ * }</pre>
+ *
+ * <p><b>Acknowledged after commit.</b> A caller's future completes only after the batch's COMMIT returned, with
+ * its own update count. If the batch rolls back, no caller is told it succeeded.
+ *
+ * <p><b>Error isolation.</b> A batch that fails for a data reason (a constraint, a bad value) is rolled back,
+ * split in two and retried, so the good rows commit and each bad row fails with its own error. Serialization
+ * failures and deadlocks (40001, 40P01) are retried. A connection fault is <em>not</em> retried: if it struck
+ * during COMMIT the batch may have committed, and retrying could write twice. Its callers get the error, marked
+ * as an unknown outcome when it happened at commit.
+ *
+ * <p>Every request is its own batch entry, even if equal to another: two callers inserting the same row are two
+ * writes (the second may violate a key), never merged.
+ */
+public final class BatchedWriter<R> implements AutoCloseable {
+
+    private final Batcher<Write<R>, Integer> batcher;
+
+    private BatchedWriter(Batcher<Write<R>, Integer> batcher) {
+        this.batcher = batcher;
+    }
+
+    public static <R> Builder<R> builder(DataSource dataSource) {
+        return new Builder<>(dataSource);
+    }
+
+    /** Queues a write; the future completes with its update count after the batch commits. */
+    public CompletableFuture<Integer> submit(R request) {
+        return submit(request, Priority.NORMAL);
+    }
+
+    public CompletableFuture<Integer> submit(R request, Priority priority) {
+        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request")), priority);
+    }
+
+    /** Writes and waits for the commit; returns the update count. */
+    public int write(R request) throws SQLException {
+        Integer count = Batcher.await(submit(request));
+        return count == null ? 0 : count;
+    }
+
+    public BatchStats stats() {
+        return batcher.stats();
+    }
+
+    /** The kill switch: off, every write runs alone in its own transaction. */
+    public void setEnabled(boolean enabled) {
+        batcher.setEnabled(enabled);
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+    }
+
+    /** A request with identity semantics, so equal requests from different callers are never merged. */
+    static final class Write<R> {
+        final R request;
+
+        Write(R request) {
+            this.request = request;
+        }
+    }
+
+    /** Runs one batch in one transaction; returns each write's update count once COMMIT has returned. */
+    static <R> Map<Write<R>, Integer> executeInTransaction(DataSource dataSource, String sql,
+                                                          ParameterBinder<R> binder, List<Write<R>> writes)
+            throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(false);
+            try {
+                int[] counts;
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    for (Write<R> w : writes) {
+                        binder.bind(ps, w.request);
+                        ps.addBatch();
+                    }
+                    counts = ps.executeBatch();
+                }
+                try {
+                    c.commit();
+                } catch (SQLException e) {
+                    SQLException unknown = new SQLException("COMMIT failed (" + e.getMessage() + "); if the connection "
+                            + "was lost the batch's outcome is unknown", e.getSQLState(), e.getErrorCode(), e);
+                    throw unknown;
+                }
+                Map<Write<R>, Integer> out = new HashMap<>(writes.size() * 2);
+                for (int i = 0; i < writes.size(); i++) {
+                    int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
+                    out.put(writes.get(i), n == Statement.SUCCESS_NO_INFO ? 1 : n);
+                }
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException rollbackFailure) {
+                    e.addSuppressed(rollbackFailure);
+                }
+                throw e;
+            } finally {
+                try {
+                    c.setAutoCommit(autoCommit);
+                } catch (SQLException ignored) {
+                    // the pool resets it on return anyway
+                }
+            }
+        }
+    }
+
+    /** Writer settings; {@link #build()} validates them. */
+    public static final class Builder<R> {
+        private final DataSource dataSource;
+        private String sql;
+        private ParameterBinder<R> binder;
+        private Integer maxInFlight;
+        private int maxBatchSize = 100;
+        private int maxQueued = 10_000;
+        private int maxRetries = 3;
+        private Duration timeout = Duration.ofSeconds(30);
+        private Duration linger = Duration.ZERO;
+        private int minBatch = 1;
+        private Ticker ticker = Ticker.system();
+        private Scheduler scheduler;
+        private Executor executor;
+        private String name;
+
+        private Builder(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        }
+
+        /** One statement with {@code ?} parameters for one row. */
+        public Builder<R> sql(String sql) {
+            this.sql = sql;
+            return this;
+        }
+
+        public Builder<R> bind(ParameterBinder<R> binder) {
+            this.binder = binder;
+            return this;
+        }
+
+        public Builder<R> maxInFlight(int maxInFlight) {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        public Builder<R> maxBatchSize(int maxBatchSize) {
+            this.maxBatchSize = maxBatchSize;
+            return this;
+        }
+
+        public Builder<R> maxQueued(int maxQueued) {
+            this.maxQueued = maxQueued;
+            return this;
+        }
+
+        public Builder<R> maxRetries(int maxRetries) {
+            this.maxRetries = maxRetries;
+            return this;
+        }
+
+        public Builder<R> timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder<R> linger(Duration linger, int minBatch) {
+            this.linger = linger;
+            this.minBatch = minBatch;
+            return this;
+        }
+
+        public Builder<R> ticker(Ticker ticker) {
+            this.ticker = ticker;
+            return this;
+        }
+
+        public Builder<R> scheduler(Scheduler scheduler) {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        public Builder<R> executor(Executor executor) {
+            this.executor = executor;
+            return this;
+        }
+
+        public Builder<R> name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public BatchedWriter<R> build() {
+            if (sql == null || sql.isBlank()) {
+                throw new IllegalArgumentException("sql: got " + (sql == null ? "null" : "a blank statement")
+                        + "; allowed: one INSERT, UPSERT, UPDATE or DELETE statement with ? parameters");
+            }
+            if (binder == null) {
+                throw new IllegalArgumentException("bind: got null; allowed: a binder of one request's parameters");
+            }
+            String statement = sql;
+            ParameterBinder<R> b = binder;
+            Batcher.Builder<Write<R>, Integer> builder = Batcher.<Write<R>, Integer>builder(
+                            writes -> executeInTransaction(dataSource, statement, b, writes))
+                    .name(name != null ? name : "writer")
+                    .maxInFlight(maxInFlight != null ? maxInFlight : BatchedLookup.defaultInFlight(dataSource))
+                    .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
+                    .linger(linger, minBatch).retryConnectionFaults(false).ticker(ticker);
+            if (scheduler != null) {
+                builder.scheduler(scheduler);
+            }
+            if (executor != null) {
+                builder.executor(executor);
+            }
+            return new BatchedWriter<>(builder.build());
+        }
+    }
+}
