@@ -61,9 +61,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
         return batcher.submit(new Write<>(Objects.requireNonNull(request, "request")), priority);
     }
 
-    /** Writes and waits for the commit; returns the update count. */
+    /** Writes and waits for the commit; returns the update count. Runs the batch itself when a slot is free. */
     public int write(R request) throws SQLException {
-        Integer count = Batcher.await(submit(request));
+        Integer count = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
         return count == null ? 0 : count;
     }
 

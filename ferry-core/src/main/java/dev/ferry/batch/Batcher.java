@@ -148,6 +148,19 @@ public final class Batcher<K, V> implements AutoCloseable {
      * {@link SQLException}: the key's own error, a timeout, a rejection or the batcher's closing.
      */
     public CompletableFuture<V> submit(K key, Priority priority) {
+        return enqueue(key, priority, false);
+    }
+
+    /**
+     * Submits and waits, like {@link #get}, but runs the batch on the calling thread when an in-flight slot is
+     * free (the caller would only wait otherwise): no hand-off to another thread and back, which is most of the
+     * cost of a batched request on an idle system. The batch it runs also carries whatever else was queued.
+     */
+    public V call(K key, Priority priority) throws SQLException {
+        return await(enqueue(key, priority, true));
+    }
+
+    private CompletableFuture<V> enqueue(K key, Priority priority, boolean callerRuns) {
         Objects.requireNonNull(key, "key");
         long now = ticker.read();
         Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
@@ -159,8 +172,12 @@ public final class Batcher<K, V> implements AutoCloseable {
         Group group = groups.computeIfAbsent(groupBy == null ? SINGLE_GROUP : groupBy.apply(key), g -> new Group());
         if (priority == Priority.CRITICAL) {
             List<Request<K, V>> alone = List.of(request);
-            counters.sent(1, 1, FlushReason.CRITICAL, 0);
-            executor.execute(() -> execute(null, alone));
+            counters.sent(FlushReason.CRITICAL, 0);
+            if (callerRuns) {
+                execute(null, alone);
+            } else {
+                executor.execute(() -> execute(null, alone));
+            }
             return request.future;
         }
         List<Request<K, V>> batch;
@@ -178,18 +195,23 @@ public final class Batcher<K, V> implements AutoCloseable {
             group.lock.unlock();
         }
         if (batch != null) {
-            dispatch(group, batch);
+            if (callerRuns) {
+                execute(group, batch);
+            } else {
+                dispatch(group, batch);
+            }
         }
         return request.future;
     }
 
     /**
-     * Submits and waits: the key's value, or the request's {@link SQLException}.
+     * Submits and waits: the key's value, or the request's {@link SQLException}. The batch runs on the calling
+     * thread when a slot is free (see {@link #call}).
      *
      * @throws SQLException the key's error, a timeout, a rejection, or an interrupt (as SQLException)
      */
     public V get(K key) throws SQLException {
-        return await(submit(key));
+        return call(key, Priority.NORMAL);
     }
 
     /** Waits for a future from this batcher and unwraps its SQLException. */
@@ -335,16 +357,9 @@ public final class Batcher<K, V> implements AutoCloseable {
         }
         group.inFlight++;
         group.notFull.signalAll();
-        counters.sent(batch.size(), distinct(batch), reason, waited);
+        counters.sent(reason, waited);
         counters.maxWait(maxWaited);
         return batch;
-    }
-
-    private int distinct(List<Request<K, V>> batch) {
-        if (batch.size() == 1) {
-            return 1;
-        }
-        return (int) batch.stream().map(r -> r.key).distinct().count();
     }
 
     /** Fails queued requests past their deadline (they sit at the head: deadlines follow arrival). Lock held. */
@@ -416,6 +431,7 @@ public final class Batcher<K, V> implements AutoCloseable {
             for (Request<K, V> r : batch) {
                 byKey.computeIfAbsent(r.key, k -> new ArrayList<>(1)).add(r);
             }
+            counters.size(byKey.size());
             runIsolated(new ArrayList<>(byKey.keySet()), byKey);
         } catch (RuntimeException | Error e) {
             SQLException failure = new SQLException(name + " - batch function threw " + e, "HY000", e);
@@ -555,11 +571,15 @@ public final class Batcher<K, V> implements AutoCloseable {
             }
         }
 
-        void sent(int requestCount, int distinctKeys, FlushReason reason, long waitedNanos) {
+        void sent(FlushReason reason, long waitedNanos) {
             batches.increment();
-            sizes[31 - Integer.numberOfLeadingZeros(Math.max(1, distinctKeys))].increment();
             reasons.get(reason).increment();
             queueWait.add(waitedNanos);
+        }
+
+        /** Records a batch's size in distinct keys, once it is known (duplicates are folded at execution). */
+        void size(int distinctKeys) {
+            sizes[31 - Integer.numberOfLeadingZeros(Math.max(1, distinctKeys))].increment();
         }
 
         void maxWait(long nanos) {

@@ -379,6 +379,20 @@ class BatcherTest {
     }
 
     @Test
+    void blockingGetRunsTheBatchOnTheCallingThreadWhenASlotIsFree() throws Exception {
+        List<Thread> ranOn = new CopyOnWriteArrayList<>();
+        try (Batcher<Integer, Integer> b = builder(keys -> {
+            ranOn.add(Thread.currentThread());
+            return Map.of(keys.get(0), 1);
+        }).build()) {
+            assertThat(b.get(5)).isEqualTo(1);
+            assertThat(ranOn).containsExactly(Thread.currentThread());
+            assertThat(value(b.submit(6))).as("the async API still hands off").isEqualTo(1);
+            assertThat(ranOn.get(1)).isNotSameAs(Thread.currentThread());
+        }
+    }
+
+    @Test
     void missingKeyCompletesWithNull() throws Exception {
         try (Batcher<Integer, Integer> b = builder(keys -> Map.of()).build()) {
             assertThat(value(b.submit(1))).isNull();
