@@ -1,5 +1,7 @@
 package dev.ferry;
 
+import dev.ferry.batch.BatchedLookup;
+import dev.ferry.batch.BatchedWriter;
 import dev.ferry.pool.ConnectionPool;
 import java.io.Closeable;
 import java.io.PrintWriter;
@@ -117,6 +119,19 @@ public class FerryDataSource implements DataSource, Closeable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Starts a batched lookup on this pool: many callers' single-key reads become few {@code = ANY(?)} queries.
+     * Batches in flight default to this pool's maximumPoolSize.
+     */
+    public <K, V> BatchedLookup.Builder<K, V> batchedLookup(Class<K> keyType) {
+        return BatchedLookup.builder(this, keyType);
+    }
+
+    /** Starts a batched writer on this pool: many callers' single-row writes become few transactions. */
+    public <R> BatchedWriter.Builder<R> batchedWriter() {
+        return BatchedWriter.builder(this);
     }
 
     /** The configuration in force, once started; before that, null. */
