@@ -1,19 +1,15 @@
 package dev.ferry.batch;
 
 import dev.ferry.Priority;
-import dev.ferry.Scheduler;
-import dev.ferry.Ticker;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
 /**
@@ -137,24 +133,12 @@ public final class BatchedWriter<R> implements AutoCloseable {
     }
 
     /** Writer settings; {@link #build()} validates them. */
-    public static final class Builder<R> {
-        private final DataSource dataSource;
+    public static final class Builder<R> extends BatchSettings<Builder<R>> {
         private String sql;
         private ParameterBinder<R> binder;
-        private Integer maxInFlight;
-        private int maxBatchSize = 100;
-        private int maxQueued = 10_000;
-        private int maxRetries = 3;
-        private Duration timeout = Duration.ofSeconds(30);
-        private Duration linger = Duration.ZERO;
-        private int minBatch = 1;
-        private Ticker ticker = Ticker.system();
-        private Scheduler scheduler;
-        private Executor executor;
-        private String name;
 
         private Builder(DataSource dataSource) {
-            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+            super(dataSource, 100);
         }
 
         /** One statement with {@code ?} parameters for one row. */
@@ -168,57 +152,6 @@ public final class BatchedWriter<R> implements AutoCloseable {
             return this;
         }
 
-        public Builder<R> maxInFlight(int maxInFlight) {
-            this.maxInFlight = maxInFlight;
-            return this;
-        }
-
-        public Builder<R> maxBatchSize(int maxBatchSize) {
-            this.maxBatchSize = maxBatchSize;
-            return this;
-        }
-
-        public Builder<R> maxQueued(int maxQueued) {
-            this.maxQueued = maxQueued;
-            return this;
-        }
-
-        public Builder<R> maxRetries(int maxRetries) {
-            this.maxRetries = maxRetries;
-            return this;
-        }
-
-        public Builder<R> timeout(Duration timeout) {
-            this.timeout = timeout;
-            return this;
-        }
-
-        public Builder<R> linger(Duration linger, int minBatch) {
-            this.linger = linger;
-            this.minBatch = minBatch;
-            return this;
-        }
-
-        public Builder<R> ticker(Ticker ticker) {
-            this.ticker = ticker;
-            return this;
-        }
-
-        public Builder<R> scheduler(Scheduler scheduler) {
-            this.scheduler = scheduler;
-            return this;
-        }
-
-        public Builder<R> executor(Executor executor) {
-            this.executor = executor;
-            return this;
-        }
-
-        public Builder<R> name(String name) {
-            this.name = name;
-            return this;
-        }
-
         public BatchedWriter<R> build() {
             if (sql == null || sql.isBlank()) {
                 throw new IllegalArgumentException("sql: got " + (sql == null ? "null" : "a blank statement")
@@ -229,19 +162,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
             }
             String statement = sql;
             ParameterBinder<R> b = binder;
-            Batcher.Builder<Write<R>, Integer> builder = Batcher.<Write<R>, Integer>builder(
-                            writes -> executeInTransaction(dataSource, statement, b, writes))
-                    .name(name != null ? name : "writer")
-                    .maxInFlight(maxInFlight != null ? maxInFlight : BatchedLookup.defaultInFlight(dataSource))
-                    .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
-                    .linger(linger, minBatch).retryConnectionFaults(false).ticker(ticker);
-            if (scheduler != null) {
-                builder.scheduler(scheduler);
-            }
-            if (executor != null) {
-                builder.executor(executor);
-            }
-            return new BatchedWriter<>(builder.build());
+            // Connection faults are not retried: one during COMMIT leaves the outcome unknown.
+            return new BatchedWriter<>(batcher(writes -> executeInTransaction(dataSource, statement, b, writes),
+                    "writer", false));
         }
     }
 }
