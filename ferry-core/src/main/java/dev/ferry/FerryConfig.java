@@ -89,6 +89,11 @@ public final class FerryConfig {
         return new Builder();
     }
 
+    /** Any JDBC URL with its passwords and tokens masked, for printing. */
+    public static String maskUrl(String jdbcUrl) {
+        return Secrets.maskUrl(jdbcUrl);
+    }
+
     /** A builder holding this configuration's values, to derive a changed copy. */
     public Builder toBuilder() {
         Builder b = new Builder()

@@ -1,151 +1,93 @@
 package dev.ferry.cli;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-import dev.ferry.FerryConfig;
-import dev.ferry.FerryDataSource;
-import java.io.PrintStream;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
+import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The same workload (point lookups from many concurrent clients) three ways: a new connection per request, a
- * HikariCP pool and a Ferry pool of the same size. Runs on an embedded H2 database by default: no server needed.
- *
- * <p>This is the pool-only demo of the first milestone; batching and the HTML report join it with the CLI issue.
+ * The same workload, many concurrent clients doing point lookups, done four ways: a new connection per request
+ * (the "before"), HikariCP, Ferry, and Ferry with batching, all with the same pool size. It runs on an
+ * embedded H2 database by default, so no server is needed, and writes the HTML report.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Compare no pool, HikariCP and Ferry on the same workload (embedded H2 by default).")
+        description = "Compare no pool, HikariCP, Ferry and Ferry + batching on one workload (embedded H2 by default).")
 final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--url", description = "JDBC URL (default: ${DEFAULT-VALUE})",
-            defaultValue = "jdbc:h2:mem:ferrydemo;DB_CLOSE_DELAY=-1")
+    @Option(names = "--url", description = "JDBC URL (default: an embedded H2 database served over TCP on a free "
+            + "loopback port, so every query and connection is a real round trip)")
     String url;
 
-    @Option(names = "--clients", description = "Concurrent clients (default: ${DEFAULT-VALUE})", defaultValue = "64")
+    @Option(names = "--clients", description = "concurrent clients (default: ${DEFAULT-VALUE})", defaultValue = "64")
     int clients;
 
-    @Option(names = "--requests", description = "Requests per client (default: ${DEFAULT-VALUE})",
-            defaultValue = "500")
-    int requests;
+    @Option(names = "--duration", description = "seconds measured per mode (default: ${DEFAULT-VALUE})",
+            defaultValue = "3")
+    int duration;
 
-    @Option(names = "--pool-size", description = "Pool size for both pools (default: ${DEFAULT-VALUE})",
+    @Option(names = "--pool-size", description = "pool size for the pools (default: ${DEFAULT-VALUE})",
             defaultValue = "8")
     int poolSize;
 
-    private static final int ROWS = 10_000;
+    @Option(names = "--report", description = "HTML report to write (default: ${DEFAULT-VALUE})",
+            defaultValue = "ferry-demo.html")
+    Path report;
+
+    @Option(names = "--json", description = "also write the figures as JSON to this file")
+    Path json;
+
+    @Option(names = "--no-progress", description = "do not draw the progress bar")
+    boolean noProgress;
 
     @Override
     public Integer call() throws Exception {
-        if (clients < 1 || requests < 1 || poolSize < 1) {
-            System.err.println("ferry demo: --clients, --requests and --pool-size must be at least 1 (got "
-                    + clients + ", " + requests + ", " + poolSize + ")");
-            return 2;
+        if (clients < 1 || duration < 1 || poolSize < 1) {
+            throw new IllegalArgumentException("--clients, --duration and --pool-size must be at least 1 (got "
+                    + clients + ", " + duration + ", " + poolSize + ")");
         }
-        PrintStream out = System.out;
-        String counted = CountingDriver.wrap(url);
-        createSchema();
-        out.printf(Locale.ROOT, "ferry demo: %d clients x %d point lookups, pool size %d, on %s (%d cores)%n%n",
-                clients, requests, poolSize, url.replaceFirst(";.*", ""), Runtime.getRuntime().availableProcessors());
-        List<Result> results = new ArrayList<>();
-        results.add(measure("no pool", () -> DriverManager.getConnection(counted), CountingDriver.OPENED.get()));
-        long opened = CountingDriver.OPENED.get();
-        HikariConfig hikari = new HikariConfig();
-        hikari.setJdbcUrl(counted);
-        hikari.setMaximumPoolSize(poolSize);
-        hikari.setPoolName("demo-hikari");
-        try (HikariDataSource ds = new HikariDataSource(hikari)) {
-            results.add(measure("HikariCP", ds::getConnection, opened));
+        org.h2.tools.Server server = null;
+        String target = url;
+        if (target == null) {
+            server = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
+            target = "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/mem:ferrydemo;DB_CLOSE_DELAY=-1";
         }
-        opened = CountingDriver.OPENED.get();
-        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(counted)
-                .maximumPoolSize(poolSize).poolName("demo-ferry").build())) {
-            results.add(measure("Ferry", ds::getConnection, opened));
-        }
-        out.printf(Locale.ROOT, "%-10s %12s %10s %10s %10s %12s %10s%n", "mode", "requests/s", "p50 ms", "p99 ms",
-                "max ms", "connections", "vs no pool");
-        double base = results.get(0).throughput;
-        for (Result r : results) {
-            out.printf(Locale.ROOT, "%-10s %12.0f %10.3f %10.3f %10.3f %12d %9.2fx%n", r.name, r.throughput,
-                    r.latency.getValueAtPercentile(50) / 1e6, r.latency.getValueAtPercentile(99) / 1e6,
-                    r.latency.getMaxValue() / 1e6, r.connectionsOpened, r.throughput / base);
-        }
-        out.printf(Locale.ROOT, "%n'connections': physical connections opened, from pool start to the end of the run.%n");
-        return 0;
-    }
-
-    private interface ConnectionSource {
-        Connection get() throws SQLException;
-    }
-
-    private record Result(String name, double throughput, Histogram latency, long connectionsOpened) {
-    }
-
-    private void createSchema() throws SQLException {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
-            s.execute("DROP TABLE IF EXISTS demo_user");
-            s.execute("CREATE TABLE demo_user (id INT PRIMARY KEY, name VARCHAR(64))");
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO demo_user VALUES (?, ?)")) {
-                for (int i = 1; i <= ROWS; i++) {
-                    ps.setInt(1, i);
-                    ps.setString(2, "user-" + i);
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-        }
-    }
-
-    /** Runs the workload; connections are counted from {@code openedBefore}, taken before the pool was made. */
-    private Result measure(String name, ConnectionSource source, long openedBefore) throws Exception {
-        Recorder recorder = new Recorder(3);
-        ExecutorService executor = Executors.newFixedThreadPool(clients);
-        long start = System.nanoTime();
         try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < clients; t++) {
-                futures.add(executor.submit(() -> {
-                    ThreadLocalRandom random = ThreadLocalRandom.current();
-                    for (int i = 0; i < requests; i++) {
-                        long t0 = System.nanoTime();
-                        try (Connection c = source.get();
-                             PreparedStatement ps = c.prepareStatement("SELECT name FROM demo_user WHERE id = ?")) {
-                            ps.setInt(1, random.nextInt(1, ROWS + 1));
-                            try (ResultSet rs = ps.executeQuery()) {
-                                rs.next();
-                            }
-                        }
-                        recorder.recordValue(System.nanoTime() - t0);
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                f.get(5, TimeUnit.MINUTES);
-            }
+            return run(target);
         } finally {
-            executor.shutdownNow();
+            if (server != null) {
+                server.stop();
+            }
         }
-        double seconds = Duration.ofNanos(System.nanoTime() - start).toNanos() / 1e9;
-        return new Result(name, (double) clients * requests / seconds, recorder.getIntervalHistogram(),
-                CountingDriver.OPENED.get() - openedBefore);
+    }
+
+    private int run(String url) throws Exception {
+        Scenario demo = new Scenario("demo", Scenario.Shape.CLOSED, Scenario.Op.READ, clients, 0, List.of(),
+                Duration.ofSeconds(duration), Duration.ZERO, poolSize, false);
+        List<RunResult> results = LoadCommand.run(System.out, url, new Properties(), demo,
+                List.of("direct", "hikari", "ferry", "ferry-batched"), false, 1, Duration.ofSeconds(30), 5000,
+                !noProgress);
+        SummaryTable.print(System.out, "demo: " + clients + " clients doing point lookups for " + duration + " s",
+                results, "direct");
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("url", url.replaceFirst(";.*", ""));
+        settings.put("clients", clients);
+        settings.put("duration_s", duration);
+        settings.put("pool_size", poolSize);
+        settings.put("cores", Runtime.getRuntime().availableProcessors());
+        settings.put("jdk", Runtime.version().toString());
+        Map<String, Object> summary = JsonReport.toMap("demo", settings, results);
+        HtmlReport.write(report, "ferry demo", summary, results);
+        System.out.printf(Locale.ROOT, "wrote %s%n", report);
+        if (json != null) {
+            JsonReport.write(json, summary);
+            System.out.printf(Locale.ROOT, "wrote %s%n", json);
+        }
+        return 0;
     }
 }

@@ -2,43 +2,41 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The README's main job: the demo runs on embedded H2 and prints all three modes. */
+/** The README's main job: the demo runs on embedded H2, prints all four modes and writes the report. */
 class DemoCommandTest {
 
-    private static String run(int expectedExit, String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            int exit = new CommandLine(new FerryCommand()).execute(args);
-            assertThat(exit).isEqualTo(expectedExit);
-        } finally {
-            System.setOut(original);
-        }
-        return captured.toString(StandardCharsets.UTF_8);
+    @TempDir
+    Path dir;
+
+    @Test
+    void demoComparesAllModesAndWritesTheReport() throws Exception {
+        Path report = dir.resolve("demo.html");
+        Path json = dir.resolve("demo.json");
+        CliRun run = CliRun.of("demo", "--clients", "8", "--duration", "1", "--pool-size", "2", "--no-progress",
+                "--report", report.toString(), "--json", json.toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).contains("direct", "hikari", "ferry", "ferry-batched", "vs direct");
+        String html = Files.readString(report);
+        assertThat(html).contains("uPlot", "\"pools\"", "ferry-batched").doesNotContain("http://", "https://cdn");
+        JsonNode pools = new ObjectMapper().readTree(json.toFile()).get("pools");
+        assertThat(pools.get("direct").get("connections_opened").asLong())
+                .as("one connection per request").isGreaterThanOrEqualTo(pools.get("direct").get("succeeded").asLong());
+        assertThat(pools.get("ferry").get("peak_pool_size").asInt()).isBetween(1, 2);
+        assertThat(pools.get("ferry-batched").get("batched").asBoolean()).isTrue();
     }
 
     @Test
-    void demoComparesAllThreeModesOnEmbeddedH2() {
-        String out = run(0, "demo", "--clients", "8", "--requests", "20", "--pool-size", "2",
-                "--url", "jdbc:h2:mem:demotest;DB_CLOSE_DELAY=-1");
-        assertThat(out).contains("8 clients x 20 point lookups, pool size 2", "no pool", "HikariCP", "Ferry");
-        // The no-pool mode opens one connection per request; each pool at most its size.
-        assertThat(out.lines().filter(l -> l.startsWith("no pool")).findFirst().orElseThrow()).contains(" 160 ");
-        String ferry = out.lines().filter(l -> l.startsWith("Ferry")).findFirst().orElseThrow();
-        long ferryConnections = Long.parseLong(ferry.trim().split("\\s+")[5]);
-        assertThat(ferryConnections).isBetween(1L, 2L);
-    }
-
-    @Test
-    void invalidArgumentsExitNonZero() {
-        assertThat(new CommandLine(new FerryCommand()).execute("demo", "--clients", "0")).isEqualTo(2);
-        assertThat(new CommandLine(new FerryCommand()).execute("demo", "--nope")).isEqualTo(2);
+    void invalidDemoArgumentsExitNonZeroWithOneLine() {
+        CliRun run = CliRun.of("demo", "--clients", "0");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err().strip()).startsWith("ferry: --clients, --duration and --pool-size must be at least 1")
+                .doesNotContain("\n");
     }
 }

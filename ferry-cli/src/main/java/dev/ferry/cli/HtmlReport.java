@@ -1,0 +1,151 @@
+package dev.ferry.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One self-contained HTML file (no network at view time): uPlot and its stylesheet are inlined from the uPlot
+ * WebJar on the classpath, and the data is embedded as JSON. Charts, one series per pool: throughput, p50 and
+ * p99 latency per second, pool size and waiting callers per second, and the latency distribution.
+ */
+final class HtmlReport {
+
+    private static final String UPLOT = "META-INF/resources/webjars/uplot/" + uplotVersion() + "/dist/";
+    /** Percentiles plotted in the distribution chart, on a "nines" axis. */
+    private static final double[] PERCENTILES = {0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100};
+
+    private HtmlReport() {
+    }
+
+    private static String uplotVersion() {
+        try (InputStream in = HtmlReport.class.getResourceAsStream(
+                "/META-INF/maven/org.webjars.npm/uplot/pom.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version");
+        } catch (IOException | NullPointerException e) {
+            return "1.6.30";
+        }
+    }
+
+    static void write(Path file, String title, Map<String, Object> summary, List<RunResult> results)
+            throws IOException {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("title", title);
+        data.put("summary", summary);
+        List<Map<String, Object>> distributions = new ArrayList<>();
+        for (RunResult r : results) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("pool", r.pool());
+            List<Double> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            Histogram h = r.latency();
+            for (double p : PERCENTILES) {
+                x.add(p >= 100 ? 5.0 : -Math.log10(1 - p / 100)); // 50% -> 0.3, 90% -> 1, 99% -> 2, 99.9% -> 3
+                y.add(p >= 100 ? RunResult.maxMs(h) : RunResult.ms(h, p));
+            }
+            d.put("x", x);
+            d.put("y", y);
+            distributions.add(d);
+        }
+        data.put("distributions", distributions);
+        String json = new ObjectMapper().writeValueAsString(data).replace("</", "<\\/");
+        String html = TEMPLATE
+                .replace("/*UPLOT_CSS*/", resource(UPLOT + "uPlot.min.css"))
+                .replace("/*UPLOT_JS*/", resource(UPLOT + "uPlot.iife.min.js"))
+                .replace("/*DATA*/", json)
+                .replace("<!--TITLE-->", escape(title));
+        Files.writeString(file, html, StandardCharsets.UTF_8);
+    }
+
+    private static String resource(String path) throws IOException {
+        try (InputStream in = HtmlReport.class.getClassLoader().getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IOException("missing " + path + " (the uPlot WebJar) on the classpath");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    private static final String TEMPLATE = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title><!--TITLE--></title>
+            <style>/*UPLOT_CSS*/</style>
+            <style>
+              body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
+              h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
+              table { border-collapse: collapse; } td, th { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+              th:first-child, td:first-child { text-align: left; }
+              .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 12px; }
+              .note { color: #666; font-size: 12px; }
+            </style></head>
+            <body>
+            <h1><!--TITLE--></h1>
+            <p class="note" id="settings"></p>
+            <table id="summary"></table>
+            <div class="grid">
+              <div><h2>Throughput (requests completed per second)</h2><div id="throughput"></div></div>
+              <div><h2>Latency p50 per second (ms)</h2><div id="p50"></div></div>
+              <div><h2>Latency p99 per second (ms)</h2><div id="p99"></div></div>
+              <div><h2>Pool size (physical connections)</h2><div id="size"></div></div>
+              <div><h2>Callers waiting for a connection</h2><div id="waiting"></div></div>
+              <div><h2>Latency distribution (ms by percentile)</h2><div id="dist"></div></div>
+            </div>
+            <script>/*UPLOT_JS*/</script>
+            <script>
+            const DATA = /*DATA*/;
+            const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
+            const pools = Object.keys(DATA.summary.pools);
+            document.getElementById("settings").textContent = "settings: " + JSON.stringify(DATA.summary.settings);
+            const table = document.getElementById("summary");
+            const head = ["pool", "requests", "success %", "timeouts", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+                          "acquire p99 ms", "connections opened", "peak pool", "round trips"];
+            table.innerHTML = "<tr>" + head.map(h => "<th>" + h + "</th>").join("") + "</tr>" + pools.map(p => {
+              const r = DATA.summary.pools[p], f = v => (Math.round(v * 100) / 100).toString();
+              return "<tr>" + [p + (r.batched ? " (batched)" : ""), r.requests, f(r.success_percent), r.timeouts,
+                f(r.throughput_per_s), f(r.latency_ms.p50), f(r.latency_ms.p95), f(r.latency_ms.p99), f(r.latency_ms.max),
+                r.acquire_measured ? f(r.acquire_ms.p99) : "-", r.connections_opened, r.peak_pool_size, r.round_trips]
+                .map(v => "<td>" + v + "</td>").join("") + "</tr>";
+            }).join("");
+            function timeChart(id, field, label) {
+              const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
+              const x = Array.from({length: len}, (_, i) => i + 1);
+              const series = pools.map(p => x.map((_, i) => {
+                const s = DATA.summary.pools[p].timeline[i]; return s ? s[field] : null; }));
+              new uPlot({ width: 560, height: 260, scales: { x: { time: false } },
+                axes: [{ label: "seconds" }, { label: label }],
+                series: [{}].concat(pools.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))) },
+                [x].concat(series), document.getElementById(id));
+            }
+            timeChart("throughput", "completed", "requests/s");
+            timeChart("p50", "p50Ms", "ms");
+            timeChart("p99", "p99Ms", "ms");
+            timeChart("size", "poolSize", "connections");
+            timeChart("waiting", "waiting", "callers");
+            (function () {
+              const x = DATA.distributions[0].x;
+              const names = ["0", "50", "75", "90", "95", "99", "99.5", "99.9", "99.95", "99.99", "max"];
+              new uPlot({ width: 560, height: 260, scales: { x: { time: false }, y: { distr: 3 } },
+                axes: [{ label: "percentile", values: (u, vals) => vals.map(v => {
+                          const i = x.findIndex(t => Math.abs(t - v) < 0.05); return i >= 0 ? names[i] : ""; }) },
+                       { label: "ms (log)" }],
+                series: [{}].concat(DATA.distributions.map((d, i) => ({ label: d.pool, stroke: COLORS[i % COLORS.length], width: 2 }))) },
+                [x].concat(DATA.distributions.map(d => d.y.map(v => Math.max(v, 0.001)))), document.getElementById("dist"));
+            })();
+            </script>
+            </body></html>
+            """;
+}

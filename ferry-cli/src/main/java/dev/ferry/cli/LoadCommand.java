@@ -1,0 +1,265 @@
+package dev.ferry.cli;
+
+import dev.ferry.FerryConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ferry load}: one scenario against a real database, on each pool in turn, side by side. */
+@Command(name = "load", mixinStandardHelpOptions = true,
+        description = "Run a load scenario on a database with each pool in turn and compare them.")
+final class LoadCommand implements Callable<Integer> {
+
+    @Option(names = "--url", required = true, description = "JDBC URL of the database")
+    String url;
+
+    @Option(names = "--user", description = "database user")
+    String user;
+
+    @Option(names = "--password-env", paramLabel = "VAR",
+            description = "name of the environment variable holding the password (never pass it on the command line)")
+    String passwordEnv;
+
+    @Option(names = "--password", interactive = true, arity = "0..1",
+            description = "prompt for the password")
+    char[] password;
+
+    @Option(names = "--scenario", required = true,
+            description = "spike, sustained, ramp, peak-day, exhaustion, lookup or ingest")
+    String scenarioName;
+
+    @Option(names = "--pools", split = ",", defaultValue = "ferry,hikari,direct",
+            description = "pools to compare, in order: ferry, ferry-batched, hikari, direct (default: ${DEFAULT-VALUE})")
+    List<String> pools;
+
+    @Option(names = "--batching", description = "on or off: Ferry batches requests (default: on for lookup and "
+            + "ingest, off otherwise)")
+    String batching;
+
+    @Option(names = "--pool-size", description = "pool size for every pool (default: the scenario's)")
+    Integer poolSize;
+
+    @Option(names = "--clients", description = "concurrent clients (spike, exhaustion, lookup, ingest)")
+    Integer clients;
+
+    @Option(names = "--requests", description = "requests per client (spike, exhaustion)")
+    Integer requests;
+
+    @Option(names = "--rate", description = "arrivals per second (sustained)")
+    Integer rate;
+
+    @Option(names = "--rates", split = ",", description = "arrivals per second for each step (ramp, peak-day)")
+    List<Integer> rates;
+
+    @Option(names = "--duration", description = "seconds: the run (sustained, lookup, ingest) or each step (ramp, "
+            + "peak-day)")
+    Integer duration;
+
+    @Option(names = "--hold-ms", description = "milliseconds each request keeps its connection (exhaustion)")
+    Integer holdMs;
+
+    @Option(names = "--scale", defaultValue = "1", description = "accounts table size in 100,000s (default 1)")
+    int scale;
+
+    @Option(names = "--timeout-ms", defaultValue = "30000", description = "connection timeout for the pools")
+    long timeoutMs;
+
+    @Option(names = "--json", description = "write the figures as JSON to this file")
+    Path json;
+
+    @Option(names = "--report", description = "write a self-contained HTML report with plots to this file")
+    Path report;
+
+    @Option(names = "--warmup", defaultValue = "5000",
+            description = "unmeasured requests per pool before measuring (default: ${DEFAULT-VALUE}; 0 for none)")
+    int warmup;
+
+    @Option(names = "--no-progress", description = "do not draw the progress bar")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        Scenario scenario = scenario();
+        Properties credentials = credentials();
+        boolean batch = batching == null ? scenario.batching() : parseOnOff(batching);
+        List<String> poolNames = pools.stream().map(p -> p.trim().toLowerCase(Locale.ROOT)).collect(Collectors.toList());
+        for (String p : poolNames) {
+            if (!Target.POOLS.contains(p)) {
+                throw new IllegalArgumentException("--pools: unknown pool '" + p + "'; allowed: "
+                        + String.join(", ", Target.POOLS));
+            }
+        }
+        if (scale < 1) {
+            throw new IllegalArgumentException("--scale: got " + scale + "; allowed: 1 or more");
+        }
+        if (timeoutMs <= 0) {
+            throw new IllegalArgumentException("--timeout-ms: got " + timeoutMs + "; allowed: a positive number");
+        }
+        Map<String, Object> settings = settings(scenario, batch);
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup: got " + warmup + "; allowed: 0 or more");
+        }
+        List<RunResult> results = run(System.out, url, credentials, scenario, poolNames, batch, scale,
+                Duration.ofMillis(timeoutMs), warmup, !noProgress);
+        SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
+        Map<String, Object> summary = JsonReport.toMap(scenario.name(), settings, results);
+        if (json != null) {
+            JsonReport.write(json, summary);
+            System.out.println("wrote " + json);
+        }
+        if (report != null) {
+            HtmlReport.write(report, "ferry load: " + scenario.name(), summary, results);
+            System.out.println("wrote " + report);
+        }
+        return 0;
+    }
+
+    private Map<String, Object> settings(Scenario s, boolean batch) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("url", FerryConfig.maskUrl(url));
+        m.put("pool_size", s.poolSize());
+        m.put("shape", s.shape().toString().toLowerCase(Locale.ROOT));
+        m.put("operation", s.op().toString().toLowerCase(Locale.ROOT));
+        m.put("clients", s.clients());
+        m.put("requests_per_client", s.requests());
+        m.put("rates_per_s", s.rates());
+        m.put("step_s", s.step().toMillis() / 1000.0);
+        m.put("hold_ms", s.hold().toMillis());
+        m.put("batching", batch);
+        m.put("scale", scale);
+        m.put("warmup_requests", warmup);
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("jdk", Runtime.version().toString());
+        return m;
+    }
+
+    /** Runs the scenario on each pool in turn; shared by {@code load} and {@code demo}. */
+    static List<RunResult> run(PrintStream out, String url, Properties credentials, Scenario scenario,
+                               List<String> poolNames, boolean batching, int scale, Duration timeout,
+                               int warmup, boolean progress) throws Exception {
+        long accounts;
+        try (Connection c = DriverManager.getConnection(url, credentials)) {
+            accounts = Schema.prepare(c, scale);
+        }
+        out.printf(Locale.ROOT, "ferry load: scenario %s on %s, pools %s, pool size %d, %d cores%n", scenario.name(),
+                FerryConfig.maskUrl(url), String.join(",", poolNames), scenario.poolSize(),
+                Runtime.getRuntime().availableProcessors());
+        List<RunResult> results = new ArrayList<>();
+        for (String name : poolNames) {
+            long firstEvent;
+            try (Connection c = DriverManager.getConnection(url, credentials)) {
+                firstEvent = Schema.resetEvents(c);
+            }
+            boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
+            try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
+                 ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
+                LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
+                RunResult r = runner.run(target, firstEvent, warmup, n -> {
+                    if (bar != null) {
+                        bar.stepBy(n);
+                    }
+                });
+                results.add(r);
+            }
+        }
+        return results;
+    }
+
+    private static ProgressBar bar(String task, Scenario scenario) {
+        long expected = scenario.expectedRequests();
+        return new ProgressBarBuilder().setTaskName(String.format(Locale.ROOT, "%-8s", task))
+                .setInitialMax(expected > 0 ? expected : -1).setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(250).showSpeed().continuousUpdate().build();
+    }
+
+    private Scenario scenario() {
+        Scenario s = Scenario.named(scenarioName);
+        int c = positive("--clients", clients, s.clients());
+        int r = positive("--requests", requests, s.requests());
+        List<Integer> rs = s.rates();
+        if (rate != null) {
+            rs = List.of(positive("--rate", rate, 0));
+        }
+        if (rates != null) {
+            for (Integer x : rates) {
+                positive("--rates", x, 0);
+            }
+            rs = List.copyOf(rates);
+        }
+        Duration step = duration == null ? s.step() : Duration.ofSeconds(positive("--duration", duration, 0));
+        Duration hold = holdMs == null ? s.hold() : Duration.ofMillis(notNegative("--hold-ms", holdMs));
+        int size = positive("--pool-size", poolSize, s.poolSize());
+        return new Scenario(s.name(), s.shape(), s.op(), c, r, rs, step, hold, size, s.batching());
+    }
+
+    private static int positive(String option, Integer value, int fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value <= 0) {
+            throw new IllegalArgumentException(option + ": got " + value + "; allowed: a positive number");
+        }
+        return value;
+    }
+
+    private static int notNegative(String option, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(option + ": got " + value + "; allowed: 0 or more");
+        }
+        return value;
+    }
+
+    private static boolean parseOnOff(String value) {
+        switch (value.toLowerCase(Locale.ROOT)) {
+            case "on":
+            case "true":
+                return true;
+            case "off":
+            case "false":
+                return false;
+            default:
+                throw new IllegalArgumentException("--batching: got '" + value + "'; allowed: on, off");
+        }
+    }
+
+    private Properties credentials() {
+        Properties p = new Properties();
+        if (user != null) {
+            p.setProperty("user", user);
+        }
+        if (passwordEnv != null) {
+            String value = System.getenv(passwordEnv);
+            if (value == null) {
+                throw new IllegalArgumentException("--password-env: environment variable " + passwordEnv
+                        + " is not set");
+            }
+            p.setProperty("password", value);
+        } else if (password != null) {
+            p.setProperty("password", new String(password));
+            Arrays.fill(password, ' ');
+        }
+        return p;
+    }
+
+    /** Thrown when the database cannot be reached, with a one-line reason. */
+    static String describe(SQLException e) {
+        return e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(e.toString());
+    }
+}

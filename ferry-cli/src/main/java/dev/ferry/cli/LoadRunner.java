@@ -1,0 +1,312 @@
+package dev.ferry.cli;
+
+import dev.ferry.FerryDataSource;
+import dev.ferry.batch.BatchedLookup;
+import dev.ferry.batch.BatchedWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
+import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Runs one scenario against one target and measures it: per-request latency (from the intended start, so an
+ * open-loop run cannot hide queueing), time to get a connection, errors by kind, connections opened, pool size
+ * and a per-second time series.
+ */
+final class LoadRunner {
+
+    private final Scenario scenario;
+    private final long accounts;
+    private final boolean batching;
+
+    LoadRunner(Scenario scenario, long accounts, boolean batching) {
+        this.scenario = scenario;
+        this.accounts = accounts;
+        this.batching = batching;
+    }
+
+    /** A request: does its work, and reports the time it waited for a connection (or -1 if not measured). */
+    private interface Request {
+        void run(LongConsumer acquired) throws Exception;
+    }
+
+    /**
+     * Runs the scenario. First {@code warmup} requests go unmeasured through the same path (32 callers), so JIT
+     * compilation and driver class loading do not fall on whichever pool happens to run first.
+     */
+    RunResult run(Target target, long firstEventId, int warmup, LongConsumer progress) throws Exception {
+        Recorder latency = new Recorder(3);
+        Recorder acquire = new Recorder(3);
+        LongAdder requests = new LongAdder();
+        LongAdder succeeded = new LongAdder();
+        LongAdder timeouts = new LongAdder();
+        LongAdder statements = new LongAdder();
+        Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+        AtomicLong eventIds = new AtomicLong(firstEventId);
+        long openedBefore = CountingDriver.OPENED.get();
+
+        FerryDataSource ferry = batching ? target.ferry() : null;
+        BatchedLookup<Long, Integer> lookup = null;
+        BatchedWriter<long[]> writer = null;
+        Request request;
+        if (ferry != null && scenario.op() == Scenario.Op.READ) {
+            BatchedLookup<Long, Integer> l = ferry.<Long, Integer>batchedLookup(Long.class).sql(Schema.LOOKUP_SQL)
+                    .key(rs -> rs.getLong(1)).row(rs -> rs.getInt(2)).name("load-lookup").build();
+            lookup = l;
+            request = acquired -> {
+                l.get(randomAccount());
+                acquired.accept(-1);
+            };
+        } else if (ferry != null) {
+            BatchedWriter<long[]> w = ferry.<long[]>batchedWriter().sql(Schema.WRITE_SQL).bind((ps, row) -> {
+                ps.setLong(1, row[0]);
+                ps.setLong(2, row[1]);
+                ps.setInt(3, (int) row[2]);
+            }).name("load-writer").build();
+            writer = w;
+            request = acquired -> {
+                w.write(new long[] {eventIds.getAndIncrement(), randomAccount(), 1});
+                acquired.accept(-1);
+            };
+        } else {
+            request = acquired -> {
+                long t0 = System.nanoTime();
+                try (Connection c = target.connection()) {
+                    acquired.accept(System.nanoTime() - t0);
+                    if (scenario.op() == Scenario.Op.READ) {
+                        try (PreparedStatement ps = c.prepareStatement(Schema.READ_SQL)) {
+                            ps.setLong(1, randomAccount());
+                            try (ResultSet rs = ps.executeQuery()) {
+                                rs.next();
+                            }
+                        }
+                    } else {
+                        try (PreparedStatement ps = c.prepareStatement(Schema.WRITE_SQL)) {
+                            ps.setLong(1, eventIds.getAndIncrement());
+                            ps.setLong(2, randomAccount());
+                            ps.setInt(3, 1);
+                            ps.executeUpdate();
+                        }
+                    }
+                    statements.increment();
+                    if (!scenario.hold().isZero()) {
+                        LockSupport.parkNanos(scenario.hold().toNanos()); // keeps the connection, as slow work would
+                    }
+                }
+            };
+        }
+
+        if (warmup > 0) {
+            warmUp(request, warmup);
+        }
+        long statementsBefore = statements.sum();
+        long executionsBefore = lookup != null ? lookup.stats().executions()
+                : writer != null ? writer.stats().executions() : 0;
+
+        // Per-second samples and pool-size peak.
+        List<RunResult.Sample> samples = new CopyOnWriteArrayList<>();
+        AtomicInteger peak = new AtomicInteger();
+        LongAdder completedInSecond = new LongAdder();
+        Recorder secondLatency = new Recorder(3);
+        long start = System.nanoTime();
+        ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ferry-load-sampler");
+            t.setDaemon(true);
+            return t;
+        });
+        sampler.scheduleAtFixedRate(() -> peak.accumulateAndGet(target.size(), Math::max), 0, 50,
+                TimeUnit.MILLISECONDS);
+        sampler.scheduleAtFixedRate(() -> {
+            Histogram h = secondLatency.getIntervalHistogram();
+            samples.add(new RunResult.Sample((System.nanoTime() - start) / 1e9, completedInSecond.sumThenReset(),
+                    RunResult.ms(h, 50), RunResult.ms(h, 95), RunResult.ms(h, 99), target.size(), target.active(),
+                    target.waiting()));
+        }, 1, 1, TimeUnit.SECONDS);
+
+        ExecutorService callers = callers();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            Request r = request;
+            LongConsumer execute = intendedStart -> {
+                requests.increment();
+                try {
+                    r.run(nanos -> {
+                        if (nanos >= 0) {
+                            acquire.recordValue(nanos);
+                        }
+                    });
+                    long took = System.nanoTime() - intendedStart;
+                    latency.recordValue(took);
+                    secondLatency.recordValue(took);
+                    succeeded.increment();
+                } catch (Exception e) {
+                    String kind = kind(e);
+                    errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+                    if (kind.equals("timeout")) {
+                        timeouts.increment();
+                    }
+                }
+                completedInSecond.increment();
+                progress.accept(1);
+            };
+            switch (scenario.shape()) {
+                case BURST:
+                    for (int c = 0; c < scenario.clients(); c++) {
+                        futures.add(callers.submit(() -> {
+                            for (int i = 0; i < scenario.requests(); i++) {
+                                execute.accept(System.nanoTime());
+                            }
+                        }));
+                    }
+                    break;
+                case CLOSED: {
+                    long end = System.nanoTime() + scenario.step().toNanos();
+                    for (int c = 0; c < scenario.clients(); c++) {
+                        futures.add(callers.submit(() -> {
+                            long now;
+                            while ((now = System.nanoTime()) < end) {
+                                execute.accept(now);
+                            }
+                        }));
+                    }
+                    break;
+                }
+                case OPEN: {
+                    long next = System.nanoTime();
+                    for (int rate : scenario.rates()) {
+                        long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, rate);
+                        long stepEnd = next + scenario.step().toNanos();
+                        while (next < stepEnd) {
+                            long wait = next - System.nanoTime();
+                            if (wait > 0) {
+                                LockSupport.parkNanos(wait);
+                            }
+                            long intended = next;
+                            futures.add(callers.submit(() -> execute.accept(intended)));
+                            next += interval;
+                        }
+                    }
+                    break;
+                }
+                default:
+                    throw new IllegalStateException(scenario.shape().toString());
+            }
+            for (Future<?> f : futures) {
+                f.get(10, TimeUnit.MINUTES);
+            }
+        } finally {
+            callers.shutdown();
+            sampler.shutdownNow();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long roundTrips = statements.sum() - statementsBefore;
+        if (lookup != null) {
+            roundTrips = lookup.stats().executions() - executionsBefore;
+            lookup.close();
+        }
+        if (writer != null) {
+            roundTrips = writer.stats().executions() - executionsBefore;
+            writer.close();
+        }
+        Map<String, Long> errorCounts = new TreeMap<>();
+        errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
+        long failed = errorCounts.values().stream().mapToLong(Long::longValue).sum();
+        List<RunResult.Sample> series = List.copyOf(samples);
+        return new RunResult(target.name, lookup != null || writer != null, requests.sum(), succeeded.sum(), failed,
+                timeouts.sum(), errorCounts, seconds, latency.getIntervalHistogram(), acquire.getIntervalHistogram(),
+                CountingDriver.OPENED.get() - openedBefore, peak.get(), roundTrips, series);
+    }
+
+    /**
+     * Rehearses: a burst scenario gets an unmeasured burst of the same kind; others a closed loop of 32 callers.
+     * Errors are ignored here; they show in the measured run.
+     */
+    private void warmUp(Request request, int count) throws Exception {
+        ExecutorService callers = callers();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            if (scenario.shape() == Scenario.Shape.BURST) {
+                for (int c = 0; c < Math.min(count, scenario.clients() * Math.max(1, scenario.requests())); c++) {
+                    futures.add(callers.submit(() -> quietly(request)));
+                }
+            } else {
+                AtomicInteger left = new AtomicInteger(count);
+                for (int c = 0; c < 32; c++) {
+                    futures.add(callers.submit(() -> {
+                        while (left.getAndDecrement() > 0) {
+                            quietly(request);
+                        }
+                    }));
+                }
+            }
+            for (Future<?> f : futures) {
+                f.get(5, TimeUnit.MINUTES);
+            }
+        } finally {
+            callers.shutdown();
+        }
+    }
+
+    private static void quietly(Request request) {
+        try {
+            request.run(n -> { });
+        } catch (Exception ignored) {
+            // warm-up only
+        }
+    }
+
+    private long randomAccount() {
+        return ThreadLocalRandom.current().nextLong(1, accounts + 1);
+    }
+
+    /** A short name for an error's kind, for the summary: timeout, too-many-connections, connection, sql-XXXXX. */
+    static String kind(Throwable e) {
+        Throwable cause = e;
+        while (!(cause instanceof SQLException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof SQLTransientConnectionException || cause instanceof SQLTimeoutException) {
+            return "timeout";
+        }
+        if (cause instanceof SQLException) {
+            String state = ((SQLException) cause).getSQLState();
+            if ("53300".equals(state) || "08004".equals(state)) {
+                return "too-many-connections";
+            }
+            if (state != null && state.startsWith("08")) {
+                return "connection";
+            }
+            return "sql-" + (state == null ? "unknown" : state);
+        }
+        return e.getClass().getSimpleName();
+    }
+
+    private static ExecutorService callers() {
+        try {
+            return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        } catch (ReflectiveOperationException e) {
+            return Executors.newFixedThreadPool(512);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.ferry.cli;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import dev.ferry.FerryConfig;
+import dev.ferry.FerryDataSource;
+import dev.ferry.FerryPool;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One way for the application to get connections: Ferry, HikariCP, or a new connection per request ("direct",
+ * the seeds' "before"). Every physical connection is counted through {@link CountingDriver}.
+ */
+abstract class Target implements AutoCloseable {
+
+    /** Target names: Ferry (batching per --batching), Ferry always batching, HikariCP, a connection per request. */
+    static final java.util.List<String> POOLS = java.util.List.of("ferry", "ferry-batched", "hikari", "direct");
+
+    final String name;
+
+    Target(String name) {
+        this.name = name;
+    }
+
+    abstract Connection connection() throws SQLException;
+
+    /** Physical connections open now (pool total, or direct connections in use). */
+    abstract int size();
+
+    abstract int active();
+
+    abstract int waiting();
+
+    /** The Ferry data source, for batching; null for other targets. */
+    FerryDataSource ferry() {
+        return null;
+    }
+
+    @Override
+    public abstract void close();
+
+    static Target create(String name, String url, Properties credentials, int poolSize, Duration timeout) {
+        String counted = CountingDriver.wrap(url);
+        String key = name.toLowerCase(Locale.ROOT);
+        switch (key) {
+            case "ferry":
+            case "ferry-batched": {
+                FerryConfig.Builder b = FerryConfig.builder().jdbcUrl(counted).poolName(key)
+                        .maximumPoolSize(poolSize).connectionTimeout(timeout)
+                        .validationTimeout(timeout.compareTo(Duration.ofSeconds(5)) < 0 ? timeout : Duration.ofSeconds(5));
+                if (credentials.getProperty("user") != null) {
+                    b.username(credentials.getProperty("user"));
+                }
+                if (credentials.getProperty("password") != null) {
+                    b.password(credentials.getProperty("password"));
+                }
+                FerryDataSource ds = new FerryDataSource(b.build());
+                FerryPool[] pool = new FerryPool[1];
+                return new Target(key) {
+                    @Override
+                    Connection connection() throws SQLException {
+                        return ds.getConnection();
+                    }
+
+                    private FerryPool pool() {
+                        if (pool[0] == null) {
+                            try {
+                                pool[0] = ds.unwrap(FerryPool.class);
+                            } catch (SQLException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                        return pool[0];
+                    }
+
+                    @Override
+                    int size() {
+                        return pool().totalConnections();
+                    }
+
+                    @Override
+                    int active() {
+                        return pool().activeConnections();
+                    }
+
+                    @Override
+                    int waiting() {
+                        return pool().waitingThreads();
+                    }
+
+                    @Override
+                    FerryDataSource ferry() {
+                        return ds;
+                    }
+
+                    @Override
+                    public void close() {
+                        ds.close();
+                    }
+                };
+            }
+            case "hikari": {
+                HikariConfig c = new HikariConfig();
+                c.setJdbcUrl(counted);
+                c.setPoolName("hikari");
+                c.setMaximumPoolSize(poolSize);
+                c.setConnectionTimeout(Math.max(250, timeout.toMillis()));
+                c.setDataSourceProperties(credentials);
+                HikariDataSource ds = new HikariDataSource(c);
+                HikariPoolMXBean mx = ds.getHikariPoolMXBean();
+                return new Target("hikari") {
+                    @Override
+                    Connection connection() throws SQLException {
+                        return ds.getConnection();
+                    }
+
+                    @Override
+                    int size() {
+                        return mx.getTotalConnections();
+                    }
+
+                    @Override
+                    int active() {
+                        return mx.getActiveConnections();
+                    }
+
+                    @Override
+                    int waiting() {
+                        return mx.getThreadsAwaitingConnection();
+                    }
+
+                    @Override
+                    public void close() {
+                        ds.close();
+                    }
+                };
+            }
+            case "direct": {
+                AtomicInteger open = new AtomicInteger();
+                return new Target("direct") {
+                    @Override
+                    Connection connection() throws SQLException {
+                        Connection c = DriverManager.getConnection(counted, credentials);
+                        open.incrementAndGet();
+                        return ClosingCounter.wrap(c, open);
+                    }
+
+                    @Override
+                    int size() {
+                        return open.get();
+                    }
+
+                    @Override
+                    int active() {
+                        return open.get();
+                    }
+
+                    @Override
+                    int waiting() {
+                        return 0;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+            default:
+                throw new IllegalArgumentException("--pools: unknown pool '" + name + "'; allowed: "
+                        + String.join(", ", POOLS));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ferry load} on real PostgreSQL ({@code FERRY_TEST_PG_URL}, the same default as the core tests): the JSON
+ * schema and its consistency, the report, errors, and that passwords never show.
+ */
+class LoadCommandTest {
+
+    static final String PG = System.getenv().getOrDefault("FERRY_TEST_PG_URL",
+            "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+
+    @TempDir
+    Path dir;
+
+    /** Checks every pool's figures: the documented fields exist and agree with each other. */
+    static JsonNode checkSchema(Path json, String scenario, List<String> pools) throws Exception {
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertThat(root.get("scenario").asText()).isEqualTo(scenario);
+        for (String pool : pools) {
+            JsonNode p = root.get("pools").get(pool);
+            assertThat(p).as("pool %s", pool).isNotNull();
+            for (String field : List.of("requests", "succeeded", "failed", "timeouts", "throughput_per_s",
+                    "latency_ms", "acquire_ms", "connections_opened", "peak_pool_size", "round_trips")) {
+                assertThat(p.has(field)).as("%s.%s", pool, field).isTrue();
+            }
+            long requests = p.get("requests").asLong();
+            assertThat(requests).isPositive();
+            assertThat(p.get("succeeded").asLong() + p.get("failed").asLong()).as("success + errors = requests")
+                    .isEqualTo(requests);
+            assertThat(p.get("timeouts").asLong()).isLessThanOrEqualTo(p.get("failed").asLong());
+            long errorSum = 0;
+            for (JsonNode n : p.get("errors")) {
+                errorSum += n.asLong();
+            }
+            assertThat(errorSum).isEqualTo(p.get("failed").asLong());
+            for (String h : List.of("latency_ms", "acquire_ms")) {
+                JsonNode l = p.get(h);
+                assertThat(l.get("p50").asDouble()).isLessThanOrEqualTo(l.get("p95").asDouble());
+                assertThat(l.get("p95").asDouble()).isLessThanOrEqualTo(l.get("p99").asDouble());
+                assertThat(l.get("p99").asDouble()).isLessThanOrEqualTo(l.get("max").asDouble());
+            }
+            assertThat(p.get("throughput_per_s").asDouble()).isPositive();
+            assertThat(p.get("round_trips").asLong()).isPositive();
+            assertThat(p.get("peak_pool_size").asInt()).isPositive();
+        }
+        return root;
+    }
+
+    @Test
+    void spikeOnAllThreePoolsWritesConsistentJsonAndAReport() throws Exception {
+        Path json = dir.resolve("out.json");
+        Path report = dir.resolve("out.html");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "spike", "--clients", "300", "--warmup", "100",
+                "--pools", "ferry,hikari,direct", "--json", json.toString(), "--report", report.toString(),
+                "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        JsonNode root = checkSchema(json, "spike", List.of("ferry", "hikari", "direct"));
+        assertThat(root.get("pools").get("ferry").get("peak_pool_size").asInt()).isLessThanOrEqualTo(10);
+        assertThat(root.get("pools").get("direct").get("connections_opened").asLong()).isGreaterThan(10);
+        assertThat(Files.readString(report)).contains("uPlot", "\"ferry\"", "\"hikari\"", "\"direct\"");
+        assertThat(run.out()).contains("scenario spike", "vs direct");
+    }
+
+    @Test
+    void lookupAndIngestBatchOnFerryAndNotOnHikari() throws Exception {
+        for (String scenario : List.of("lookup", "ingest")) {
+            Path json = dir.resolve(scenario + ".json");
+            CliRun run = CliRun.of("load", "--url", PG, "--scenario", scenario, "--clients", "50", "--duration", "1",
+                    "--warmup", "100", "--pools", "ferry,hikari", "--json", json.toString(), "--no-progress");
+            assertThat(run.exit()).as(run.err()).isZero();
+            JsonNode pools = checkSchema(json, scenario, List.of("ferry", "hikari")).get("pools");
+            assertThat(pools.get("ferry").get("batched").asBoolean()).isTrue();
+            assertThat(pools.get("hikari").get("batched").asBoolean()).isFalse();
+            assertThat(pools.get("ferry").get("round_trips").asLong()).as("%s: batching saves round trips", scenario)
+                    .isLessThan(pools.get("ferry").get("succeeded").asLong());
+            assertThat(pools.get("hikari").get("round_trips").asLong()).isEqualTo(pools.get("hikari").get("succeeded").asLong());
+        }
+    }
+
+    @Test
+    void sustainedIsOpenLoop() throws Exception {
+        Path json = dir.resolve("sustained.json");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "200", "--duration", "2",
+                "--warmup", "0", "--pools", "ferry", "--json", json.toString(), "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        JsonNode ferry = checkSchema(json, "sustained", List.of("ferry")).get("pools").get("ferry");
+        assertThat(ferry.get("requests").asLong()).as("arrivals follow the rate, not completions").isEqualTo(400);
+    }
+
+    @Test
+    void unknownScenarioIsOneLineAndExitTwo() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "nope");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err().strip()).isEqualTo("ferry: --scenario: unknown scenario 'nope'; allowed: spike, "
+                + "sustained, ramp, peak-day, exhaustion, lookup, ingest");
+    }
+
+    @Test
+    void negativeRateIsOneLineAndExitTwo() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "-5");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err().strip()).isEqualTo("ferry: --rate: got -5; allowed: a positive number");
+    }
+
+    @Test
+    void unknownOptionIsOneLine() {
+        CliRun run = CliRun.of("load", "--nope");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err().strip().lines().count()).isEqualTo(1);
+        assertThat(run.err()).startsWith("ferry: ");
+    }
+
+    @Test
+    void unreachableDatabaseIsOneLineWithoutAStackTrace() {
+        CliRun run = CliRun.of("load", "--url", "jdbc:postgresql://127.0.0.1:1/test?user=postgres&password=hunter2",
+                "--scenario", "spike");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.err().strip()).startsWith("ferry: database error: Connection to 127.0.0.1:1 refused")
+                .doesNotContain("\n", "\tat ", "hunter2");
+    }
+
+    @Test
+    void badCredentialsAreOneLine() {
+        CliRun run = CliRun.of("load", "--url", PG.replace("user=postgres", "user=ferry_no_such_role"),
+                "--scenario", "spike");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.err().strip()).startsWith("ferry: database error:").contains("ferry_no_such_role")
+                .doesNotContain("\n");
+    }
+
+    @Test
+    void verbosePrintsTheStackTrace() {
+        CliRun run = CliRun.of("load", "--verbose", "--url", "jdbc:postgresql://127.0.0.1:1/test", "--scenario", "spike");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.err()).contains("\tat ");
+    }
+
+    @Test
+    void passwordsNeverAppearInOutputJsonOrReport() throws Exception {
+        Path json = dir.resolve("secret.json");
+        Path report = dir.resolve("secret.html");
+        // The server trusts loopback, so the password is accepted and ignored; it must still never be shown.
+        String url = PG + (PG.contains("?") ? "&" : "?") + "password=hunter2secret";
+        CliRun run = CliRun.of("load", "--url", url, "--scenario", "spike", "--clients", "20", "--warmup", "0",
+                "--pools", "ferry,hikari", "--json", json.toString(), "--report", report.toString(), "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out() + run.err()).doesNotContain("hunter2secret").contains("password=****");
+        assertThat(Files.readString(json)).doesNotContain("hunter2secret");
+        assertThat(Files.readString(report)).doesNotContain("hunter2secret");
+    }
+}
