@@ -42,6 +42,7 @@ final class HtmlReport {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("title", title);
         data.put("summary", summary);
+        data.put("sampleSeconds", LoadRunner.SAMPLE_MILLIS / 1000.0);
         List<Map<String, Object>> distributions = new ArrayList<>();
         for (RunResult r : results) {
             Map<String, Object> d = new LinkedHashMap<>();
@@ -98,8 +99,8 @@ final class HtmlReport {
             <table id="summary"></table>
             <div class="grid">
               <div><h2>Throughput (requests completed per second)</h2><div id="throughput"></div></div>
-              <div><h2>Latency p50 per second (ms)</h2><div id="p50"></div></div>
-              <div><h2>Latency p99 per second (ms)</h2><div id="p99"></div></div>
+              <div><h2>Latency p50 over time (ms)</h2><div id="p50"></div></div>
+              <div><h2>Latency p99 over time (ms)</h2><div id="p99"></div></div>
               <div><h2>Pool size (physical connections)</h2><div id="size"></div></div>
               <div><h2>Callers waiting for a connection</h2><div id="waiting"></div></div>
               <div><h2>Latency distribution (ms by percentile)</h2><div id="dist"></div></div>
@@ -122,7 +123,7 @@ final class HtmlReport {
             }).join("");
             function timeChart(id, field, label) {
               const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
-              const x = Array.from({length: len}, (_, i) => i + 1);
+              const x = Array.from({length: len}, (_, i) => Math.round((i + 1) * DATA.sampleSeconds * 10) / 10);
               const series = pools.map(p => x.map((_, i) => {
                 const s = DATA.summary.pools[p].timeline[i]; return s ? s[field] : null; }));
               new uPlot({ width: 560, height: 260, scales: { x: { time: false } },
@@ -130,7 +131,7 @@ final class HtmlReport {
                 series: [{}].concat(pools.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))) },
                 [x].concat(series), document.getElementById(id));
             }
-            timeChart("throughput", "completed", "requests/s");
+            timeChart("throughput", "throughput", "requests/s");
             timeChart("p50", "p50Ms", "ms");
             timeChart("p99", "p99Ms", "ms");
             timeChart("size", "poolSize", "connections");

@@ -161,6 +161,20 @@ final class LoadCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "ferry load: scenario %s on %s, pools %s, pool size %d, %d cores%n", scenario.name(),
                 FerryConfig.maskUrl(url), String.join(",", poolNames), scenario.poolSize(),
                 Runtime.getRuntime().availableProcessors());
+        if (warmup > 0) {
+            // Whichever pool ran first would otherwise also pay for warming the JVM (JIT, driver, scheduler).
+            for (String name : poolNames) {
+                boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
+                long firstEvent;
+                try (Connection c = DriverManager.getConnection(url, credentials)) {
+                    firstEvent = Schema.resetEvents(c);
+                }
+                try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout)) {
+                    new LoadRunner(scenario, accounts, batchThis).rehearse(target, firstEvent,
+                            name.equals("direct") ? Math.min(warmup, 200) : warmup);
+                }
+            }
+        }
         List<RunResult> results = new ArrayList<>();
         for (String name : poolNames) {
             long firstEvent;

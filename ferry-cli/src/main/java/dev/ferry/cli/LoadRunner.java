@@ -36,6 +36,9 @@ import org.HdrHistogram.Recorder;
  */
 final class LoadRunner {
 
+    /** The time series' resolution: fine enough that a sub-second spike still draws a line. */
+    static final long SAMPLE_MILLIS = 200;
+
     private final Scenario scenario;
     private final long accounts;
     private final boolean batching;
@@ -56,6 +59,16 @@ final class LoadRunner {
      * compilation and driver class loading do not fall on whichever pool happens to run first.
      */
     RunResult run(Target target, long firstEventId, int warmup, LongConsumer progress) throws Exception {
+        return run(target, firstEventId, warmup, progress, false);
+    }
+
+    /** Only the warm-up: used on every pool before any is measured, so the JVM is equally warm for all. */
+    void rehearse(Target target, long firstEventId, int warmup) throws Exception {
+        run(target, firstEventId, warmup, n -> { }, true);
+    }
+
+    private RunResult run(Target target, long firstEventId, int warmup, LongConsumer progress, boolean rehearsalOnly)
+            throws Exception {
         Recorder latency = new Recorder(3);
         Recorder acquire = new Recorder(3);
         LongAdder requests = new LongAdder();
@@ -120,6 +133,15 @@ final class LoadRunner {
         if (warmup > 0) {
             warmUp(request, warmup);
         }
+        if (rehearsalOnly) {
+            if (lookup != null) {
+                lookup.close();
+            }
+            if (writer != null) {
+                writer.close();
+            }
+            return null;
+        }
         long statementsBefore = statements.sum();
         long executionsBefore = lookup != null ? lookup.stats().executions()
                 : writer != null ? writer.stats().executions() : 0;
@@ -137,12 +159,17 @@ final class LoadRunner {
         });
         sampler.scheduleAtFixedRate(() -> peak.accumulateAndGet(target.size(), Math::max), 0, 50,
                 TimeUnit.MILLISECONDS);
-        sampler.scheduleAtFixedRate(() -> {
+        long[] lastSample = {start};
+        Runnable sample = () -> {
+            long now = System.nanoTime();
+            double interval = Math.max(1e-3, (now - lastSample[0]) / 1e9);
+            lastSample[0] = now;
             Histogram h = secondLatency.getIntervalHistogram();
-            samples.add(new RunResult.Sample((System.nanoTime() - start) / 1e9, completedInSecond.sumThenReset(),
+            samples.add(new RunResult.Sample((now - start) / 1e9, completedInSecond.sumThenReset() / interval,
                     RunResult.ms(h, 50), RunResult.ms(h, 95), RunResult.ms(h, 99), target.size(), target.active(),
                     target.waiting()));
-        }, 1, 1, TimeUnit.SECONDS);
+        };
+        sampler.scheduleAtFixedRate(sample, SAMPLE_MILLIS, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
 
         ExecutorService callers = callers();
         try {
@@ -217,8 +244,10 @@ final class LoadRunner {
             }
         } finally {
             callers.shutdown();
-            sampler.shutdownNow();
+            sampler.shutdown();
+            sampler.awaitTermination(5, TimeUnit.SECONDS);
         }
+        sample.run(); // the last, partial interval: short runs still get a point
         double seconds = (System.nanoTime() - start) / 1e9;
         long roundTrips = statements.sum() - statementsBefore;
         if (lookup != null) {

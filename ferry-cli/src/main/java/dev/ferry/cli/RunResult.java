@@ -13,8 +13,8 @@ record RunResult(String pool, boolean batched, long requests, long succeeded, lo
                  Map<String, Long> errors, double seconds, Histogram latency, Histogram acquire,
                  long connectionsOpened, int peakPoolSize, long roundTrips, List<Sample> samples) {
 
-    /** One second of a run. */
-    record Sample(double t, long completed, double p50Ms, double p95Ms, double p99Ms, int poolSize, int active,
+    /** One sampling interval of a run; {@code t} in seconds since the start, throughput per second. */
+    record Sample(double t, double throughput, double p50Ms, double p95Ms, double p99Ms, int poolSize, int active,
                   int waiting) {
     }
 
