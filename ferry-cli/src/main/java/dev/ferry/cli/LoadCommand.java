@@ -182,10 +182,11 @@ final class LoadCommand implements Callable<Integer> {
                 firstEvent = Schema.resetEvents(c);
             }
             boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
+            long openedBefore = CountingDriver.OPENED.get();
             try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
                  ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
-                RunResult r = runner.run(target, firstEvent, warmup, n -> {
+                RunResult r = runner.run(target, firstEvent, warmup, openedBefore, n -> {
                     if (bar != null) {
                         bar.stepBy(n);
                     }

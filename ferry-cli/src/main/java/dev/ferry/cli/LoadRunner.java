@@ -58,17 +58,22 @@ final class LoadRunner {
      * Runs the scenario. First {@code warmup} requests go unmeasured through the same path (32 callers), so JIT
      * compilation and driver class loading do not fall on whichever pool happens to run first.
      */
-    RunResult run(Target target, long firstEventId, int warmup, LongConsumer progress) throws Exception {
-        return run(target, firstEventId, warmup, progress, false);
+    /**
+     * @param openedBefore the connection count taken before the target was created, so the connections a pool
+     *                     opens at start-up count too
+     */
+    RunResult run(Target target, long firstEventId, int warmup, long openedBefore, LongConsumer progress)
+            throws Exception {
+        return run(target, firstEventId, warmup, openedBefore, progress, false);
     }
 
     /** Only the warm-up: used on every pool before any is measured, so the JVM is equally warm for all. */
     void rehearse(Target target, long firstEventId, int warmup) throws Exception {
-        run(target, firstEventId, warmup, n -> { }, true);
+        run(target, firstEventId, warmup, CountingDriver.OPENED.get(), n -> { }, true);
     }
 
-    private RunResult run(Target target, long firstEventId, int warmup, LongConsumer progress, boolean rehearsalOnly)
-            throws Exception {
+    private RunResult run(Target target, long firstEventId, int warmup, long openedBefore, LongConsumer progress,
+                          boolean rehearsalOnly) throws Exception {
         Recorder latency = new Recorder(3);
         Recorder acquire = new Recorder(3);
         LongAdder requests = new LongAdder();
@@ -77,7 +82,6 @@ final class LoadRunner {
         LongAdder statements = new LongAdder();
         Map<String, LongAdder> errors = new ConcurrentHashMap<>();
         AtomicLong eventIds = new AtomicLong(firstEventId);
-        long openedBefore = CountingDriver.OPENED.get();
 
         FerryDataSource ferry = batching ? target.ferry() : null;
         BatchedLookup<Long, Integer> lookup = null;

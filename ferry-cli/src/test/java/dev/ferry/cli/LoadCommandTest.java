@@ -52,6 +52,8 @@ class LoadCommandTest {
             assertThat(p.get("throughput_per_s").asDouble()).isPositive();
             assertThat(p.get("round_trips").asLong()).isPositive();
             assertThat(p.get("peak_pool_size").asInt()).isPositive();
+            assertThat(p.get("connections_opened").asLong()).as("%s: every connection seen was opened", pool)
+                    .isGreaterThanOrEqualTo(p.get("peak_pool_size").asLong());
         }
         return root;
     }
