@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -145,6 +146,32 @@ class LoadCommandTest {
         CliRun run = CliRun.of("load", "--verbose", "--url", "jdbc:postgresql://127.0.0.1:1/test", "--scenario", "spike");
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.err()).contains("\tat ");
+    }
+
+    /** --password-env reads the variable in a real process (a test cannot set its own environment). */
+    @Test
+    void passwordFromTheEnvironmentIsUsedAndNeverShown() throws Exception {
+        Path json = dir.resolve("env.json");
+        Path report = dir.resolve("env.html");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                "dev.ferry.cli.FerryCommand", "load", "--url", PG, "--password-env", "FERRY_TEST_SECRET",
+                "--scenario", "spike", "--clients", "20", "--warmup", "0", "--pools", "ferry,hikari,direct",
+                "--json", json.toString(), "--report", report.toString(), "--no-progress")
+                .redirectErrorStream(true);
+        pb.environment().put("FERRY_TEST_SECRET", "s3cr3t-from-env");
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(output).isZero();
+        assertThat(output).doesNotContain("s3cr3t-from-env").contains("scenario spike");
+        assertThat(Files.readString(json)).doesNotContain("s3cr3t-from-env");
+        assertThat(Files.readString(report)).doesNotContain("s3cr3t-from-env");
+
+        pb.environment().remove("FERRY_TEST_SECRET");
+        Process missing = pb.start();
+        String error = new String(missing.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(missing.waitFor()).isEqualTo(2);
+        assertThat(error.strip()).isEqualTo("ferry: --password-env: environment variable FERRY_TEST_SECRET is not set");
     }
 
     @Test
