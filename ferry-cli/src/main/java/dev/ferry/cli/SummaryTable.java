@@ -16,24 +16,35 @@ final class SummaryTable {
         RunResult base = results.stream().filter(r -> r.pool().equals(baseline)).findFirst()
                 .orElse(results.get(results.size() - 1));
         out.printf(Locale.ROOT, "%nscenario %s%n", scenario);
-        out.printf(Locale.ROOT, "%-14s %9s %8s %8s %11s %8s %8s %8s %8s %8s %7s %5s %8s %9s  %s%n", "pool", "requests",
-                "success", "timeouts", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "acq p99", "conns", "peak",
-                "trips", "vs " + base.pool(), "errors");
+        out.printf(Locale.ROOT, "%-14s %9s %8s %8s %10s | %-27s | %-27s | %6s %5s %9s %8s %8s  %s%n", "pool",
+                "requests", "success", "timeouts", "req/s", "latency ms p50/p95/p99/max",
+                "acquire ms p50/p95/p99/max", "conns", "peak", "trips", "req/trip", "vs " + base.pool(), "errors");
         for (RunResult r : results) {
             String errors = r.errors().isEmpty() ? "-" : r.errors().entrySet().stream()
                     .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
-            String acquire = r.acquire().getTotalCount() == 0 ? "-"
-                    : String.format(Locale.ROOT, "%.2f", RunResult.ms(r.acquire(), 99));
+            String acquire = r.acquire().getTotalCount() == 0 ? "- (batched)" : percentiles(r.acquire());
             String ratio = base.throughputPerSecond() > 0
                     ? String.format(Locale.ROOT, "%.2fx", r.throughputPerSecond() / base.throughputPerSecond()) : "-";
+            String perTrip = r.roundTrips() > 0
+                    ? String.format(Locale.ROOT, "%.1f", (double) r.succeeded() / r.roundTrips()) : "-";
             String name = r.pool() + (r.batched() && !r.pool().contains("batched") ? " (b)" : "");
-            out.printf(Locale.ROOT, "%-14s %9d %7.1f%% %8d %11.0f %8.2f %8.2f %8.2f %8.2f %8s %7d %5d %8d %9s  %s%n",
+            out.printf(Locale.ROOT, "%-14s %9d %7.1f%% %8d %10.0f | %-27s | %-27s | %6d %5d %9d %8s %8s  %s%n",
                     name, r.requests(), r.successPercent(), r.timeouts(), r.throughputPerSecond(),
-                    RunResult.ms(r.latency(), 50), RunResult.ms(r.latency(), 95), RunResult.ms(r.latency(), 99),
-                    RunResult.maxMs(r.latency()), acquire, r.connectionsOpened(), r.peakPoolSize(), r.roundTrips(),
-                    ratio, errors);
+                    percentiles(r.latency()), acquire, r.connectionsOpened(), r.peakPoolSize(), r.roundTrips(),
+                    perTrip, ratio, errors);
         }
-        out.println("(b: batched; acq p99: time to get a connection; conns: physical connections opened; "
-                + "peak: most connections at once; trips: statements sent; vs: throughput ratio)");
+        out.println("(b: batched; acquire: time to get a connection; conns: physical connections opened; "
+                + "peak: most connections at once; trips: statements sent; req/trip: batching efficiency; "
+                + "vs: throughput ratio)");
+    }
+
+    private static String percentiles(org.HdrHistogram.Histogram h) {
+        return String.format(Locale.ROOT, "%s/%s/%s/%s", fmt(RunResult.ms(h, 50)), fmt(RunResult.ms(h, 95)),
+                fmt(RunResult.ms(h, 99)), fmt(RunResult.maxMs(h)));
+    }
+
+    private static String fmt(double ms) {
+        return ms >= 100 ? String.format(Locale.ROOT, "%.0f", ms) : ms >= 10
+                ? String.format(Locale.ROOT, "%.1f", ms) : String.format(Locale.ROOT, "%.2f", ms);
     }
 }
