@@ -96,6 +96,14 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return self();
     }
 
+    /**
+     * The statement timeout for a batch's queries, in whole seconds (JDBC's unit), rounded up from the request
+     * timeout: a batch on a hung database fails instead of holding its callers past their timeout.
+     */
+    int statementTimeoutSeconds() {
+        return timeout == null ? 0 : (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+    }
+
     /** A batcher for {@code function} with these settings; validation happens in its build(). */
     <K, V> Batcher<K, V> batcher(BatchFunction<K, V> function, String defaultName, boolean retryConnectionFaults) {
         Batcher.Builder<K, V> b = Batcher.builder(function)

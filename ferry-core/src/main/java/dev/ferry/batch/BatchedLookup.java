@@ -131,12 +131,14 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             }
             RowReader<K> keyReader = key;
             RowReader<V> rowReader = row;
+            int queryTimeout = statementTimeoutSeconds();
             Boolean[] dialect = new Boolean[1]; // PostgreSQL or not: asked once, on the first batch
             BatchFunction<K, List<V>> fn = keys -> {
                 try (Connection c = dataSource.getConnection()) {
                     Boolean known = dialect[0];
                     boolean postgres = known != null ? known : (dialect[0] = KeyListSql.isPostgres(c));
                     try (PreparedStatement ps = c.prepareStatement(keyList.sql(postgres, keys.size()))) {
+                        ps.setQueryTimeout(queryTimeout);
                         keyList.bind(c, ps, postgres, keys);
                         Map<K, List<V>> out = new HashMap<>(keys.size() * 2);
                         try (ResultSet rs = ps.executeQuery()) {

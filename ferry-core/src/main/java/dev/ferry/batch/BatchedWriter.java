@@ -88,14 +88,15 @@ public final class BatchedWriter<R> implements AutoCloseable {
 
     /** Runs one batch in one transaction; returns each write's update count once COMMIT has returned. */
     static <R> Map<Write<R>, Integer> executeInTransaction(DataSource dataSource, String sql,
-                                                          ParameterBinder<R> binder, List<Write<R>> writes)
-            throws SQLException {
+                                                          ParameterBinder<R> binder, List<Write<R>> writes,
+                                                          int queryTimeoutSeconds) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
             try {
                 int[] counts;
                 try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setQueryTimeout(queryTimeoutSeconds);
                     for (Write<R> w : writes) {
                         binder.bind(ps, w.request);
                         ps.addBatch();
@@ -163,8 +164,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
             String statement = sql;
             ParameterBinder<R> b = binder;
             // Connection faults are not retried: one during COMMIT leaves the outcome unknown.
-            return new BatchedWriter<>(batcher(writes -> executeInTransaction(dataSource, statement, b, writes),
-                    "writer", false));
+            int queryTimeout = statementTimeoutSeconds();
+            return new BatchedWriter<>(batcher(writes -> executeInTransaction(dataSource, statement, b, writes,
+                    queryTimeout), "writer", false));
         }
     }
 }

@@ -15,6 +15,20 @@ class PostgresBatchedLookupTest extends BatchedLookupContract {
     }
 
     @Test
+    void aBatchOnAStuckQueryFailsWithinTheRequestTimeout() {
+        try (BatchedLookup<Long, User> slow = BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE id IN (:keys) AND pg_sleep(5) IS NOT NULL")
+                .key(rs -> rs.getLong("id"))
+                .row(rs -> new User(rs.getLong("id"), rs.getString("name")))
+                .timeout(java.time.Duration.ofSeconds(1))
+                .build()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> slow.get(1L))
+                    .isInstanceOf(java.sql.SQLException.class)
+                    .satisfies(e -> assertThat(((java.sql.SQLException) e).getSQLState()).isEqualTo("57014"));
+        }
+    }
+
+    @Test
     void usesOneAnyArrayStatement() throws Exception {
         try (BatchedLookup<Long, User> users = users()) {
             users.get(1L);
