@@ -3,8 +3,10 @@ package dev.ferry.batch;
 import dev.ferry.Priority;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,15 +35,24 @@ import javax.sql.DataSource;
  * during COMMIT the batch may have committed, and retrying could write twice. Its callers get the error, marked
  * as an unknown outcome when it happened at commit.
  *
+ * <p><b>Generated keys.</b> Built with {@code returningKey("id")}, {@link #submitForKey} gives each caller its
+ * own row's generated key after COMMIT.
+ *
  * <p>Every request is its own batch entry, even if equal to another: two callers inserting the same row are two
  * writes (the second may violate a key), never merged.
  */
 public final class BatchedWriter<R> implements AutoCloseable {
 
-    private final Batcher<Write<R>, Integer> batcher;
+    private final Batcher<Write<R>, Written> batcher;
+    private final boolean returnsKeys;
 
-    private BatchedWriter(Batcher<Write<R>, Integer> batcher) {
+    private BatchedWriter(Batcher<Write<R>, Written> batcher, boolean returnsKeys) {
         this.batcher = batcher;
+        this.returnsKeys = returnsKeys;
+    }
+
+    /** One write's outcome: its update count, and its generated key when the writer was built to return one. */
+    record Written(int count, Long key) {
     }
 
     public static <R> Builder<R> builder(DataSource dataSource) {
@@ -54,13 +65,42 @@ public final class BatchedWriter<R> implements AutoCloseable {
     }
 
     public CompletableFuture<Integer> submit(R request, Priority priority) {
-        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request")), priority);
+        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request")), priority)
+                .thenApply(w -> w == null ? 0 : w.count());
     }
 
     /** Writes and waits for the commit; returns the update count. Runs the batch itself when a slot is free. */
     public int write(R request) throws SQLException {
-        Integer count = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
-        return count == null ? 0 : count;
+        Written w = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
+        return w == null ? 0 : w.count();
+    }
+
+    /**
+     * Queues an insert; the future completes after COMMIT with the row's generated key (from the column named
+     * in {@link Builder#returningKey}).
+     *
+     * @throws IllegalStateException if the writer was not built with {@code returningKey}
+     */
+    public CompletableFuture<Long> submitForKey(R request) {
+        requireKeys();
+        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request"))).thenApply(Written::key);
+    }
+
+    /** Inserts and waits for the commit; returns the generated key. */
+    public long insertForKey(R request) throws SQLException {
+        requireKeys();
+        Written w = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
+        if (w == null || w.key() == null) {
+            throw new SQLException("the database returned no generated key for this row", "HY000");
+        }
+        return w.key();
+    }
+
+    private void requireKeys() {
+        if (!returnsKeys) {
+            throw new IllegalStateException("this writer was built without returningKey(column); build it with "
+                    + "returningKey to get generated keys");
+        }
     }
 
     public BatchStats stats() {
@@ -86,22 +126,41 @@ public final class BatchedWriter<R> implements AutoCloseable {
         }
     }
 
-    /** Runs one batch in one transaction; returns each write's update count once COMMIT has returned. */
-    static <R> Map<Write<R>, Integer> executeInTransaction(DataSource dataSource, String sql,
+    /**
+     * Runs one batch in one transaction; returns each write's update count (and generated key, when
+     * {@code keyColumn} is set) once COMMIT has returned. Drivers return generated keys in batch order, so the
+     * i-th key belongs to the i-th write.
+     */
+    static <R> Map<Write<R>, Written> executeInTransaction(DataSource dataSource, String sql,
                                                           ParameterBinder<R> binder, List<Write<R>> writes,
-                                                          int queryTimeoutSeconds) throws SQLException {
+                                                          int queryTimeoutSeconds, String keyColumn)
+            throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             boolean autoCommit = c.getAutoCommit();
             c.setAutoCommit(false);
             try {
                 int[] counts;
-                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                List<Long> keys = new ArrayList<>();
+                try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
+                        : c.prepareStatement(sql, new String[] {keyColumn})) {
                     ps.setQueryTimeout(queryTimeoutSeconds);
                     for (Write<R> w : writes) {
                         binder.bind(ps, w.request);
                         ps.addBatch();
                     }
                     counts = ps.executeBatch();
+                    if (keyColumn != null) {
+                        try (ResultSet rs = ps.getGeneratedKeys()) {
+                            while (rs.next()) {
+                                keys.add(rs.getLong(1));
+                            }
+                        }
+                        if (keys.size() != writes.size()) {
+                            throw new SQLException("expected " + writes.size() + " generated keys from the batch, the "
+                                    + "driver returned " + keys.size() + "; generated keys need one row per "
+                                    + "statement (no rewriting into multi-row statements)", "HY000");
+                        }
+                    }
                 }
                 try {
                     c.commit();
@@ -110,10 +169,11 @@ public final class BatchedWriter<R> implements AutoCloseable {
                             + "was lost the batch's outcome is unknown", e.getSQLState(), e.getErrorCode(), e);
                     throw unknown;
                 }
-                Map<Write<R>, Integer> out = new HashMap<>(writes.size() * 2);
+                Map<Write<R>, Written> out = new HashMap<>(writes.size() * 2);
                 for (int i = 0; i < writes.size(); i++) {
                     int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
-                    out.put(writes.get(i), n == Statement.SUCCESS_NO_INFO ? 1 : n);
+                    out.put(writes.get(i), new Written(n == Statement.SUCCESS_NO_INFO ? 1 : n,
+                            keyColumn == null ? null : keys.get(i)));
                 }
                 return out;
             } catch (SQLException | RuntimeException e) {
@@ -137,6 +197,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
     public static final class Builder<R> extends BatchSettings<Builder<R>> {
         private String sql;
         private ParameterBinder<R> binder;
+        private String keyColumn;
 
         private Builder(DataSource dataSource) {
             super(dataSource, 100);
@@ -153,6 +214,16 @@ public final class BatchedWriter<R> implements AutoCloseable {
             return this;
         }
 
+        /** For inserts: return each row's generated key from this column (see {@link #submitForKey}). */
+        public Builder<R> returningKey(String column) {
+            if (column == null || column.isBlank()) {
+                throw new IllegalArgumentException("returningKey: got " + (column == null ? "null" : "a blank name")
+                        + "; allowed: the name of the generated key column");
+            }
+            this.keyColumn = column;
+            return this;
+        }
+
         public BatchedWriter<R> build() {
             if (sql == null || sql.isBlank()) {
                 throw new IllegalArgumentException("sql: got " + (sql == null ? "null" : "a blank statement")
@@ -165,8 +236,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
             ParameterBinder<R> b = binder;
             // Connection faults are not retried: one during COMMIT leaves the outcome unknown.
             int queryTimeout = statementTimeoutSeconds();
+            String key = keyColumn;
             return new BatchedWriter<>(batcher(writes -> executeInTransaction(dataSource, statement, b, writes,
-                    queryTimeout), "writer", false));
+                    queryTimeout, key), "writer", false), key != null);
         }
     }
 }

@@ -115,6 +115,19 @@ abstract class BatchedLookupContract {
     }
 
     @Test
+    void aMissingKeyCanResolveToAChosenValue() throws Exception {
+        User nobody = new User(-1, "nobody");
+        try (BatchedLookup<Long, User> users = BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE id IN (:keys)")
+                .key(rs -> rs.getLong("id"))
+                .row(rs -> new User(rs.getLong("id"), rs.getString("name")))
+                .missingValue(nobody).build()) {
+            assertThat(users.get(999_999L)).contains(nobody);
+            assertThat(users.get(3L)).contains(new User(3, "user-3"));
+        }
+    }
+
+    @Test
     void oneToManyReturnsEveryRow() throws Exception {
         try (BatchedLookup<Long, Long> orders = BatchedLookup.<Long, Long>builder(counting.dataSource, Long.class)
                 .sql("SELECT user_id, id FROM ferry_lookup_orders WHERE user_id IN (:keys) ORDER BY id")

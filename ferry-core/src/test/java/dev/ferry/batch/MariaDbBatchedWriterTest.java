@@ -19,4 +19,9 @@ class MariaDbBatchedWriterTest extends BatchedWriterContract {
         }
         return FerryConfig.builder().jdbcUrl(MariaDbBatchedLookupTest.URL).poolName("mariadb-writer");
     }
+
+    @Override
+    String identityColumn() {
+        return "BIGINT AUTO_INCREMENT PRIMARY KEY";
+    }
 }
