@@ -119,6 +119,7 @@ final class LoadCommand implements Callable<Integer> {
         List<RunResult> results = run(System.out, url, credentials, scenario, poolNames, batch, scale,
                 Duration.ofMillis(timeoutMs), warmup, !noProgress);
         SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
+        StepTable.print(System.out, scenario, results);
         Map<String, Object> summary = JsonReport.toMap(scenario.name(), settings, results);
         if (json != null) {
             JsonReport.write(json, summary);

@@ -101,6 +101,15 @@ class LoadCommandTest {
     }
 
     @Test
+    void rampShowsEachStepsFigures() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "ramp", "--rates", "50,150", "--duration", "1",
+                "--warmup", "0", "--pools", "ferry,hikari", "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).contains("per step (1 s each)");
+        assertThat(run.out().lines().filter(l -> l.startsWith("50 ") || l.startsWith("150 ")).count()).isEqualTo(2);
+    }
+
+    @Test
     void unknownScenarioIsOneLineAndExitTwo() {
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "nope");
         assertThat(run.exit()).isEqualTo(2);
