@@ -100,6 +100,12 @@ public class GenerateJdbcDelegates {
                 out.append("    /** Wraps a result set the driver returned, so it points back at this proxy. */\n");
                 out.append("    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;\n\n");
             }
+            if (spec.iface == DatabaseMetaData.class) {
+                out.append("    /** The driver's metadata, or an SQLException once the connection it came from is closed. */\n");
+                out.append("    abstract java.sql.DatabaseMetaData open() throws java.sql.SQLException;\n\n");
+                out.append("    /** Wraps a result set the driver returned, so it cannot reach the physical connection. */\n");
+                out.append("    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;\n\n");
+            }
             if (spec.iface == Connection.class) {
                 out.append("    /** Wraps and tracks a statement the driver created. */\n");
                 out.append("    abstract java.sql.Statement wrap(java.sql.Statement statement) throws java.sql.SQLException;\n\n");
@@ -217,10 +223,11 @@ public class GenerateJdbcDelegates {
         String call = Arrays.stream(m.getParameters()).map(Parameter::getName).collect(Collectors.joining(", "));
         boolean throwsSql = Arrays.asList(m.getExceptionTypes()).contains(SQLException.class);
         s.append(" {\n");
-        String invoke = field + "." + m.getName() + "(" + call + ")";
+        boolean metaData = spec.iface == DatabaseMetaData.class && throwsSql;
+        String invoke = (metaData ? "open()" : field) + "." + m.getName() + "(" + call + ")";
         boolean statementFamily = Statement.class.isAssignableFrom(spec.iface);
         Class<?> rt = m.getReturnType();
-        if (statementFamily && rt == ResultSet.class) {
+        if ((statementFamily || metaData) && rt == ResultSet.class) {
             invoke = "wrap(" + invoke + ")";
         } else if (spec.iface == Connection.class
                 && (rt == Statement.class || rt == PreparedStatement.class || rt == CallableStatement.class)) {

@@ -1,27 +1,38 @@
 package dev.ferry;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.sql.Connection;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Driver;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Locale;
-import java.util.Objects;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import javax.sql.DataSource;
 
 /**
- * Immutable pool configuration. Build one with {@link #builder()}; {@link Builder#build()} checks every value
- * and throws {@link IllegalArgumentException} naming the setting, the value given and what is allowed. Nothing
- * is silently clamped: a value the pool cannot honour is an error, not a warning.
+ * Immutable pool configuration. Build one with {@link #builder()}, or from HikariCP-style properties with
+ * {@link Builder#properties(Properties)}.
  *
- * <p>Setting names and defaults follow HikariCP's, so a configuration ports over unchanged.
+ * <p>Setting names, defaults and meanings follow HikariCP's, so a configuration ports over unchanged. The rules
+ * {@link Builder#build()} applies (in {@code ConfigResolver}):
+ * <ul>
+ *   <li>A setting the user left at its default adapts to one they set, as HikariCP's would (for instance
+ *       {@code idleTimeout} is disabled when {@code maxLifetime} is set below it). Each adaptation is logged once
+ *       at INFO when the pool starts, naming both settings, and listed in {@link #toString()} and
+ *       {@link #adaptations()}.
+ *   <li>Two settings the user set that contradict each other, and values outside sane bounds, fail with
+ *       {@link IllegalArgumentException} naming the setting, the value and what is allowed. A value the user set
+ *       is never replaced by another that behaves differently.
+ * </ul>
+ * Where Ferry's effective values differ from HikariCP's, README's migration table says so and why.
  */
 public final class FerryConfig {
-
-    private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
 
     private final String jdbcUrl;
     private final String username;
@@ -52,22 +63,31 @@ public final class FerryConfig {
     private final String connectionTestQuery;
     private final Ticker ticker;
     private final Scheduler scheduler;
+    private final String dataSourceClassName;
+    private final DataSource dataSource;
+    private final String exceptionOverrideClassName;
+    private final ExceptionOverride exceptionOverride;
+    private final boolean allowPoolSuspension;
+    private final ThreadFactory threadFactory;
+    private final ScheduledExecutorService scheduledExecutor;
+    private final Set<String> explicit;
+    private final List<String> adaptations;
 
-    private FerryConfig(Builder b, Driver driver, Integer isolation, String poolName, int minimumIdle) {
+    FerryConfig(Builder b, ConfigResolver.Resolved r) {
         this.jdbcUrl = b.jdbcUrl;
         this.username = b.username;
         this.password = b.password;
         this.driverClassName = b.driverClassName;
-        this.driver = driver;
+        this.driver = r.driver;
         this.dataSourceProperties = copy(b.dataSourceProperties);
-        this.poolName = poolName;
-        this.maximumPoolSize = b.maximumPoolSize;
-        this.minimumIdle = minimumIdle;
-        this.connectionTimeout = b.connectionTimeout;
-        this.idleTimeout = b.idleTimeout;
+        this.poolName = r.poolName;
+        this.maximumPoolSize = r.maximumPoolSize;
+        this.minimumIdle = r.minimumIdle;
+        this.connectionTimeout = r.connectionTimeout;
+        this.idleTimeout = r.idleTimeout;
         this.maxLifetime = b.maxLifetime;
-        this.keepaliveTime = b.keepaliveTime;
-        this.validationTimeout = b.validationTimeout;
+        this.keepaliveTime = r.keepaliveTime;
+        this.validationTimeout = r.validationTimeout;
         this.leakDetectionThreshold = b.leakDetectionThreshold;
         this.initializationFailTimeout = b.initializationFailTimeout;
         this.queryTimeout = b.queryTimeout;
@@ -76,13 +96,23 @@ public final class FerryConfig {
         this.maxWaiting = b.maxWaiting;
         this.autoCommit = b.autoCommit;
         this.readOnly = b.readOnly;
-        this.transactionIsolation = isolation;
+        this.transactionIsolation = r.isolation;
         this.catalog = b.catalog;
         this.schema = b.schema;
         this.connectionInitSql = b.connectionInitSql;
         this.connectionTestQuery = b.connectionTestQuery;
         this.ticker = b.ticker;
-        this.scheduler = b.scheduler;
+        this.scheduler = b.scheduler != null ? b.scheduler
+                : b.scheduledExecutor == null ? null : Scheduler.of(b.scheduledExecutor);
+        this.dataSourceClassName = b.dataSourceClassName;
+        this.dataSource = r.dataSource;
+        this.exceptionOverrideClassName = b.exceptionOverrideClassName;
+        this.exceptionOverride = r.exceptionOverride;
+        this.allowPoolSuspension = b.allowPoolSuspension;
+        this.threadFactory = b.threadFactory;
+        this.scheduledExecutor = b.scheduledExecutor;
+        this.explicit = Set.copyOf(b.explicit);
+        this.adaptations = List.copyOf(r.adaptations);
     }
 
     public static Builder builder() {
@@ -94,7 +124,10 @@ public final class FerryConfig {
         return Secrets.maskUrl(jdbcUrl);
     }
 
-    /** A builder holding this configuration's values, to derive a changed copy. */
+    /**
+     * A builder holding this configuration's values, to derive a changed copy. Values the user never set stay
+     * unset in the copy, so a default adapted here adapts again to whatever the copy changes.
+     */
     public Builder toBuilder() {
         Builder b = new Builder()
                 .jdbcUrl(jdbcUrl).username(username).password(password).driverClassName(driverClassName)
@@ -106,8 +139,15 @@ public final class FerryConfig {
                 .queryTimeout(queryTimeout).housekeepingPeriod(housekeepingPeriod).shutdownTimeout(shutdownTimeout)
                 .maxWaiting(maxWaiting).autoCommit(autoCommit).readOnly(readOnly).catalog(catalog).schema(schema)
                 .connectionInitSql(connectionInitSql).connectionTestQuery(connectionTestQuery)
-                .ticker(ticker).scheduler(scheduler);
+                .ticker(ticker).scheduler(scheduler)
+                .dataSourceClassName(dataSourceClassName).exceptionOverrideClassName(exceptionOverrideClassName)
+                .allowPoolSuspension(allowPoolSuspension).threadFactory(threadFactory);
+        b.dataSource = dataSource;
+        b.exceptionOverride = exceptionOverrideClassName == null ? exceptionOverride : null;
+        b.scheduledExecutor = scheduledExecutor;
         b.transactionIsolation = transactionIsolation == null ? null : transactionIsolation.toString();
+        b.explicit.clear();
+        b.explicit.addAll(explicit);
         return b;
     }
 
@@ -133,12 +173,58 @@ public final class FerryConfig {
         return driverClassName;
     }
 
-    /** The driver resolved at build time from driverClassName or the URL. */
+    /** The driver resolved at build time from driverClassName or the URL; null when a DataSource is used. */
     public Driver driver() {
         return driver;
     }
 
-    /** A copy of the properties passed to the driver (username and password are added separately). */
+    /** The {@link DataSource} connections come from (given, or made from dataSourceClassName); else null. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    public String dataSourceClassName() {
+        return dataSourceClassName;
+    }
+
+    /** Decides, before Ferry's own rules, whether an SQLException evicts its connection; null for none. */
+    public ExceptionOverride exceptionOverride() {
+        return exceptionOverride;
+    }
+
+    public String exceptionOverrideClassName() {
+        return exceptionOverrideClassName;
+    }
+
+    /** Whether {@code suspend()}/{@code resume()} are allowed (HikariCP's {@code allowPoolSuspension}). */
+    public boolean allowPoolSuspension() {
+        return allowPoolSuspension;
+    }
+
+    /** Makes the pool's own threads (connector, closer, housekeeper); null for Ferry's daemon threads. */
+    public ThreadFactory threadFactory() {
+        return threadFactory;
+    }
+
+    /** A user-supplied executor for housekeeping; the pool schedules on it and never shuts it down. */
+    public ScheduledExecutorService scheduledExecutor() {
+        return scheduledExecutor;
+    }
+
+    /** Whether the user set this setting (by its HikariCP name), as opposed to leaving its default. */
+    public boolean isSet(String setting) {
+        return explicit.contains(setting);
+    }
+
+    /** Defaults that were changed to fit a value the user set, one line each, as logged at start. */
+    public List<String> adaptations() {
+        return adaptations;
+    }
+
+    /**
+     * A copy of the properties passed to the driver, or set on the DataSource's bean properties (username and
+     * password are added separately). Values that are not strings are kept as given.
+     */
     public Properties dataSourceProperties() {
         return copy(dataSourceProperties);
     }
@@ -184,8 +270,8 @@ public final class FerryConfig {
     }
 
     /**
-     * How long start-up keeps trying to open the first connection before failing. Zero tries once; a negative
-     * value skips the check and lets the pool start with the database unreachable.
+     * How long start-up keeps trying to open the first connection before failing. Zero tries once and starts
+     * the pool even if that fails (as HikariCP does); a negative value skips the check.
      */
     public Duration initializationFailTimeout() {
         return initializationFailTimeout;
@@ -253,7 +339,8 @@ public final class FerryConfig {
     public String toString() {
         return "FerryConfig{poolName=" + poolName + ", jdbcUrl=" + maskedJdbcUrl()
                 + ", username=" + username + ", password=" + (password == null ? "null" : Secrets.MASK)
-                + ", driver=" + driver.getClass().getName()
+                + (driver != null ? ", driver=" + driver.getClass().getName()
+                        : ", dataSource=" + dataSource.getClass().getName())
                 + ", dataSourceProperties=" + maskedProperties(dataSourceProperties)
                 + ", maximumPoolSize=" + maximumPoolSize + ", minimumIdle=" + minimumIdle
                 + ", connectionTimeout=" + connectionTimeout.toMillis() + "ms"
@@ -265,25 +352,33 @@ public final class FerryConfig {
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
+                + (allowPoolSuspension ? ", allowPoolSuspension=true" : "")
+                + (exceptionOverride != null ? ", exceptionOverride=" + exceptionOverride.getClass().getName() : "")
+                + (adaptations.isEmpty() ? "" : ", adapted=" + adaptations)
                 + "}";
     }
 
     static String maskedProperties(Properties props) {
         StringBuilder s = new StringBuilder("{");
-        for (String key : props.stringPropertyNames()) {
+        for (Map.Entry<Object, Object> e : props.entrySet()) {
+            String key = String.valueOf(e.getKey());
             if (s.length() > 1) {
                 s.append(", ");
             }
-            s.append(key).append('=').append(Secrets.isSecretKey(key) ? Secrets.MASK : props.getProperty(key));
+            s.append(key).append('=').append(Secrets.isSecretKey(key) ? Secrets.MASK : e.getValue());
         }
         return s.append('}').toString();
     }
 
-    private static Properties copy(Properties source) {
+    /** Copies every entry, strings or not (HikariCP passes non-String values through to the DataSource). */
+    static Properties copy(Properties source) {
         Properties p = new Properties();
         if (source != null) {
-            for (String key : source.stringPropertyNames()) {
-                p.setProperty(key, source.getProperty(key));
+            for (String key : source.stringPropertyNames()) { // includes defaults of a layered Properties
+                p.put(key, source.getProperty(key));
+            }
+            for (Map.Entry<Object, Object> e : source.entrySet()) {
+                p.put(e.getKey(), e.getValue());
             }
         }
         return p;
@@ -291,13 +386,16 @@ public final class FerryConfig {
 
     /**
      * Collects settings; {@link #build()} validates them all. Durations must be given with
-     * {@link Duration}; the {@code FerryDataSource} bean setters take HikariCP's milliseconds.
+     * {@link Duration}; the {@code FerryDataSource} bean setters take HikariCP's milliseconds. Each setter records
+     * that the user set the value, which decides whether it may adapt to another (see the class notes).
      */
     public static final class Builder {
         String jdbcUrl;
         String username;
         String password;
         String driverClassName;
+        String dataSourceClassName;
+        DataSource dataSource;
         Properties dataSourceProperties = new Properties();
         String poolName;
         int maximumPoolSize = 10;
@@ -320,125 +418,156 @@ public final class FerryConfig {
         String schema;
         String connectionInitSql;
         String connectionTestQuery;
+        String exceptionOverrideClassName;
+        ExceptionOverride exceptionOverride;
+        boolean allowPoolSuspension;
+        ThreadFactory threadFactory;
+        ScheduledExecutorService scheduledExecutor;
         Ticker ticker = Ticker.system();
         Scheduler scheduler;
+        /** HikariCP names of the settings the user set. */
+        final Set<String> explicit = new HashSet<>();
 
-        private Builder() {
+        Builder() {
+        }
+
+        private Builder set(String setting) {
+            explicit.add(setting);
+            return this;
         }
 
         public Builder jdbcUrl(String jdbcUrl) {
             this.jdbcUrl = jdbcUrl;
-            return this;
+            return set("jdbcUrl");
         }
 
         public Builder username(String username) {
             this.username = username;
-            return this;
+            return set("username");
         }
 
         public Builder password(String password) {
             this.password = password;
-            return this;
+            return set("password");
         }
 
         public Builder driverClassName(String driverClassName) {
             this.driverClassName = driverClassName;
-            return this;
+            return set("driverClassName");
         }
 
-        /** Properties passed to the driver on every connect; replaces any set before. */
+        /**
+         * A {@link DataSource} class to instantiate and configure from {@link #dataSourceProperties} as bean
+         * properties (HikariCP's {@code dataSourceClassName}), instead of a driver and jdbcUrl.
+         */
+        public Builder dataSourceClassName(String dataSourceClassName) {
+            this.dataSourceClassName = dataSourceClassName;
+            return set("dataSourceClassName");
+        }
+
+        /** A ready {@link DataSource} to take connections from (HikariCP's {@code setDataSource}). */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = dataSource;
+            return set("dataSource");
+        }
+
+        /**
+         * Properties passed to the driver on every connect (or set on the DataSource's bean properties); replaces
+         * any set before. Values need not be strings: a DataSource gets them as they are.
+         */
         public Builder dataSourceProperties(Properties properties) {
             this.dataSourceProperties = copy(properties);
-            return this;
+            return set("dataSourceProperties");
         }
 
         /** Adds one property passed to the driver on every connect. */
-        public Builder dataSourceProperty(String key, String value) {
-            this.dataSourceProperties.setProperty(key, value);
-            return this;
+        public Builder dataSourceProperty(String key, Object value) {
+            this.dataSourceProperties.put(key, value);
+            return set("dataSourceProperties");
         }
 
         public Builder poolName(String poolName) {
             this.poolName = poolName;
-            return this;
+            return set("poolName");
         }
 
         public Builder maximumPoolSize(int maximumPoolSize) {
             this.maximumPoolSize = maximumPoolSize;
-            return this;
+            return set("maximumPoolSize");
         }
 
         /** Idle connections kept ready; defaults to maximumPoolSize (a fixed-size pool), as in HikariCP. */
         public Builder minimumIdle(int minimumIdle) {
             this.minimumIdle = minimumIdle;
-            return this;
+            return set("minimumIdle");
         }
 
+        /** How long getConnection() waits; zero means no limit, as in HikariCP. */
         public Builder connectionTimeout(Duration connectionTimeout) {
             this.connectionTimeout = connectionTimeout;
-            return this;
+            return set("connectionTimeout");
         }
 
         public Builder idleTimeout(Duration idleTimeout) {
             this.idleTimeout = idleTimeout;
-            return this;
+            return set("idleTimeout");
         }
 
         public Builder maxLifetime(Duration maxLifetime) {
             this.maxLifetime = maxLifetime;
-            return this;
+            return set("maxLifetime");
         }
 
         public Builder keepaliveTime(Duration keepaliveTime) {
             this.keepaliveTime = keepaliveTime;
-            return this;
+            return set("keepaliveTime");
         }
 
         public Builder validationTimeout(Duration validationTimeout) {
             this.validationTimeout = validationTimeout;
-            return this;
+            return set("validationTimeout");
         }
 
         public Builder leakDetectionThreshold(Duration leakDetectionThreshold) {
             this.leakDetectionThreshold = leakDetectionThreshold;
-            return this;
+            return set("leakDetectionThreshold");
         }
 
         public Builder initializationFailTimeout(Duration initializationFailTimeout) {
             this.initializationFailTimeout = initializationFailTimeout;
-            return this;
+            return set("initializationFailTimeout");
         }
 
         /** Default statement timeout, in whole seconds (JDBC's resolution); zero means none. */
         public Builder queryTimeout(Duration queryTimeout) {
             this.queryTimeout = queryTimeout;
-            return this;
+            return set("queryTimeout");
         }
 
         public Builder housekeepingPeriod(Duration housekeepingPeriod) {
             this.housekeepingPeriod = housekeepingPeriod;
-            return this;
+            return set("housekeepingPeriod");
         }
 
         public Builder shutdownTimeout(Duration shutdownTimeout) {
             this.shutdownTimeout = shutdownTimeout;
-            return this;
+            return set("shutdownTimeout");
         }
 
         /** Callers allowed to wait at once; beyond it getConnection() fails at once. 0 means never wait. */
         public Builder maxWaiting(int maxWaiting) {
             this.maxWaiting = maxWaiting;
-            return this;
+            return set("maxWaiting");
         }
 
         public Builder autoCommit(boolean autoCommit) {
             this.autoCommit = autoCommit;
-            return this;
+            return set("autoCommit");
         }
 
         public Builder readOnly(boolean readOnly) {
             this.readOnly = readOnly;
-            return this;
+            return set("readOnly");
         }
 
         /**
@@ -447,201 +576,109 @@ public final class FerryConfig {
          */
         public Builder transactionIsolation(String transactionIsolation) {
             this.transactionIsolation = transactionIsolation;
-            return this;
+            return set("transactionIsolation");
         }
 
         public Builder catalog(String catalog) {
             this.catalog = catalog;
-            return this;
+            return set("catalog");
         }
 
         public Builder schema(String schema) {
             this.schema = schema;
-            return this;
+            return set("schema");
         }
 
         public Builder connectionInitSql(String connectionInitSql) {
             this.connectionInitSql = connectionInitSql;
-            return this;
+            return set("connectionInitSql");
         }
 
         public Builder connectionTestQuery(String connectionTestQuery) {
             this.connectionTestQuery = connectionTestQuery;
-            return this;
+            return set("connectionTestQuery");
+        }
+
+        /**
+         * A class deciding whether an SQLException evicts its connection: an {@link ExceptionOverride}, or a
+         * HikariCP {@code SQLExceptionOverride} (called by reflection, so HikariCP need not be present at build).
+         */
+        public Builder exceptionOverrideClassName(String className) {
+            this.exceptionOverrideClassName = className;
+            return set("exceptionOverrideClassName");
+        }
+
+        /** An {@link ExceptionOverride} instance; see {@link #exceptionOverrideClassName}. */
+        public Builder exceptionOverride(ExceptionOverride override) {
+            this.exceptionOverride = override;
+            return set("exceptionOverride");
+        }
+
+        /** Allows {@code FerryPool.suspend()} and {@code resume()}; off by default, as in HikariCP. */
+        public Builder allowPoolSuspension(boolean allow) {
+            this.allowPoolSuspension = allow;
+            return set("allowPoolSuspension");
+        }
+
+        /** Makes the pool's own threads; by default Ferry makes daemon threads named after the pool. */
+        public Builder threadFactory(ThreadFactory threadFactory) {
+            this.threadFactory = threadFactory;
+            return set("threadFactory");
+        }
+
+        /** Runs housekeeping and leak checks; the pool never shuts it down. Overridden by {@link #scheduler}. */
+        public Builder scheduledExecutor(ScheduledExecutorService executor) {
+            this.scheduledExecutor = executor;
+            return set("scheduledExecutor");
         }
 
         public Builder ticker(Ticker ticker) {
             this.ticker = ticker;
-            return this;
+            return set("ticker");
         }
 
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = scheduler;
+            return set("scheduler");
+        }
+
+        /**
+         * Applies HikariCP-style properties: each key is a setting name ({@code jdbcUrl}, {@code maximumPoolSize},
+         * {@code connectionTimeout} in milliseconds, ...), and {@code dataSource.x} keys become data source
+         * properties, exactly as {@code new HikariConfig(properties)} reads them. An unknown key fails, naming it.
+         */
+        public Builder properties(Properties properties) {
+            ConfigProperties.apply(this, properties);
             return this;
         }
 
-        /** Validates every setting and returns the immutable configuration. */
+        /** Reads a properties file (HikariCP's format) from the file system, or from the class path if absent. */
+        public Builder propertiesFile(String path) {
+            Properties p = new Properties();
+            try (InputStream in = open(path)) {
+                p.load(in);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("propertiesFile: could not read '" + path + "': " + e.getMessage(),
+                        e);
+            }
+            return properties(p);
+        }
+
+        private static InputStream open(String path) throws IOException {
+            Path file = Path.of(path);
+            if (Files.isRegularFile(file)) {
+                return Files.newInputStream(file);
+            }
+            InputStream in = FerryConfig.class.getResourceAsStream(path.startsWith("/") ? path : "/" + path);
+            if (in == null) {
+                throw new IOException("no such file, and no such class path resource");
+            }
+            return in;
+        }
+
+        /** Validates every setting, adapts unset defaults, and returns the immutable configuration. */
         public FerryConfig build() {
-            checkUrl();
-            Driver driver = resolveDriver();
-            require("maximumPoolSize", maximumPoolSize, maximumPoolSize >= 1, "at least 1");
-            int minIdle = minimumIdle == -1 ? maximumPoolSize : minimumIdle;
-            require("minimumIdle", minimumIdle, minimumIdle >= 0 || minimumIdle == -1,
-                    "0 to maximumPoolSize (" + maximumPoolSize + "), or -1 for maximumPoolSize");
-            require("minimumIdle", minimumIdle, minIdle <= maximumPoolSize,
-                    "at most maximumPoolSize (" + maximumPoolSize + ")");
-            positive("connectionTimeout", connectionTimeout);
-            positive("validationTimeout", validationTimeout);
-            positive("housekeepingPeriod", housekeepingPeriod);
-            notNegative("idleTimeout", idleTimeout);
-            notNegative("maxLifetime", maxLifetime);
-            notNegative("keepaliveTime", keepaliveTime);
-            notNegative("leakDetectionThreshold", leakDetectionThreshold);
-            notNegative("queryTimeout", queryTimeout);
-            notNegative("shutdownTimeout", shutdownTimeout);
-            Objects.requireNonNull(initializationFailTimeout, "initializationFailTimeout must not be null");
-            require("validationTimeout", ms(validationTimeout), validationTimeout.compareTo(connectionTimeout) <= 0,
-                    "at most connectionTimeout (" + connectionTimeout.toMillis() + "ms)");
-            if (!maxLifetime.isZero()) {
-                require("idleTimeout", ms(idleTimeout), idleTimeout.compareTo(maxLifetime) < 0,
-                        "less than maxLifetime (" + maxLifetime.toMillis()
-                                + "ms), since a connection that outlives its lifetime never reaches it; or 0 to disable");
-                require("keepaliveTime", ms(keepaliveTime), keepaliveTime.compareTo(maxLifetime) < 0,
-                        "less than maxLifetime (" + maxLifetime.toMillis() + "ms), or 0 to disable");
-                require("leakDetectionThreshold", ms(leakDetectionThreshold),
-                        leakDetectionThreshold.compareTo(maxLifetime) < 0,
-                        "less than maxLifetime (" + maxLifetime.toMillis() + "ms), or 0 to disable");
-            }
-            require("queryTimeout", ms(queryTimeout), queryTimeout.toNanos() % 1_000_000_000L == 0,
-                    "a whole number of seconds (JDBC's Statement.setQueryTimeout counts seconds), or 0 to disable");
-            require("maxWaiting", maxWaiting, maxWaiting >= 0, "0 (never wait) or more");
-            Integer isolation = parseIsolation(transactionIsolation);
-            if (ticker == null) {
-                throw new IllegalArgumentException("ticker must not be null");
-            }
-            if (poolName != null && poolName.isBlank()) {
-                throw new IllegalArgumentException("poolName: got a blank name; allowed: a non-blank name, or "
-                        + "none for a generated one");
-            }
-            String name = poolName != null ? poolName : "ferry-" + POOL_NUMBER.incrementAndGet();
-            return new FerryConfig(this, driver, isolation, name, minIdle);
-        }
-
-        private void checkUrl() {
-            if (jdbcUrl == null || jdbcUrl.isBlank()) {
-                throw new IllegalArgumentException("jdbcUrl: got " + (jdbcUrl == null ? "null" : "a blank URL")
-                        + "; allowed: a JDBC URL such as jdbc:postgresql://host:5432/db");
-            }
-            int colon = jdbcUrl.indexOf(':', 5);
-            if (!jdbcUrl.startsWith("jdbc:") || colon <= 5 || jdbcUrl.trim().length() != jdbcUrl.length()) {
-                throw new IllegalArgumentException("jdbcUrl: malformed URL '" + Secrets.maskUrl(jdbcUrl)
-                        + "'; allowed: jdbc:<subprotocol>:<details>, e.g. jdbc:postgresql://host:5432/db");
-            }
-        }
-
-        private Driver resolveDriver() {
-            String url = Secrets.maskUrl(jdbcUrl);
-            if (driverClassName != null) {
-                Class<?> type = loadClass(driverClassName);
-                if (type == null) {
-                    throw new IllegalArgumentException("driverClassName: class '" + driverClassName
-                            + "' is not on the classpath; allowed: the class name of a java.sql.Driver on the "
-                            + "classpath, or none to find the driver from jdbcUrl");
-                }
-                if (!Driver.class.isAssignableFrom(type)) {
-                    throw new IllegalArgumentException("driverClassName: class '" + driverClassName
-                            + "' does not implement java.sql.Driver");
-                }
-                Driver driver;
-                try {
-                    driver = (Driver) type.getDeclaredConstructor().newInstance();
-                } catch (ReflectiveOperationException | RuntimeException e) {
-                    throw new IllegalArgumentException("driverClassName: could not instantiate '" + driverClassName
-                            + "': " + e, e);
-                }
-                try {
-                    if (!driver.acceptsURL(jdbcUrl)) {
-                        throw new IllegalArgumentException("jdbcUrl: driver " + driverClassName
-                                + " does not accept '" + url + "'; allowed: a URL for that driver");
-                    }
-                } catch (SQLException e) {
-                    throw new IllegalArgumentException("jdbcUrl: driver " + driverClassName + " rejected '"
-                            + url + "': " + e.getMessage(), e);
-                }
-                return driver;
-            }
-            try {
-                return DriverManager.getDriver(jdbcUrl);
-            } catch (SQLException e) {
-                throw new IllegalArgumentException("jdbcUrl: no JDBC driver on the classpath accepts '" + url
-                        + "'; add the driver's jar or set driverClassName", e);
-            }
-        }
-
-        private static Class<?> loadClass(String name) {
-            ClassLoader context = Thread.currentThread().getContextClassLoader();
-            for (ClassLoader loader : new ClassLoader[] {context, FerryConfig.class.getClassLoader()}) {
-                if (loader == null) {
-                    continue;
-                }
-                try {
-                    return Class.forName(name, true, loader);
-                } catch (ClassNotFoundException | LinkageError e) {
-                    // try the next loader
-                }
-            }
-            return null;
-        }
-
-        static Integer parseIsolation(String value) {
-            if (value == null) {
-                return null;
-            }
-            String v = value.trim().toUpperCase(Locale.ROOT);
-            try {
-                int level = Integer.parseInt(v);
-                for (Field f : Connection.class.getFields()) {
-                    if (f.getName().startsWith("TRANSACTION_") && Modifier.isStatic(f.getModifiers())
-                            && f.getInt(null) == level && level != Connection.TRANSACTION_NONE) {
-                        return level;
-                    }
-                }
-            } catch (NumberFormatException | IllegalAccessException e) {
-                String name = v.startsWith("TRANSACTION_") ? v : "TRANSACTION_" + v;
-                try {
-                    if (!name.equals("TRANSACTION_NONE")) {
-                        return Connection.class.getField(name).getInt(null);
-                    }
-                } catch (ReflectiveOperationException ignored) {
-                    // fall through to the error
-                }
-            }
-            throw new IllegalArgumentException("transactionIsolation: got '" + value + "'; allowed: "
-                    + "TRANSACTION_READ_UNCOMMITTED, TRANSACTION_READ_COMMITTED, TRANSACTION_REPEATABLE_READ, "
-                    + "TRANSACTION_SERIALIZABLE (or their numbers 1, 2, 4, 8)");
-        }
-
-        private static String ms(Duration d) {
-            return d == null ? "null" : d.toMillis() + "ms";
-        }
-
-        private static void require(String setting, Object value, boolean ok, String allowed) {
-            if (!ok) {
-                throw new IllegalArgumentException(setting + ": got " + value + "; allowed: " + allowed);
-            }
-        }
-
-        private static void positive(String setting, Duration d) {
-            if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(setting + ": got " + ms(d) + "; allowed: a positive duration");
-            }
-        }
-
-        private static void notNegative(String setting, Duration d) {
-            if (d == null || d.isNegative()) {
-                throw new IllegalArgumentException(setting + ": got " + ms(d)
-                        + "; allowed: 0 (disabled) or a positive duration");
-            }
+            return new FerryConfig(this, ConfigResolver.resolve(this));
         }
     }
 }

@@ -11,6 +11,8 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
@@ -21,10 +23,12 @@ import javax.sql.DataSource;
  * <ul>
  *   <li>as a JavaBean, with HikariCP's property names, so switching from {@code HikariDataSource} is a change of
  *       class name (and Spring's {@code DataSourceBuilder} binds it). The pool starts on the first
- *       {@link #getConnection()} or {@link #start()}; after that only the runtime-resizable settings
- *       ({@code maximumPoolSize}, {@code minimumIdle}, {@code connectionTimeout},
- *       {@code leakDetectionThreshold}) may change, and any other setter throws {@link IllegalStateException}.
- *   <li>with an immutable {@link FerryConfig}: {@code new FerryDataSource(FerryConfig.builder()...build())}.
+ *       {@link #getConnection()} or {@link #start()}; after that only the settings HikariCP also changes at run
+ *       time ({@code maximumPoolSize}, {@code minimumIdle}, {@code connectionTimeout},
+ *       {@code leakDetectionThreshold}, {@code username} and {@code password}) may change, and any other setter
+ *       throws {@link IllegalStateException}.
+ *   <li>with an immutable {@link FerryConfig}: {@code new FerryDataSource(FerryConfig.builder()...build())}
+ *       starts the pool at once and fails fast, as {@code new HikariDataSource(config)} does.
  * </ul>
  *
  * <p>{@code unwrap(FerryPool.class)} gives the pool's state and resizing; {@code unwrap(Driver.class)} the
@@ -44,10 +48,20 @@ public class FerryDataSource implements DataSource, Closeable {
         this.settings = FerryConfig.builder();
     }
 
-    /** A data source with a validated configuration; it starts on first use or {@link #start()}. */
+    /**
+     * A data source with a validated configuration, started at once, as {@code new HikariDataSource(config)} is:
+     * with the default initializationFailTimeout it fails here if the database cannot be reached.
+     *
+     * @throws PoolInitializationException if the pool cannot start; its cause is the SQLException
+     */
     public FerryDataSource(FerryConfig config) {
         this.config = config;
         this.settings = config.toBuilder();
+        try {
+            start0();
+        } catch (SQLException e) {
+            throw new PoolInitializationException(e);
+        }
     }
 
     @Override
@@ -144,8 +158,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private void beforeChange(String setting) {
         if (pool != null || config != null) {
             throw new IllegalStateException(setting + " cannot change once the pool is configured or started; "
-                    + "only maximumPoolSize, minimumIdle, connectionTimeout and leakDetectionThreshold can change "
-                    + "at run time");
+                    + "only maximumPoolSize, minimumIdle, connectionTimeout, leakDetectionThreshold, username and "
+                    + "password can change at run time");
         }
     }
 
@@ -176,8 +190,24 @@ public class FerryDataSource implements DataSource, Closeable {
         return getJdbcUrl();
     }
 
+    /** Changeable at run time: connections opened after the change use the new username. */
     public void setUsername(String username) {
-        set("username", () -> settings.username(username));
+        changeCredentials(() -> settings.username(username));
+    }
+
+    private void changeCredentials(Runnable change) {
+        lock.lock();
+        try {
+            if (pool != null) {
+                change.run();
+                pool.setCredentials(settings.username, settings.password);
+            } else {
+                beforeChange("username and password");
+                change.run();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     public String getUsername() {
@@ -193,8 +223,9 @@ public class FerryDataSource implements DataSource, Closeable {
         return getUsername();
     }
 
+    /** Changeable at run time (a rotated password): connections opened after the change use it. */
     public void setPassword(String password) {
-        set("password", () -> settings.password(password));
+        changeCredentials(() -> settings.password(password));
     }
 
     public void setDriverClassName(String driverClassName) {
@@ -205,8 +236,31 @@ public class FerryDataSource implements DataSource, Closeable {
         return settings.driverClassName;
     }
 
+    /** A {@link DataSource} class to configure from dataSourceProperties, instead of jdbcUrl. */
+    public void setDataSourceClassName(String className) {
+        set("dataSourceClassName", () -> settings.dataSourceClassName(className));
+    }
+
+    public String getDataSourceClassName() {
+        return settings.dataSourceClassName;
+    }
+
+    /** A ready {@link DataSource} to take connections from, instead of jdbcUrl (e.g. a PGSimpleDataSource). */
+    public void setDataSource(DataSource dataSource) {
+        set("dataSource", () -> settings.dataSource(dataSource));
+    }
+
+    public DataSource getDataSource() {
+        return settings.dataSource;
+    }
+
+    /** Adds these to the data source properties set so far (HikariCP merges too). */
     public void setDataSourceProperties(Properties properties) {
-        set("dataSourceProperties", () -> settings.dataSourceProperties(properties));
+        set("dataSourceProperties", () -> {
+            for (java.util.Map.Entry<Object, Object> e : FerryConfig.copy(properties).entrySet()) {
+                settings.dataSourceProperty(String.valueOf(e.getKey()), e.getValue());
+            }
+        });
     }
 
     public Properties getDataSourceProperties() {
@@ -215,8 +269,54 @@ public class FerryDataSource implements DataSource, Closeable {
         return copy;
     }
 
+    /** Values need not be strings: a DataSource gets them as they are; a Driver gets their string form. */
     public void addDataSourceProperty(String key, Object value) {
-        set("dataSourceProperties", () -> settings.dataSourceProperty(key, String.valueOf(value)));
+        set("dataSourceProperties", () -> settings.dataSourceProperty(key, value));
+    }
+
+    /** An {@link ExceptionOverride} or HikariCP {@code SQLExceptionOverride} class deciding evictions. */
+    public void setExceptionOverrideClassName(String className) {
+        set("exceptionOverrideClassName", () -> settings.exceptionOverrideClassName(className));
+    }
+
+    public String getExceptionOverrideClassName() {
+        return settings.exceptionOverrideClassName;
+    }
+
+    public void setAllowPoolSuspension(boolean allow) {
+        set("allowPoolSuspension", () -> settings.allowPoolSuspension(allow));
+    }
+
+    public boolean isAllowPoolSuspension() {
+        return settings.allowPoolSuspension;
+    }
+
+    public void setThreadFactory(ThreadFactory threadFactory) {
+        set("threadFactory", () -> settings.threadFactory(threadFactory));
+    }
+
+    public ThreadFactory getThreadFactory() {
+        return settings.threadFactory;
+    }
+
+    /** Runs housekeeping; the pool never shuts it down. */
+    public void setScheduledExecutor(ScheduledExecutorService executor) {
+        set("scheduledExecutor", () -> settings.scheduledExecutor(executor));
+    }
+
+    public ScheduledExecutorService getScheduledExecutor() {
+        return settings.scheduledExecutor;
+    }
+
+    /**
+     * Evicts the connection behind {@code connection}, a connection borrowed from this data source: it is never
+     * lent again, and is closed when the borrower closes it. Does nothing for other connections.
+     */
+    public void evictConnection(Connection connection) {
+        ConnectionPool p = pool;
+        if (p != null && !closed) {
+            p.evictConnection(connection);
+        }
     }
 
     public void setPoolName(String poolName) {
@@ -284,8 +384,10 @@ public class FerryDataSource implements DataSource, Closeable {
         }
     }
 
+    /** In force once started (0 became HikariCP's "no limit", Integer.MAX_VALUE); as set before that. */
     public long getConnectionTimeout() {
-        return settings.connectionTimeout.toMillis();
+        ConnectionPool p = pool;
+        return p != null ? p.connectionTimeoutMillis() : settings.connectionTimeout.toMillis();
     }
 
     public void setIdleTimeout(long millis) {
@@ -293,7 +395,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public long getIdleTimeout() {
-        return settings.idleTimeout.toMillis();
+        return pool != null ? config.idleTimeout().toMillis() : settings.idleTimeout.toMillis();
     }
 
     public void setMaxLifetime(long millis) {
@@ -301,7 +403,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public long getMaxLifetime() {
-        return settings.maxLifetime.toMillis();
+        return pool != null ? config.maxLifetime().toMillis() : settings.maxLifetime.toMillis();
     }
 
     public void setKeepaliveTime(long millis) {
@@ -309,7 +411,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public long getKeepaliveTime() {
-        return settings.keepaliveTime.toMillis();
+        return pool != null ? config.keepaliveTime().toMillis() : settings.keepaliveTime.toMillis();
     }
 
     public void setValidationTimeout(long millis) {
@@ -317,7 +419,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public long getValidationTimeout() {
-        return settings.validationTimeout.toMillis();
+        return pool != null ? config.validationTimeout().toMillis() : settings.validationTimeout.toMillis();
     }
 
     /** In milliseconds, 0 to turn off; changeable at run time. */
@@ -345,7 +447,8 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public long getInitializationFailTimeout() {
-        return settings.initializationFailTimeout.toMillis();
+        return pool != null ? config.initializationFailTimeout().toMillis()
+                : settings.initializationFailTimeout.toMillis();
     }
 
     /** Ferry's addition: default statement timeout in milliseconds (whole seconds), 0 for none. */
@@ -386,7 +489,11 @@ public class FerryDataSource implements DataSource, Closeable {
         set("transactionIsolation", () -> settings.transactionIsolation(isolation));
     }
 
+    /** As set before start; once started, the level in force as its {@code TRANSACTION_*} number, or null. */
     public String getTransactionIsolation() {
+        if (pool != null) {
+            return config.transactionIsolation() == null ? null : config.transactionIsolation().toString();
+        }
         return settings.transactionIsolation;
     }
 
@@ -395,7 +502,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public String getCatalog() {
-        return settings.catalog;
+        return pool != null ? config.catalog() : settings.catalog;
     }
 
     public void setSchema(String schema) {
@@ -411,7 +518,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public String getConnectionInitSql() {
-        return settings.connectionInitSql;
+        return pool != null ? config.connectionInitSql() : settings.connectionInitSql;
     }
 
     public void setConnectionTestQuery(String sql) {
@@ -419,7 +526,7 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     public String getConnectionTestQuery() {
-        return settings.connectionTestQuery;
+        return pool != null ? config.connectionTestQuery() : settings.connectionTestQuery;
     }
 
     // ---------------------------------------------------------------- DataSource / Wrapper

@@ -1,5 +1,7 @@
 package dev.ferry;
 
+import java.sql.Connection;
+
 /**
  * A running pool as seen from outside: its state and the settings that may change while it runs. Obtain it
  * with {@code dataSource.unwrap(FerryPool.class)}.
@@ -41,4 +43,25 @@ public interface FerryPool {
 
     /** Retires every connection: idle ones now, lent ones when returned. New ones are made as needed. */
     void softEvictConnections();
+
+    /**
+     * Evicts the connection behind a borrowed {@code connection}: it is never lent again, and is rolled back and
+     * closed when the borrower closes it.
+     *
+     * @return false if it is not an open connection of this pool
+     */
+    boolean evictConnection(Connection connection);
+
+    /**
+     * Stops lending: borrowers wait (up to connectionTimeout) until {@link #resume()}; lent connections are
+     * unaffected. Needs {@code allowPoolSuspension=true}.
+     *
+     * @throws IllegalStateException if pool suspension is not allowed
+     */
+    void suspend();
+
+    /** Resumes lending after {@link #suspend()}, waking waiting borrowers. */
+    void resume();
+
+    boolean isSuspended();
 }

@@ -53,9 +53,15 @@ class FerryConfigTest {
     }
 
     @Test
-    void zeroOrNegativeConnectionTimeout() {
-        rejects(b -> b.connectionTimeout(Duration.ZERO), "connectionTimeout", "got 0ms", "a positive duration");
-        rejects(b -> b.connectionTimeout(Duration.ofMillis(-5)), "connectionTimeout", "got -5ms");
+    void zeroConnectionTimeoutMeansNoLimitAsInHikariCp() {
+        assertThat(valid().connectionTimeout(Duration.ZERO).build().connectionTimeout())
+                .isEqualTo(Duration.ofMillis(Integer.MAX_VALUE));
+    }
+
+    @Test
+    void negativeConnectionTimeout() {
+        rejects(b -> b.connectionTimeout(Duration.ofMillis(-5)), "connectionTimeout", "got -5ms",
+                "0 (no limit) or a positive duration");
     }
 
     @Test
@@ -64,9 +70,14 @@ class FerryConfigTest {
     }
 
     @Test
-    void validationTimeoutAboveConnectionTimeout() {
-        rejects(b -> b.connectionTimeout(Duration.ofSeconds(1)).validationTimeout(Duration.ofSeconds(2)),
-                "validationTimeout", "got 2000ms", "at most connectionTimeout (1000ms)");
+    void validationTimeoutAboveConnectionTimeoutIsKeptAsInHikariCp() {
+        // Not a contradiction: a validation during a borrow is given at most the borrower's remaining time.
+        FerryConfig c = valid().connectionTimeout(Duration.ofSeconds(1)).validationTimeout(Duration.ofSeconds(2))
+                .build();
+        assertThat(c.validationTimeout()).isEqualTo(Duration.ofSeconds(2));
+        FerryConfig shortTimeout = valid().connectionTimeout(Duration.ofMillis(250)).build();
+        assertThat(shortTimeout.validationTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(shortTimeout.adaptations()).isEmpty();
     }
 
     @Test
@@ -81,9 +92,61 @@ class FerryConfigTest {
     }
 
     @Test
-    void idleTimeoutNotBelowMaxLifetime() {
-        rejects(b -> b.maxLifetime(Duration.ofMinutes(5)).idleTimeout(Duration.ofMinutes(10)),
+    void idleTimeoutSetNotBelowMaxLifetimeSetIsAContradiction() {
+        rejects(b -> b.minimumIdle(2).maxLifetime(Duration.ofMinutes(5)).idleTimeout(Duration.ofMinutes(10)),
                 "idleTimeout", "got 600000ms", "less than maxLifetime (300000ms)");
+        rejects(b -> b.minimumIdle(2).maxLifetime(Duration.ofSeconds(30)).idleTimeout(Duration.ofMillis(29_001)),
+                "idleTimeout", "got 29001ms");
+        assertThat(valid().minimumIdle(2).maxLifetime(Duration.ofSeconds(30)).idleTimeout(Duration.ofSeconds(29))
+                .build().idleTimeout()).isEqualTo(Duration.ofSeconds(29));
+    }
+
+    @Test
+    void defaultIdleTimeoutAdaptsToAShortMaxLifetime() {
+        FerryConfig c = valid().minimumIdle(0).maxLifetime(Duration.ofMinutes(1)).build();
+        assertThat(c.idleTimeout()).isZero();
+        assertThat(c.keepaliveTime()).isZero(); // 2 min default is not below 1 min either
+        assertThat(c.adaptations()).hasSize(2);
+        assertThat(c.adaptations().get(0)).contains("idleTimeout 600000ms -> 0ms (disabled)", "maxLifetime");
+        assertThat(c.toString()).contains("adapted=[idleTimeout 600000ms -> 0ms");
+    }
+
+    @Test
+    void fixedSizePoolKeepsIdleTimeoutAsInHikariCp() {
+        // idleTimeout has no effect on a fixed-size pool, so HikariCP keeps the value and so does Ferry.
+        FerryConfig c = valid().maxLifetime(Duration.ofMinutes(1)).keepaliveTime(Duration.ZERO).build();
+        assertThat(c.idleTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.adaptations()).isEmpty();
+    }
+
+    @Test
+    void defaultMaximumPoolSizeRisesToTheMinimumIdleSet() {
+        FerryConfig c = valid().minimumIdle(20).build();
+        assertThat(c.maximumPoolSize()).isEqualTo(20);
+        assertThat(c.adaptations()).singleElement().asString().contains("maximumPoolSize 10 -> 20");
+    }
+
+    @Test
+    void blankStringsAreUnsetAsInHikariCp() {
+        FerryConfig c = valid().connectionInitSql("  ").connectionTestQuery("").catalog(" ").transactionIsolation("")
+                .build();
+        assertThat(c.connectionInitSql()).isNull();
+        assertThat(c.connectionTestQuery()).isNull();
+        assertThat(c.catalog()).isNull();
+        assertThat(c.transactionIsolation()).isNull();
+    }
+
+    @Test
+    void oneSourceOfConnections() {
+        rejects(b -> b.dataSourceClassName("org.h2.jdbcx.JdbcDataSource"), "jdbcUrl, dataSourceClassName",
+                "exactly one");
+        assertThatThrownBy(() -> FerryConfig.builder().dataSourceClassName("org.h2.jdbcx.JdbcDataSource")
+                .driverClassName(STUB).build()).hasMessageContaining("driverClassName: got '" + STUB + "'");
+        assertThatThrownBy(() -> FerryConfig.builder().dataSourceClassName("java.lang.String").build())
+                .hasMessageContaining("does not implement javax.sql.DataSource");
+        assertThatThrownBy(() -> FerryConfig.builder().dataSourceClassName("org.h2.jdbcx.JdbcDataSource")
+                .dataSourceProperty("noSuchThing", "1").build())
+                .hasMessageContaining("has no property 'noSuchThing'");
     }
 
     @Test
@@ -99,10 +162,11 @@ class FerryConfigTest {
     }
 
     @Test
-    void leakThresholdNotBelowMaxLifetime() {
-        rejects(b -> b.maxLifetime(Duration.ofMinutes(1)).idleTimeout(Duration.ofSeconds(30))
-                        .keepaliveTime(Duration.ZERO).leakDetectionThreshold(Duration.ofMinutes(2)),
-                "leakDetectionThreshold", "got 120000ms", "less than maxLifetime");
+    void leakThresholdAboveMaxLifetimeIsKept() {
+        // A lent connection is never retired from under its borrower, so the threshold still means something.
+        assertThat(valid().maxLifetime(Duration.ofMinutes(1)).keepaliveTime(Duration.ZERO)
+                .leakDetectionThreshold(Duration.ofMinutes(2)).build().leakDetectionThreshold())
+                .isEqualTo(Duration.ofMinutes(2));
     }
 
     @Test
@@ -165,7 +229,9 @@ class FerryConfigTest {
                 .isEqualTo(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
         rejects(b -> b.transactionIsolation("SNAPSHOT"), "transactionIsolation", "got 'SNAPSHOT'",
                 "TRANSACTION_READ_COMMITTED");
-        rejects(b -> b.transactionIsolation("3"), "transactionIsolation", "got '3'");
+        rejects(b -> b.transactionIsolation("6"), "transactionIsolation", "got '6'");
+        assertThat(valid().transactionIsolation("TRANSACTION_SQL_SERVER_SNAPSHOT_ISOLATION_LEVEL").build()
+                .transactionIsolation()).isEqualTo(4096);
     }
 
     @Test

@@ -1,12 +1,13 @@
 package dev.ferry.pool;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
  * The set of pooled connections and the queue of callers waiting for one.
@@ -64,7 +65,7 @@ final class ConnectionBag {
 
     private volatile PoolEntry[] entries = EMPTY;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedDeque<Waiter> waiters = new ConcurrentLinkedDeque<>();
     /** Raised before a waiter enqueues and lowered after it leaves: zero means the queue is empty. */
     private final AtomicInteger waiting = new AtomicInteger();
     private final ThreadLocal<PoolEntry> lastReturned = new ThreadLocal<>();
@@ -95,11 +96,18 @@ final class ConnectionBag {
     /**
      * Waits up to {@code timeoutNanos} for a connection, in FIFO order with other waiters.
      *
+     * <p>The caller counts as waiting (see {@link #unserved()}) before {@code onWaiting} runs, so a pool that
+     * decides from that count whether to open a connection sees this caller as demand. Each connection the
+     * waiter obtains is offered to {@code accept}, which may retire it (it failed validation, say) and answer
+     * false; the waiter then keeps its place at the head of the queue and waits on, rather than queueing again
+     * behind callers who came later.
+     *
      * @return the entry, now IN_USE and owned by the caller; null on timeout or when the bag closes; or
      *         {@link #REJECTED} if {@code maxWaiting} callers were already waiting
      * @throws InterruptedException if interrupted while waiting (the interrupt status is cleared)
      */
-    PoolEntry await(long timeoutNanos, int maxWaiting) throws InterruptedException {
+    PoolEntry await(long timeoutNanos, int maxWaiting, Predicate<PoolEntry> accept, Runnable onWaiting)
+            throws InterruptedException {
         if (waiting.incrementAndGet() > maxWaiting) {
             waiting.decrementAndGet();
             return REJECTED;
@@ -109,23 +117,38 @@ final class ConnectionBag {
         Waiter waiter = new Waiter(Thread.currentThread(), start);
         waiters.add(waiter);
         try {
+            onWaiting.run();
             for (;;) {
-                PoolEntry handed = waiter.entry();
-                if (handed != null) {
-                    return handed;
-                }
-                // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
-                // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
-                // setting the flag after would leave a window in which a connection sits idle while we sleep.
-                waiter.parked.set(true);
-                PoolEntry free = scan();
-                if (free != null) {
-                    waiter.parked.set(false);
-                    if (waiter.cancel()) {
-                        return free;
+                PoolEntry got = waiter.entry();
+                if (got == null) {
+                    // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
+                    // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
+                    // setting the flag after would leave a window in which a connection sits idle while we sleep.
+                    waiter.parked.set(true);
+                    PoolEntry free = scan();
+                    if (free != null) {
+                        waiter.parked.set(false);
+                        if (waiter.cancel()) {
+                            got = free;
+                        } else {
+                            requite(free); // a returner handed us one while we found another: give one back
+                            got = waiter.entry();
+                        }
                     }
-                    requite(free); // a returner handed us one while we found another: give one back
-                    return waiter.entry();
+                }
+                if (got != null) {
+                    if (accept.test(got)) {
+                        passWakeOn();
+                        return got;
+                    }
+                    // Unusable and already retired by accept: wait on, first in line, with the time we have left.
+                    // (A waiter that found its connection by scanning cancelled its slot but is still queued.)
+                    if (waiter.isCancelled()) {
+                        waiters.remove(waiter);
+                    }
+                    waiter = waiter.renew();
+                    waiters.offerFirst(waiter);
+                    continue;
                 }
                 long now = System.nanoTime();
                 long waited = now - start;
@@ -135,7 +158,10 @@ final class ConnectionBag {
                 long remaining = deadline - now;
                 if (remaining <= 0 || closed) {
                     waiter.parked.set(false);
-                    return waiter.cancel() ? null : waiter.entry();
+                    if (waiter.cancel()) {
+                        return null;
+                    }
+                    continue; // handed a connection at the last moment: accept or retire it above
                 }
                 // Wake at the hand-off threshold even if nobody returns a connection, to raise the flag then.
                 long park = waited < HANDOFF_AFTER_NANOS ? Math.min(remaining, HANDOFF_AFTER_NANOS - waited) : remaining;
@@ -147,8 +173,7 @@ final class ConnectionBag {
                     if (waiter.cancel()) {
                         throw new InterruptedException();
                     }
-                    Thread.currentThread().interrupt();
-                    return waiter.entry();
+                    Thread.currentThread().interrupt(); // handed one meanwhile: keep it, keep the interrupt
                 }
             }
         } finally {
@@ -157,6 +182,36 @@ final class ConnectionBag {
             }
             waiting.decrementAndGet();
         }
+    }
+
+    /**
+     * A waiter leaving with a connection wakes the next one if connections are still idle: several returns may
+     * have arrived while it ran, and each woke only one waiter (possibly this one, more than once).
+     */
+    private void passWakeOn() {
+        if (waiting.get() > 1 && hasIdle()) {
+            wakeOldest();
+        }
+    }
+
+    private boolean hasIdle() {
+        for (PoolEntry e : entries) {
+            if (e.state() == PoolEntry.IDLE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Waiters not yet handed a connection: the demand a pool must meet by opening connections. */
+    int unserved() {
+        int n = 0;
+        for (Waiter w : waiters) {
+            if (w.slot.get() == null) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**
@@ -208,21 +263,16 @@ final class ConnectionBag {
     }
 
     /**
-     * Unparks the oldest waiter unless it is already awake or has been woken and not yet run: one unpark per
-     * park, however many connections come back meanwhile (each unpark of a platform thread is a system call).
+     * Unparks the oldest waiter that is parked and not yet woken. A waiter already woken and not yet run is
+     * skipped, so N returns wake N distinct waiters: one unpark per park (each unpark of a platform thread is a
+     * system call), and no return is absorbed by a waiter that was woken already.
      */
     private void wakeOldest() {
-        Waiter head = waiters.peek();
-        if (head != null && head.isCancelled()) {
-            for (Waiter w : waiters) { // rare: the head timed out and has not yet left the queue
-                if (!w.isCancelled()) {
-                    head = w;
-                    break;
-                }
+        for (Waiter w : waiters) {
+            if (w.slot.get() == null && w.wake()) {
+                LockSupport.unpark(w.thread);
+                return;
             }
-        }
-        if (head != null && head.wake()) {
-            LockSupport.unpark(head.thread);
         }
     }
     void add(PoolEntry entry) {
@@ -253,6 +303,19 @@ final class ConnectionBag {
                 }
             }
             return false;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Removes an entry the caller owns only while the bag holds more than {@code max} entries, deciding under
+     * the write lock, so that several returners finding the pool over its size retire only the excess.
+     */
+    boolean removeIfOver(PoolEntry entry, int max) {
+        writeLock.lock();
+        try {
+            return entries.length > max && remove(entry);
         } finally {
             writeLock.unlock();
         }
@@ -316,6 +379,11 @@ final class ConnectionBag {
             this.thread = thread;
             this.virtual = VirtualThreadCheck.isVirtual(thread);
             this.since = since;
+        }
+
+        /** A fresh slot for the same caller, which keeps its arrival time (its place in line). */
+        Waiter renew() {
+            return new Waiter(thread, since);
         }
 
         /** Claims the right to unpark this waiter; false if it is awake or someone already woke it. */

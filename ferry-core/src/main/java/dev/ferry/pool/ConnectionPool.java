@@ -1,5 +1,6 @@
 package dev.ferry.pool;
 
+import dev.ferry.ExceptionOverride;
 import dev.ferry.FerryConfig;
 import dev.ferry.FerryPool;
 import dev.ferry.Scheduler;
@@ -7,19 +8,19 @@ import dev.ferry.Ticker;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,21 +32,32 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Lending</b> is {@link ConnectionBag}'s job (lock-free fast path, FIFO hand-off to waiters). The pool adds
  * the checks around it: a connection marked for eviction, past its lifetime, or idle long enough that it may
- * have died is not lent; it is retired and the borrower tries again within its own deadline.
+ * have died is not lent; it is retired and the borrower tries again within its own deadline. A waiter whose
+ * connection is retired so keeps its place at the head of the queue. Validation during a borrow is given at most
+ * the borrower's remaining time, and none at all once its deadline has passed, so dead idle connections cannot
+ * hold a borrower past connectionTimeout.
+ *
+ * <p><b>Demand.</b> A caller counts as waiting before it asks for a connection to be opened, and the connector
+ * opens connections while unserved waiters outnumber idle connections (or idle connections are below
+ * minimumIdle) and the budget allows. So a caller never waits beside a connection the pool could open, whatever
+ * minimumIdle is.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
- * the close has finished, and one connector thread makes connections one at a time only while that count is
- * below {@code maximumPoolSize}. A retiring connection still counts until it is really closed, so the database
- * never sees more than the budget, even while connections are being replaced.
+ * the close has finished or has taken longer than validationTimeout, whichever comes first. One connector thread
+ * makes connections one at a time only while that count is below {@code maximumPoolSize}, so the database sees
+ * no more than the budget, except while a close hangs past validationTimeout: a hung close must not stop the
+ * pool from refilling.
  *
  * <p><b>Creation</b> happens on the connector thread, never on a borrower's: borrowers wait in the bag, and
  * each new connection goes to the oldest waiter. Failures back off exponentially (10 ms to 1 s) and the last
- * error is kept, so a borrower that times out while the database is down gets it as the cause. When the database
- * comes back the next attempt succeeds and the pool refills by itself: there is no state that sticks at zero.
+ * error is kept, so a borrower that times out while the database is down gets it as the cause. A caller that
+ * starts waiting cuts the back-off short (at most one attempt per 10 ms), so when the database comes back the
+ * next new caller's attempt succeeds at once rather than after the rest of a 1 s back-off.
  *
  * <p><b>Retirement</b> never takes a connection from a borrower. Lifetime (with per-connection jitter of up to
  * 2.5%, so connections made together do not all retire together), fatal errors and pool shrinking set
- * {@code evict}; the connection is closed when it is returned, or by housekeeping if it is idle.
+ * {@code evict}; the connection is closed when it is returned, or by housekeeping if it is idle. Closes run on
+ * a small closer pool, each bounded by a network timeout where the driver supports one.
  *
  * <p><b>Time.</b> Ages (idle, lifetime, keepalive, validation bypass) are read from the configured
  * {@link Ticker}; periodic work is scheduled on the configured {@link Scheduler}, so tests advance both by hand.
@@ -59,6 +71,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private static final long ALIVE_BYPASS_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     private static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int CLOSER_THREADS = 4;
 
     private final FerryConfig config;
     private final String poolName;
@@ -66,9 +79,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final Ticker ticker;
     private final Scheduler scheduler;
     private final ScheduledThreadPoolExecutor ownScheduler;
+    private final ThreadFactory threadFactory;
     private final ThreadPoolExecutor connector;
     private final ThreadPoolExecutor closer;
-    private final Properties driverProperties;
+    private final ConnectionFactory factory;
+    private final FatalErrors fatalErrors;
+    private final ExceptionOverride exceptionOverride;
 
     final boolean defaultAutoCommit;
     final boolean defaultReadOnly;
@@ -76,20 +92,28 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final long idleTimeoutNanos;
     private final long maxLifetimeNanos;
     private final long keepaliveNanos;
-    private final int validationSeconds;
+    private final long validationNanos;
 
     private volatile int maximumPoolSize;
     private volatile int minimumIdle;
     private volatile long connectionTimeoutNanos;
     private volatile long leakThresholdNanos;
+    /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
+    private final ReentrantLock resizeLock = new ReentrantLock();
 
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicBoolean filling = new AtomicBoolean();
+    /** The connector thread while it sleeps out a back-off; a new waiter unparks it. */
+    private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
     private final AtomicInteger leaksSuspected = new AtomicInteger();
     private volatile SQLException lastConnectFailure;
     private volatile boolean closed;
     private volatile Future<?> housekeeping;
+
+    private volatile boolean suspended;
+    private final ReentrantLock suspendLock = new ReentrantLock();
+    private final Condition resumed = suspendLock.newCondition();
 
     /**
      * Starts a pool: checks the database per {@code initializationFailTimeout}, then fills to minimumIdle in the
@@ -107,27 +131,28 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
         this.maxLifetimeNanos = config.maxLifetime().toNanos();
         this.keepaliveNanos = config.keepaliveTime().toNanos();
-        this.validationSeconds = (int) Math.max(1, (config.validationTimeout().toMillis() + 999) / 1000);
+        this.validationNanos = config.validationTimeout().toNanos();
         this.maximumPoolSize = config.maximumPoolSize();
         this.minimumIdle = config.minimumIdle();
         this.connectionTimeoutNanos = config.connectionTimeout().toNanos();
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
-        this.driverProperties = config.dataSourceProperties();
-        if (config.username() != null) {
-            driverProperties.setProperty("user", config.username());
-        }
-        if (config.password() != null) {
-            driverProperties.setProperty("password", config.password());
-        }
-        this.connector = singleThread("connector");
-        this.closer = singleThread("closer");
+        this.exceptionOverride = config.exceptionOverride();
+        this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
+                ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
+        this.threadFactory = config.threadFactory();
+        this.connector = threads("connector", 1);
+        this.closer = threads("closer", CLOSER_THREADS);
+        this.factory = new ConnectionFactory(config, closer);
         if (config.scheduler() != null) {
             this.scheduler = config.scheduler();
             this.ownScheduler = null;
         } else {
-            this.ownScheduler = new ScheduledThreadPoolExecutor(1, daemon("housekeeper"));
+            this.ownScheduler = new ScheduledThreadPoolExecutor(1, named("housekeeper"));
             this.ownScheduler.setRemoveOnCancelPolicy(true);
             this.scheduler = (task, delay) -> ownScheduler.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        for (String adaptation : config.adaptations()) {
+            LOG.info("{} - adapted {}", poolName, adaptation);
         }
         try {
             checkDatabase();
@@ -140,14 +165,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         LOG.info("{} - started: {}", poolName, config);
     }
 
-    private ThreadPoolExecutor singleThread(String role) {
-        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 5, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                daemon(role));
+    private ThreadPoolExecutor threads(String role, int count) {
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(count, count, 5, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), named(role));
         executor.allowCoreThreadTimeOut(true);
         return executor;
     }
 
-    private java.util.concurrent.ThreadFactory daemon(String role) {
+    private ThreadFactory named(String role) {
+        if (threadFactory != null) {
+            return threadFactory;
+        }
         return runnable -> {
             Thread t = new Thread(runnable, poolName + "-" + role);
             t.setDaemon(true);
@@ -155,7 +183,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         };
     }
 
-    /** Makes the first connection per initializationFailTimeout and keeps it in the pool. */
+    /**
+     * Makes the first connection per initializationFailTimeout and keeps it in the pool: below zero, no attempt;
+     * zero, one attempt, and the pool starts empty if it fails (as in HikariCP); above zero, attempts until it
+     * has passed, then fails.
+     */
     private void checkDatabase() throws SQLException {
         Duration failTimeout = config.initializationFailTimeout();
         if (failTimeout.isNegative()) {
@@ -166,22 +198,34 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         for (;;) {
             openConnections.incrementAndGet();
             try {
-                PoolEntry entry = createEntry();
+                PoolEntry entry = factory.open();
+                connectionsCreated.incrementAndGet();
                 bag.add(entry);
                 bag.requite(entry);
                 return;
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException | LinkageError e) {
                 openConnections.decrementAndGet();
                 long remaining = deadline - System.nanoTime();
+                if (failTimeout.isZero()) {
+                    lastConnectFailure = asSqlException(e);
+                    LOG.warn("{} - could not open a first connection to {}; starting anyway "
+                            + "(initializationFailTimeout=0): {}", poolName, source(), e.toString());
+                    return;
+                }
                 if (remaining <= 0) {
-                    throw new SQLException(poolName + " - could not open a first connection to "
-                            + config.maskedJdbcUrl() + " within initializationFailTimeout ("
-                            + failTimeout.toMillis() + "ms): " + e.getMessage(), e.getSQLState(), e);
+                    SQLException sql = asSqlException(e);
+                    throw new SQLException(poolName + " - could not open a first connection to " + source()
+                            + " within initializationFailTimeout (" + failTimeout.toMillis() + "ms): "
+                            + sql.getMessage(), sql.getSQLState(), e);
                 }
                 LockSupport.parkNanos(Math.min(backoff, remaining));
                 backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
             }
         }
+    }
+
+    private String source() {
+        return config.jdbcUrl() != null ? config.maskedJdbcUrl() : config.dataSource().getClass().getName();
     }
 
     // ---------------------------------------------------------------- borrowing
@@ -191,64 +235,97 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (closed) {
             throw closedException();
         }
-        long now = ticker.read();
-        PoolEntry entry = bag.poll();
-        if (entry == null || !lendable(entry, now)) {
-            entry = borrowSlow();
-            now = ticker.read();
+        if (!suspended) {
+            PoolEntry entry = bag.poll();
+            if (entry != null) {
+                long now = ticker.read();
+                if (lendable(entry, now, connectionTimeoutNanos)) {
+                    return lend(entry, now);
+                }
+            }
         }
-        return lend(entry, now);
+        PoolEntry entry = borrowSlow();
+        return lend(entry, ticker.read());
     }
 
     private PoolEntry borrowSlow() throws SQLException {
         long timeout = connectionTimeoutNanos;
         long deadline = System.nanoTime() + timeout;
-        for (;;) {
-            PoolEntry entry = bag.poll();
-            if (entry == null) {
-                requestConnections();
-                long remaining = deadline - System.nanoTime();
-                if (remaining <= 0) {
-                    throw timeoutException(timeout);
-                }
-                try {
-                    entry = bag.await(remaining, config.maxWaiting());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
-                }
-                if (entry == ConnectionBag.REJECTED) {
-                    throw rejectedException();
-                }
-                if (entry == null) {
-                    if (closed) {
-                        throw closedException();
-                    }
-                    throw timeoutException(timeout);
-                }
-            }
+        if (suspended) {
+            awaitResume(deadline, timeout);
+        }
+        for (PoolEntry entry; (entry = bag.poll()) != null; ) {
             if (closed) {
                 release(entry);
                 throw closedException();
             }
-            if (lendable(entry, ticker.read())) {
+            if (lendableBefore(entry, deadline)) {
                 return entry;
             }
+            if (deadline - System.nanoTime() <= 0) {
+                throw timeoutException(timeout);
+            }
         }
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+            throw timeoutException(timeout);
+        }
+        PoolEntry entry;
+        try {
+            entry = bag.await(remaining, config.maxWaiting(), e -> lendableBefore(e, deadline),
+                    this::requestConnections);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
+        }
+        if (entry == ConnectionBag.REJECTED) {
+            throw rejectedException();
+        }
+        if (entry == null) {
+            if (closed) {
+                throw closedException();
+            }
+            throw timeoutException(timeout);
+        }
+        if (closed) {
+            release(entry);
+            throw closedException();
+        }
+        return entry;
+    }
+
+    /**
+     * Whether an entry just taken may be lent before {@code deadline}: if not, it is retired (unusable), or
+     * given back (usable, but there is no time left to validate it).
+     */
+    private boolean lendableBefore(PoolEntry entry, long deadline) {
+        if (closed) {
+            return true; // the caller sees closed and releases it
+        }
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0 && needsValidation(entry, ticker.read())) {
+            bag.requite(entry);
+            return false;
+        }
+        return lendable(entry, ticker.read(), Math.max(remaining, 1));
+    }
+
+    private boolean needsValidation(PoolEntry entry, long now) {
+        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS;
     }
 
     /** Checks an entry the caller just took; retires it and returns false if it must not be lent. */
-    private boolean lendable(PoolEntry entry, long now) {
+    private boolean lendable(PoolEntry entry, long now, long timeLeftNanos) {
         if (entry.evict || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
             retire(entry, entry.evict ? "evicted" : "lifetime reached");
             return false;
         }
-        if (now - entry.lastAccessed > ALIVE_BYPASS_NANOS) {
-            if (!isAlive(entry)) {
+        if (needsValidation(entry, now)) {
+            if (!factory.isAlive(entry, Math.min(validationNanos, timeLeftNanos))) {
                 retire(entry, "failed validation before lending");
                 return false;
             }
-            entry.lastAlive = now;
+            entry.lastAlive = ticker.read();
         }
         return true;
     }
@@ -275,9 +352,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long now = ticker.read();
         entry.lastAccessed = now;
-        if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)
-                || bag.size() > maximumPoolSize) {
-            retire(entry, entry.evict ? "evicted" : closed ? "pool closed" : "lifetime reached or pool shrunk");
+        if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
+            retire(entry, entry.evict ? "evicted" : closed ? "pool closed" : "lifetime reached");
+            return;
+        }
+        if (bag.size() > maximumPoolSize && retireIfOversized(entry)) {
             return;
         }
         bag.requite(entry);
@@ -291,6 +370,26 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
+    /**
+     * Called on the borrower's thread, outside any lock, for every SQLException its connection, statements or
+     * result sets throw: the exception override decides first, then Ferry's rules.
+     */
+    void onSqlException(PoolEntry entry, SQLException e) {
+        ExceptionOverride.Decision decision = ExceptionOverride.Decision.CONTINUE_EVICT;
+        if (exceptionOverride != null) {
+            try {
+                decision = exceptionOverride.adjudicate(e);
+            } catch (RuntimeException ex) {
+                LOG.warn("{} - exceptionOverride {} failed; applying Ferry's rules", poolName,
+                        exceptionOverride.getClass().getName(), ex);
+            }
+        }
+        if (decision == ExceptionOverride.Decision.MUST_EVICT
+                || (decision != ExceptionOverride.Decision.DO_NOT_EVICT && fatalErrors.isFatal(e))) {
+            markBroken(entry, e);
+        }
+    }
+
     void markBroken(PoolEntry entry, Exception cause) {
         if (!entry.evict) {
             entry.evict = true;
@@ -298,152 +397,196 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- suspension
+
+    /** Stops lending: new borrowers wait (up to connectionTimeout) until {@link #resume()}. */
+    @Override
+    public void suspend() {
+        requireSuspendable();
+        suspended = true;
+        LOG.info("{} - suspended", poolName);
+    }
+
+    @Override
+    public void resume() {
+        requireSuspendable();
+        suspendLock.lock();
+        try {
+            suspended = false;
+            resumed.signalAll();
+        } finally {
+            suspendLock.unlock();
+        }
+        LOG.info("{} - resumed", poolName);
+        requestConnections();
+    }
+
+    @Override
+    public boolean isSuspended() {
+        return suspended;
+    }
+
+    private void requireSuspendable() {
+        if (!config.allowPoolSuspension()) {
+            throw new IllegalStateException(poolName + " - pool suspension is not allowed: set "
+                    + "allowPoolSuspension=true to use suspend() and resume()");
+        }
+    }
+
+    private void awaitResume(long deadline, long timeout) throws SQLException {
+        suspendLock.lock();
+        try {
+            while (suspended && !closed) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    throw new SQLTransientConnectionException(poolName + " - pool is suspended; request timed out "
+                            + "after " + TimeUnit.NANOSECONDS.toMillis(timeout) + "ms " + state(), "08001");
+                }
+                resumed.awaitNanos(remaining);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException(poolName + " - interrupted while the pool was suspended", "HY008", e);
+        } finally {
+            suspendLock.unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- making and closing connections
 
-    /** Makes sure the connector is running if the pool is below its target. */
+    /** Makes sure the connector is running if the pool is below its target; cuts a back-off short for waiters. */
     void requestConnections() {
-        if (!closed && needsConnection() && filling.compareAndSet(false, true)) {
+        if (closed || !needsConnection()) {
+            return;
+        }
+        if (filling.compareAndSet(false, true)) {
             try {
                 connector.execute(this::fill);
             } catch (RuntimeException rejected) {
                 filling.set(false); // shutting down
             }
+        } else {
+            Thread sleeper = backingOff;
+            if (sleeper != null && bag.unserved() > 0) {
+                LockSupport.unpark(sleeper);
+            }
         }
     }
 
     private boolean needsConnection() {
-        return openConnections.get() < maximumPoolSize
-                && (bag.waiting() > 0 || bag.count(PoolEntry.IDLE) < minimumIdle);
+        if (suspended || openConnections.get() >= maximumPoolSize) {
+            return false;
+        }
+        int idle = bag.count(PoolEntry.IDLE);
+        return idle < minimumIdle || bag.unserved() > idle;
     }
 
     /** Runs on the connector thread: one connection at a time, until the pool is at its target. */
     private void fill() {
         long backoff = BACKOFF_MIN_NANOS;
-        do {
-            while (!closed && needsConnection()) {
-                openConnections.incrementAndGet();
-                PoolEntry entry;
-                try {
-                    entry = createEntry();
-                } catch (SQLException | RuntimeException e) {
-                    openConnections.decrementAndGet();
-                    lastConnectFailure = e instanceof SQLException ? (SQLException) e
-                            : new SQLException(e.toString(), "08001", e);
-                    LOG.debug("{} - could not open a connection (retrying in {}ms): {}", poolName,
-                            TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
-                    LockSupport.parkNanos(this, backoff);
-                    backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
-                    continue;
+        boolean exited = false;
+        try {
+            do {
+                while (!closed && needsConnection()) {
+                    openConnections.incrementAndGet();
+                    PoolEntry entry;
+                    try {
+                        entry = factory.open();
+                    } catch (SQLException | RuntimeException | LinkageError e) {
+                        openConnections.decrementAndGet();
+                        lastConnectFailure = asSqlException(e);
+                        LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
+                                poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
+                        backOff(backoff);
+                        backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+                        continue;
+                    }
+                    backoff = BACKOFF_MIN_NANOS;
+                    lastConnectFailure = null;
+                    connectionsCreated.incrementAndGet();
+                    bag.add(entry);
+                    if (closed) {
+                        // close() set the flag before it looked at the bag; we added before looking at the flag,
+                        // so either close() saw this entry or we see closed here. Retire it ourselves.
+                        retire(entry, "pool closed");
+                        return;
+                    }
+                    bag.requite(entry);
                 }
-                backoff = BACKOFF_MIN_NANOS;
-                lastConnectFailure = null;
-                if (closed) {
-                    closeQuietly(entry.connection);
-                    openConnections.decrementAndGet();
-                    return;
-                }
-                bag.add(entry);
-                bag.requite(entry);
+                filling.set(false);
+                // A waiter may have arrived after our last check but before the flag cleared.
+            } while (!closed && needsConnection() && filling.compareAndSet(false, true));
+            exited = true;
+        } finally {
+            if (!exited) {
+                filling.set(false); // an Error escaped: let the next request start a new connector
             }
-            filling.set(false);
-            // A waiter may have arrived after our last check but before the flag cleared.
-        } while (!closed && needsConnection() && filling.compareAndSet(false, true));
+        }
     }
 
-    /** Opens and prepares one physical connection; counted in openConnections by the caller. */
-    private PoolEntry createEntry() throws SQLException {
-        Connection c = config.driver().connect(config.jdbcUrl(), driverProperties);
-        if (c == null) {
-            throw new SQLException(poolName + " - driver " + config.driver().getClass().getName()
-                    + " returned no connection for " + config.maskedJdbcUrl(), "08001");
-        }
-        try {
-            if (c.getAutoCommit() != defaultAutoCommit) {
-                c.setAutoCommit(defaultAutoCommit);
-            }
-            if (defaultReadOnly) {
-                c.setReadOnly(true);
-            }
-            if (config.transactionIsolation() != null) {
-                c.setTransactionIsolation(config.transactionIsolation());
-            }
-            if (config.catalog() != null) {
-                c.setCatalog(config.catalog());
-            }
-            if (config.schema() != null) {
-                c.setSchema(config.schema());
-            }
-            if (config.connectionInitSql() != null) {
-                try (Statement s = c.createStatement()) {
-                    s.execute(config.connectionInitSql());
+    /** Sleeps out a back-off step; a new waiter cuts it short, but not below the minimum step. */
+    private void backOff(long nanos) {
+        LockSupport.parkNanos(this, BACKOFF_MIN_NANOS);
+        long rest = nanos - BACKOFF_MIN_NANOS;
+        if (rest > 0 && !closed) {
+            backingOff = Thread.currentThread();
+            try {
+                if (bag.unserved() == 0) { // re-check after publishing, so a waiter's unpark is not lost
+                    LockSupport.parkNanos(this, rest);
                 }
-                if (!defaultAutoCommit) {
-                    c.commit();
-                }
+            } finally {
+                backingOff = null;
             }
-            long now = ticker.read();
-            long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;
-            PoolEntry entry = new PoolEntry(c, now, now + maxLifetimeNanos - jitter);
-            entry.autoCommit = defaultAutoCommit;
-            entry.readOnly = defaultReadOnly;
-            entry.isolation = entry.initialIsolation = c.getTransactionIsolation();
-            entry.catalog = entry.initialCatalog = c.getCatalog();
-            entry.schema = entry.initialSchema = c.getSchema();
-            entry.networkTimeout = entry.initialNetworkTimeout = c.getNetworkTimeout();
-            connectionsCreated.incrementAndGet();
-            return entry;
-        } catch (SQLException | RuntimeException e) {
-            closeQuietly(c);
-            throw e;
         }
+    }
+
+    private static SQLException asSqlException(Throwable e) {
+        return e instanceof SQLException ? (SQLException) e : new SQLException(e.toString(), "08001", e);
     }
 
     /** Takes an owned entry out of the pool and closes it in the background; makes a replacement if needed. */
     private void retire(PoolEntry entry, String reason) {
-        if (!bag.remove(entry)) {
-            return; // already retired (for instance by close())
+        if (bag.remove(entry)) {
+            close(entry, reason);
         }
+    }
+
+    /** Retires an owned entry only if the pool is still above maximumPoolSize, deciding under the bag's lock. */
+    private boolean retireIfOversized(PoolEntry entry) {
+        if (bag.removeIfOver(entry, maximumPoolSize)) {
+            close(entry, "pool shrunk");
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Closes a removed entry on the closer pool. Its place in the budget is given back when the close finishes,
+     * or after validationTimeout if it has not, whichever is first (see the class notes).
+     */
+    private void close(PoolEntry entry, String reason) {
         LOG.debug("{} - retiring {}: {}", poolName, entry, reason);
-        Runnable close = () -> {
-            try {
-                closeQuietly(entry.connection);
-            } finally {
+        AtomicBoolean counted = new AtomicBoolean(true);
+        Runnable uncount = () -> {
+            if (counted.compareAndSet(true, false)) {
                 openConnections.decrementAndGet();
                 requestConnections();
             }
         };
+        Runnable close = () -> {
+            try {
+                factory.close(entry);
+            } finally {
+                uncount.run();
+            }
+        };
         try {
             closer.execute(close);
+            if (!closed) {
+                scheduler.schedule(uncount, Duration.ofNanos(validationNanos));
+            }
         } catch (RuntimeException rejected) {
             close.run(); // closer already shut down: close on this thread
-        }
-    }
-
-    private boolean isAlive(PoolEntry entry) {
-        Connection c = entry.connection;
-        try {
-            if (config.connectionTestQuery() == null) {
-                return c.isValid(validationSeconds);
-            }
-            try (Statement s = c.createStatement()) {
-                s.setQueryTimeout(validationSeconds);
-                s.execute(config.connectionTestQuery());
-            }
-            if (!entry.autoCommit) {
-                c.rollback();
-            }
-            return true;
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("{} - validation of {} failed: {}", poolName, entry, e.toString());
-            return false;
-        }
-    }
-
-    private void closeQuietly(Connection c) {
-        try {
-            c.close();
-        } catch (SQLException | RuntimeException e) {
-            LOG.debug("{} - error closing a connection: {}", poolName, e.toString());
         }
     }
 
@@ -483,10 +626,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (!(expired || idleTooLong || shrink || entry.evict || keepalive) || !bag.reserve(entry)) {
                     continue;
                 }
-                if (expired || idleTooLong || shrink || entry.evict) {
+                if (expired || idleTooLong || entry.evict) {
                     idle--;
                     retire(entry, expired ? "lifetime reached" : idleTooLong ? "idle timeout" : "evicted");
-                } else if (isAlive(entry)) {
+                } else if (shrink) {
+                    if (retireIfOversized(entry)) {
+                        idle--;
+                    } else {
+                        bag.unreserve(entry);
+                    }
+                } else if (factory.isAlive(entry, validationNanos)) {
                     entry.lastAlive = ticker.read();
                     bag.unreserve(entry);
                 } else {
@@ -575,6 +724,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return connectionsCreated.get();
     }
 
+    /** Whether connects carry a login timeout (the driver lists {@code loginTimeout}, or a DataSource is used). */
+    boolean appliesLoginTimeout() {
+        return factory.appliesLoginTimeout();
+    }
+
     @Override
     public int maximumPoolSize() {
         return maximumPoolSize;
@@ -587,17 +741,22 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public void setMaximumPoolSize(int size) {
-        if (size < 1 || size < minimumIdle) {
-            throw new IllegalArgumentException("maximumPoolSize: got " + size + "; allowed: at least 1 and at least "
-                    + "minimumIdle (" + minimumIdle + ")");
+        resizeLock.lock();
+        try {
+            if (size < 1 || size < minimumIdle) {
+                throw new IllegalArgumentException("maximumPoolSize: got " + size + "; allowed: at least 1 and at "
+                        + "least minimumIdle (" + minimumIdle + ")");
+            }
+            maximumPoolSize = size;
+        } finally {
+            resizeLock.unlock();
         }
-        maximumPoolSize = size;
         for (PoolEntry entry : bag.snapshot()) {
             if (bag.size() <= size) {
                 break;
             }
-            if (bag.reserve(entry)) {
-                retire(entry, "pool shrunk");
+            if (bag.reserve(entry) && !retireIfOversized(entry)) {
+                bag.unreserve(entry);
             }
         }
         requestConnections();
@@ -605,20 +764,31 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public void setMinimumIdle(int minimumIdle) {
-        if (minimumIdle < 0 || minimumIdle > maximumPoolSize) {
-            throw new IllegalArgumentException("minimumIdle: got " + minimumIdle + "; allowed: 0 to maximumPoolSize ("
-                    + maximumPoolSize + ")");
+        resizeLock.lock();
+        try {
+            if (minimumIdle < 0 || minimumIdle > maximumPoolSize) {
+                throw new IllegalArgumentException("minimumIdle: got " + minimumIdle + "; allowed: 0 to "
+                        + "maximumPoolSize (" + maximumPoolSize + ")");
+            }
+            this.minimumIdle = minimumIdle;
+        } finally {
+            resizeLock.unlock();
         }
-        this.minimumIdle = minimumIdle;
         requestConnections();
     }
 
-    /** Changes how long borrowers wait; effective for the next borrow. */
+    /** Changes how long borrowers wait; effective for the next borrow. Zero means no limit, as in HikariCP. */
     public void setConnectionTimeout(Duration timeout) {
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("connectionTimeout: got " + timeout + "; allowed: a positive duration");
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("connectionTimeout: got " + timeout
+                    + "; allowed: 0 (no limit) or a positive duration");
         }
-        connectionTimeoutNanos = timeout.toNanos();
+        connectionTimeoutNanos = (timeout.isZero() ? Duration.ofMillis(Integer.MAX_VALUE) : timeout).toNanos();
+    }
+
+    /** How long borrowers wait now, in milliseconds. */
+    public long connectionTimeoutMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(connectionTimeoutNanos);
     }
 
     /** Changes the leak threshold; effective for the next borrow. Zero turns detection off. */
@@ -628,6 +798,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     + "; allowed: 0 (off) or a positive duration");
         }
         leakThresholdNanos = threshold.toNanos();
+    }
+
+    /** New credentials for connections opened from now on (a rotated password); open connections keep theirs. */
+    public void setCredentials(String username, String password) {
+        factory.setCredentials(username, password);
+        LOG.info("{} - credentials changed; new connections use them", poolName);
     }
 
     @Override
@@ -641,13 +817,33 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         requestConnections();
     }
 
+    /**
+     * Evicts the physical connection behind a borrowed proxy: it is never lent again, and is rolled back and
+     * closed when the borrower closes the proxy (HikariCP closes it at once, from under the borrower).
+     *
+     * @return false if {@code connection} is not an open connection of this pool
+     */
+    @Override
+    public boolean evictConnection(Connection connection) {
+        if (connection instanceof ProxyConnection) {
+            ProxyConnection proxy = (ProxyConnection) connection;
+            if (proxy.pool == this && !proxy.isClosedByPool()) {
+                proxy.entry.evict = true;
+                LOG.debug("{} - connection {} evicted by the application", poolName, proxy.entry);
+                return true;
+            }
+        }
+        return false;
+    }
+
     public boolean isClosed() {
         return closed;
     }
 
     /**
      * Drains and closes: stops lending (waiters fail at once), closes idle connections, waits up to
-     * shutdownTimeout for lent ones to come back, then closes those too.
+     * shutdownTimeout for lent ones to come back, then closes those too. An interrupted caller stops waiting at
+     * once (its interrupt is kept) and lent connections are closed right away.
      */
     @Override
     public void close() {
@@ -660,6 +856,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             hk.cancel(false);
         }
         bag.close();
+        suspendLock.lock();
+        try {
+            resumed.signalAll();
+        } finally {
+            suspendLock.unlock();
+        }
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         do {
             for (PoolEntry entry : bag.snapshot()) {
@@ -667,7 +869,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     retire(entry, "pool closed");
                 }
             }
-            if (bag.size() == 0) {
+            if (bag.size() == 0 || Thread.currentThread().isInterrupted()) {
                 break;
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
@@ -678,7 +880,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             entry.evict = true;
             try {
                 entry.connection.abort(closer);
-            } catch (SQLException | RuntimeException e) {
+            } catch (SQLException | RuntimeException | LinkageError e) {
                 LOG.debug("{} - abort failed: {}", poolName, e.toString());
             }
             retire(entry, "pool closed");
@@ -690,12 +892,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private void shutdownExecutors() {
         connector.shutdownNow();
         closer.shutdown();
+        boolean interrupted = Thread.interrupted();
         try {
             if (!closer.awaitTermination(5, TimeUnit.SECONDS)) {
                 closer.shutdownNow();
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            interrupted = true;
+            closer.shutdownNow();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (ownScheduler != null) {
             ownScheduler.shutdownNow();

@@ -17,10 +17,16 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     /** Sees every SQLException the driver throws; returns the exception to rethrow. */
     abstract java.sql.SQLException onSqlException(java.sql.SQLException e);
 
+    /** The driver's metadata, or an SQLException once the connection it came from is closed. */
+    abstract java.sql.DatabaseMetaData open() throws java.sql.SQLException;
+
+    /** Wraps a result set the driver returned, so it cannot reach the physical connection. */
+    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;
+
     @Override
     public boolean allProceduresAreCallable() throws java.sql.SQLException {
         try {
-            return delegate.allProceduresAreCallable();
+            return open().allProceduresAreCallable();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -29,7 +35,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean allTablesAreSelectable() throws java.sql.SQLException {
         try {
-            return delegate.allTablesAreSelectable();
+            return open().allTablesAreSelectable();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -38,7 +44,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean autoCommitFailureClosesAllResultSets() throws java.sql.SQLException {
         try {
-            return delegate.autoCommitFailureClosesAllResultSets();
+            return open().autoCommitFailureClosesAllResultSets();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -47,7 +53,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean dataDefinitionCausesTransactionCommit() throws java.sql.SQLException {
         try {
-            return delegate.dataDefinitionCausesTransactionCommit();
+            return open().dataDefinitionCausesTransactionCommit();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -56,7 +62,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean dataDefinitionIgnoredInTransactions() throws java.sql.SQLException {
         try {
-            return delegate.dataDefinitionIgnoredInTransactions();
+            return open().dataDefinitionIgnoredInTransactions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -65,7 +71,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean deletesAreDetected(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.deletesAreDetected(arg0);
+            return open().deletesAreDetected(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -74,7 +80,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean doesMaxRowSizeIncludeBlobs() throws java.sql.SQLException {
         try {
-            return delegate.doesMaxRowSizeIncludeBlobs();
+            return open().doesMaxRowSizeIncludeBlobs();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -83,7 +89,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean generatedKeyAlwaysReturned() throws java.sql.SQLException {
         try {
-            return delegate.generatedKeyAlwaysReturned();
+            return open().generatedKeyAlwaysReturned();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -92,7 +98,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getAttributes(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getAttributes(arg0, arg1, arg2, arg3);
+            return wrap(open().getAttributes(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -101,7 +107,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getBestRowIdentifier(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, int arg3, boolean arg4) throws java.sql.SQLException {
         try {
-            return delegate.getBestRowIdentifier(arg0, arg1, arg2, arg3, arg4);
+            return wrap(open().getBestRowIdentifier(arg0, arg1, arg2, arg3, arg4));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -110,7 +116,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getCatalogSeparator() throws java.sql.SQLException {
         try {
-            return delegate.getCatalogSeparator();
+            return open().getCatalogSeparator();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -119,7 +125,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getCatalogTerm() throws java.sql.SQLException {
         try {
-            return delegate.getCatalogTerm();
+            return open().getCatalogTerm();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -128,7 +134,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getCatalogs() throws java.sql.SQLException {
         try {
-            return delegate.getCatalogs();
+            return wrap(open().getCatalogs());
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -137,7 +143,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getClientInfoProperties() throws java.sql.SQLException {
         try {
-            return delegate.getClientInfoProperties();
+            return wrap(open().getClientInfoProperties());
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -146,7 +152,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getColumnPrivileges(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getColumnPrivileges(arg0, arg1, arg2, arg3);
+            return wrap(open().getColumnPrivileges(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -155,7 +161,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getColumns(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getColumns(arg0, arg1, arg2, arg3);
+            return wrap(open().getColumns(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -164,7 +170,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.Connection getConnection() throws java.sql.SQLException {
         try {
-            return delegate.getConnection();
+            return open().getConnection();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -173,7 +179,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getCrossReference(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3, java.lang.String arg4, java.lang.String arg5) throws java.sql.SQLException {
         try {
-            return delegate.getCrossReference(arg0, arg1, arg2, arg3, arg4, arg5);
+            return wrap(open().getCrossReference(arg0, arg1, arg2, arg3, arg4, arg5));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -182,7 +188,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getDatabaseMajorVersion() throws java.sql.SQLException {
         try {
-            return delegate.getDatabaseMajorVersion();
+            return open().getDatabaseMajorVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -191,7 +197,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getDatabaseMinorVersion() throws java.sql.SQLException {
         try {
-            return delegate.getDatabaseMinorVersion();
+            return open().getDatabaseMinorVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -200,7 +206,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getDatabaseProductName() throws java.sql.SQLException {
         try {
-            return delegate.getDatabaseProductName();
+            return open().getDatabaseProductName();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -209,7 +215,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getDatabaseProductVersion() throws java.sql.SQLException {
         try {
-            return delegate.getDatabaseProductVersion();
+            return open().getDatabaseProductVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -218,7 +224,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getDefaultTransactionIsolation() throws java.sql.SQLException {
         try {
-            return delegate.getDefaultTransactionIsolation();
+            return open().getDefaultTransactionIsolation();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -237,7 +243,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getDriverName() throws java.sql.SQLException {
         try {
-            return delegate.getDriverName();
+            return open().getDriverName();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -246,7 +252,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getDriverVersion() throws java.sql.SQLException {
         try {
-            return delegate.getDriverVersion();
+            return open().getDriverVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -255,7 +261,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getExportedKeys(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getExportedKeys(arg0, arg1, arg2);
+            return wrap(open().getExportedKeys(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -264,7 +270,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getExtraNameCharacters() throws java.sql.SQLException {
         try {
-            return delegate.getExtraNameCharacters();
+            return open().getExtraNameCharacters();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -273,7 +279,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getFunctionColumns(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getFunctionColumns(arg0, arg1, arg2, arg3);
+            return wrap(open().getFunctionColumns(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -282,7 +288,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getFunctions(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getFunctions(arg0, arg1, arg2);
+            return wrap(open().getFunctions(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -291,7 +297,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getIdentifierQuoteString() throws java.sql.SQLException {
         try {
-            return delegate.getIdentifierQuoteString();
+            return open().getIdentifierQuoteString();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -300,7 +306,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getImportedKeys(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getImportedKeys(arg0, arg1, arg2);
+            return wrap(open().getImportedKeys(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -309,7 +315,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getIndexInfo(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, boolean arg3, boolean arg4) throws java.sql.SQLException {
         try {
-            return delegate.getIndexInfo(arg0, arg1, arg2, arg3, arg4);
+            return wrap(open().getIndexInfo(arg0, arg1, arg2, arg3, arg4));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -318,7 +324,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getJDBCMajorVersion() throws java.sql.SQLException {
         try {
-            return delegate.getJDBCMajorVersion();
+            return open().getJDBCMajorVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -327,7 +333,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getJDBCMinorVersion() throws java.sql.SQLException {
         try {
-            return delegate.getJDBCMinorVersion();
+            return open().getJDBCMinorVersion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -336,7 +342,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxBinaryLiteralLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxBinaryLiteralLength();
+            return open().getMaxBinaryLiteralLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -345,7 +351,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxCatalogNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxCatalogNameLength();
+            return open().getMaxCatalogNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -354,7 +360,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxCharLiteralLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxCharLiteralLength();
+            return open().getMaxCharLiteralLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -363,7 +369,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnNameLength();
+            return open().getMaxColumnNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -372,7 +378,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnsInGroupBy() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnsInGroupBy();
+            return open().getMaxColumnsInGroupBy();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -381,7 +387,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnsInIndex() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnsInIndex();
+            return open().getMaxColumnsInIndex();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -390,7 +396,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnsInOrderBy() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnsInOrderBy();
+            return open().getMaxColumnsInOrderBy();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -399,7 +405,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnsInSelect() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnsInSelect();
+            return open().getMaxColumnsInSelect();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -408,7 +414,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxColumnsInTable() throws java.sql.SQLException {
         try {
-            return delegate.getMaxColumnsInTable();
+            return open().getMaxColumnsInTable();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -417,7 +423,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxConnections() throws java.sql.SQLException {
         try {
-            return delegate.getMaxConnections();
+            return open().getMaxConnections();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -426,7 +432,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxCursorNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxCursorNameLength();
+            return open().getMaxCursorNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -435,7 +441,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxIndexLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxIndexLength();
+            return open().getMaxIndexLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -444,7 +450,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public long getMaxLogicalLobSize() throws java.sql.SQLException {
         try {
-            return delegate.getMaxLogicalLobSize();
+            return open().getMaxLogicalLobSize();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -453,7 +459,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxProcedureNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxProcedureNameLength();
+            return open().getMaxProcedureNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -462,7 +468,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxRowSize() throws java.sql.SQLException {
         try {
-            return delegate.getMaxRowSize();
+            return open().getMaxRowSize();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -471,7 +477,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxSchemaNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxSchemaNameLength();
+            return open().getMaxSchemaNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -480,7 +486,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxStatementLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxStatementLength();
+            return open().getMaxStatementLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -489,7 +495,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxStatements() throws java.sql.SQLException {
         try {
-            return delegate.getMaxStatements();
+            return open().getMaxStatements();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -498,7 +504,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxTableNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxTableNameLength();
+            return open().getMaxTableNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -507,7 +513,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxTablesInSelect() throws java.sql.SQLException {
         try {
-            return delegate.getMaxTablesInSelect();
+            return open().getMaxTablesInSelect();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -516,7 +522,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getMaxUserNameLength() throws java.sql.SQLException {
         try {
-            return delegate.getMaxUserNameLength();
+            return open().getMaxUserNameLength();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -525,7 +531,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getNumericFunctions() throws java.sql.SQLException {
         try {
-            return delegate.getNumericFunctions();
+            return open().getNumericFunctions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -534,7 +540,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getPrimaryKeys(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getPrimaryKeys(arg0, arg1, arg2);
+            return wrap(open().getPrimaryKeys(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -543,7 +549,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getProcedureColumns(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getProcedureColumns(arg0, arg1, arg2, arg3);
+            return wrap(open().getProcedureColumns(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -552,7 +558,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getProcedureTerm() throws java.sql.SQLException {
         try {
-            return delegate.getProcedureTerm();
+            return open().getProcedureTerm();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -561,7 +567,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getProcedures(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getProcedures(arg0, arg1, arg2);
+            return wrap(open().getProcedures(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -570,7 +576,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getPseudoColumns(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String arg3) throws java.sql.SQLException {
         try {
-            return delegate.getPseudoColumns(arg0, arg1, arg2, arg3);
+            return wrap(open().getPseudoColumns(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -579,7 +585,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getResultSetHoldability() throws java.sql.SQLException {
         try {
-            return delegate.getResultSetHoldability();
+            return open().getResultSetHoldability();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -588,7 +594,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.RowIdLifetime getRowIdLifetime() throws java.sql.SQLException {
         try {
-            return delegate.getRowIdLifetime();
+            return open().getRowIdLifetime();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -597,7 +603,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getSQLKeywords() throws java.sql.SQLException {
         try {
-            return delegate.getSQLKeywords();
+            return open().getSQLKeywords();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -606,7 +612,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public int getSQLStateType() throws java.sql.SQLException {
         try {
-            return delegate.getSQLStateType();
+            return open().getSQLStateType();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -615,7 +621,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getSchemaTerm() throws java.sql.SQLException {
         try {
-            return delegate.getSchemaTerm();
+            return open().getSchemaTerm();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -624,7 +630,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getSchemas() throws java.sql.SQLException {
         try {
-            return delegate.getSchemas();
+            return wrap(open().getSchemas());
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -633,7 +639,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getSchemas(java.lang.String arg0, java.lang.String arg1) throws java.sql.SQLException {
         try {
-            return delegate.getSchemas(arg0, arg1);
+            return wrap(open().getSchemas(arg0, arg1));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -642,7 +648,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getSearchStringEscape() throws java.sql.SQLException {
         try {
-            return delegate.getSearchStringEscape();
+            return open().getSearchStringEscape();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -651,7 +657,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getStringFunctions() throws java.sql.SQLException {
         try {
-            return delegate.getStringFunctions();
+            return open().getStringFunctions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -660,7 +666,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getSuperTables(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getSuperTables(arg0, arg1, arg2);
+            return wrap(open().getSuperTables(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -669,7 +675,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getSuperTypes(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getSuperTypes(arg0, arg1, arg2);
+            return wrap(open().getSuperTypes(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -678,7 +684,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getSystemFunctions() throws java.sql.SQLException {
         try {
-            return delegate.getSystemFunctions();
+            return open().getSystemFunctions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -687,7 +693,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getTablePrivileges(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getTablePrivileges(arg0, arg1, arg2);
+            return wrap(open().getTablePrivileges(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -696,7 +702,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getTableTypes() throws java.sql.SQLException {
         try {
-            return delegate.getTableTypes();
+            return wrap(open().getTableTypes());
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -705,7 +711,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getTables(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, java.lang.String[] arg3) throws java.sql.SQLException {
         try {
-            return delegate.getTables(arg0, arg1, arg2, arg3);
+            return wrap(open().getTables(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -714,7 +720,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getTimeDateFunctions() throws java.sql.SQLException {
         try {
-            return delegate.getTimeDateFunctions();
+            return open().getTimeDateFunctions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -723,7 +729,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getTypeInfo() throws java.sql.SQLException {
         try {
-            return delegate.getTypeInfo();
+            return wrap(open().getTypeInfo());
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -732,7 +738,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getUDTs(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2, int[] arg3) throws java.sql.SQLException {
         try {
-            return delegate.getUDTs(arg0, arg1, arg2, arg3);
+            return wrap(open().getUDTs(arg0, arg1, arg2, arg3));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -741,7 +747,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getURL() throws java.sql.SQLException {
         try {
-            return delegate.getURL();
+            return open().getURL();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -750,7 +756,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.lang.String getUserName() throws java.sql.SQLException {
         try {
-            return delegate.getUserName();
+            return open().getUserName();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -759,7 +765,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public java.sql.ResultSet getVersionColumns(java.lang.String arg0, java.lang.String arg1, java.lang.String arg2) throws java.sql.SQLException {
         try {
-            return delegate.getVersionColumns(arg0, arg1, arg2);
+            return wrap(open().getVersionColumns(arg0, arg1, arg2));
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -768,7 +774,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean insertsAreDetected(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.insertsAreDetected(arg0);
+            return open().insertsAreDetected(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -777,7 +783,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean isCatalogAtStart() throws java.sql.SQLException {
         try {
-            return delegate.isCatalogAtStart();
+            return open().isCatalogAtStart();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -786,7 +792,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean isReadOnly() throws java.sql.SQLException {
         try {
-            return delegate.isReadOnly();
+            return open().isReadOnly();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -795,7 +801,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean locatorsUpdateCopy() throws java.sql.SQLException {
         try {
-            return delegate.locatorsUpdateCopy();
+            return open().locatorsUpdateCopy();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -804,7 +810,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean nullPlusNonNullIsNull() throws java.sql.SQLException {
         try {
-            return delegate.nullPlusNonNullIsNull();
+            return open().nullPlusNonNullIsNull();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -813,7 +819,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean nullsAreSortedAtEnd() throws java.sql.SQLException {
         try {
-            return delegate.nullsAreSortedAtEnd();
+            return open().nullsAreSortedAtEnd();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -822,7 +828,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean nullsAreSortedAtStart() throws java.sql.SQLException {
         try {
-            return delegate.nullsAreSortedAtStart();
+            return open().nullsAreSortedAtStart();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -831,7 +837,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean nullsAreSortedHigh() throws java.sql.SQLException {
         try {
-            return delegate.nullsAreSortedHigh();
+            return open().nullsAreSortedHigh();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -840,7 +846,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean nullsAreSortedLow() throws java.sql.SQLException {
         try {
-            return delegate.nullsAreSortedLow();
+            return open().nullsAreSortedLow();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -849,7 +855,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean othersDeletesAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.othersDeletesAreVisible(arg0);
+            return open().othersDeletesAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -858,7 +864,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean othersInsertsAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.othersInsertsAreVisible(arg0);
+            return open().othersInsertsAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -867,7 +873,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean othersUpdatesAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.othersUpdatesAreVisible(arg0);
+            return open().othersUpdatesAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -876,7 +882,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean ownDeletesAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.ownDeletesAreVisible(arg0);
+            return open().ownDeletesAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -885,7 +891,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean ownInsertsAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.ownInsertsAreVisible(arg0);
+            return open().ownInsertsAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -894,7 +900,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean ownUpdatesAreVisible(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.ownUpdatesAreVisible(arg0);
+            return open().ownUpdatesAreVisible(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -903,7 +909,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesLowerCaseIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesLowerCaseIdentifiers();
+            return open().storesLowerCaseIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -912,7 +918,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesLowerCaseQuotedIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesLowerCaseQuotedIdentifiers();
+            return open().storesLowerCaseQuotedIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -921,7 +927,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesMixedCaseIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesMixedCaseIdentifiers();
+            return open().storesMixedCaseIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -930,7 +936,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesMixedCaseQuotedIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesMixedCaseQuotedIdentifiers();
+            return open().storesMixedCaseQuotedIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -939,7 +945,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesUpperCaseIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesUpperCaseIdentifiers();
+            return open().storesUpperCaseIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -948,7 +954,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean storesUpperCaseQuotedIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.storesUpperCaseQuotedIdentifiers();
+            return open().storesUpperCaseQuotedIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -957,7 +963,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsANSI92EntryLevelSQL() throws java.sql.SQLException {
         try {
-            return delegate.supportsANSI92EntryLevelSQL();
+            return open().supportsANSI92EntryLevelSQL();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -966,7 +972,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsANSI92FullSQL() throws java.sql.SQLException {
         try {
-            return delegate.supportsANSI92FullSQL();
+            return open().supportsANSI92FullSQL();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -975,7 +981,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsANSI92IntermediateSQL() throws java.sql.SQLException {
         try {
-            return delegate.supportsANSI92IntermediateSQL();
+            return open().supportsANSI92IntermediateSQL();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -984,7 +990,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsAlterTableWithAddColumn() throws java.sql.SQLException {
         try {
-            return delegate.supportsAlterTableWithAddColumn();
+            return open().supportsAlterTableWithAddColumn();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -993,7 +999,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsAlterTableWithDropColumn() throws java.sql.SQLException {
         try {
-            return delegate.supportsAlterTableWithDropColumn();
+            return open().supportsAlterTableWithDropColumn();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1002,7 +1008,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsBatchUpdates() throws java.sql.SQLException {
         try {
-            return delegate.supportsBatchUpdates();
+            return open().supportsBatchUpdates();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1011,7 +1017,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCatalogsInDataManipulation() throws java.sql.SQLException {
         try {
-            return delegate.supportsCatalogsInDataManipulation();
+            return open().supportsCatalogsInDataManipulation();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1020,7 +1026,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCatalogsInIndexDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsCatalogsInIndexDefinitions();
+            return open().supportsCatalogsInIndexDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1029,7 +1035,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCatalogsInPrivilegeDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsCatalogsInPrivilegeDefinitions();
+            return open().supportsCatalogsInPrivilegeDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1038,7 +1044,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCatalogsInProcedureCalls() throws java.sql.SQLException {
         try {
-            return delegate.supportsCatalogsInProcedureCalls();
+            return open().supportsCatalogsInProcedureCalls();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1047,7 +1053,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCatalogsInTableDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsCatalogsInTableDefinitions();
+            return open().supportsCatalogsInTableDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1056,7 +1062,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsColumnAliasing() throws java.sql.SQLException {
         try {
-            return delegate.supportsColumnAliasing();
+            return open().supportsColumnAliasing();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1065,7 +1071,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsConvert() throws java.sql.SQLException {
         try {
-            return delegate.supportsConvert();
+            return open().supportsConvert();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1074,7 +1080,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsConvert(int arg0, int arg1) throws java.sql.SQLException {
         try {
-            return delegate.supportsConvert(arg0, arg1);
+            return open().supportsConvert(arg0, arg1);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1083,7 +1089,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCoreSQLGrammar() throws java.sql.SQLException {
         try {
-            return delegate.supportsCoreSQLGrammar();
+            return open().supportsCoreSQLGrammar();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1092,7 +1098,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsCorrelatedSubqueries() throws java.sql.SQLException {
         try {
-            return delegate.supportsCorrelatedSubqueries();
+            return open().supportsCorrelatedSubqueries();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1101,7 +1107,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsDataDefinitionAndDataManipulationTransactions() throws java.sql.SQLException {
         try {
-            return delegate.supportsDataDefinitionAndDataManipulationTransactions();
+            return open().supportsDataDefinitionAndDataManipulationTransactions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1110,7 +1116,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsDataManipulationTransactionsOnly() throws java.sql.SQLException {
         try {
-            return delegate.supportsDataManipulationTransactionsOnly();
+            return open().supportsDataManipulationTransactionsOnly();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1119,7 +1125,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsDifferentTableCorrelationNames() throws java.sql.SQLException {
         try {
-            return delegate.supportsDifferentTableCorrelationNames();
+            return open().supportsDifferentTableCorrelationNames();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1128,7 +1134,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsExpressionsInOrderBy() throws java.sql.SQLException {
         try {
-            return delegate.supportsExpressionsInOrderBy();
+            return open().supportsExpressionsInOrderBy();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1137,7 +1143,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsExtendedSQLGrammar() throws java.sql.SQLException {
         try {
-            return delegate.supportsExtendedSQLGrammar();
+            return open().supportsExtendedSQLGrammar();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1146,7 +1152,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsFullOuterJoins() throws java.sql.SQLException {
         try {
-            return delegate.supportsFullOuterJoins();
+            return open().supportsFullOuterJoins();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1155,7 +1161,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsGetGeneratedKeys() throws java.sql.SQLException {
         try {
-            return delegate.supportsGetGeneratedKeys();
+            return open().supportsGetGeneratedKeys();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1164,7 +1170,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsGroupBy() throws java.sql.SQLException {
         try {
-            return delegate.supportsGroupBy();
+            return open().supportsGroupBy();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1173,7 +1179,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsGroupByBeyondSelect() throws java.sql.SQLException {
         try {
-            return delegate.supportsGroupByBeyondSelect();
+            return open().supportsGroupByBeyondSelect();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1182,7 +1188,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsGroupByUnrelated() throws java.sql.SQLException {
         try {
-            return delegate.supportsGroupByUnrelated();
+            return open().supportsGroupByUnrelated();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1191,7 +1197,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsIntegrityEnhancementFacility() throws java.sql.SQLException {
         try {
-            return delegate.supportsIntegrityEnhancementFacility();
+            return open().supportsIntegrityEnhancementFacility();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1200,7 +1206,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsLikeEscapeClause() throws java.sql.SQLException {
         try {
-            return delegate.supportsLikeEscapeClause();
+            return open().supportsLikeEscapeClause();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1209,7 +1215,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsLimitedOuterJoins() throws java.sql.SQLException {
         try {
-            return delegate.supportsLimitedOuterJoins();
+            return open().supportsLimitedOuterJoins();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1218,7 +1224,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMinimumSQLGrammar() throws java.sql.SQLException {
         try {
-            return delegate.supportsMinimumSQLGrammar();
+            return open().supportsMinimumSQLGrammar();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1227,7 +1233,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMixedCaseIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.supportsMixedCaseIdentifiers();
+            return open().supportsMixedCaseIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1236,7 +1242,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMixedCaseQuotedIdentifiers() throws java.sql.SQLException {
         try {
-            return delegate.supportsMixedCaseQuotedIdentifiers();
+            return open().supportsMixedCaseQuotedIdentifiers();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1245,7 +1251,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMultipleOpenResults() throws java.sql.SQLException {
         try {
-            return delegate.supportsMultipleOpenResults();
+            return open().supportsMultipleOpenResults();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1254,7 +1260,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMultipleResultSets() throws java.sql.SQLException {
         try {
-            return delegate.supportsMultipleResultSets();
+            return open().supportsMultipleResultSets();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1263,7 +1269,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsMultipleTransactions() throws java.sql.SQLException {
         try {
-            return delegate.supportsMultipleTransactions();
+            return open().supportsMultipleTransactions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1272,7 +1278,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsNamedParameters() throws java.sql.SQLException {
         try {
-            return delegate.supportsNamedParameters();
+            return open().supportsNamedParameters();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1281,7 +1287,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsNonNullableColumns() throws java.sql.SQLException {
         try {
-            return delegate.supportsNonNullableColumns();
+            return open().supportsNonNullableColumns();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1290,7 +1296,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOpenCursorsAcrossCommit() throws java.sql.SQLException {
         try {
-            return delegate.supportsOpenCursorsAcrossCommit();
+            return open().supportsOpenCursorsAcrossCommit();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1299,7 +1305,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOpenCursorsAcrossRollback() throws java.sql.SQLException {
         try {
-            return delegate.supportsOpenCursorsAcrossRollback();
+            return open().supportsOpenCursorsAcrossRollback();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1308,7 +1314,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOpenStatementsAcrossCommit() throws java.sql.SQLException {
         try {
-            return delegate.supportsOpenStatementsAcrossCommit();
+            return open().supportsOpenStatementsAcrossCommit();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1317,7 +1323,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOpenStatementsAcrossRollback() throws java.sql.SQLException {
         try {
-            return delegate.supportsOpenStatementsAcrossRollback();
+            return open().supportsOpenStatementsAcrossRollback();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1326,7 +1332,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOrderByUnrelated() throws java.sql.SQLException {
         try {
-            return delegate.supportsOrderByUnrelated();
+            return open().supportsOrderByUnrelated();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1335,7 +1341,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsOuterJoins() throws java.sql.SQLException {
         try {
-            return delegate.supportsOuterJoins();
+            return open().supportsOuterJoins();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1344,7 +1350,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsPositionedDelete() throws java.sql.SQLException {
         try {
-            return delegate.supportsPositionedDelete();
+            return open().supportsPositionedDelete();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1353,7 +1359,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsPositionedUpdate() throws java.sql.SQLException {
         try {
-            return delegate.supportsPositionedUpdate();
+            return open().supportsPositionedUpdate();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1362,7 +1368,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsRefCursors() throws java.sql.SQLException {
         try {
-            return delegate.supportsRefCursors();
+            return open().supportsRefCursors();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1371,7 +1377,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsResultSetConcurrency(int arg0, int arg1) throws java.sql.SQLException {
         try {
-            return delegate.supportsResultSetConcurrency(arg0, arg1);
+            return open().supportsResultSetConcurrency(arg0, arg1);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1380,7 +1386,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsResultSetHoldability(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.supportsResultSetHoldability(arg0);
+            return open().supportsResultSetHoldability(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1389,7 +1395,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsResultSetType(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.supportsResultSetType(arg0);
+            return open().supportsResultSetType(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1398,7 +1404,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSavepoints() throws java.sql.SQLException {
         try {
-            return delegate.supportsSavepoints();
+            return open().supportsSavepoints();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1407,7 +1413,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSchemasInDataManipulation() throws java.sql.SQLException {
         try {
-            return delegate.supportsSchemasInDataManipulation();
+            return open().supportsSchemasInDataManipulation();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1416,7 +1422,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSchemasInIndexDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsSchemasInIndexDefinitions();
+            return open().supportsSchemasInIndexDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1425,7 +1431,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSchemasInPrivilegeDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsSchemasInPrivilegeDefinitions();
+            return open().supportsSchemasInPrivilegeDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1434,7 +1440,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSchemasInProcedureCalls() throws java.sql.SQLException {
         try {
-            return delegate.supportsSchemasInProcedureCalls();
+            return open().supportsSchemasInProcedureCalls();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1443,7 +1449,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSchemasInTableDefinitions() throws java.sql.SQLException {
         try {
-            return delegate.supportsSchemasInTableDefinitions();
+            return open().supportsSchemasInTableDefinitions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1452,7 +1458,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSelectForUpdate() throws java.sql.SQLException {
         try {
-            return delegate.supportsSelectForUpdate();
+            return open().supportsSelectForUpdate();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1461,7 +1467,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSharding() throws java.sql.SQLException {
         try {
-            return delegate.supportsSharding();
+            return open().supportsSharding();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1470,7 +1476,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsStatementPooling() throws java.sql.SQLException {
         try {
-            return delegate.supportsStatementPooling();
+            return open().supportsStatementPooling();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1479,7 +1485,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsStoredFunctionsUsingCallSyntax() throws java.sql.SQLException {
         try {
-            return delegate.supportsStoredFunctionsUsingCallSyntax();
+            return open().supportsStoredFunctionsUsingCallSyntax();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1488,7 +1494,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsStoredProcedures() throws java.sql.SQLException {
         try {
-            return delegate.supportsStoredProcedures();
+            return open().supportsStoredProcedures();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1497,7 +1503,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSubqueriesInComparisons() throws java.sql.SQLException {
         try {
-            return delegate.supportsSubqueriesInComparisons();
+            return open().supportsSubqueriesInComparisons();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1506,7 +1512,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSubqueriesInExists() throws java.sql.SQLException {
         try {
-            return delegate.supportsSubqueriesInExists();
+            return open().supportsSubqueriesInExists();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1515,7 +1521,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSubqueriesInIns() throws java.sql.SQLException {
         try {
-            return delegate.supportsSubqueriesInIns();
+            return open().supportsSubqueriesInIns();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1524,7 +1530,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsSubqueriesInQuantifieds() throws java.sql.SQLException {
         try {
-            return delegate.supportsSubqueriesInQuantifieds();
+            return open().supportsSubqueriesInQuantifieds();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1533,7 +1539,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsTableCorrelationNames() throws java.sql.SQLException {
         try {
-            return delegate.supportsTableCorrelationNames();
+            return open().supportsTableCorrelationNames();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1542,7 +1548,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsTransactionIsolationLevel(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.supportsTransactionIsolationLevel(arg0);
+            return open().supportsTransactionIsolationLevel(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1551,7 +1557,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsTransactions() throws java.sql.SQLException {
         try {
-            return delegate.supportsTransactions();
+            return open().supportsTransactions();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1560,7 +1566,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsUnion() throws java.sql.SQLException {
         try {
-            return delegate.supportsUnion();
+            return open().supportsUnion();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1569,7 +1575,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean supportsUnionAll() throws java.sql.SQLException {
         try {
-            return delegate.supportsUnionAll();
+            return open().supportsUnionAll();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1578,7 +1584,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean updatesAreDetected(int arg0) throws java.sql.SQLException {
         try {
-            return delegate.updatesAreDetected(arg0);
+            return open().updatesAreDetected(arg0);
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1587,7 +1593,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean usesLocalFilePerTable() throws java.sql.SQLException {
         try {
-            return delegate.usesLocalFilePerTable();
+            return open().usesLocalFilePerTable();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -1596,7 +1602,7 @@ abstract class DelegatingDatabaseMetaData implements java.sql.DatabaseMetaData {
     @Override
     public boolean usesLocalFiles() throws java.sql.SQLException {
         try {
-            return delegate.usesLocalFiles();
+            return open().usesLocalFiles();
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }

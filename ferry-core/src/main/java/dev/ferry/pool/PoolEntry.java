@@ -42,11 +42,14 @@ final class PoolEntry {
     String schema;
     int networkTimeout;
 
-    // What the connection looked like when made (after the pool applied its settings): reset targets.
+    // What the connection looked like when made (after the pool applied its settings): reset targets. An
+    // isolation or network timeout of -1, or a null catalog or schema, means the driver could not say.
     int initialIsolation;
     String initialCatalog;
     String initialSchema;
     int initialNetworkTimeout;
+    /** Whether the driver supports network timeouts on this connection (pool I/O is bounded with them). */
+    boolean networkTimeoutSupported;
 
     /** Statements the current borrower has open; kept here so a lend allocates no list. Owner-only. */
     ProxyStatement[] openStatements = new ProxyStatement[8];

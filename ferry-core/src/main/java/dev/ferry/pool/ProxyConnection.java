@@ -13,9 +13,11 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 /**
  * The connection a borrower holds: one per lend, so a stale reference can never reach a connection that has
  * since been lent to someone else. It records what the borrower changed (autocommit, isolation, read-only,
- * catalog, schema, network timeout) and whether a transaction may be open, and on {@code close()} it closes
- * the borrower's statements, rolls back uncommitted work and resets only what changed, before giving the
- * physical connection back.
+ * catalog, schema, network timeout) and whether a transaction may be open (a statement ran, a result set row
+ * changed, or metadata was read with autocommit off). On {@code close()} it closes the borrower's statements,
+ * rolls back uncommitted work, whether or not the connection is about to be retired (a driver may commit on
+ * close), and resets only what changed, before giving the physical connection back. Any failure on the way
+ * retires the connection instead of lending it again.
  */
 final class ProxyConnection extends DelegatingConnection {
 
@@ -45,8 +47,8 @@ final class ProxyConnection extends DelegatingConnection {
     @Override
     SQLException onSqlException(SQLException e) {
         // After close() the entry may already belong to another borrower: our errors say nothing about it.
-        if (closed == 0 && FatalErrors.isFatal(e)) {
-            pool.markBroken(entry, e);
+        if (closed == 0) {
+            pool.onSqlException(entry, e);
         }
         return e;
     }
@@ -196,6 +198,7 @@ final class ProxyConnection extends DelegatingConnection {
         }
         try {
             closeStatements();
+            rollbackIfOpen();
             if (!entry.evict) {
                 restore();
             }
@@ -211,7 +214,7 @@ final class ProxyConnection extends DelegatingConnection {
         for (int i = e.openStatementCount - 1; i >= 0; i--) {
             try {
                 statements[i].closeByPool();
-            } catch (SQLException ex) {
+            } catch (SQLException | RuntimeException ex) {
                 noteResetFailure(ex);
             }
             statements[i] = null;
@@ -219,13 +222,22 @@ final class ProxyConnection extends DelegatingConnection {
         e.openStatementCount = 0;
     }
 
-    /** Undoes what the borrower left behind; any failure here retires the connection. */
+    /** Rolls back work the borrower did not commit; a failure retires the connection. */
+    private void rollbackIfOpen() {
+        if (transactionOpen && !entry.autoCommit) {
+            try {
+                entry.connection.rollback();
+                transactionOpen = false;
+            } catch (SQLException | RuntimeException e) {
+                noteResetFailure(e);
+            }
+        }
+    }
+
+    /** Undoes what the borrower changed; any failure here retires the connection. */
     private void restore() {
         Connection raw = entry.connection;
         try {
-            if (transactionOpen && !entry.autoCommit) {
-                raw.rollback();
-            }
             if ((dirty & AUTOCOMMIT) != 0 && entry.autoCommit != pool.defaultAutoCommit) {
                 raw.setAutoCommit(pool.defaultAutoCommit);
                 entry.autoCommit = pool.defaultAutoCommit;
@@ -255,6 +267,11 @@ final class ProxyConnection extends DelegatingConnection {
         } catch (SQLException | RuntimeException e) {
             noteResetFailure(e);
         }
+    }
+
+    /** Whether the borrower has given this connection back (its entry may belong to someone else now). */
+    boolean isClosedByPool() {
+        return closed != 0;
     }
 
     private void noteResetFailure(Exception e) {

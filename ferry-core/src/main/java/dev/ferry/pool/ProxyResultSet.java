@@ -4,23 +4,46 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** A result set whose {@code getStatement()} returns the borrower's proxy, and whose errors reach the pool. */
+/**
+ * A result set whose {@code getStatement()} returns the borrower's proxy (or null for metadata result sets),
+ * whose errors reach the pool, and whose row changes count as work in the borrower's transaction.
+ */
 final class ProxyResultSet extends DelegatingResultSet {
 
+    private final ProxyConnection connection;
     private final ProxyStatement statement;
 
-    ProxyResultSet(ProxyStatement statement, ResultSet delegate) {
+    ProxyResultSet(ProxyConnection connection, ProxyStatement statement, ResultSet delegate) {
         super(delegate);
+        this.connection = connection;
         this.statement = statement;
     }
 
     @Override
     SQLException onSqlException(SQLException e) {
-        return statement.onSqlException(e);
+        return connection.onSqlException(e);
     }
 
     @Override
     public Statement getStatement() throws SQLException {
         return statement;
+    }
+
+    @Override
+    public void updateRow() throws SQLException {
+        connection.beforeExecute();
+        super.updateRow();
+    }
+
+    @Override
+    public void insertRow() throws SQLException {
+        connection.beforeExecute();
+        super.insertRow();
+    }
+
+    @Override
+    public void deleteRow() throws SQLException {
+        connection.beforeExecute();
+        super.deleteRow();
     }
 }

@@ -32,7 +32,7 @@ class ProxyStatement extends DelegatingStatement {
 
     @Override
     final ResultSet wrap(ResultSet resultSet) {
-        return resultSet == null ? null : new ProxyResultSet(this, resultSet);
+        return resultSet == null ? null : new ProxyResultSet(connection, this, resultSet);
     }
 
     @Override

@@ -1,0 +1,97 @@
+package dev.ferry;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads HikariCP-style properties into a builder: the keys of {@code new HikariConfig(properties)}, times in
+ * milliseconds, and {@code dataSource.*} keys as data source properties. HikariCP settings Ferry has no use for
+ * ({@code registerMbeans}, {@code isolateInternalQueries}) are accepted and logged as ignored; a key that is
+ * neither fails, naming it, rather than being dropped silently.
+ */
+final class ConfigProperties {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigProperties.class);
+    private static final String DATA_SOURCE_PREFIX = "dataSource.";
+
+    private ConfigProperties() {
+    }
+
+    static void apply(FerryConfig.Builder b, Properties properties) {
+        for (String key : properties.stringPropertyNames()) {
+            String value = properties.getProperty(key);
+            if (key.startsWith(DATA_SOURCE_PREFIX)) {
+                b.dataSourceProperty(key.substring(DATA_SOURCE_PREFIX.length()), value);
+                continue;
+            }
+            try {
+                applyOne(b, key, value.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(key + ": got '" + (isSecret(key) ? Secrets.MASK : value)
+                        + "'; allowed: a whole number" + (isTime(key) ? " of milliseconds" : ""), e);
+            }
+        }
+    }
+
+    private static boolean isSecret(String key) {
+        return Secrets.isSecretKey(key);
+    }
+
+    private static boolean isTime(String key) {
+        return key.toLowerCase(Locale.ROOT).endsWith("timeout") || key.endsWith("Time") || key.endsWith("Lifetime")
+                || key.endsWith("Threshold") || key.endsWith("Period");
+    }
+
+    private static void applyOne(FerryConfig.Builder b, String key, String v) {
+        switch (key) {
+            case "jdbcUrl", "url" -> b.jdbcUrl(v);
+            case "username", "user" -> b.username(v);
+            case "password" -> b.password(v);
+            case "driverClassName" -> b.driverClassName(v);
+            case "dataSourceClassName" -> b.dataSourceClassName(v);
+            case "poolName" -> b.poolName(v);
+            case "maximumPoolSize" -> b.maximumPoolSize(Integer.parseInt(v));
+            case "minimumIdle" -> b.minimumIdle(Integer.parseInt(v));
+            case "connectionTimeout" -> b.connectionTimeout(millis(v));
+            case "idleTimeout" -> b.idleTimeout(millis(v));
+            case "maxLifetime" -> b.maxLifetime(millis(v));
+            case "keepaliveTime" -> b.keepaliveTime(millis(v));
+            case "validationTimeout" -> b.validationTimeout(millis(v));
+            case "leakDetectionThreshold" -> b.leakDetectionThreshold(millis(v));
+            case "initializationFailTimeout" -> b.initializationFailTimeout(millis(v));
+            case "queryTimeout" -> b.queryTimeout(millis(v));
+            case "housekeepingPeriod" -> b.housekeepingPeriod(millis(v));
+            case "shutdownTimeout" -> b.shutdownTimeout(millis(v));
+            case "maxWaiting" -> b.maxWaiting(Integer.parseInt(v));
+            case "autoCommit" -> b.autoCommit(bool(key, v));
+            case "readOnly" -> b.readOnly(bool(key, v));
+            case "allowPoolSuspension" -> b.allowPoolSuspension(bool(key, v));
+            case "transactionIsolation" -> b.transactionIsolation(v);
+            case "catalog" -> b.catalog(v);
+            case "schema" -> b.schema(v);
+            case "connectionInitSql" -> b.connectionInitSql(v);
+            case "connectionTestQuery" -> b.connectionTestQuery(v);
+            case "exceptionOverrideClassName" -> b.exceptionOverrideClassName(v);
+            case "registerMbeans", "isolateInternalQueries" ->
+                    LOG.info("{}={} is a HikariCP setting Ferry does not use; ignored (see README's migration table)",
+                            key, v);
+            default -> throw new IllegalArgumentException(key + ": not a setting Ferry or HikariCP knows; "
+                    + "allowed: HikariCP's property names (jdbcUrl, maximumPoolSize, connectionTimeout, ...) and "
+                    + "dataSource.* for driver properties");
+        }
+    }
+
+    private static Duration millis(String v) {
+        return Duration.ofMillis(Long.parseLong(v));
+    }
+
+    private static boolean bool(String key, String v) {
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        throw new IllegalArgumentException(key + ": got '" + v + "'; allowed: true or false");
+    }
+}

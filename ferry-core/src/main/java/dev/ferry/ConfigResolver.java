@@ -1,0 +1,379 @@
+package dev.ferry;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+
+/**
+ * Turns a builder's settings into effective values. Two rules, applied in this order:
+ * <ol>
+ *   <li><b>Bounds and contradictions fail.</b> A value outside sane bounds, or two values the user set that
+ *       contradict each other, throw {@link IllegalArgumentException} naming the setting, the value and what is
+ *       allowed. A value the user set is never replaced by one that behaves differently.
+ *   <li><b>Defaults adapt.</b> A setting the user did not set, whose default conflicts with one they did, takes
+ *       the value HikariCP 7 would give it. An idleTimeout or keepaliveTime the user set that could never fire
+ *       because the <em>default</em> maxLifetime retires connections first is shown as disabled (0), as HikariCP
+ *       shows it: the pool behaves the same either way. Each adaptation is recorded as one line naming both
+ *       settings; the pool logs them once at INFO when it starts, and {@code toString} lists them.
+ * </ol>
+ * HikariCP instead replaces some values the user set (a maxLifetime under 30 s becomes 30 min, a leak threshold
+ * under 2 s is switched off, minimumIdle above maximumPoolSize is lowered). Ferry keeps the user's value there,
+ * or fails when two of them contradict; README's migration table lists each case.
+ */
+final class ConfigResolver {
+
+    private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
+
+    /** HikariCP's "no limit" for connectionTimeout = 0 (Integer.MAX_VALUE milliseconds). */
+    static final Duration NO_LIMIT = Duration.ofMillis(Integer.MAX_VALUE);
+
+    /** An idle timeout within this of maxLifetime could never fire first (HikariCP's margin). */
+    private static final Duration IDLE_MARGIN = Duration.ofSeconds(1);
+
+    static final class Resolved {
+        Driver driver;
+        DataSource dataSource;
+        Integer isolation;
+        String poolName;
+        int maximumPoolSize;
+        int minimumIdle;
+        Duration connectionTimeout;
+        Duration validationTimeout;
+        Duration idleTimeout;
+        Duration keepaliveTime;
+        ExceptionOverride exceptionOverride;
+        final List<String> adaptations = new ArrayList<>();
+    }
+
+    private ConfigResolver() {
+    }
+
+    static Resolved resolve(FerryConfig.Builder b) {
+        Resolved r = new Resolved();
+        blanksToNull(b);
+        resolveSource(b, r);
+
+        // Sizes.
+        int max = b.maximumPoolSize;
+        require("maximumPoolSize", max, max >= 1, "at least 1");
+        require("minimumIdle", b.minimumIdle, b.minimumIdle >= 0 || b.minimumIdle == -1,
+                "0 to maximumPoolSize (" + max + "), or -1 for maximumPoolSize");
+        if (b.minimumIdle > max) {
+            if (set(b, "maximumPoolSize")) {
+                throw new IllegalArgumentException("minimumIdle: got " + b.minimumIdle
+                        + "; allowed: at most maximumPoolSize (" + max + ")");
+            }
+            adapt(r, "maximumPoolSize", max, b.minimumIdle, "default raised to the minimumIdle set");
+            max = b.minimumIdle;
+        }
+        r.maximumPoolSize = max;
+        r.minimumIdle = b.minimumIdle == -1 ? max : b.minimumIdle;
+
+        // Timeouts: bounds first.
+        notNegative("connectionTimeout", b.connectionTimeout, "0 (no limit) or a positive duration");
+        positive("validationTimeout", b.validationTimeout);
+        positive("housekeepingPeriod", b.housekeepingPeriod);
+        notNegative("idleTimeout", b.idleTimeout, null);
+        notNegative("maxLifetime", b.maxLifetime, null);
+        notNegative("keepaliveTime", b.keepaliveTime, null);
+        notNegative("leakDetectionThreshold", b.leakDetectionThreshold, null);
+        notNegative("queryTimeout", b.queryTimeout, null);
+        notNegative("shutdownTimeout", b.shutdownTimeout, null);
+        Objects.requireNonNull(b.initializationFailTimeout, "initializationFailTimeout must not be null");
+        require("queryTimeout", ms(b.queryTimeout), b.queryTimeout.toNanos() % 1_000_000_000L == 0,
+                "a whole number of seconds (JDBC's Statement.setQueryTimeout counts seconds), or 0 to disable");
+        require("maxWaiting", b.maxWaiting, b.maxWaiting >= 0, "0 (never wait) or more");
+
+        r.connectionTimeout = b.connectionTimeout.isZero() ? NO_LIMIT : b.connectionTimeout;
+        r.validationTimeout = b.validationTimeout;
+        r.idleTimeout = b.idleTimeout;
+        r.keepaliveTime = b.keepaliveTime;
+
+        // Timeouts: contradictions between values the user set, then defaults that adapt.
+        Duration lifetime = b.maxLifetime;
+        boolean lifetimeOn = !lifetime.isZero();
+        boolean elastic = r.minimumIdle < r.maximumPoolSize; // idleTimeout only matters above minimumIdle
+        if (lifetimeOn && elastic && !r.idleTimeout.isZero()
+                && r.idleTimeout.plus(IDLE_MARGIN).compareTo(lifetime) > 0) {
+            if (set(b, "idleTimeout") && set(b, "maxLifetime")) {
+                throw new IllegalArgumentException("idleTimeout: got " + ms(r.idleTimeout) + "; allowed: at least "
+                        + IDLE_MARGIN.toMillis() + "ms less than maxLifetime (" + ms(lifetime) + "), since a "
+                        + "connection retires for age before it could retire for idleness; or 0 to disable");
+            }
+            adapt(r, "idleTimeout", ms(r.idleTimeout), "0ms (disabled)", "not at least 1000ms below "
+                    + (set(b, "maxLifetime") ? "the maxLifetime set (" : "the default maxLifetime (") + ms(lifetime)
+                    + "), so it could never fire");
+            r.idleTimeout = Duration.ZERO;
+        }
+        if (lifetimeOn && !r.keepaliveTime.isZero() && r.keepaliveTime.compareTo(lifetime) >= 0) {
+            if (set(b, "keepaliveTime") && set(b, "maxLifetime")) {
+                throw new IllegalArgumentException("keepaliveTime: got " + ms(r.keepaliveTime)
+                        + "; allowed: less than maxLifetime (" + ms(lifetime) + "), or 0 to disable");
+            }
+            adapt(r, "keepaliveTime", ms(r.keepaliveTime), "0ms (disabled)", "not below "
+                    + (set(b, "maxLifetime") ? "the maxLifetime set (" : "the default maxLifetime (") + ms(lifetime)
+                    + "), so it could never fire");
+            r.keepaliveTime = Duration.ZERO;
+        }
+        // validationTimeout may exceed connectionTimeout, as in HikariCP: a validation during a borrow is given
+        // at most the borrower's remaining time, so the larger value only applies to keepalive probes.
+
+        r.isolation = parseIsolation(b.transactionIsolation);
+        if (b.ticker == null) {
+            throw new IllegalArgumentException("ticker must not be null");
+        }
+        if (b.poolName != null && b.poolName.isBlank()) {
+            throw new IllegalArgumentException("poolName: got a blank name; allowed: a non-blank name, or "
+                    + "none for a generated one");
+        }
+        r.exceptionOverride = resolveOverride(b);
+        r.poolName = b.poolName != null ? b.poolName : "ferry-" + POOL_NUMBER.incrementAndGet();
+        return r;
+    }
+
+    /**
+     * HikariCP treats blank strings as unset (Spring Boot binds an empty {@code connection-init-sql=} so), and
+     * trims the rest. jdbcUrl stays as given: a blank or padded URL is reported as such below.
+     */
+    private static void blanksToNull(FerryConfig.Builder b) {
+        b.catalog = trimToNull(b.catalog);
+        b.connectionInitSql = trimToNull(b.connectionInitSql);
+        b.connectionTestQuery = trimToNull(b.connectionTestQuery);
+        b.transactionIsolation = trimToNull(b.transactionIsolation);
+        b.dataSourceClassName = trimToNull(b.dataSourceClassName);
+        b.driverClassName = trimToNull(b.driverClassName);
+        b.exceptionOverrideClassName = trimToNull(b.exceptionOverrideClassName);
+    }
+
+    private static String trimToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    private static boolean set(FerryConfig.Builder b, String setting) {
+        return b.explicit.contains(setting);
+    }
+
+    private static void adapt(Resolved r, String setting, Object from, Object to, String why) {
+        r.adaptations.add(setting + " " + from + " -> " + to + " (" + why + ")");
+    }
+
+    // ---------------------------------------------------------------- where connections come from
+
+    private static void resolveSource(FerryConfig.Builder b, Resolved r) {
+        int sources = (b.dataSource != null ? 1 : 0) + (b.dataSourceClassName != null ? 1 : 0)
+                + (b.jdbcUrl != null ? 1 : 0);
+        if (sources > 1) {
+            throw new IllegalArgumentException("jdbcUrl, dataSourceClassName and dataSource: got "
+                    + (b.jdbcUrl != null ? "jdbcUrl " : "") + (b.dataSourceClassName != null
+                    ? "dataSourceClassName " : "") + (b.dataSource != null ? "dataSource " : "")
+                    + "; allowed: exactly one of them (HikariCP ignores all but one; Ferry refuses to guess)");
+        }
+        if (b.dataSource != null) {
+            r.dataSource = b.dataSource;
+            return;
+        }
+        if (b.dataSourceClassName != null) {
+            if (b.driverClassName != null) {
+                throw new IllegalArgumentException("driverClassName: got '" + b.driverClassName + "' with "
+                        + "dataSourceClassName '" + b.dataSourceClassName + "'; allowed: one of them (HikariCP also "
+                        + "refuses this pair)");
+            }
+            r.dataSource = DataSourceBeans.create(b.dataSourceClassName, b.dataSourceProperties);
+            return;
+        }
+        checkUrl(b.jdbcUrl);
+        r.driver = resolveDriver(b.jdbcUrl, b.driverClassName);
+    }
+
+    private static void checkUrl(String jdbcUrl) {
+        if (jdbcUrl == null || jdbcUrl.isBlank()) {
+            throw new IllegalArgumentException("jdbcUrl: got " + (jdbcUrl == null ? "null" : "a blank URL")
+                    + "; allowed: a JDBC URL such as jdbc:postgresql://host:5432/db (or set dataSourceClassName "
+                    + "or dataSource instead)");
+        }
+        int colon = jdbcUrl.indexOf(':', 5);
+        if (!jdbcUrl.startsWith("jdbc:") || colon <= 5 || jdbcUrl.trim().length() != jdbcUrl.length()) {
+            throw new IllegalArgumentException("jdbcUrl: malformed URL '" + Secrets.maskUrl(jdbcUrl)
+                    + "'; allowed: jdbc:<subprotocol>:<details>, e.g. jdbc:postgresql://host:5432/db");
+        }
+    }
+
+    private static Driver resolveDriver(String jdbcUrl, String driverClassName) {
+        String url = Secrets.maskUrl(jdbcUrl);
+        if (driverClassName != null) {
+            Class<?> type = loadClass(driverClassName);
+            if (type == null) {
+                throw new IllegalArgumentException("driverClassName: class '" + driverClassName
+                        + "' is not on the classpath; allowed: the class name of a java.sql.Driver on the "
+                        + "classpath, or none to find the driver from jdbcUrl");
+            }
+            if (!Driver.class.isAssignableFrom(type)) {
+                throw new IllegalArgumentException("driverClassName: class '" + driverClassName
+                        + "' does not implement java.sql.Driver");
+            }
+            Driver driver;
+            try {
+                driver = (Driver) type.getDeclaredConstructor().newInstance();
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new IllegalArgumentException("driverClassName: could not instantiate '" + driverClassName
+                        + "': " + e, e);
+            }
+            try {
+                if (!driver.acceptsURL(jdbcUrl)) {
+                    throw new IllegalArgumentException("jdbcUrl: driver " + driverClassName
+                            + " does not accept '" + url + "'; allowed: a URL for that driver");
+                }
+            } catch (SQLException e) {
+                throw new IllegalArgumentException("jdbcUrl: driver " + driverClassName + " rejected '"
+                        + url + "': " + e.getMessage(), e);
+            }
+            return driver;
+        }
+        try {
+            return DriverManager.getDriver(jdbcUrl);
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("jdbcUrl: no JDBC driver on the classpath accepts '" + url
+                    + "'; add the driver's jar or set driverClassName", e);
+        }
+    }
+
+    static Class<?> loadClass(String name) {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        for (ClassLoader loader : new ClassLoader[] {context, FerryConfig.class.getClassLoader()}) {
+            if (loader == null) {
+                continue;
+            }
+            try {
+                return Class.forName(name, true, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                // try the next loader
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- exception override
+
+    private static ExceptionOverride resolveOverride(FerryConfig.Builder b) {
+        if (b.exceptionOverrideClassName == null) {
+            return b.exceptionOverride;
+        }
+        if (b.exceptionOverride != null) {
+            throw new IllegalArgumentException("exceptionOverrideClassName and exceptionOverride: got both; "
+                    + "allowed: one of them");
+        }
+        String name = b.exceptionOverrideClassName;
+        Class<?> type = loadClass(name);
+        if (type == null) {
+            throw new IllegalArgumentException("exceptionOverrideClassName: class '" + name
+                    + "' is not on the classpath");
+        }
+        Object instance;
+        try {
+            instance = type.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalArgumentException("exceptionOverrideClassName: could not instantiate '" + name
+                    + "' (it needs a public no-argument constructor): " + e, e);
+        }
+        if (instance instanceof ExceptionOverride) {
+            return (ExceptionOverride) instance;
+        }
+        // A HikariCP SQLExceptionOverride: same method name, an enum with the same constant names.
+        Method adjudicate;
+        try {
+            adjudicate = type.getMethod("adjudicate", SQLException.class);
+        } catch (NoSuchMethodException e) {
+            throw new IllegalArgumentException("exceptionOverrideClassName: class '" + name + "' implements "
+                    + "neither dev.ferry.ExceptionOverride nor HikariCP's SQLExceptionOverride");
+        }
+        adjudicate.setAccessible(true);
+        return e -> {
+            try {
+                Object decision = adjudicate.invoke(instance, e);
+                return decision == null ? ExceptionOverride.Decision.CONTINUE_EVICT
+                        : ExceptionOverride.Decision.valueOf(((Enum<?>) decision).name());
+            } catch (ReflectiveOperationException | IllegalArgumentException | ClassCastException ex) {
+                throw new IllegalStateException(name + ".adjudicate failed: " + ex, ex);
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- small helpers
+
+    /** Vendor levels HikariCP also accepts by name: DB2's cursor stability and last committed, SQL Server's snapshot. */
+    private static final Map<String, Integer> VENDOR_LEVELS = Map.of(
+            "TRANSACTION_CURSOR_STABILITY", 3,
+            "TRANSACTION_LAST_COMMITTED", 5,
+            "TRANSACTION_SQL_SERVER_SNAPSHOT_ISOLATION_LEVEL", 4096);
+
+    static Integer parseIsolation(String value) {
+        if (value == null) {
+            return null;
+        }
+        String v = value.trim().toUpperCase(Locale.ROOT);
+        try {
+            int level = Integer.parseInt(v);
+            if (VENDOR_LEVELS.containsValue(level)) {
+                return level;
+            }
+            for (Field f : Connection.class.getFields()) {
+                if (f.getName().startsWith("TRANSACTION_") && Modifier.isStatic(f.getModifiers())
+                        && f.getInt(null) == level && level != Connection.TRANSACTION_NONE) {
+                    return level;
+                }
+            }
+        } catch (NumberFormatException | IllegalAccessException e) {
+            String name = v.startsWith("TRANSACTION_") ? v : "TRANSACTION_" + v;
+            if (VENDOR_LEVELS.containsKey(name)) {
+                return VENDOR_LEVELS.get(name);
+            }
+            try {
+                if (!name.equals("TRANSACTION_NONE")) {
+                    return Connection.class.getField(name).getInt(null);
+                }
+            } catch (ReflectiveOperationException ignored) {
+                // fall through to the error
+            }
+        }
+        throw new IllegalArgumentException("transactionIsolation: got '" + value + "'; allowed: "
+                + "TRANSACTION_READ_UNCOMMITTED, TRANSACTION_READ_COMMITTED, TRANSACTION_REPEATABLE_READ, "
+                + "TRANSACTION_SERIALIZABLE (or their numbers 1, 2, 4, 8), or HikariCP's vendor levels "
+                + "TRANSACTION_CURSOR_STABILITY (3), TRANSACTION_LAST_COMMITTED (5), "
+                + "TRANSACTION_SQL_SERVER_SNAPSHOT_ISOLATION_LEVEL (4096)");
+    }
+
+    static String ms(Duration d) {
+        return d == null ? "null" : d.toMillis() + "ms";
+    }
+
+    private static void require(String setting, Object value, boolean ok, String allowed) {
+        if (!ok) {
+            throw new IllegalArgumentException(setting + ": got " + value + "; allowed: " + allowed);
+        }
+    }
+
+    private static void positive(String setting, Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(setting + ": got " + ms(d) + "; allowed: a positive duration");
+        }
+    }
+
+    private static void notNegative(String setting, Duration d, String allowed) {
+        if (d == null || d.isNegative()) {
+            throw new IllegalArgumentException(setting + ": got " + ms(d) + "; allowed: "
+                    + (allowed != null ? allowed : "0 (disabled) or a positive duration"));
+        }
+    }
+}

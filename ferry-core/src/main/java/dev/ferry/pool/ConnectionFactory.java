@@ -1,0 +1,299 @@
+package dev.ferry.pool;
+
+import dev.ferry.FerryConfig;
+import dev.ferry.Ticker;
+import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.DriverPropertyInfo;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens, checks and closes physical connections, each with a time limit, and tolerates drivers that implement
+ * only part of JDBC.
+ *
+ * <p><b>Time limits.</b> A connect carries a login timeout of connectionTimeout (the driver's
+ * {@code loginTimeout} property when the driver lists it, or {@code DataSource.setLoginTimeout}). A validation
+ * runs under a network timeout as well as {@code isValid}'s (which counts whole seconds), so it ends within the
+ * time it is given. A close first sets a network timeout of validationTimeout. Drivers that do not support
+ * network timeouts get only what their own {@code isValid} and {@code close} do.
+ *
+ * <p><b>Weak drivers.</b> Reading a connection's schema, network timeout, catalog or isolation may throw
+ * {@code SQLFeatureNotSupportedException}, another SQLException or {@code AbstractMethodError} (a JDBC 3
+ * driver). Each is read once per connection and, if it fails, recorded as unknown: the pool then never resets
+ * that property, rather than refusing to connect.
+ *
+ * <p><b>No transaction left open.</b> Everything the factory reads from a new connection is read while it is
+ * still in autocommit mode; autocommit is switched off (when configured) last, after connectionInitSql, so no
+ * query of ours opens a transaction that nobody ends (on PostgreSQL, {@code getSchema()} runs a query).
+ */
+final class ConnectionFactory {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionFactory.class);
+
+    private final FerryConfig config;
+    private final String poolName;
+    private final Ticker ticker;
+    private final Driver driver;
+    private final DataSource dataSource;
+    private final Properties baseProperties;
+    private final boolean driverTakesLoginTimeout;
+    private final long maxLifetimeNanos;
+    private final Executor networkTimeoutExecutor;
+    private volatile String username;
+    private volatile String password;
+
+    ConnectionFactory(FerryConfig config, Executor networkTimeoutExecutor) {
+        this.config = config;
+        this.poolName = config.poolName();
+        this.ticker = config.ticker();
+        this.driver = config.driver();
+        this.dataSource = config.dataSource();
+        this.username = config.username();
+        this.password = config.password();
+        this.maxLifetimeNanos = config.maxLifetime().toNanos();
+        this.networkTimeoutExecutor = networkTimeoutExecutor;
+        this.baseProperties = new Properties();
+        for (Map.Entry<Object, Object> e : config.dataSourceProperties().entrySet()) {
+            // A Driver reads properties with getProperty, which sees strings only.
+            baseProperties.setProperty(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
+        }
+        long loginSeconds = loginTimeoutSeconds();
+        boolean takesLoginTimeout = false;
+        if (driver != null && loginSeconds > 0 && !baseProperties.containsKey("loginTimeout")) {
+            takesLoginTimeout = listsProperty(driver, config.jdbcUrl(), "loginTimeout");
+            if (takesLoginTimeout) {
+                baseProperties.setProperty("loginTimeout", Long.toString(loginSeconds));
+            }
+        }
+        this.driverTakesLoginTimeout = takesLoginTimeout;
+        if (dataSource != null && loginSeconds > 0) {
+            try {
+                dataSource.setLoginTimeout((int) loginSeconds);
+            } catch (SQLException | RuntimeException | LinkageError e) {
+                LOG.debug("{} - {} does not take a login timeout: {}", poolName, dataSource.getClass().getName(),
+                        e.toString());
+            }
+        }
+    }
+
+    /** connectionTimeout in whole seconds, at least 1; 0 when connectionTimeout is unlimited. */
+    private long loginTimeoutSeconds() {
+        long millis = config.connectionTimeout().toMillis();
+        return millis >= Integer.MAX_VALUE ? 0 : Math.max(1, (millis + 999) / 1000);
+    }
+
+    private static boolean listsProperty(Driver driver, String url, String name) {
+        try {
+            DriverPropertyInfo[] info = driver.getPropertyInfo(url, new Properties());
+            if (info != null) {
+                for (DriverPropertyInfo p : info) {
+                    if (name.equals(p.name)) {
+                        return true;
+                    }
+                }
+            }
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            // a driver that cannot describe itself gets no login timeout from us
+        }
+        return false;
+    }
+
+    boolean appliesLoginTimeout() {
+        return driverTakesLoginTimeout || dataSource != null;
+    }
+
+    /** New credentials for connections opened from now on; open ones keep theirs. */
+    void setCredentials(String username, String password) {
+        this.username = username;
+        this.password = password;
+    }
+
+    /** Opens and prepares one physical connection. */
+    PoolEntry open() throws SQLException {
+        Connection c = connect();
+        try {
+            return prepare(c);
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        Connection c;
+        String user = username;
+        String pass = password;
+        if (driver != null) {
+            Properties props = new Properties();
+            props.putAll(baseProperties);
+            if (user != null) {
+                props.setProperty("user", user);
+            }
+            if (pass != null) {
+                props.setProperty("password", pass);
+            }
+            c = driver.connect(config.jdbcUrl(), props);
+            if (c == null) {
+                throw new SQLException(poolName + " - driver " + driver.getClass().getName()
+                        + " returned no connection for " + config.maskedJdbcUrl(), "08001");
+            }
+        } else {
+            c = user != null ? dataSource.getConnection(user, pass) : dataSource.getConnection();
+            if (c == null) {
+                throw new SQLException(poolName + " - " + dataSource.getClass().getName()
+                        + " returned no connection", "08001");
+            }
+        }
+        return c;
+    }
+
+    private PoolEntry prepare(Connection c) throws SQLException {
+        boolean autoCommit = config.autoCommit();
+        // Set what was configured, then read the state back, all in autocommit mode (see the class notes).
+        if (!c.getAutoCommit()) {
+            c.setAutoCommit(true);
+        }
+        if (config.readOnly()) {
+            c.setReadOnly(true);
+        }
+        if (config.transactionIsolation() != null) {
+            c.setTransactionIsolation(config.transactionIsolation());
+        }
+        if (config.catalog() != null) {
+            c.setCatalog(config.catalog());
+        }
+        if (config.schema() != null) {
+            c.setSchema(config.schema());
+        }
+        long now = ticker.read();
+        long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;
+        PoolEntry entry = new PoolEntry(c, now, now + maxLifetimeNanos - jitter);
+        entry.readOnly = config.readOnly();
+        entry.isolation = entry.initialIsolation = readIsolation(c);
+        entry.catalog = entry.initialCatalog = readCatalog(c);
+        entry.schema = entry.initialSchema = readSchema(c);
+        entry.networkTimeout = entry.initialNetworkTimeout = readNetworkTimeout(c);
+        entry.networkTimeoutSupported = entry.initialNetworkTimeout >= 0;
+        if (config.connectionInitSql() != null) {
+            try (Statement s = c.createStatement()) {
+                s.execute(config.connectionInitSql());
+            }
+        }
+        if (!autoCommit) {
+            c.setAutoCommit(false);
+        }
+        entry.autoCommit = autoCommit;
+        return entry;
+    }
+
+    private int readIsolation(Connection c) {
+        try {
+            return c.getTransactionIsolation();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            unsupported("getTransactionIsolation", e);
+            return -1;
+        }
+    }
+
+    private String readCatalog(Connection c) {
+        try {
+            return c.getCatalog();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            unsupported("getCatalog", e);
+            return null;
+        }
+    }
+
+    private String readSchema(Connection c) {
+        try {
+            return c.getSchema();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            unsupported("getSchema", e);
+            return null;
+        }
+    }
+
+    /** The network timeout, or -1 if the driver does not support one. */
+    private int readNetworkTimeout(Connection c) {
+        try {
+            return c.getNetworkTimeout();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            unsupported("getNetworkTimeout", e);
+            return -1;
+        }
+    }
+
+    private void unsupported(String method, Throwable e) {
+        LOG.debug("{} - driver does not support {} ({}); that property will not be reset on return", poolName,
+                method, e.toString());
+    }
+
+    /**
+     * Whether the connection answers within {@code timeoutNanos}: connectionTestQuery if configured, else
+     * {@code isValid}. With autocommit off, the test query's transaction is rolled back.
+     */
+    boolean isAlive(PoolEntry entry, long timeoutNanos) {
+        long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+        int seconds = (int) Math.max(1, (millis + 999) / 1000);
+        boolean bounded = entry.networkTimeoutSupported
+                && setNetworkTimeout(entry, (int) Math.min(millis, Integer.MAX_VALUE));
+        boolean alive = check(entry, seconds);
+        // A connection whose network timeout we changed and cannot restore is not lent: it would surprise its
+        // next borrower.
+        return bounded ? setNetworkTimeout(entry, entry.networkTimeout) && alive : alive;
+    }
+
+    private boolean check(PoolEntry entry, int seconds) {
+        Connection c = entry.connection;
+        try {
+            if (config.connectionTestQuery() == null) {
+                return c.isValid(seconds);
+            }
+            try (Statement s = c.createStatement()) {
+                s.setQueryTimeout(seconds);
+                s.execute(config.connectionTestQuery());
+            }
+            if (!entry.autoCommit) {
+                c.rollback();
+            }
+            return true;
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            LOG.debug("{} - validation of {} failed: {}", poolName, entry, e.toString());
+            return false;
+        }
+    }
+
+    private boolean setNetworkTimeout(PoolEntry entry, int millis) {
+        try {
+            entry.connection.setNetworkTimeout(networkTimeoutExecutor, millis);
+            return true;
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** Closes a physical connection, first bounding the close's I/O with a network timeout where supported. */
+    void close(PoolEntry entry) {
+        if (entry.networkTimeoutSupported) {
+            setNetworkTimeout(entry, (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
+        }
+        closeQuietly(entry.connection);
+    }
+
+    void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            LOG.debug("{} - error closing a connection: {}", poolName, e.toString());
+        }
+    }
+}
