@@ -2,13 +2,16 @@ package dev.ferry;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reads HikariCP-style properties into a builder: the keys of {@code new HikariConfig(properties)}, times in
- * milliseconds, and {@code dataSource.*} keys as data source properties. HikariCP settings Ferry has no use for
+ * milliseconds, and {@code dataSource.*} keys as data source properties. Values that are not strings (put into
+ * a {@code Properties} by code) are read by their string form, except data source properties, which are passed
+ * on as they are. HikariCP settings Ferry has no use for
  * ({@code registerMbeans}, {@code isolateInternalQueries}) are accepted and logged as ignored; a key that is
  * neither fails, naming it, rather than being dropped silently.
  */
@@ -21,12 +24,14 @@ final class ConfigProperties {
     }
 
     static void apply(FerryConfig.Builder b, Properties properties) {
-        for (String key : properties.stringPropertyNames()) {
-            String value = properties.getProperty(key);
+        for (Map.Entry<Object, Object> entry : FerryConfig.copy(properties).entrySet()) {
+            String key = String.valueOf(entry.getKey());
             if (key.startsWith(DATA_SOURCE_PREFIX)) {
-                b.dataSourceProperty(key.substring(DATA_SOURCE_PREFIX.length()), value);
+                // Kept as given: a DataSource bean setter may take a non-String value.
+                b.dataSourceProperty(key.substring(DATA_SOURCE_PREFIX.length()), entry.getValue());
                 continue;
             }
+            String value = String.valueOf(entry.getValue());
             try {
                 applyOne(b, key, value.trim());
             } catch (NumberFormatException e) {

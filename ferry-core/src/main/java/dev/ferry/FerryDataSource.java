@@ -36,6 +36,8 @@ import javax.sql.DataSource;
  */
 public class FerryDataSource implements DataSource, Closeable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FerryDataSource.class);
+
     private final ReentrantLock lock = new ReentrantLock();
     private final FerryConfig.Builder settings;
     private FerryConfig config;
@@ -97,10 +99,18 @@ public class FerryDataSource implements DataSource, Closeable {
                 throw new SQLException("FerryDataSource " + name() + " is closed", "08003");
             }
             if (pool == null) {
-                if (config == null) {
+                boolean built = config == null;
+                if (built) {
                     config = settings.build();
                 }
-                pool = new ConnectionPool(config);
+                try {
+                    pool = new ConnectionPool(config);
+                } catch (SQLException | RuntimeException e) {
+                    if (built) {
+                        config = null; // not started: the settings stay editable, as in HikariCP
+                    }
+                    throw e;
+                }
             }
             return pool;
         } finally {
@@ -458,6 +468,39 @@ public class FerryDataSource implements DataSource, Closeable {
 
     public long getQueryTimeout() {
         return settings.queryTimeout.toMillis();
+    }
+
+    /** Ferry's addition: how often housekeeping runs, in milliseconds (default 30000). */
+    public void setHousekeepingPeriod(long millis) {
+        set("housekeepingPeriod", () -> settings.housekeepingPeriod(Duration.ofMillis(millis)));
+    }
+
+    public long getHousekeepingPeriod() {
+        return settings.housekeepingPeriod.toMillis();
+    }
+
+    /** Ferry's addition: how long close() waits for lent connections, in milliseconds (default 10000). */
+    public void setShutdownTimeout(long millis) {
+        set("shutdownTimeout", () -> settings.shutdownTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getShutdownTimeout() {
+        return settings.shutdownTimeout.toMillis();
+    }
+
+    /** HikariCP's JMX switch: accepted so configurations compile and start; Ferry has no MBeans yet (logged). */
+    public void setRegisterMbeans(boolean register) {
+        if (register) {
+            LOG.info("registerMbeans=true is a HikariCP setting Ferry does not support yet; ignored");
+        }
+    }
+
+    /**
+     * HikariCP's isolateInternalQueries: accepted and ignored, because Ferry's own queries (validation, the test
+     * query) never leave a transaction open (see README's migration table).
+     */
+    public void setIsolateInternalQueries(boolean isolate) {
+        // nothing to do: see the comment above
     }
 
     /** Ferry's addition: how many callers may wait at once before getConnection() fails fast. */

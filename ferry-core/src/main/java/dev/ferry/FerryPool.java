@@ -30,7 +30,9 @@ public interface FerryPool {
      * Changes the upper bound while running. Growing takes effect at once; shrinking retires idle connections
      * above the new bound right away and lent ones when they are returned (never from under a borrower).
      *
-     * @throws IllegalArgumentException if {@code size < 1} or below the current minimumIdle
+     * A minimumIdle the user never set is the default (maximumPoolSize) and shrinks with it.
+     *
+     * @throws IllegalArgumentException if {@code size < 1}, or below a minimumIdle the user set
      */
     void setMaximumPoolSize(int size);
 

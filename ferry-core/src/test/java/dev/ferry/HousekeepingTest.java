@@ -220,7 +220,21 @@ class HousekeepingTest {
         }
         closeAll(held);
         assertThatThrownBy(() -> pool.setMaximumPoolSize(1)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("maximumPoolSize: got 1; allowed: at least 1 and at least minimumIdle (2)");
+                .hasMessage("maximumPoolSize: got 1; allowed: at least 1 and at least the minimumIdle set (2)");
+    }
+
+    @Test
+    void aDefaultMinimumIdleShrinksWithTheMaximum() throws Exception {
+        // minimumIdle left at its default is maximumPoolSize (a fixed pool): shrinking the pool shrinks it too,
+        // as HikariCP's MXBean allows.
+        ConnectionPool pool = start(config().maximumPoolSize(4).build());
+        pool.setMaximumPoolSize(2);
+        assertThat(pool.minimumIdle()).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> db.open.get() == 2);
+        pool.setMinimumIdle(1); // from now on the user's value: it no longer follows
+        assertThatThrownBy(() -> pool.setMaximumPoolSize(0)).isInstanceOf(IllegalArgumentException.class);
+        pool.setMaximumPoolSize(1);
+        assertThatThrownBy(() -> pool.setMinimumIdle(2)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

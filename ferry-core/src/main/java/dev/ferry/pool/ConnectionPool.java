@@ -100,6 +100,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private volatile long leakThresholdNanos;
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
+    /** minimumIdle was never set, so it is the default (maximumPoolSize) and shrinks with it (under resizeLock). */
+    private boolean minimumIdleFollowsMaximum;
 
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicBoolean filling = new AtomicBoolean();
@@ -134,6 +136,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.validationNanos = config.validationTimeout().toNanos();
         this.maximumPoolSize = config.maximumPoolSize();
         this.minimumIdle = config.minimumIdle();
+        this.minimumIdleFollowsMaximum = !config.isSet("minimumIdle");
         this.connectionTimeoutNanos = config.connectionTimeout().toNanos();
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
         this.exceptionOverride = config.exceptionOverride();
@@ -743,9 +746,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     public void setMaximumPoolSize(int size) {
         resizeLock.lock();
         try {
-            if (size < 1 || size < minimumIdle) {
+            if (size < 1 || (size < minimumIdle && !minimumIdleFollowsMaximum)) {
                 throw new IllegalArgumentException("maximumPoolSize: got " + size + "; allowed: at least 1 and at "
-                        + "least minimumIdle (" + minimumIdle + ")");
+                        + "least the minimumIdle set (" + minimumIdle + ")");
+            }
+            if (minimumIdleFollowsMaximum && minimumIdle > size) {
+                LOG.info("{} - adapted minimumIdle {} -> {} (default; follows the maximumPoolSize set)", poolName,
+                        minimumIdle, size);
+                minimumIdle = size;
             }
             maximumPoolSize = size;
         } finally {
@@ -771,6 +779,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                         + "maximumPoolSize (" + maximumPoolSize + ")");
             }
             this.minimumIdle = minimumIdle;
+            minimumIdleFollowsMaximum = false;
         } finally {
             resizeLock.unlock();
         }

@@ -19,6 +19,8 @@ public final class StubConnection extends NeutralConnection {
     private String catalog = "stub";
     private String schema = "public";
     private int networkTimeout;
+    /** A statement ran with autocommit off and no commit or rollback followed. */
+    volatile boolean workSinceCommit;
 
     /** Who holds this connection now; tests set it to catch a connection lent to two borrowers. */
     public final AtomicReference<Object> holder = new AtomicReference<>();
@@ -52,12 +54,39 @@ public final class StubConnection extends NeutralConnection {
 
     @Override
     public boolean isValid(int timeout) {
+        java.util.concurrent.CountDownLatch gate = db.validationGate;
+        if (gate != null) {
+            long millis = timeout * 1000L;
+            if (networkTimeout > 0) {
+                millis = Math.min(millis, networkTimeout);
+            }
+            try {
+                if (!gate.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    return false;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
         return !closed.get() && !broken && !db.down;
     }
 
     @Override
     public void close() {
+        java.util.concurrent.CountDownLatch gate = db.closeGate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (closed.compareAndSet(false, true)) {
+            db.closes.incrementAndGet();
+            if (workSinceCommit) {
+                db.committedOnClose.incrementAndGet();
+            }
             db.open.decrementAndGet();
         }
     }
@@ -75,11 +104,14 @@ public final class StubConnection extends NeutralConnection {
     @Override
     public void commit() throws SQLException {
         checkOpen();
+        workSinceCommit = false;
+        db.commits.incrementAndGet();
     }
 
     @Override
     public void rollback() throws SQLException {
         checkOpen();
+        workSinceCommit = false;
         db.rollbacks.incrementAndGet();
     }
 
@@ -91,6 +123,9 @@ public final class StubConnection extends NeutralConnection {
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
         checkOpen();
+        if (autoCommit && !this.autoCommit) {
+            workSinceCommit = false; // JDBC commits when autocommit is switched back on
+        }
         this.autoCommit = autoCommit;
     }
 
@@ -125,22 +160,46 @@ public final class StubConnection extends NeutralConnection {
     }
 
     @Override
-    public String getSchema() {
+    public String getSchema() throws SQLException {
+        if (db.jdbc3Driver) {
+            throw new AbstractMethodError("getSchema (JDBC 4.1)");
+        }
+        if (db.noSchemaSupport) {
+            StubDatabase.unsupported("getSchema");
+        }
         return schema;
     }
 
     @Override
-    public void setSchema(String schema) {
+    public void setSchema(String schema) throws SQLException {
+        if (db.jdbc3Driver) {
+            throw new AbstractMethodError("setSchema (JDBC 4.1)");
+        }
+        if (db.noSchemaSupport) {
+            StubDatabase.unsupported("setSchema");
+        }
         this.schema = schema;
     }
 
     @Override
-    public int getNetworkTimeout() {
+    public int getNetworkTimeout() throws SQLException {
+        if (db.jdbc3Driver) {
+            throw new AbstractMethodError("getNetworkTimeout (JDBC 4.1)");
+        }
+        if (db.noSchemaSupport) {
+            StubDatabase.unsupported("getNetworkTimeout");
+        }
         return networkTimeout;
     }
 
     @Override
-    public void setNetworkTimeout(Executor executor, int milliseconds) {
+    public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
+        if (db.jdbc3Driver) {
+            throw new AbstractMethodError("setNetworkTimeout (JDBC 4.1)");
+        }
+        if (db.noSchemaSupport) {
+            StubDatabase.unsupported("setNetworkTimeout");
+        }
         this.networkTimeout = milliseconds;
     }
 

@@ -1,8 +1,10 @@
 package dev.ferry.testkit;
 
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,6 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Faults: {@link #down} refuses connections and breaks live ones; {@link #connectFailureRate} and
  * {@link #executeFailureRate} fail that share of calls at random, the latter with a connection-fatal SQLState
  * (08006) that leaves the connection broken, as a dropped socket would.
+ *
+ * <p>Faults a real server cannot be made to produce on demand: {@link #connectGate} and {@link #closeGate} make
+ * connects and closes hang until released (a black-holed network); {@link #noSchemaSupport} and
+ * {@link #jdbc3Driver} make the connection a weak driver's ({@code SQLFeatureNotSupportedException}, or
+ * {@code AbstractMethodError} for methods JDBC 3 lacked); {@link #statementCloseFails} makes a statement's close
+ * throw an unchecked exception. Connections remember uncommitted work and, like Oracle's driver, commit it when
+ * closed ({@link #committedOnClose}), so a test can see whether the pool rolled back first.
  */
 public final class StubDatabase {
 
@@ -30,7 +39,32 @@ public final class StubDatabase {
     public final AtomicLong executions = new AtomicLong();
     public final AtomicLong rollbacks = new AtomicLong();
 
+    public final AtomicLong commits = new AtomicLong();
+    /** Transactions committed by a close, as Oracle's driver does: the pool should have rolled back first. */
+    public final AtomicLong committedOnClose = new AtomicLong();
+    public final AtomicLong closes = new AtomicLong();
+    public final AtomicLong connectAttempts = new AtomicLong();
+
+    /** The credentials of the last connect, as the driver received them. */
+    public volatile String lastUser;
+    public volatile String lastPassword;
+
     public volatile boolean down;
+    /** While non-null and not counted down, connect() blocks (interruptibly). */
+    public volatile CountDownLatch connectGate;
+    /** While non-null and not counted down, Connection.close() blocks. */
+    public volatile CountDownLatch closeGate;
+    /** Thrown (once) by the next connect: an Error, as a broken driver or class path produces. */
+    public volatile Error connectError;
+    /**
+     * While non-null and not counted down, isValid() hangs like a black-holed socket: until the gate opens, or
+     * until its timeout (seconds) or the connection's network timeout (milliseconds), whichever is shorter,
+     * then answers false.
+     */
+    public volatile CountDownLatch validationGate;
+    public volatile boolean noSchemaSupport;
+    public volatile boolean jdbc3Driver;
+    public volatile boolean statementCloseFails;
     public volatile double connectFailureRate;
     public volatile double executeFailureRate;
 
@@ -55,6 +89,21 @@ public final class StubDatabase {
     }
 
     StubConnection connect() throws SQLException {
+        connectAttempts.incrementAndGet();
+        CountDownLatch gate = connectGate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while connecting", "08001", e);
+            }
+        }
+        Error error = connectError;
+        if (error != null) {
+            connectError = null;
+            throw error;
+        }
         if (down) {
             throw new SQLException("stub database is down", "08001");
         }
@@ -67,9 +116,14 @@ public final class StubDatabase {
         return new StubConnection(this);
     }
 
+    static void unsupported(String what) throws SQLFeatureNotSupportedException {
+        throw new SQLFeatureNotSupportedException(what + " is not supported by this stub", "0A000");
+    }
+
     /** Runs before every statement execution; throws a fatal error when a fault is due. */
     void execute(StubConnection connection) throws SQLException {
         executions.incrementAndGet();
+        connection.workSinceCommit = !connection.getAutoCommit();
         if (down || connection.broken) {
             connection.broken = true;
             throw new SQLException("stub connection lost", "08006");

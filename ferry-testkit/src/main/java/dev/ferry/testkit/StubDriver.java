@@ -22,7 +22,13 @@ public final class StubDriver implements Driver {
 
     @Override
     public Connection connect(String url, Properties info) throws SQLException {
-        return acceptsURL(url) ? StubDatabase.forUrl(url).connect() : null;
+        if (!acceptsURL(url)) {
+            return null;
+        }
+        StubDatabase db = StubDatabase.forUrl(url);
+        db.lastUser = info == null ? null : info.getProperty("user");
+        db.lastPassword = info == null ? null : info.getProperty("password");
+        return db.connect();
     }
 
     @Override

@@ -44,6 +44,9 @@ final class StubStatement extends NeutralStatement {
     @Override
     public void close() {
         closed = true;
+        if (connection.db.statementCloseFails) {
+            throw new IllegalStateException("injected failure closing a statement");
+        }
     }
 
     @Override
