@@ -1,0 +1,64 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import java.io.File;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * PostgreSQL restarted (fast shutdown) under load, with the defaults and with minimumIdle 0: callers fail with
+ * SQLExceptions while it is down, nobody waits past connectionTimeout, and borrowers succeed as soon as the
+ * server accepts connections again. Needs the local cluster ({@code pg_ctlcluster}); elsewhere it is skipped,
+ * except with {@code CI=true}, where that is a failure.
+ */
+@Tag("restart")
+class PostgresRestartTest {
+
+    enum Shape {
+        DEFAULTS, MIN_IDLE_0
+    }
+
+    @ParameterizedTest
+    @EnumSource(Shape.class)
+    void recoversAcrossAFastRestart(Shape shape) throws Exception {
+        String[] restart = restartCommand();
+        String app = Postgres.uniqueApplicationName("restart");
+        FerryConfig.Builder config = Postgres.config(app).connectionTimeout(Duration.ofSeconds(5));
+        if (shape == Shape.MIN_IDLE_0) {
+            config.minimumIdle(0).connectionTimeout(Duration.ofMillis(1000));
+        }
+        try (FerryDataSource ds = new FerryDataSource(config.build())) {
+            ServerOutage.Result result = ServerOutage.underLoad(ds, () -> {
+                Process p = new ProcessBuilder(restart).redirectErrorStream(true).start();
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("restart finished").isTrue();
+                assertThat(p.exitValue()).as(new String(p.getInputStream().readAllBytes())).isZero();
+                try (Connection c = Postgres.admin()) { // the server accepts connections again
+                    assertThat(c.isValid(2)).isTrue();
+                }
+            });
+            assertThat(result.succeeded()).isPositive();
+        }
+    }
+
+    private static String[] restartCommand() {
+        File conf = new File("/etc/postgresql");
+        String[] versions = conf.list();
+        boolean local = Postgres.url().contains("127.0.0.1") || Postgres.url().contains("localhost");
+        if (!local || versions == null || versions.length == 0 || !new File("/usr/bin/pg_ctlcluster").exists()) {
+            String why = "no local PostgreSQL cluster to restart (pg_ctlcluster)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError(why + " (CI=true: this is a failure)");
+            }
+            abort(why);
+        }
+        java.util.Arrays.sort(versions);
+        return new String[] {"pg_ctlcluster", "--skip-systemctl-redirect", versions[versions.length - 1], "main",
+                "restart", "-m", "fast"};
+    }
+}
