@@ -23,31 +23,43 @@ import java.util.function.Predicate;
  * no lock, no allocation, no waiting. This is the whole cost when a connection is free.
  *
  * <p><b>Waiting: two modes, after Go's {@code sync.Mutex}.</b> When nothing is free a borrower joins a FIFO queue
- * of {@link Waiter}s and parks. What a return does depends on the mode:
+ * of {@link Waiter}s and parks. It counts as waiting, and as demand ({@link #unserved()}: waiters not yet handed
+ * a connection), before it asks the pool for a new connection, so the pool always sees it. What a return does
+ * depends on the mode:
  * <ul>
- *   <li><em>Normal mode</em>: the connection goes back to the array as IDLE and the <em>oldest</em> waiter is
- *       woken to take it. A running thread that asks in the meantime may get it first. That keeps threads that
- *       are on a CPU working instead of handing every connection to a thread that first has to be scheduled
- *       (strict hand-off costs a context switch per borrow: we measured a 60x throughput loss with 32 threads on
- *       a pool of 8). Waiters never overtake each other: only the head is woken.
+ *   <li><em>Normal mode</em>: the connection goes back to the array as IDLE and the oldest waiter that is parked
+ *       and not yet woken is woken to take it. A running thread that asks in the meantime may get it first. That
+ *       keeps threads that are on a CPU working instead of handing every connection to a thread that first has
+ *       to be scheduled (strict hand-off costs a context switch per borrow: we measured a 60x throughput loss
+ *       with 32 threads on a pool of 8). A waiter already woken is skipped, so N returns wake N waiters; the
+ *       waiters woken together may take their connections in either order, but no later waiter is woken before
+ *       them.
  *   <li><em>Hand-off</em>: a waiter that wakes having waited {@link #HANDOFF_AFTER_NANOS} or more raises a flag.
  *       The next returned connection then goes straight into the oldest waiter's slot, never becoming IDLE, and
  *       newcomers queue instead of scanning while the flag is up. The flag drops after that one hand-off, and
  *       the next waiter to cross the threshold raises it again. (Go stays in this mode until the queue drains;
  *       with OS threads that convoys: every borrow then costs a context switch and the queue never drains.)
+ *       When the oldest waiter is a virtual thread every return is a hand-off: unparking one costs no OS
+ *       context switch.
  * </ul>
- * So no waiter is overtaken by more than the threshold's worth of newcomers, and waiters are served in arrival
- * order. HikariCP lets newcomers overtake waiters without bound, which is where its multi-second p99.9 under
- * contention comes from.
+ * So no waiter is overtaken by more than the threshold's worth of newcomers. HikariCP lets newcomers overtake
+ * waiters without bound, which is where its multi-second p99.9 under contention comes from.
+ *
+ * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
+ * eviction, validation), which may retire it. The waiter then waits on from the head of the queue, so a dead
+ * connection never costs it its place to later arrivals.
  *
  * <p><b>No lost wake-ups.</b> The race to close is "a borrower enqueues just after a returner looked at the
- * queue and found it empty". Both sides check twice, in opposite orders: the waiter enqueues, then scans the
- * array; the returner publishes IDLE, then looks at the queue again and, if someone arrived, wakes or serves
- * them. All the accesses involved are volatile, so at least one side sees the other.
+ * queue and found it empty". Both sides check twice, in opposite orders: the waiter announces that it will
+ * park, then scans the array; the returner publishes IDLE, then looks at the queue again and, if someone
+ * arrived, wakes or serves them. All the accesses involved are volatile, so at least one side sees the other.
+ * A waiter that leaves with a connection wakes the next parked waiter while connections are still IDLE, so a
+ * wake that arrived while it was already awake is passed on rather than lost.
  *
  * <p><b>Virtual threads.</b> Waiting is {@link LockSupport#parkNanos}, never {@code synchronized} and never a
  * {@code Thread.yield()} spin, so a parked virtual thread releases its carrier. The only lock is the
- * {@link ReentrantLock} around array copies, held for a few instructions.
+ * {@link ReentrantLock} around array copies and size-checked removals, held for a few instructions; no user
+ * code and no I/O run under it (the pool's check of an obtained connection runs outside it).
  *
  * <p><b>Timeouts and cancellation.</b> A waiter that times out (or is interrupted) CASes its slot to a
  * cancelled marker; if that CAS fails, a connection was handed over in the meantime and the waiter keeps it.
