@@ -18,6 +18,8 @@ public final class CountingDriver implements Driver {
 
     static final String PREFIX = "jdbc:counting:";
     static final AtomicLong OPENED = new AtomicLong();
+    /** The same count per pool, for pools run side by side: {@code jdbc:counting:{pool}<real URL>}. */
+    private static final java.util.Map<String, AtomicLong> BY_POOL = new java.util.concurrent.ConcurrentHashMap<>();
 
     static {
         try {
@@ -32,14 +34,32 @@ public final class CountingDriver implements Driver {
         return PREFIX + url;
     }
 
+    /** The counting form of a URL, also counted for {@code pool}. */
+    static String wrap(String url, String pool) {
+        return PREFIX + "{" + pool + "}" + url;
+    }
+
+    /** Connections opened so far through URLs wrapped for {@code pool}. */
+    static long opened(String pool) {
+        return BY_POOL.computeIfAbsent(pool, p -> new AtomicLong()).get();
+    }
+
     @Override
     public Connection connect(String url, Properties info) throws SQLException {
         if (!acceptsURL(url)) {
             return null;
         }
         String real = url.substring(PREFIX.length());
+        String pool = null;
+        if (real.startsWith("{")) {
+            pool = real.substring(1, real.indexOf('}'));
+            real = real.substring(real.indexOf('}') + 1);
+        }
         Connection c = DriverManager.getDriver(real).connect(real, info);
         OPENED.incrementAndGet();
+        if (pool != null) {
+            BY_POOL.computeIfAbsent(pool, p -> new AtomicLong()).incrementAndGet();
+        }
         return c;
     }
 

@@ -94,6 +94,20 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "do not draw the progress bar")
     boolean noProgress;
 
+    @Option(names = "--side-by-side", description = "run the pools at the same time (each with the full load) "
+            + "instead of in turn, so they meet the same --fault-command at the same moment")
+    boolean sideBySide;
+
+    @Option(names = "--fault-command", paramLabel = "CMD",
+            description = "a shell command run once during each pool's measured run, e.g. "
+                    + "'pg_ctlcluster 15 main restart -m fast' (see --fault-at)")
+    String faultCommand;
+
+    @Option(names = "--fault-at", paramLabel = "SECONDS", defaultValue = "10",
+            description = "seconds into each pool's measured run at which --fault-command runs (default: "
+                    + "${DEFAULT-VALUE})")
+    double faultAt;
+
     @Override
     public Integer call() throws Exception {
         Scenario scenario = scenario();
@@ -116,8 +130,17 @@ final class LoadCommand implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup: got " + warmup + "; allowed: 0 or more");
         }
-        List<RunResult> results = run(System.out, url, credentials, scenario, poolNames, batch, scale,
-                Duration.ofMillis(timeoutMs), warmup, !noProgress);
+        if (faultCommand != null && (faultCommand.isBlank() || faultAt < 0)) {
+            throw new IllegalArgumentException("--fault-command/--fault-at: got '" + faultCommand + "' at " + faultAt
+                    + " s; allowed: a command, at 0 s or later");
+        }
+        Fault fault = faultCommand == null ? null
+                : new Fault(faultCommand, Duration.ofMillis((long) (faultAt * 1000)));
+        List<RunResult> results = sideBySide
+                ? runSideBySide(System.out, url, credentials, scenario, poolNames, batch, scale,
+                        Duration.ofMillis(timeoutMs), warmup, fault)
+                : run(System.out, url, credentials, scenario, poolNames, batch, scale, Duration.ofMillis(timeoutMs),
+                        warmup, !noProgress, fault);
         SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
         StepTable.print(System.out, scenario, results);
         Map<String, Object> summary = JsonReport.toMap(scenario.name(), settings, results);
@@ -146,6 +169,10 @@ final class LoadCommand implements Callable<Integer> {
         m.put("batching", batch);
         m.put("scale", scale);
         m.put("warmup_requests", warmup);
+        if (faultCommand != null) {
+            m.put("fault_command", faultCommand);
+            m.put("fault_at_s", faultAt);
+        }
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("jdk", Runtime.version().toString());
         return m;
@@ -155,6 +182,13 @@ final class LoadCommand implements Callable<Integer> {
     static List<RunResult> run(PrintStream out, String url, Properties credentials, Scenario scenario,
                                List<String> poolNames, boolean batching, int scale, Duration timeout,
                                int warmup, boolean progress) throws Exception {
+        return run(out, url, credentials, scenario, poolNames, batching, scale, timeout, warmup, progress, null);
+    }
+
+    /** As above, running {@code fault} (if not null) during each pool's measured run. */
+    static List<RunResult> run(PrintStream out, String url, Properties credentials, Scenario scenario,
+                               List<String> poolNames, boolean batching, int scale, Duration timeout,
+                               int warmup, boolean progress, Fault fault) throws Exception {
         long accounts;
         try (Connection c = DriverManager.getConnection(url, credentials)) {
             accounts = Schema.prepare(c, scale);
@@ -183,10 +217,13 @@ final class LoadCommand implements Callable<Integer> {
                 firstEvent = Schema.resetEvents(c);
             }
             boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
-            long openedBefore = CountingDriver.OPENED.get();
+            long openedBefore = CountingDriver.opened(name);
             try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
                  ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
+                if (fault != null) {
+                    runner.withFault(fault, name, out);
+                }
                 RunResult r = runner.run(target, firstEvent, warmup, openedBefore, n -> {
                     if (bar != null) {
                         bar.stepBy(n);
@@ -196,6 +233,56 @@ final class LoadCommand implements Callable<Integer> {
             }
         }
         return results;
+    }
+
+    /**
+     * Runs every pool at the same time, each with the scenario's full load, measuring from the same moment; a
+     * fault runs once and hits them all. The pools share the machine, so use it to compare behaviour under the
+     * same fault, and the default (in turn) for throughput.
+     */
+    static List<RunResult> runSideBySide(PrintStream out, String url, Properties credentials, Scenario scenario,
+                                         List<String> poolNames, boolean batching, int scale, Duration timeout,
+                                         int warmup, Fault fault) throws Exception {
+        long accounts;
+        long firstEvent;
+        try (Connection c = DriverManager.getConnection(url, credentials)) {
+            accounts = Schema.prepare(c, scale);
+            firstEvent = Schema.resetEvents(c);
+        }
+        out.printf(Locale.ROOT, "ferry load: scenario %s on %s, pools %s side by side, pool size %d, %d cores%n",
+                scenario.name(), FerryConfig.maskUrl(url), String.join(",", poolNames), scenario.poolSize(),
+                Runtime.getRuntime().availableProcessors());
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(poolNames.size());
+        java.util.concurrent.ExecutorService runners = java.util.concurrent.Executors.newFixedThreadPool(
+                poolNames.size());
+        List<Target> targets = new ArrayList<>();
+        try {
+            List<java.util.concurrent.Future<RunResult>> futures = new ArrayList<>();
+            for (int i = 0; i < poolNames.size(); i++) {
+                String name = poolNames.get(i);
+                boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
+                long openedBefore = CountingDriver.opened(name);
+                Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
+                targets.add(target);
+                LoadRunner runner = new LoadRunner(scenario, accounts, batchThis).startingWith(together);
+                if (fault != null && i == 0) {
+                    runner.withFault(fault, String.join(",", poolNames), out);
+                }
+                // Each pool writes its own range of event ids, so concurrent ingest runs do not collide.
+                long events = firstEvent + i * 1_000_000_000L;
+                futures.add(runners.submit(() -> runner.run(target, events, warmup, openedBefore, n -> { })));
+            }
+            List<RunResult> results = new ArrayList<>();
+            for (java.util.concurrent.Future<RunResult> f : futures) {
+                results.add(f.get());
+            }
+            return results;
+        } finally {
+            runners.shutdownNow();
+            for (Target t : targets) {
+                t.close();
+            }
+        }
     }
 
     private static ProgressBar bar(String task, Scenario scenario) {

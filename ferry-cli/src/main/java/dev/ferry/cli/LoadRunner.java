@@ -43,6 +43,26 @@ final class LoadRunner {
     private final long accounts;
     private final boolean batching;
 
+    private Fault fault;
+    private String faultPool;
+    private java.io.PrintStream faultOut;
+
+    private java.util.concurrent.CyclicBarrier startTogether;
+
+    /** Waits at {@code barrier} after the warm-up, so pools run side by side start measuring together. */
+    LoadRunner startingWith(java.util.concurrent.CyclicBarrier barrier) {
+        this.startTogether = barrier;
+        return this;
+    }
+
+    /** Runs {@code fault} during the measured run (not the warm-up), reporting to {@code out}. */
+    LoadRunner withFault(Fault fault, String pool, java.io.PrintStream out) {
+        this.fault = fault;
+        this.faultPool = pool;
+        this.faultOut = out;
+        return this;
+    }
+
     LoadRunner(Scenario scenario, long accounts, boolean batching) {
         this.scenario = scenario;
         this.accounts = accounts;
@@ -69,7 +89,7 @@ final class LoadRunner {
 
     /** Only the warm-up: used on every pool before any is measured, so the JVM is equally warm for all. */
     void rehearse(Target target, long firstEventId, int warmup) throws Exception {
-        run(target, firstEventId, warmup, CountingDriver.OPENED.get(), n -> { }, true);
+        run(target, firstEventId, warmup, CountingDriver.opened(target.name), n -> { }, true);
     }
 
     private RunResult run(Target target, long firstEventId, int warmup, long openedBefore, LongConsumer progress,
@@ -146,6 +166,9 @@ final class LoadRunner {
             }
             return null;
         }
+        if (startTogether != null) {
+            startTogether.await(10, TimeUnit.MINUTES);
+        }
         long statementsBefore = statements.sum();
         long executionsBefore = lookup != null ? lookup.stats().executions()
                 : writer != null ? writer.stats().executions() : 0;
@@ -174,6 +197,7 @@ final class LoadRunner {
                     target.waiting()));
         };
         sampler.scheduleAtFixedRate(sample, SAMPLE_MILLIS, SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
+        Thread faultThread = fault == null ? null : fault.start(faultPool, faultOut);
 
         ExecutorService callers = callers();
         try {
@@ -250,6 +274,10 @@ final class LoadRunner {
             callers.shutdown();
             sampler.shutdown();
             sampler.awaitTermination(5, TimeUnit.SECONDS);
+            if (faultThread != null) {
+                faultThread.interrupt(); // if it is still sleeping, the fault was due after the run: skip it
+                faultThread.join(TimeUnit.MINUTES.toMillis(2));
+            }
         }
         sample.run(); // the last, partial interval: short runs still get a point
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -268,7 +296,7 @@ final class LoadRunner {
         List<RunResult.Sample> series = List.copyOf(samples);
         return new RunResult(target.name, lookup != null || writer != null, requests.sum(), succeeded.sum(), failed,
                 timeouts.sum(), errorCounts, seconds, latency.getIntervalHistogram(), acquire.getIntervalHistogram(),
-                CountingDriver.OPENED.get() - openedBefore, peak.get(), roundTrips, series);
+                CountingDriver.opened(target.name) - openedBefore, peak.get(), roundTrips, series);
     }
 
     /**

@@ -47,14 +47,13 @@ abstract class Target implements AutoCloseable {
     public abstract void close();
 
     static Target create(String name, String url, Properties credentials, int poolSize, Duration timeout) {
-        String counted = CountingDriver.wrap(url);
         String key = name.toLowerCase(Locale.ROOT);
+        String counted = CountingDriver.wrap(url, key);
         switch (key) {
             case "ferry":
             case "ferry-batched": {
                 FerryConfig.Builder b = FerryConfig.builder().jdbcUrl(counted).poolName(key)
-                        .maximumPoolSize(poolSize).connectionTimeout(timeout)
-                        .validationTimeout(timeout.compareTo(Duration.ofSeconds(5)) < 0 ? timeout : Duration.ofSeconds(5));
+                        .maximumPoolSize(poolSize).connectionTimeout(timeout);
                 if (credentials.getProperty("user") != null) {
                     b.username(credentials.getProperty("user"));
                 }

@@ -100,6 +100,25 @@ class LoadCommandTest {
         assertThat(ferry.get("requests").asLong()).as("arrivals follow the rate, not completions").isEqualTo(400);
     }
 
+    /** Side by side, both pools measure from the same moment and one fault command runs once for both. */
+    @Test
+    void sideBySideRunsOneFaultForAllPools() throws Exception {
+        Path json = dir.resolve("fault.json");
+        Path marker = dir.resolve("fault-ran");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "100", "--duration", "2",
+                "--warmup", "200", "--pools", "ferry,hikari", "--side-by-side", "--no-progress",
+                "--fault-command", "echo ran >> " + marker, "--fault-at", "0.5", "--json", json.toString());
+        assertThat(run.exit()).as(run.out() + run.err()).isZero();
+        assertThat(run.out()).contains("side by side", "fault: ran 'echo ran >> " + marker + "' 0.5 s into "
+                + "ferry,hikari's run: exit 0");
+        assertThat(Files.readAllLines(marker)).containsExactly("ran");
+        JsonNode root = checkSchema(json, "sustained", List.of("ferry", "hikari"));
+        assertThat(root.get("settings").get("fault_at_s").asDouble()).isEqualTo(0.5);
+        // Each pool's connections are counted apart, though they ran at the same time.
+        assertThat(root.get("pools").get("ferry").get("connections_opened").asLong()).isBetween(1L, 20L);
+        assertThat(root.get("pools").get("hikari").get("connections_opened").asLong()).isBetween(1L, 20L);
+    }
+
     @Test
     void rampShowsEachStepsFigures() {
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "ramp", "--rates", "50,150", "--duration", "1",

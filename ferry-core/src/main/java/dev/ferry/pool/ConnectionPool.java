@@ -43,13 +43,16 @@ import org.slf4j.LoggerFactory;
  * minimumIdle is.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
- * the close has finished or has taken longer than validationTimeout, whichever comes first. One connector thread
- * makes connections one at a time only while that count is below {@code maximumPoolSize}, so the database sees
- * no more than the budget, except while a close hangs past validationTimeout: a hung close must not stop the
- * pool from refilling.
+ * the close has finished or has taken longer than validationTimeout, whichever comes first. A connect takes its
+ * place in that count by compare-and-set below {@code maximumPoolSize} before it starts, so the database sees no
+ * more than the budget, except while a close hangs past validationTimeout: a hung close must not stop the pool
+ * from refilling.
  *
- * <p><b>Creation</b> happens on the connector thread, never on a borrower's: borrowers wait in the bag, and
- * each new connection goes to the oldest waiter. Failures back off exponentially (10 ms to 1 s) and the last
+ * <p><b>Creation</b> happens on connector threads, never on a borrower's: borrowers wait in the bag, and each
+ * new connection goes to the oldest waiter. One connector keeps minimumIdle, one connection at a time; while
+ * callers wait, up to three connect in parallel, so a pool emptied by a database restart refills in a third of
+ * the time. Connections being opened count as on their way, so parallel connectors do not answer the same
+ * demand twice. Failures back off exponentially (10 ms to 1 s) on one connector (the others stop) and the last
  * error is kept, so a borrower that times out while the database is down gets it as the cause. A caller that
  * starts waiting cuts the back-off short (at most one attempt per 10 ms), so when the database comes back the
  * next new caller's attempt succeeds at once rather than after the rest of a 1 s back-off.
@@ -72,6 +75,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int CLOSER_THREADS = 4;
+    /** Connects in parallel while callers wait (a database restart empties the pool with callers queued). */
+    private static final int MAX_FILLERS = 3;
 
     private final FerryConfig config;
     private final String poolName;
@@ -104,7 +109,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private boolean minimumIdleFollowsMaximum;
 
     private final AtomicInteger openConnections = new AtomicInteger();
-    private final AtomicBoolean filling = new AtomicBoolean();
+    /** Connector tasks running (at most {@link #MAX_FILLERS}). */
+    private final AtomicInteger fillers = new AtomicInteger();
+    /** Connects in progress: counted in openConnections too, and as connections on their way to the bag. */
+    private final AtomicInteger pendingCreates = new AtomicInteger();
+    /** Held by the one connector that backs off after a failure; the others stop instead of retrying. */
+    private final AtomicBoolean backOffClaimed = new AtomicBoolean();
     /** The connector thread while it sleeps out a back-off; a new waiter unparks it. */
     private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
@@ -143,7 +153,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
                 ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
         this.threadFactory = config.threadFactory();
-        this.connector = threads("connector", 1);
+        this.connector = threads("connector", MAX_FILLERS);
         this.closer = threads("closer", CLOSER_THREADS);
         this.factory = new ConnectionFactory(config, closer);
         if (config.scheduler() != null) {
@@ -457,74 +467,121 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     // ---------------------------------------------------------------- making and closing connections
 
-    /** Makes sure the connector is running if the pool is below its target; cuts a back-off short for waiters. */
+    /**
+     * Makes sure connections are being made if the pool is below its target: one filler keeps minimumIdle, up to
+     * {@link #MAX_FILLERS} connect in parallel while callers wait. Cuts a back-off short when callers wait.
+     */
     void requestConnections() {
         if (closed || !needsConnection()) {
             return;
         }
-        if (filling.compareAndSet(false, true)) {
-            try {
-                connector.execute(this::fill);
-            } catch (RuntimeException rejected) {
-                filling.set(false); // shutting down
+        startFiller();
+        Thread sleeper = backingOff;
+        if (sleeper != null && bag.unserved() > 0) {
+            LockSupport.unpark(sleeper);
+        }
+    }
+
+    private void startFiller() {
+        for (;;) {
+            int n = fillers.get();
+            int limit = bag.unserved() > 0 ? MAX_FILLERS : 1;
+            if (n >= limit) {
+                return;
             }
-        } else {
-            Thread sleeper = backingOff;
-            if (sleeper != null && bag.unserved() > 0) {
-                LockSupport.unpark(sleeper);
+            if (fillers.compareAndSet(n, n + 1)) {
+                try {
+                    connector.execute(this::fill);
+                } catch (RuntimeException rejected) {
+                    fillers.decrementAndGet(); // shutting down
+                }
+                return;
             }
         }
     }
 
+    /** Connections being opened count as idle-to-be, so parallel fillers do not all answer the same demand. */
     private boolean needsConnection() {
         if (suspended || openConnections.get() >= maximumPoolSize) {
             return false;
         }
-        int idle = bag.count(PoolEntry.IDLE);
-        return idle < minimumIdle || bag.unserved() > idle;
+        int ready = bag.count(PoolEntry.IDLE) + pendingCreates.get();
+        return ready < minimumIdle || bag.unserved() > ready;
     }
 
-    /** Runs on the connector thread: one connection at a time, until the pool is at its target. */
-    private void fill() {
-        long backoff = BACKOFF_MIN_NANOS;
-        boolean exited = false;
-        try {
-            do {
-                while (!closed && needsConnection()) {
-                    openConnections.incrementAndGet();
-                    PoolEntry entry;
-                    try {
-                        entry = factory.open();
-                    } catch (SQLException | RuntimeException | LinkageError e) {
-                        openConnections.decrementAndGet();
-                        lastConnectFailure = asSqlException(e);
-                        LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
-                                poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
-                        backOff(backoff);
-                        backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
-                        continue;
-                    }
-                    backoff = BACKOFF_MIN_NANOS;
-                    lastConnectFailure = null;
-                    connectionsCreated.incrementAndGet();
-                    bag.add(entry);
-                    if (closed) {
-                        // close() set the flag before it looked at the bag; we added before looking at the flag,
-                        // so either close() saw this entry or we see closed here. Retire it ourselves.
-                        retire(entry, "pool closed");
-                        return;
-                    }
-                    bag.requite(entry);
-                }
-                filling.set(false);
-                // A waiter may have arrived after our last check but before the flag cleared.
-            } while (!closed && needsConnection() && filling.compareAndSet(false, true));
-            exited = true;
-        } finally {
-            if (!exited) {
-                filling.set(false); // an Error escaped: let the next request start a new connector
+    /** Takes a place in the budget for one more connection, if one is needed and the budget allows. */
+    private boolean claimCreation() {
+        for (;;) {
+            if (closed || !needsConnection()) {
+                return false;
+            }
+            pendingCreates.incrementAndGet(); // before the budget, so other fillers see it as on its way
+            int open = openConnections.get();
+            if (open < maximumPoolSize && openConnections.compareAndSet(open, open + 1)) {
+                return true;
+            }
+            pendingCreates.decrementAndGet();
+            if (open >= maximumPoolSize) {
+                return false;
             }
         }
+    }
+
+    /** Runs on a connector thread: makes connections until the pool is at its target. */
+    private void fill() {
+        boolean gaveWay;
+        try {
+            gaveWay = fillWhileNeeded();
+        } finally {
+            fillers.decrementAndGet();
+        }
+        // A caller may have found every filler busy just before we stopped: look at the demand once more. (Not
+        // after giving way to the connector that backs off: restarting here would retry without any back-off.)
+        if (!gaveWay && !closed && needsConnection()) {
+            startFiller();
+        }
+    }
+
+    /** @return true if it stopped after a failed connect because another connector is backing off */
+    private boolean fillWhileNeeded() {
+        long backoff = BACKOFF_MIN_NANOS;
+        while (claimCreation()) {
+            PoolEntry entry;
+            try {
+                entry = factory.open();
+            } catch (SQLException | RuntimeException | LinkageError e) {
+                pendingCreates.decrementAndGet();
+                openConnections.decrementAndGet();
+                lastConnectFailure = asSqlException(e);
+                if (!backOffClaimed.compareAndSet(false, true)) {
+                    return true; // the database is failing and another connector backs off: stop
+                }
+                try {
+                    LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
+                            poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
+                    backOff(backoff);
+                } finally {
+                    backOffClaimed.set(false);
+                }
+                backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+                continue;
+            }
+            pendingCreates.decrementAndGet();
+            backoff = BACKOFF_MIN_NANOS;
+            lastConnectFailure = null;
+            connectionsCreated.incrementAndGet();
+            LOG.debug("{} - opened {} (waiting: {})", poolName, entry, bag.unserved());
+            bag.add(entry);
+            if (closed) {
+                // close() set the flag before it looked at the bag; we added before looking at the flag, so
+                // either close() saw this entry or we see closed here. Retire it ourselves.
+                retire(entry, "pool closed");
+                return false;
+            }
+            bag.requite(entry);
+            startFiller(); // the database answers: while callers wait, connect in parallel
+        }
+        return false;
     }
 
     /** Sleeps out a back-off step; a new waiter cuts it short, but not below the minimum step. */
