@@ -33,7 +33,9 @@ final class ConfigProperties {
             }
             String value = String.valueOf(entry.getValue());
             try {
-                applyOne(b, key, value.trim());
+                // Credentials are taken exactly as written (a password may end in a space); the rest is trimmed.
+                applyOne(b, key, key.equals("password") || key.equals("username") || key.equals("user") ? value
+                        : value.trim());
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(key + ": got '" + (isSecret(key) ? Secrets.MASK : value)
                         + "'; allowed: a whole number" + (isTime(key) ? " of milliseconds" : ""), e);

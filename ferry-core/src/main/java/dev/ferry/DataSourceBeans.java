@@ -43,7 +43,7 @@ final class DataSourceBeans {
 
     private static void setProperty(Object target, String name, Object value) {
         String setter = "set" + name.substring(0, 1).toUpperCase(Locale.ROOT) + name.substring(1);
-        String shown = Secrets.isSecretKey(name) ? Secrets.MASK : String.valueOf(value);
+        String shown = Secrets.shown(name, value);
         for (Method m : target.getClass().getMethods()) {
             if (!m.getName().equals(setter) || m.getParameterCount() != 1 || Modifier.isStatic(m.getModifiers())) {
                 continue;
@@ -56,9 +56,13 @@ final class DataSourceBeans {
                 m.invoke(target, converted);
                 return;
             } catch (ReflectiveOperationException | RuntimeException e) {
+                // The driver's message may quote the value (pgjdbc: "URL invalid <url>"): pass on its text with
+                // secrets masked, and not the exception itself.
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
+                String why = Secrets.isSecretKey(name) ? cause.getClass().getName()
+                        : cause.getClass().getName() + ": " + Secrets.maskUrl(String.valueOf(cause.getMessage()));
                 throw new IllegalArgumentException("dataSourceProperties: " + target.getClass().getName() + "."
-                        + setter + "(" + shown + ") failed: " + cause, cause);
+                        + setter + "(" + shown + ") failed: " + why);
             }
         }
         throw new IllegalArgumentException("dataSourceProperties: " + target.getClass().getName()

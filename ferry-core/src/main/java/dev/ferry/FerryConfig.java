@@ -72,6 +72,8 @@ public final class FerryConfig {
     private final ScheduledExecutorService scheduledExecutor;
     private final Set<String> explicit;
     private final List<String> adaptations;
+    /** The settings as given, for {@link #toBuilder()}. */
+    private final Builder source;
 
     FerryConfig(Builder b, ConfigResolver.Resolved r) {
         this.jdbcUrl = b.jdbcUrl;
@@ -113,6 +115,7 @@ public final class FerryConfig {
         this.scheduledExecutor = b.scheduledExecutor;
         this.explicit = Set.copyOf(b.explicit);
         this.adaptations = List.copyOf(r.adaptations);
+        this.source = b.copy();
     }
 
     public static Builder builder() {
@@ -125,29 +128,12 @@ public final class FerryConfig {
     }
 
     /**
-     * A builder holding this configuration's values, to derive a changed copy. Values the user never set stay
-     * unset in the copy, so a default adapted here adapts again to whatever the copy changes.
+     * A builder holding the settings this configuration was built from, to derive a changed copy. Values the user
+     * never set stay unset in the copy, so a default adapted here adapts again to whatever the copy changes.
      */
     public Builder toBuilder() {
-        Builder b = new Builder()
-                .jdbcUrl(jdbcUrl).username(username).password(password).driverClassName(driverClassName)
-                .dataSourceProperties(dataSourceProperties).poolName(poolName)
-                .maximumPoolSize(maximumPoolSize).minimumIdle(minimumIdle)
-                .connectionTimeout(connectionTimeout).idleTimeout(idleTimeout).maxLifetime(maxLifetime)
-                .keepaliveTime(keepaliveTime).validationTimeout(validationTimeout)
-                .leakDetectionThreshold(leakDetectionThreshold).initializationFailTimeout(initializationFailTimeout)
-                .queryTimeout(queryTimeout).housekeepingPeriod(housekeepingPeriod).shutdownTimeout(shutdownTimeout)
-                .maxWaiting(maxWaiting).autoCommit(autoCommit).readOnly(readOnly).catalog(catalog).schema(schema)
-                .connectionInitSql(connectionInitSql).connectionTestQuery(connectionTestQuery)
-                .ticker(ticker).scheduler(scheduler)
-                .dataSourceClassName(dataSourceClassName).exceptionOverrideClassName(exceptionOverrideClassName)
-                .allowPoolSuspension(allowPoolSuspension).threadFactory(threadFactory);
-        b.dataSource = dataSource;
-        b.exceptionOverride = exceptionOverrideClassName == null ? exceptionOverride : null;
-        b.scheduledExecutor = scheduledExecutor;
-        b.transactionIsolation = transactionIsolation == null ? null : transactionIsolation.toString();
-        b.explicit.clear();
-        b.explicit.addAll(explicit);
+        Builder b = source.copy();
+        b.poolName = poolName; // a copy keeps the name, generated or not
         return b;
     }
 
@@ -365,7 +351,7 @@ public final class FerryConfig {
             if (s.length() > 1) {
                 s.append(", ");
             }
-            s.append(key).append('=').append(Secrets.isSecretKey(key) ? Secrets.MASK : e.getValue());
+            s.append(key).append('=').append(Secrets.shown(key, e.getValue()));
         }
         return s.append('}').toString();
     }
@@ -431,6 +417,48 @@ public final class FerryConfig {
         Builder() {
         }
 
+        /** An independent copy of every setting, and of which ones the user set. */
+        Builder copy() {
+            Builder c = new Builder();
+            c.jdbcUrl = jdbcUrl;
+            c.username = username;
+            c.password = password;
+            c.driverClassName = driverClassName;
+            c.dataSourceClassName = dataSourceClassName;
+            c.dataSource = dataSource;
+            c.dataSourceProperties = FerryConfig.copy(dataSourceProperties);
+            c.poolName = poolName;
+            c.maximumPoolSize = maximumPoolSize;
+            c.minimumIdle = minimumIdle;
+            c.connectionTimeout = connectionTimeout;
+            c.idleTimeout = idleTimeout;
+            c.maxLifetime = maxLifetime;
+            c.keepaliveTime = keepaliveTime;
+            c.validationTimeout = validationTimeout;
+            c.leakDetectionThreshold = leakDetectionThreshold;
+            c.initializationFailTimeout = initializationFailTimeout;
+            c.queryTimeout = queryTimeout;
+            c.housekeepingPeriod = housekeepingPeriod;
+            c.shutdownTimeout = shutdownTimeout;
+            c.maxWaiting = maxWaiting;
+            c.autoCommit = autoCommit;
+            c.readOnly = readOnly;
+            c.transactionIsolation = transactionIsolation;
+            c.catalog = catalog;
+            c.schema = schema;
+            c.connectionInitSql = connectionInitSql;
+            c.connectionTestQuery = connectionTestQuery;
+            c.exceptionOverrideClassName = exceptionOverrideClassName;
+            c.exceptionOverride = exceptionOverride;
+            c.allowPoolSuspension = allowPoolSuspension;
+            c.threadFactory = threadFactory;
+            c.scheduledExecutor = scheduledExecutor;
+            c.ticker = ticker;
+            c.scheduler = scheduler;
+            c.explicit.addAll(explicit);
+            return c;
+        }
+
         private Builder set(String setting) {
             explicit.add(setting);
             return this;
@@ -476,7 +504,7 @@ public final class FerryConfig {
          * any set before. Values need not be strings: a DataSource gets them as they are.
          */
         public Builder dataSourceProperties(Properties properties) {
-            this.dataSourceProperties = copy(properties);
+            this.dataSourceProperties = FerryConfig.copy(properties);
             return set("dataSourceProperties");
         }
 

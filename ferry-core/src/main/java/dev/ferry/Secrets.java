@@ -10,10 +10,14 @@ final class Secrets {
     static final String MASK = "****";
 
     /** {@code key=value} pairs in a URL's query or a driver's {@code ;}-separated options. */
-    private static final Pattern URL_PARAM = Pattern.compile("([?&;:]\\s*)([^=&;?/\\s]+)(\\s*=\\s*)([^&;]*)");
+    private static final Pattern URL_PARAM =
+            Pattern.compile("([?&;:(,]\\s*)([^=&;?/(),\\s]+)(\\s*=\\s*)([^&;),]*)");
 
-    /** {@code //user:password@host}. */
-    private static final Pattern USER_INFO = Pattern.compile("(//[^/@:?;]*:)([^/@]*)(@)");
+    /** {@code //user:password@host}; the password may itself contain {@code @}, so up to the last one. */
+    private static final Pattern USER_INFO = Pattern.compile("(//[^/@:?;]*:)([^/]*)(@)");
+
+    /** Oracle's thin form, {@code jdbc:oracle:thin:user/password@host}. */
+    private static final Pattern ORACLE_THIN = Pattern.compile("(:thin:[^/@:]+/)([^@]*)(@)");
 
     private Secrets() {
     }
@@ -31,6 +35,7 @@ final class Secrets {
             return null;
         }
         String masked = USER_INFO.matcher(url).replaceAll("$1" + MASK + "$3");
+        masked = ORACLE_THIN.matcher(masked).replaceAll("$1" + MASK + "$3");
         Matcher m = URL_PARAM.matcher(masked);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
@@ -41,5 +46,14 @@ final class Secrets {
         }
         m.appendTail(out);
         return out.toString();
+    }
+
+    /** A property's value as it may be shown: masked if its key names a secret, URLs with their secrets masked. */
+    static String shown(String key, Object value) {
+        if (isSecretKey(key)) {
+            return MASK;
+        }
+        String v = String.valueOf(value);
+        return key.toLowerCase(Locale.ROOT).contains("url") || v.startsWith("jdbc:") ? maskUrl(v) : v;
     }
 }

@@ -256,6 +256,41 @@ class FerryConfigTest {
     }
 
     @Test
+    void maskUrlOtherForms() {
+        assertThat(Secrets.maskUrl("jdbc:oracle:thin:scott/tiger@//db:1521/svc"))
+                .isEqualTo("jdbc:oracle:thin:scott/****@//db:1521/svc");
+        assertThat(Secrets.maskUrl("jdbc:mysql://(host=h,user=u,password=p4ss)/db"))
+                .isEqualTo("jdbc:mysql://(host=h,user=u,password=****)/db");
+        assertThat(Secrets.maskUrl("jdbc:postgresql://u:p@ss@h/db")).isEqualTo("jdbc:postgresql://u:****@h/db");
+    }
+
+    @Test
+    void urlValuedDataSourcePropertiesAreMasked() {
+        FerryConfig c = FerryConfig.builder().dataSourceClassName("org.h2.jdbcx.JdbcDataSource")
+                .dataSourceProperty("URL", "jdbc:h2:mem:x;USER=sa;PASSWORD=hunter2").build();
+        assertThat(c.toString()).doesNotContain("hunter2").contains("PASSWORD=****");
+        assertThatThrownBy(() -> FerryConfig.builder().dataSourceClassName("org.postgresql.ds.PGSimpleDataSource")
+                .dataSourceProperty("url", "jdbc:nonsense://h/db?password=hunter2").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .satisfies(e -> {
+                    for (Throwable t = e; t != null; t = t.getCause()) {
+                        assertThat(String.valueOf(t.getMessage())).doesNotContain("hunter2");
+                    }
+                });
+    }
+
+    @Test
+    void toBuilderKeepsWhatTheUserLeftUnset() {
+        FerryConfig c = valid().build(); // minimumIdle defaults to maximumPoolSize (10)
+        FerryConfig smaller = c.toBuilder().maximumPoolSize(5).build();
+        assertThat(smaller.minimumIdle()).isEqualTo(5);
+        FerryConfig fromClassName = FerryConfig.builder().dataSourceClassName("org.h2.jdbcx.JdbcDataSource")
+                .dataSourceProperty("URL", "jdbc:h2:mem:tb").build();
+        assertThat(fromClassName.toBuilder().maximumPoolSize(3).build().dataSource())
+                .isNotSameAs(fromClassName.dataSource());
+    }
+
+    @Test
     void toBuilderRoundTrips() {
         FerryConfig c = valid().maximumPoolSize(7).minimumIdle(2).queryTimeout(Duration.ofSeconds(3))
                 .transactionIsolation("SERIALIZABLE").build();

@@ -99,6 +99,34 @@ class PostgresConformanceTest {
         }
     }
 
+    /**
+     * Autocommit off, schema per tenant: a borrower's committed setSchema, then the pool's reset, then another
+     * borrower's rollback must not leave the next borrower in the first one's schema.
+     */
+    @Test
+    void schemaResetSurvivesTheNextBorrowersRollbackWithAutocommitOff() throws Exception {
+        try (Connection admin = Postgres.admin(); Statement s = admin.createStatement()) {
+            s.execute("CREATE SCHEMA IF NOT EXISTS ferry_tenant1");
+        }
+        try (FerryDataSource ds = new FerryDataSource(Postgres.config(Postgres.uniqueApplicationName("tenant"))
+                .maximumPoolSize(1).autoCommit(false).schema("public").build())) {
+            try (Connection a = ds.getConnection()) {
+                a.setSchema("ferry_tenant1");
+                a.commit();
+            }
+            try (Connection b = ds.getConnection(); Statement s = b.createStatement()) {
+                s.executeQuery("SELECT 1").close();
+                // closed without commit: the pool rolls back B's transaction
+            }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("public");
+                c.rollback();
+            }
+        }
+    }
+
     /** A server that accepts TCP and never answers: the connect must end by its login timeout, not hang. */
     @Test
     void connectsToASilentServerEndByTheirLoginTimeout() throws Exception {

@@ -36,25 +36,30 @@ import java.util.function.Predicate;
  *       them.
  *   <li><em>Hand-off</em>: a waiter that wakes having waited {@link #HANDOFF_AFTER_NANOS} or more raises a flag.
  *       The next returned connection then goes straight into the oldest waiter's slot, never becoming IDLE, and
- *       newcomers queue instead of scanning while the flag is up. The flag drops after that one hand-off, and
+ *       newcomers skip the fast path and queue while the flag is up (a queued waiter may still take a connection
+ *       left IDLE by an earlier normal-mode return). The flag drops after that one hand-off, and
  *       the next waiter to cross the threshold raises it again. (Go stays in this mode until the queue drains;
  *       with OS threads that convoys: every borrow then costs a context switch and the queue never drains.)
  *       When the oldest waiter is a virtual thread every return is a hand-off: unparking one costs no OS
  *       context switch.
  * </ul>
- * So no waiter is overtaken by more than the threshold's worth of newcomers. HikariCP lets newcomers overtake
- * waiters without bound, which is where its multi-second p99.9 under contention comes from.
+ * So overtaking is bounded: once the oldest waiter has waited the threshold, the next return is its. HikariCP
+ * lets newcomers overtake waiters without bound, which is where its multi-second p99.9 under contention comes
+ * from.
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
- * eviction, validation), which may retire it. The waiter then waits on from the head of the queue, so a dead
- * connection never costs it its place to later arrivals.
+ * eviction, validation), which may retire it, or give it back when the waiter's time is up. A connection found
+ * by scanning is checked while the waiter is still queued, so it keeps its place; one handed over at the head is
+ * checked after the waiter left the queue, and the waiter goes back to the head. Past its deadline a waiter
+ * leaves instead of scanning again, so a connection given back cannot be taken and given back in a loop.
  *
  * <p><b>No lost wake-ups.</b> The race to close is "a borrower enqueues just after a returner looked at the
  * queue and found it empty". Both sides check twice, in opposite orders: the waiter announces that it will
  * park, then scans the array; the returner publishes IDLE, then looks at the queue again and, if someone
  * arrived, wakes or serves them. All the accesses involved are volatile, so at least one side sees the other.
- * A waiter that leaves with a connection wakes the next parked waiter while connections are still IDLE, so a
- * wake that arrived while it was already awake is passed on rather than lost.
+ * A waiter that leaves, with a connection or without (timed out, interrupted), wakes the next parked waiter
+ * while connections are still IDLE, so a wake that arrived while it was already awake is passed on rather than
+ * lost.
  *
  * <p><b>Virtual threads.</b> Waiting is {@link LockSupport#parkNanos}, never {@code synchronized} and never a
  * {@code Thread.yield()} spin, so a parked virtual thread releases its carrier. The only lock is the
@@ -129,10 +134,30 @@ final class ConnectionBag {
         Waiter waiter = new Waiter(Thread.currentThread(), start);
         waiters.add(waiter);
         try {
-            onWaiting.run();
+            try {
+                onWaiting.run();
+            } catch (Throwable t) {
+                if (!waiter.cancel()) {
+                    requite(waiter.entry()); // handed one already: give it back, we are leaving
+                }
+                throw t;
+            }
             for (;;) {
-                PoolEntry got = waiter.entry();
-                if (got == null) {
+                PoolEntry handed = waiter.entry();
+                if (handed != null) {
+                    // A returner took us off the head of the queue and handed this over: we own it.
+                    if (accept.test(handed)) {
+                        passWakeOn();
+                        return handed;
+                    }
+                    // Unusable: accept retired it (or gave it back). Past the deadline, leave (we are no longer
+                    // queued); otherwise wait on from the head of the queue, where we were.
+                    if (deadline - System.nanoTime() <= 0 || closed) {
+                        return null;
+                    }
+                    waiter = waiter.renew();
+                    waiters.offerFirst(waiter);
+                } else {
                     // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
                     // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
                     // setting the flag after would leave a window in which a connection sits idle while we sleep.
@@ -140,27 +165,16 @@ final class ConnectionBag {
                     PoolEntry free = scan();
                     if (free != null) {
                         waiter.parked.set(false);
-                        if (waiter.cancel()) {
-                            got = free;
-                        } else {
-                            requite(free); // a returner handed us one while we found another: give one back
-                            got = waiter.entry();
+                        // Checked before leaving the queue, so an unusable connection does not cost our place.
+                        if (accept.test(free)) {
+                            if (!waiter.cancel()) {
+                                requite(waiter.entry()); // handed another while we checked: give it back
+                            }
+                            passWakeOn();
+                            return free;
                         }
+                        // Unusable (retired or given back): on to the deadline check, still in our place.
                     }
-                }
-                if (got != null) {
-                    if (accept.test(got)) {
-                        passWakeOn();
-                        return got;
-                    }
-                    // Unusable and already retired by accept: wait on, first in line, with the time we have left.
-                    // (A waiter that found its connection by scanning cancelled its slot but is still queued.)
-                    if (waiter.isCancelled()) {
-                        waiters.remove(waiter);
-                    }
-                    waiter = waiter.renew();
-                    waiters.offerFirst(waiter);
-                    continue;
                 }
                 long now = System.nanoTime();
                 long waited = now - start;
@@ -171,9 +185,10 @@ final class ConnectionBag {
                 if (remaining <= 0 || closed) {
                     waiter.parked.set(false);
                     if (waiter.cancel()) {
+                        passWakeOn(); // a wake spent on us as we left goes to the next waiter
                         return null;
                     }
-                    continue; // handed a connection at the last moment: accept or retire it above
+                    continue; // handed a connection at the last moment: accept or give it back above
                 }
                 // Wake at the hand-off threshold even if nobody returns a connection, to raise the flag then.
                 long park = waited < HANDOFF_AFTER_NANOS ? Math.min(remaining, HANDOFF_AFTER_NANOS - waited) : remaining;
@@ -183,6 +198,7 @@ final class ConnectionBag {
                 waiter.parked.set(false);
                 if (Thread.interrupted()) {
                     if (waiter.cancel()) {
+                        passWakeOn();
                         throw new InterruptedException();
                     }
                     Thread.currentThread().interrupt(); // handed one meanwhile: keep it, keep the interrupt
@@ -197,8 +213,8 @@ final class ConnectionBag {
     }
 
     /**
-     * A waiter leaving with a connection wakes the next one if connections are still idle: several returns may
-     * have arrived while it ran, and each woke only one waiter (possibly this one, more than once).
+     * A waiter leaving (with a connection, or cancelled) wakes the next one if connections are still idle: several
+     * returns may have arrived while it ran, and each woke only one waiter (possibly this one, more than once).
      */
     private void passWakeOn() {
         if (waiting.get() > 1 && hasIdle()) {

@@ -21,15 +21,19 @@ import org.slf4j.LoggerFactory;
  * only part of JDBC.
  *
  * <p><b>Time limits.</b> A connect carries a login timeout of connectionTimeout (the driver's
- * {@code loginTimeout} property when the driver lists it, or {@code DataSource.setLoginTimeout}). A validation
- * runs under a network timeout as well as {@code isValid}'s (which counts whole seconds), so it ends within the
- * time it is given. A close first sets a network timeout of validationTimeout. Drivers that do not support
- * network timeouts get only what their own {@code isValid} and {@code close} do.
+ * {@code loginTimeout} property when the driver lists it, or {@code DataSource.setLoginTimeout}). Setting the
+ * new connection up (session settings, connectionInitSql) runs under a network timeout of validationTimeout, and
+ * connectionInitSql under a query timeout too. A validation runs under a network timeout as well as
+ * {@code isValid}'s (which counts whole seconds), so it ends within the time it is given. A close first sets a
+ * network timeout of validationTimeout. Network timeouts are changed on the calling thread (a direct executor),
+ * so a change and its restore cannot run out of order. Drivers that do not support network timeouts get only
+ * what their own login timeout, {@code isValid} and {@code close} do.
  *
  * <p><b>Weak drivers.</b> Reading a connection's schema, network timeout, catalog or isolation may throw
  * {@code SQLFeatureNotSupportedException}, another SQLException or {@code AbstractMethodError} (a JDBC 3
- * driver). Each is read once per connection and, if it fails, recorded as unknown: the pool then never resets
- * that property, rather than refusing to connect.
+ * driver). Each is read once per connection and, if it fails, recorded as unknown rather than refusing to
+ * connect. A borrower who changes a property whose initial value is unknown gets the connection retired on
+ * return (the reset fails), since the pool cannot know what to reset it to.
  *
  * <p><b>No transaction left open.</b> Everything the factory reads from a new connection is read while it is
  * still in autocommit mode; autocommit is switched off (when configured) last, after connectionInitSql, so no
@@ -158,6 +162,10 @@ final class ConnectionFactory {
 
     private PoolEntry prepare(Connection c) throws SQLException {
         boolean autoCommit = config.autoCommit();
+        // Bound the setup's I/O as a validation's: a half-open socket must not hang a connector for good.
+        int initialNetworkTimeout = readNetworkTimeout(c);
+        boolean bounded = initialNetworkTimeout >= 0 && trySetNetworkTimeout(c,
+                (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
         // Set what was configured, then read the state back, all in autocommit mode (see the class notes).
         if (!c.getAutoCommit()) {
             c.setAutoCommit(true);
@@ -181,10 +189,15 @@ final class ConnectionFactory {
         entry.isolation = entry.initialIsolation = readIsolation(c);
         entry.catalog = entry.initialCatalog = readCatalog(c);
         entry.schema = entry.initialSchema = readSchema(c);
-        entry.networkTimeout = entry.initialNetworkTimeout = readNetworkTimeout(c);
-        entry.networkTimeoutSupported = entry.initialNetworkTimeout >= 0;
+        entry.networkTimeout = entry.initialNetworkTimeout = initialNetworkTimeout;
+        entry.networkTimeoutSupported = initialNetworkTimeout >= 0;
         if (config.connectionInitSql() != null) {
             try (Statement s = c.createStatement()) {
+                try {
+                    s.setQueryTimeout((int) Math.max(1, config.validationTimeout().toSeconds()));
+                } catch (SQLException unsupported) {
+                    // an old driver: the network timeout above still bounds it
+                }
                 s.execute(config.connectionInitSql());
             }
         }
@@ -192,7 +205,20 @@ final class ConnectionFactory {
             c.setAutoCommit(false);
         }
         entry.autoCommit = autoCommit;
+        if (bounded && !trySetNetworkTimeout(c, initialNetworkTimeout)) {
+            throw new SQLException(poolName + " - could not restore the network timeout of a new connection",
+                    "08001");
+        }
         return entry;
+    }
+
+    private boolean trySetNetworkTimeout(Connection c, int millis) {
+        try {
+            c.setNetworkTimeout(networkTimeoutExecutor, millis);
+            return true;
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            return false;
+        }
     }
 
     private int readIsolation(Connection c) {
@@ -273,12 +299,7 @@ final class ConnectionFactory {
     }
 
     private boolean setNetworkTimeout(PoolEntry entry, int millis) {
-        try {
-            entry.connection.setNetworkTimeout(networkTimeoutExecutor, millis);
-            return true;
-        } catch (SQLException | RuntimeException | LinkageError e) {
-            return false;
-        }
+        return trySetNetworkTimeout(entry.connection, millis);
     }
 
     /** Closes a physical connection, first bounding the close's I/O with a network timeout where supported. */

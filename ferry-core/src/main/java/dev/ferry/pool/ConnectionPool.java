@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * minimumIdle is.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
- * the close has finished or has taken longer than validationTimeout, whichever comes first. A connect takes its
+ * the close has finished or has run for longer than validationTimeout, whichever comes first. A connect takes its
  * place in that count by compare-and-set below {@code maximumPoolSize} before it starts, so the database sees no
  * more than the budget, except while a close hangs past validationTimeout: a hung close must not stop the pool
  * from refilling.
@@ -54,13 +55,16 @@ import org.slf4j.LoggerFactory;
  * the time. Connections being opened count as on their way, so parallel connectors do not answer the same
  * demand twice. Failures back off exponentially (10 ms to 1 s) on one connector (the others stop) and the last
  * error is kept, so a borrower that times out while the database is down gets it as the cause. A caller that
- * starts waiting cuts the back-off short (at most one attempt per 10 ms), so when the database comes back the
- * next new caller's attempt succeeds at once rather than after the rest of a 1 s back-off.
+ * starts waiting cuts the back-off short (attempts at most every 50 ms; not after an authentication failure), so
+ * when the database comes back a new caller's attempt succeeds rather than waiting out a 1 s back-off.
  *
  * <p><b>Retirement</b> never takes a connection from a borrower. Lifetime (with per-connection jitter of up to
- * 2.5%, so connections made together do not all retire together), fatal errors and pool shrinking set
- * {@code evict}; the connection is closed when it is returned, or by housekeeping if it is idle. Closes run on
- * a small closer pool, each bounded by a network timeout where the driver supports one.
+ * 2.5%, so connections made together do not all retire together) and fatal errors set {@code evict}, and a pool
+ * above its maximum retires returned connections (the check and the removal under the bag's lock, so several
+ * returners retire only the excess); the connection is closed when it is returned, or by housekeeping if it is
+ * idle. Closes run on a small closer pool, each bounded by a network timeout where the driver supports one.
+ * After {@code setMaximumPoolSize} shrinks the pool, the database sees the old size until lent connections
+ * come back.
  *
  * <p><b>Time.</b> Ages (idle, lifetime, keepalive, validation bypass) are read from the configured
  * {@link Ticker}; periodic work is scheduled on the configured {@link Scheduler}, so tests advance both by hand.
@@ -72,7 +76,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** A connection used this recently is lent without validation (HikariCP uses the same 500 ms window). */
     private static final long ALIVE_BYPASS_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Less time than this left, and a connection that needs validation is not validated (nor lent). */
+    private static final long MIN_VALIDATION_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** While callers wait, a back-off is cut short, but attempts come no closer together than this. */
+    private static final long CUT_SHORT_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int CLOSER_THREADS = 4;
     /** Connects in parallel while callers wait (a database restart empties the pool with callers queued). */
@@ -115,6 +123,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final AtomicInteger pendingCreates = new AtomicInteger();
     /** Held by the one connector that backs off after a failure; the others stop instead of retrying. */
     private final AtomicBoolean backOffClaimed = new AtomicBoolean();
+    /** Callers that started waiting, ever: a back-off is cut short only by a new one. */
+    private final AtomicLong arrivals = new AtomicLong();
     /** The connector thread while it sleeps out a back-off; a new waiter unparks it. */
     private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
@@ -173,8 +183,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             shutdownExecutors();
             throw e;
         }
-        scheduleHousekeeping();
-        requestConnections();
+        try {
+            scheduleHousekeeping();
+            requestConnections();
+        } catch (RuntimeException | Error e) {
+            close(); // closes the first connection too
+            throw e;
+        }
         LOG.info("{} - started: {}", poolName, config);
     }
 
@@ -243,27 +258,30 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     // ---------------------------------------------------------------- borrowing
 
-    /** Lends a connection, waiting up to connectionTimeout. */
+    /** Lends a connection, waiting up to connectionTimeout (all checks of idle connections included). */
     public Connection getConnection() throws SQLException {
         if (closed) {
             throw closedException();
         }
+        long timeout = connectionTimeoutNanos;
+        long deadline = System.nanoTime() + timeout;
         if (!suspended) {
             PoolEntry entry = bag.poll();
             if (entry != null) {
-                long now = ticker.read();
-                if (lendable(entry, now, connectionTimeoutNanos)) {
-                    return lend(entry, now);
+                if (closed) {
+                    release(entry);
+                    throw closedException();
+                }
+                if (lendableBefore(entry, deadline)) {
+                    return lend(entry, ticker.read());
                 }
             }
         }
-        PoolEntry entry = borrowSlow();
+        PoolEntry entry = borrowSlow(deadline, timeout);
         return lend(entry, ticker.read());
     }
 
-    private PoolEntry borrowSlow() throws SQLException {
-        long timeout = connectionTimeoutNanos;
-        long deadline = System.nanoTime() + timeout;
+    private PoolEntry borrowSlow(long deadline, long timeout) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
@@ -285,8 +303,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         PoolEntry entry;
         try {
-            entry = bag.await(remaining, config.maxWaiting(), e -> lendableBefore(e, deadline),
-                    this::requestConnections);
+            entry = bag.await(remaining, config.maxWaiting(), e -> lendableBefore(e, deadline), this::callerWaits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
@@ -309,18 +326,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /**
      * Whether an entry just taken may be lent before {@code deadline}: if not, it is retired (unusable), or
-     * given back (usable, but there is no time left to validate it).
+     * given back (usable, but too little time is left to validate it: a validation cut to a few milliseconds
+     * would fail, and kill, a healthy connection).
      */
     private boolean lendableBefore(PoolEntry entry, long deadline) {
         if (closed) {
             return true; // the caller sees closed and releases it
         }
         long remaining = deadline - System.nanoTime();
-        if (remaining <= 0 && needsValidation(entry, ticker.read())) {
+        if (remaining < MIN_VALIDATION_NANOS && needsValidation(entry, ticker.read())) {
             bag.requite(entry);
             return false;
         }
-        return lendable(entry, ticker.read(), Math.max(remaining, 1));
+        return lendable(entry, ticker.read(), remaining);
     }
 
     private boolean needsValidation(PoolEntry entry, long now) {
@@ -350,7 +368,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             Throwable site = new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
             entry.borrowSite = site;
             entry.borrowedAt = now;
-            entry.leakCheck = scheduler.schedule(() -> reportLeak(entry, site), Duration.ofNanos(leakThreshold));
+            try {
+                entry.leakCheck = scheduler.schedule(() -> reportLeak(entry, site), Duration.ofNanos(leakThreshold));
+            } catch (RuntimeException e) {
+                entry.borrowSite = null; // the scheduler refused (shut down?): lend without leak detection
+                LOG.warn("{} - could not schedule leak detection: {}", poolName, e.toString());
+            }
         }
         return new ProxyConnection(this, entry);
     }
@@ -469,20 +492,29 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /**
      * Makes sure connections are being made if the pool is below its target: one filler keeps minimumIdle, up to
-     * {@link #MAX_FILLERS} connect in parallel while callers wait. Cuts a back-off short when callers wait.
+     * {@link #MAX_FILLERS} connect in parallel while callers wait.
      */
     void requestConnections() {
         if (closed || !needsConnection()) {
             return;
         }
         startFiller();
+    }
+
+    /** A caller starts waiting: it is demand, and it may cut a connector's back-off short. */
+    private void callerWaits() {
+        arrivals.incrementAndGet();
+        requestConnections();
         Thread sleeper = backingOff;
-        if (sleeper != null && bag.unserved() > 0) {
+        if (sleeper != null) {
             LockSupport.unpark(sleeper);
         }
     }
 
     private void startFiller() {
+        if (backOffClaimed.get()) {
+            return; // the database is failing: the connector backing off is the only one, until it succeeds
+        }
         for (;;) {
             int n = fillers.get();
             int limit = bag.unserved() > 0 ? MAX_FILLERS : 1;
@@ -492,8 +524,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (fillers.compareAndSet(n, n + 1)) {
                 try {
                     connector.execute(this::fill);
-                } catch (RuntimeException rejected) {
-                    fillers.decrementAndGet(); // shutting down
+                } catch (Throwable rejected) {
+                    fillers.decrementAndGet(); // shutting down, or the thread factory failed
+                    if (!(rejected instanceof RuntimeException)) {
+                        LOG.warn("{} - could not start a connector thread", poolName, rejected);
+                    }
                 }
                 return;
             }
@@ -549,9 +584,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             PoolEntry entry;
             try {
                 entry = factory.open();
-            } catch (SQLException | RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 pendingCreates.decrementAndGet();
                 openConnections.decrementAndGet();
+                if (e instanceof VirtualMachineError) {
+                    throw (VirtualMachineError) e; // out of memory and the like: not the database's fault
+                }
                 lastConnectFailure = asSqlException(e);
                 if (!backOffClaimed.compareAndSet(false, true)) {
                     return true; // the database is failing and another connector backs off: stop
@@ -584,19 +622,33 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return false;
     }
 
-    /** Sleeps out a back-off step; a new waiter cuts it short, but not below the minimum step. */
+    /**
+     * Sleeps out a back-off step. A caller who starts waiting meanwhile cuts it short, but attempts come no
+     * closer together than {@link #CUT_SHORT_FLOOR_NANOS}, and never after an authentication failure (SQLState
+     * class 28), which must not turn into a login storm that locks the account.
+     */
     private void backOff(long nanos) {
-        LockSupport.parkNanos(this, BACKOFF_MIN_NANOS);
-        long rest = nanos - BACKOFF_MIN_NANOS;
-        if (rest > 0 && !closed) {
-            backingOff = Thread.currentThread();
-            try {
-                if (bag.unserved() == 0) { // re-check after publishing, so a waiter's unpark is not lost
-                    LockSupport.parkNanos(this, rest);
+        SQLException last = lastConnectFailure;
+        boolean cutShort = last == null || last.getSQLState() == null || !last.getSQLState().startsWith("28");
+        long start = System.nanoTime();
+        long until = start + nanos;
+        long earliest = start + Math.min(nanos, CUT_SHORT_FLOOR_NANOS);
+        long seen = arrivals.get();
+        backingOff = Thread.currentThread();
+        try {
+            for (;;) {
+                long now = System.nanoTime();
+                if (closed || now - until >= 0) {
+                    return;
                 }
-            } finally {
-                backingOff = null;
+                if (cutShort && now - earliest >= 0 && arrivals.get() != seen && bag.unserved() > 0) {
+                    return;
+                }
+                long wake = cutShort && now - earliest < 0 ? earliest : until;
+                LockSupport.parkNanos(this, wake - now);
             }
+        } finally {
+            backingOff = null;
         }
     }
 
@@ -634,24 +686,39 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
         };
         Runnable close = () -> {
+            Future<?> grace = null;
+            if (!closed) {
+                try { // the grace starts when the close does, not while it waits behind others in the queue
+                    grace = scheduler.schedule(uncount, Duration.ofNanos(validationNanos));
+                } catch (RuntimeException refused) {
+                    // no grace: the place is given back when the close ends
+                }
+            }
             try {
                 factory.close(entry);
             } finally {
                 uncount.run();
+                if (grace != null) {
+                    grace.cancel(false);
+                }
             }
         };
         try {
             closer.execute(close);
-            if (!closed) {
-                scheduler.schedule(uncount, Duration.ofNanos(validationNanos));
-            }
         } catch (RuntimeException rejected) {
             close.run(); // closer already shut down: close on this thread
         }
     }
 
+    /**
+     * Runs a driver's network-timeout change at once, on the calling thread. MySQL's Connector/J applies the
+     * change on the executor it is given; on a pool of threads a "set" and the "restore" after it could run in
+     * either order (HikariCP uses a synchronous executor for MySQL for the same reason).
+     */
+    static final Executor DIRECT = Runnable::run;
+
     Executor networkTimeoutExecutor() {
-        return closer;
+        return DIRECT;
     }
 
     // ---------------------------------------------------------------- housekeeping
@@ -960,12 +1027,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         closer.shutdown();
         boolean interrupted = Thread.interrupted();
         try {
-            if (!closer.awaitTermination(5, TimeUnit.SECONDS)) {
-                closer.shutdownNow();
+            if (interrupted || !closer.awaitTermination(5, TimeUnit.SECONDS)) {
+                // Closes still queued run here, each bounded by its network timeout: none is dropped unclosed.
+                for (Runnable queued : closer.shutdownNow()) {
+                    queued.run();
+                }
             }
         } catch (InterruptedException e) {
             interrupted = true;
-            closer.shutdownNow();
+            for (Runnable queued : closer.shutdownNow()) {
+                queued.run();
+            }
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();

@@ -155,9 +155,28 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void setSchema(String schema) throws SQLException {
+        beforeExecute(); // pgjdbc runs SET search_path, which opens a transaction when autocommit is off
         super.setSchema(schema);
         entry.schema = schema;
         dirty |= SCHEMA;
+    }
+
+    @Override
+    public String getSchema() throws SQLException {
+        beforeExecute(); // pgjdbc runs SELECT current_schema()
+        return super.getSchema();
+    }
+
+    @Override
+    public java.sql.Savepoint setSavepoint() throws SQLException {
+        beforeExecute();
+        return super.setSavepoint();
+    }
+
+    @Override
+    public java.sql.Savepoint setSavepoint(String name) throws SQLException {
+        beforeExecute();
+        return super.setSavepoint(name);
     }
 
     @Override
@@ -202,6 +221,10 @@ final class ProxyConnection extends DelegatingConnection {
             if (!entry.evict) {
                 restore();
             }
+        } catch (Throwable t) {
+            // Not SQLException or RuntimeException (those are handled step by step): never lend it again.
+            entry.evict = true;
+            throw t;
         } finally {
             delegate = ClosedConnection.INSTANCE;
             pool.release(entry);
@@ -234,9 +257,13 @@ final class ProxyConnection extends DelegatingConnection {
         }
     }
 
-    /** Undoes what the borrower changed; any failure here retires the connection. */
+    /**
+     * Undoes what the borrower changed; any failure here retires the connection. With autocommit off, the resets
+     * that run SQL (PostgreSQL's schema, for one) are committed, or the next borrower's rollback would undo them.
+     */
     private void restore() {
         Connection raw = entry.connection;
+        int before = dirty;
         try {
             if ((dirty & AUTOCOMMIT) != 0 && entry.autoCommit != pool.defaultAutoCommit) {
                 raw.setAutoCommit(pool.defaultAutoCommit);
@@ -262,6 +289,9 @@ final class ProxyConnection extends DelegatingConnection {
             if ((dirty & NETWORK_TIMEOUT) != 0 && entry.networkTimeout != entry.initialNetworkTimeout) {
                 raw.setNetworkTimeout(pool.networkTimeoutExecutor(), entry.initialNetworkTimeout);
                 entry.networkTimeout = entry.initialNetworkTimeout;
+            }
+            if ((before & (ISOLATION | CATALOG | SCHEMA | READ_ONLY)) != 0 && !entry.autoCommit) {
+                raw.commit(); // only the pool's resets can be in it: the borrower's work was rolled back
             }
             raw.clearWarnings();
         } catch (SQLException | RuntimeException e) {

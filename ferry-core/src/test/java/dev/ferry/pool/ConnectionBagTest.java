@@ -176,4 +176,66 @@ class ConnectionBagTest {
             return null;
         }
     }
+
+    /**
+     * A waiter woken and interrupted at once leaves; the wake it received goes on to the next waiter, who would
+     * otherwise sleep beside the idle connection until its deadline.
+     */
+    @RepeatedTest(10)
+    void aWaiterLeavingOnInterruptPassesItsWakeOn() throws Exception {
+        ConnectionBag bag = new ConnectionBag();
+        PoolEntry first = lentEntry(bag);
+        PoolEntry second = lentEntry(bag);
+        List<Thread> threads = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(3, r -> {
+            Thread t = new Thread(r);
+            threads.add(t);
+            return t;
+        });
+        try {
+            Future<PoolEntry> w0 = pool.submit(() -> awaitPromptly(bag));
+            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 1);
+            Future<PoolEntry> w1 = pool.submit(() -> awaitPromptly(bag));
+            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 2);
+            Future<PoolEntry> w2 = pool.submit(() -> awaitPromptly(bag));
+            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 3 && parked(threads));
+            Thread.sleep(5); // past the hand-off threshold: the first return is handed to w0, the next goes IDLE
+            bag.requite(first);
+            assertThat(w0.get(10, TimeUnit.SECONDS)).isSameAs(first);
+            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 2);
+            bag.requite(second); // wakes w1 ...
+            threads.get(1).interrupt(); // ... which leaves at once, unless it ran before the interrupt landed
+            Throwable left = catchThrowableOf(w1);
+            assumeThat(left).as("w1 left on the interrupt (it may win the race and take the connection)")
+                    .isNotNull();
+            assertThat(left).hasCauseInstanceOf(InterruptedException.class);
+            assertThat(w2.get(10, TimeUnit.SECONDS)).as("w2 served promptly").isSameAs(second);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static Throwable catchThrowableOf(Future<?> f) {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+            return null;
+        } catch (Exception e) {
+            return e;
+        }
+    }
+
+    /** A caller whose demand signal fails (an Error from a thread factory, say) leaves no ghost in the queue. */
+    @Test
+    void aFailingDemandSignalLeavesNoGhostWaiter() {
+        ConnectionBag bag = new ConnectionBag();
+        PoolEntry e = lentEntry(bag);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bag.await(WAIT, Integer.MAX_VALUE, x -> true,
+                () -> {
+                    throw new OutOfMemoryError("unable to create native thread");
+                })).isInstanceOf(OutOfMemoryError.class);
+        assertThat(bag.waiting()).isZero();
+        assertThat(bag.unserved()).isZero();
+        bag.requite(e); // with a ghost in the queue this would spin forever
+        assertThat(bag.poll()).isSameAs(e);
+    }
 }
