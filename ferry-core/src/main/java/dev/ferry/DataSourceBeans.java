@@ -45,7 +45,9 @@ final class DataSourceBeans {
         String setter = "set" + name.substring(0, 1).toUpperCase(Locale.ROOT) + name.substring(1);
         String shown = Secrets.shown(name, value);
         for (Method m : target.getClass().getMethods()) {
-            if (!m.getName().equals(setter) || m.getParameterCount() != 1 || Modifier.isStatic(m.getModifiers())) {
+            // Case-insensitive, as HikariCP's: dataSource.url finds PGSimpleDataSource.setURL.
+            if (!m.getName().equalsIgnoreCase(setter) || m.getParameterCount() != 1
+                    || Modifier.isStatic(m.getModifiers())) {
                 continue;
             }
             Object converted = convert(value, m.getParameterTypes()[0]);

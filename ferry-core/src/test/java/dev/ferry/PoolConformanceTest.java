@@ -213,6 +213,42 @@ class PoolConformanceTest {
 
     // ---------------------------------------------------------------- lower findings
 
+    /** HikariCP's ConcurrentCloseConnectionTest: one connection's statements closed from many threads at once. */
+    @Test
+    void statementsClosedConcurrentlyAreAllForgotten() throws Exception {
+        FerryDataSource ds = start(config().maximumPoolSize(1));
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 20; round++) {
+                try (Connection c = ds.getConnection()) {
+                    List<Statement> statements = new ArrayList<>();
+                    for (int i = 0; i < 200; i++) {
+                        statements.add(c.prepareStatement("SELECT 1"));
+                    }
+                    List<Future<?>> closes = new ArrayList<>();
+                    for (Statement s : statements) {
+                        closes.add(threads.submit(() -> {
+                            s.close();
+                            return null;
+                        }));
+                    }
+                    for (Future<?> f : closes) {
+                        f.get(10, TimeUnit.SECONDS);
+                    }
+                    for (Statement s : statements) {
+                        assertThat(s.isClosed()).isTrue();
+                    }
+                }
+            }
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isValid(1)).isTrue(); // not evicted: no close failed
+            }
+            assertThat(db.opened.get()).isEqualTo(1);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
     @Test
     void closingWhileFillingLeaksNoConnection() throws Exception {
         for (int i = 0; i < 100; i++) {

@@ -175,7 +175,7 @@ class PostgresConformanceTest {
         String app = Postgres.uniqueApplicationName("dsclass");
         FerryDataSource ds = new FerryDataSource();
         ds.setDataSourceClassName("org.postgresql.ds.PGSimpleDataSource");
-        ds.addDataSourceProperty("URL", Postgres.url());
+        ds.addDataSourceProperty("url", Postgres.url()); // finds setURL, as in HikariCP
         ds.addDataSourceProperty("applicationName", app);
         ds.addDataSourceProperty("loginTimeout", 5); // an Integer, passed as it is to setLoginTimeout(int)
         ds.addDataSourceProperty("portNumbers", new int[] {5432});

@@ -85,7 +85,11 @@ final class ConnectionBag {
     private final ConcurrentLinkedDeque<Waiter> waiters = new ConcurrentLinkedDeque<>();
     /** Raised before a waiter enqueues and lowered after it leaves: zero means the queue is empty. */
     private final AtomicInteger waiting = new AtomicInteger();
-    private final ThreadLocal<PoolEntry> lastReturned = new ThreadLocal<>();
+    /**
+     * The entry this thread returned last, held weakly: a strong reference from a thread's map to a Ferry class
+     * would keep an application's class loader alive after the pool closes (HikariCP's Tomcat leak test).
+     */
+    private final ThreadLocal<java.lang.ref.WeakReference<PoolEntry>> lastReturned = new ThreadLocal<>();
     private volatile boolean handoff;
     private volatile boolean closed;
 
@@ -94,7 +98,8 @@ final class ConnectionBag {
         if (waiting.get() != 0 && (handoff || oldestIsVirtual())) {
             return null;
         }
-        PoolEntry hint = lastReturned.get();
+        java.lang.ref.WeakReference<PoolEntry> ref = lastReturned.get();
+        PoolEntry hint = ref == null ? null : ref.get();
         if (hint != null && hint.compareAndSet(PoolEntry.IDLE, PoolEntry.IN_USE)) {
             return hint;
         }
@@ -265,13 +270,13 @@ final class ConnectionBag {
                     handoff = false;
                 } else {
                     entry.setState(PoolEntry.IDLE);
-                    lastReturned.set(entry);
+                    lastReturned.set(entry.self);
                     wakeOldest();
                     return;
                 }
             }
             entry.setState(PoolEntry.IDLE);
-            lastReturned.set(entry);
+            lastReturned.set(entry.self);
             // A borrower may have queued between our look at the counter and the IDLE write; it scans after
             // queueing, but it may have scanned before the write. Look again.
             if (waiters.isEmpty() || !entry.compareAndSet(PoolEntry.IDLE, PoolEntry.IN_USE)) {

@@ -22,6 +22,8 @@ final class PoolEntry {
             AtomicIntegerFieldUpdater.newUpdater(PoolEntry.class, "state");
 
     final Connection connection;
+    /** Made once, so a thread's "last returned" hint costs no allocation per return. */
+    final java.lang.ref.WeakReference<PoolEntry> self = new java.lang.ref.WeakReference<>(this);
     final long createdAt;
     /** When this connection retires for age, jittered per connection so a pool never retires all at once. */
     final long retireAt;

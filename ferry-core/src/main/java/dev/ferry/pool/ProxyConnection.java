@@ -74,6 +74,10 @@ final class ProxyConnection extends DelegatingConnection {
         return track(new ProxyCallableStatement(this, statement));
     }
 
+    /**
+     * Statements are tracked under this proxy's monitor: JDBC does not promise thread safety, but applications do
+     * close one connection's statements from several threads (HikariCP tests it). Nothing blocks inside.
+     */
     private <T extends ProxyStatement> T track(T statement) throws SQLException {
         if (pool.queryTimeoutSeconds > 0) {
             try {
@@ -83,15 +87,17 @@ final class ProxyConnection extends DelegatingConnection {
                 throw e;
             }
         }
-        PoolEntry e = entry;
-        if (e.openStatementCount == e.openStatements.length) {
-            e.openStatements = Arrays.copyOf(e.openStatements, e.openStatementCount * 2);
+        synchronized (this) {
+            PoolEntry e = entry;
+            if (e.openStatementCount == e.openStatements.length) {
+                e.openStatements = Arrays.copyOf(e.openStatements, e.openStatementCount * 2);
+            }
+            e.openStatements[e.openStatementCount++] = statement;
         }
-        e.openStatements[e.openStatementCount++] = statement;
         return statement;
     }
 
-    void untrack(ProxyStatement statement) {
+    synchronized void untrack(ProxyStatement statement) {
         if (closed != 0) {
             return; // the list now belongs to the entry's next borrower
         }
@@ -233,16 +239,24 @@ final class ProxyConnection extends DelegatingConnection {
 
     private void closeStatements() {
         PoolEntry e = entry;
-        ProxyStatement[] statements = e.openStatements;
-        for (int i = e.openStatementCount - 1; i >= 0; i--) {
+        ProxyStatement[] statements;
+        int count;
+        synchronized (this) { // take the list; the closes (driver I/O) run outside the monitor
+            count = e.openStatementCount;
+            if (count == 0) {
+                return;
+            }
+            statements = Arrays.copyOf(e.openStatements, count);
+            Arrays.fill(e.openStatements, 0, count, null);
+            e.openStatementCount = 0;
+        }
+        for (int i = count - 1; i >= 0; i--) {
             try {
                 statements[i].closeByPool();
             } catch (SQLException | RuntimeException ex) {
                 noteResetFailure(ex);
             }
-            statements[i] = null;
         }
-        e.openStatementCount = 0;
     }
 
     /** Rolls back work the borrower did not commit; a failure retires the connection. */
