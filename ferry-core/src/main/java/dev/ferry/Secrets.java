@@ -10,14 +10,16 @@ final class Secrets {
     static final String MASK = "****";
 
     /** {@code key=value} pairs in a URL's query or a driver's {@code ;}-separated options. */
-    private static final Pattern URL_PARAM =
-            Pattern.compile("([?&;:(,]\\s*)([^=&;?/(),\\s]+)(\\s*=\\s*)([^&;),]*)");
+    private static final Pattern URL_PARAM = Pattern.compile("([?&;:]\\s*)([^=&;?/\\s]+)(\\s*=\\s*)([^&;]*)");
+
+    /** MySQL's {@code (host=h,user=u,password=p)} address form: values end at {@code ,} or {@code )}. */
+    private static final Pattern PAREN_PARAM = Pattern.compile("([(,]\\s*)([^=(),\\s]+)(\\s*=\\s*)([^,)]*)");
 
     /** {@code //user:password@host}; the password may itself contain {@code @}, so up to the last one. */
     private static final Pattern USER_INFO = Pattern.compile("(//[^/@:?;]*:)([^/]*)(@)");
 
     /** Oracle's thin form, {@code jdbc:oracle:thin:user/password@host}. */
-    private static final Pattern ORACLE_THIN = Pattern.compile("(:thin:[^/@:]+/)([^@]*)(@)");
+    private static final Pattern ORACLE_THIN = Pattern.compile("(:thin:[^/@:]+/)([^/]*)(@)");
 
     private Secrets() {
     }
@@ -36,7 +38,12 @@ final class Secrets {
         }
         String masked = USER_INFO.matcher(url).replaceAll("$1" + MASK + "$3");
         masked = ORACLE_THIN.matcher(masked).replaceAll("$1" + MASK + "$3");
-        Matcher m = URL_PARAM.matcher(masked);
+        masked = maskParams(PAREN_PARAM, masked);
+        return maskParams(URL_PARAM, masked);
+    }
+
+    private static String maskParams(Pattern pattern, String text) {
+        Matcher m = pattern.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String replacement = isSecretKey(m.group(2))

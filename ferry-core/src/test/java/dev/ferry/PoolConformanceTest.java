@@ -155,6 +155,23 @@ class PoolConformanceTest {
         assertThat(waitedMs).isLessThan(3_500);
     }
 
+    /** A connectionTimeout below the 50 ms validation floor still lends connections that need validating. */
+    @Test
+    void aVeryShortConnectionTimeoutStillValidatesAndLends() throws Exception {
+        FakeTicker ticker = new FakeTicker();
+        FerryDataSource ds = start(config().maximumPoolSize(2).ticker(ticker).scheduler(new ManualScheduler(ticker))
+                .connectionTimeout(Duration.ofMillis(20)));
+        ConnectionPool pool = ds.unwrap(ConnectionPool.class);
+        await().atMost(Duration.ofSeconds(5)).until(() -> pool.idleConnections() == 2);
+        for (int i = 0; i < 5; i++) {
+            ticker.advance(Duration.ofSeconds(1)); // idle past the bypass: each borrow validates
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isValid(1)).isTrue();
+            }
+        }
+        assertThat(db.opened.get()).isEqualTo(2);
+    }
+
     // ---------------------------------------------------------------- weak drivers
 
     @Test

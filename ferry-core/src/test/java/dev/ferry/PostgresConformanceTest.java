@@ -124,6 +124,19 @@ class PostgresConformanceTest {
                 assertThat(rs.getString(1)).isEqualTo("public");
                 c.rollback();
             }
+            // Hibernate's schema-per-tenant pattern: the application sets the schema back itself before it
+            // returns the connection, and that SET is still in an open transaction when the pool rolls back.
+            try (Connection a = ds.getConnection()) {
+                a.setSchema("ferry_tenant1");
+                a.commit();
+                a.setSchema("public");
+            }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("public");
+                c.rollback();
+            }
         }
     }
 

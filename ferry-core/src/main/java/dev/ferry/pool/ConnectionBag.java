@@ -7,7 +7,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Predicate;
 
 /**
  * The set of pooled connections and the queue of callers waiting for one.
@@ -48,18 +47,20 @@ import java.util.function.Predicate;
  * from.
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
- * eviction, validation), which may retire it, or give it back when the waiter's time is up. A connection found
- * by scanning is checked while the waiter is still queued, so it keeps its place; one handed over at the head is
- * checked after the waiter left the queue, and the waiter goes back to the head. Past its deadline a waiter
- * leaves instead of scanning again, so a connection given back cannot be taken and given back in a loop.
+ * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
+ * validate it. A connection found by scanning is checked while the waiter is still queued, so it keeps its
+ * place; one handed over at the head is checked after the waiter left the queue, and the waiter goes back to the
+ * head. After a retirement the waiter looks again; after a give-back it parks (announced, so returns can wake
+ * it) rather than scanning, so it cannot take the same connection and give it back in a loop. If the check
+ * throws, the connection is given back and the waiter leaves the queue before the exception does.
  *
  * <p><b>No lost wake-ups.</b> The race to close is "a borrower enqueues just after a returner looked at the
  * queue and found it empty". Both sides check twice, in opposite orders: the waiter announces that it will
  * park, then scans the array; the returner publishes IDLE, then looks at the queue again and, if someone
  * arrived, wakes or serves them. All the accesses involved are volatile, so at least one side sees the other.
- * A waiter that leaves, with a connection or without (timed out, interrupted), wakes the next parked waiter
- * while connections are still IDLE, so a wake that arrived while it was already awake is passed on rather than
- * lost.
+ * Each connection that goes IDLE wakes one parked waiter, and a woken waiter scans before anything else, so a
+ * wake is used unless the waiter leaves without scanning (interrupted) or without a connection (timed out); a
+ * waiter leaving so wakes the next parked waiter while connections are IDLE, so its wake is not lost.
  *
  * <p><b>Virtual threads.</b> Waiting is {@link LockSupport#parkNanos}, never {@code synchronized} and never a
  * {@code Thread.yield()} spin, so a parked virtual thread releases its carrier. The only lock is the
@@ -67,8 +68,9 @@ import java.util.function.Predicate;
  * code and no I/O run under it (the pool's check of an obtained connection runs outside it).
  *
  * <p><b>Timeouts and cancellation.</b> A waiter that times out (or is interrupted) CASes its slot to a
- * cancelled marker; if that CAS fails, a connection was handed over in the meantime and the waiter keeps it.
- * Either way nothing is lost: a connection is always in exactly one waiter's slot, IDLE in the array, or owned.
+ * cancelled marker; if that CAS fails, a connection was handed over in the meantime and the waiter takes it
+ * (through the same check as any other). Either way nothing is lost: a connection is always in exactly one
+ * waiter's slot, IDLE in the array, or owned.
  */
 final class ConnectionBag {
 
@@ -116,71 +118,89 @@ final class ConnectionBag {
     }
 
     /**
-     * Waits up to {@code timeoutNanos} for a connection, in FIFO order with other waiters.
+     * Decides whether a connection a waiter obtained may be lent before the waiter's deadline. It owns the entry
+     * while it decides; when it answers false it has retired the entry or given it back (IDLE or to another
+     * waiter). Called outside any lock of the bag's.
+     */
+    @FunctionalInterface
+    interface Acceptor {
+        boolean accept(PoolEntry entry, long deadlineNanos);
+    }
+
+    /**
+     * Waits until {@code deadlineNanos} (System.nanoTime) for a connection, in FIFO order with other waiters.
      *
      * <p>The caller counts as waiting (see {@link #unserved()}) before {@code onWaiting} runs, so a pool that
      * decides from that count whether to open a connection sees this caller as demand. Each connection the
-     * waiter obtains is offered to {@code accept}, which may retire it (it failed validation, say) and answer
-     * false; the waiter then keeps its place at the head of the queue and waits on, rather than queueing again
-     * behind callers who came later.
+     * waiter obtains goes to {@code accept}; see the class notes for what happens when it is refused.
      *
      * @return the entry, now IN_USE and owned by the caller; null on timeout or when the bag closes; or
      *         {@link #REJECTED} if {@code maxWaiting} callers were already waiting
      * @throws InterruptedException if interrupted while waiting (the interrupt status is cleared)
      */
-    PoolEntry await(long timeoutNanos, int maxWaiting, Predicate<PoolEntry> accept, Runnable onWaiting)
+    PoolEntry await(long deadlineNanos, int maxWaiting, Acceptor accept, Runnable onWaiting)
             throws InterruptedException {
         if (waiting.incrementAndGet() > maxWaiting) {
             waiting.decrementAndGet();
             return REJECTED;
         }
         long start = System.nanoTime();
-        long deadline = start + timeoutNanos;
+        long deadline = deadlineNanos;
         Waiter waiter = new Waiter(Thread.currentThread(), start);
         waiters.add(waiter);
         try {
             try {
                 onWaiting.run();
             } catch (Throwable t) {
-                if (!waiter.cancel()) {
-                    requite(waiter.entry()); // handed one already: give it back, we are leaving
-                }
+                leave(waiter);
                 throw t;
             }
+            boolean look = true; // scan the array before parking; false right after giving a connection back
             for (;;) {
                 PoolEntry handed = waiter.entry();
                 if (handed != null) {
                     // A returner took us off the head of the queue and handed this over: we own it.
-                    if (accept.test(handed)) {
-                        passWakeOn();
+                    if (acceptOrGiveBack(accept, handed, deadline)) {
                         return handed;
                     }
-                    // Unusable: accept retired it (or gave it back). Past the deadline, leave (we are no longer
-                    // queued); otherwise wait on from the head of the queue, where we were.
                     if (deadline - System.nanoTime() <= 0 || closed) {
+                        passWakeOn(); // we are no longer queued: nothing to cancel
                         return null;
                     }
+                    // Refused: wait on from the head of the queue, where we were.
                     waiter = waiter.renew();
                     waiters.offerFirst(waiter);
-                } else {
-                    // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
-                    // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
-                    // setting the flag after would leave a window in which a connection sits idle while we sleep.
-                    waiter.parked.set(true);
+                    look = handed.state() == PoolEntry.REMOVED; // retired: look again; given back: no time to check
+                    continue;
+                }
+                // Announce the park before scanning: a returner publishes IDLE and then looks at this flag, so
+                // either our scan sees its connection or it sees the flag and unparks us. Scanning first and
+                // setting the flag after would leave a window in which a connection sits idle while we sleep.
+                waiter.parked.set(true);
+                if (look) {
                     PoolEntry free = scan();
                     if (free != null) {
                         waiter.parked.set(false);
-                        // Checked before leaving the queue, so an unusable connection does not cost our place.
-                        if (accept.test(free)) {
+                        // Checked while still queued, so an unusable connection does not cost our place.
+                        boolean ok;
+                        try {
+                            ok = accept.accept(free, deadline);
+                        } catch (Throwable t) {
+                            requite(free);
+                            leave(waiter);
+                            throw t;
+                        }
+                        if (ok) {
                             if (!waiter.cancel()) {
                                 requite(waiter.entry()); // handed another while we checked: give it back
                             }
-                            passWakeOn();
                             return free;
                         }
-                        // Unusable (retired or given back): on to the deadline check, still in our place.
+                        look = free.state() == PoolEntry.REMOVED;
+                        continue; // re-announce the park (so returns can wake us) before anything else
                     }
                 }
+                look = true;
                 long now = System.nanoTime();
                 long waited = now - start;
                 if (waited >= HANDOFF_AFTER_NANOS && !handoff) {
@@ -217,9 +237,28 @@ final class ConnectionBag {
         }
     }
 
+    /** Runs the acceptor on an entry we own; if it throws, the entry goes back before the exception leaves. */
+    private boolean acceptOrGiveBack(Acceptor accept, PoolEntry entry, long deadline) {
+        try {
+            return accept.accept(entry, deadline);
+        } catch (Throwable t) {
+            requite(entry);
+            throw t;
+        }
+    }
+
+    /** A waiter leaving abnormally: its slot is cancelled (or what was handed to it given back). */
+    private void leave(Waiter waiter) {
+        if (!waiter.cancel()) {
+            requite(waiter.entry());
+        }
+        passWakeOn();
+    }
+
     /**
-     * A waiter leaving (with a connection, or cancelled) wakes the next one if connections are still idle: several
-     * returns may have arrived while it ran, and each woke only one waiter (possibly this one, more than once).
+     * A waiter leaving without a connection (timed out, interrupted, failed) wakes the next one if connections are
+     * idle: a wake it received and did not use would otherwise be lost. (One that leaves with a connection used
+     * its wake, so it passes nothing on.)
      */
     private void passWakeOn() {
         if (waiting.get() > 1 && hasIdle()) {
@@ -301,6 +340,11 @@ final class ConnectionBag {
      * system call), and no return is absorbed by a waiter that was woken already.
      */
     private void wakeOldest() {
+        Waiter head = waiters.peekFirst();
+        if (head != null && head.slot.get() == null && head.wake()) {
+            LockSupport.unpark(head.thread); // the usual case: no iterator
+            return;
+        }
         for (Waiter w : waiters) {
             if (w.slot.get() == null && w.wake()) {
                 LockSupport.unpark(w.thread);

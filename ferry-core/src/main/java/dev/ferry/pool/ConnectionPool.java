@@ -44,10 +44,10 @@ import org.slf4j.LoggerFactory;
  * minimumIdle is.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
- * the close has finished or has run for longer than validationTimeout, whichever comes first. A connect takes its
+ * the close has finished or validationTimeout after it was queued, whichever comes first. A connect takes its
  * place in that count by compare-and-set below {@code maximumPoolSize} before it starts, so the database sees no
- * more than the budget, except while a close hangs past validationTimeout: a hung close must not stop the pool
- * from refilling.
+ * more than the budget, except while a close takes (or waits) longer than validationTimeout: a hung close must
+ * not stop the pool from refilling.
  *
  * <p><b>Creation</b> happens on connector threads, never on a borrower's: borrowers wait in the bag, and each
  * new connection goes to the oldest waiter. One connector keeps minimumIdle, one connection at a time; while
@@ -76,7 +76,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** A connection used this recently is lent without validation (HikariCP uses the same 500 ms window). */
     private static final long ALIVE_BYPASS_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-    /** Less time than this left, and a connection that needs validation is not validated (nor lent). */
+    /**
+     * Less time than this left (or half of connectionTimeout, if that is less), and a connection that needs
+     * validation is not validated (nor lent).
+     */
     private static final long MIN_VALIDATION_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** While callers wait, a back-off is cut short, but attempts come no closer together than this. */
@@ -110,6 +113,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private volatile int maximumPoolSize;
     private volatile int minimumIdle;
     private volatile long connectionTimeoutNanos;
+    /** See {@link #MIN_VALIDATION_NANOS}; follows connectionTimeout. */
+    private volatile long minValidationNanos;
+    private final ConnectionBag.Acceptor lendableBefore = this::lendableBefore;
+    private final Runnable callerWaits = this::callerWaits;
     private volatile long leakThresholdNanos;
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
@@ -158,6 +165,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.minimumIdle = config.minimumIdle();
         this.minimumIdleFollowsMaximum = !config.isSet("minimumIdle");
         this.connectionTimeoutNanos = config.connectionTimeout().toNanos();
+        this.minValidationNanos = Math.min(MIN_VALIDATION_NANOS, connectionTimeoutNanos / 2);
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
@@ -165,7 +173,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.threadFactory = config.threadFactory();
         this.connector = threads("connector", MAX_FILLERS);
         this.closer = threads("closer", CLOSER_THREADS);
-        this.factory = new ConnectionFactory(config, closer);
+        this.factory = new ConnectionFactory(config, DIRECT);
         if (config.scheduler() != null) {
             this.scheduler = config.scheduler();
             this.ownScheduler = null;
@@ -263,11 +271,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (closed) {
             throw closedException();
         }
-        long timeout = connectionTimeoutNanos;
-        long deadline = System.nanoTime() + timeout;
         if (!suspended) {
             PoolEntry entry = bag.poll();
             if (entry != null) {
+                long now = ticker.read();
+                if (!closed && !entry.evict && !expired(entry, now) && !needsValidation(entry, now)) {
+                    return lend(entry, now); // the common case: one clock read, no validation
+                }
+                long timeout = connectionTimeoutNanos;
+                long deadline = System.nanoTime() + timeout;
                 if (closed) {
                     release(entry);
                     throw closedException();
@@ -275,17 +287,24 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lendableBefore(entry, deadline)) {
                     return lend(entry, ticker.read());
                 }
+                return lend(borrowSlow(deadline, timeout), ticker.read());
             }
         }
-        PoolEntry entry = borrowSlow(deadline, timeout);
-        return lend(entry, ticker.read());
+        long timeout = connectionTimeoutNanos;
+        return lend(borrowSlow(System.nanoTime() + timeout, timeout), ticker.read());
+    }
+
+    private boolean expired(PoolEntry entry, long now) {
+        return maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
     }
 
     private PoolEntry borrowSlow(long deadline, long timeout) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
-        for (PoolEntry entry; (entry = bag.poll()) != null; ) {
+        // Poll while there is time to validate what we find; with less, only waiting (whose check gives a
+        // connection needing validation back and parks) is left, so a given-back connection is not polled again.
+        for (PoolEntry entry; deadline - System.nanoTime() >= minValidationNanos && (entry = bag.poll()) != null; ) {
             if (closed) {
                 release(entry);
                 throw closedException();
@@ -293,17 +312,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (lendableBefore(entry, deadline)) {
                 return entry;
             }
-            if (deadline - System.nanoTime() <= 0) {
-                throw timeoutException(timeout);
-            }
         }
-        long remaining = deadline - System.nanoTime();
-        if (remaining <= 0) {
+        if (deadline - System.nanoTime() <= 0) {
             throw timeoutException(timeout);
         }
         PoolEntry entry;
         try {
-            entry = bag.await(remaining, config.maxWaiting(), e -> lendableBefore(e, deadline), this::callerWaits);
+            entry = bag.await(deadline, config.maxWaiting(), lendableBefore, callerWaits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
@@ -334,7 +349,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return true; // the caller sees closed and releases it
         }
         long remaining = deadline - System.nanoTime();
-        if (remaining < MIN_VALIDATION_NANOS && needsValidation(entry, ticker.read())) {
+        if (remaining < minValidationNanos && needsValidation(entry, ticker.read())) {
             bag.requite(entry);
             return false;
         }
@@ -347,7 +362,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Checks an entry the caller just took; retires it and returns false if it must not be lent. */
     private boolean lendable(PoolEntry entry, long now, long timeLeftNanos) {
-        if (entry.evict || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
+        if (entry.evict || expired(entry, now)) {
             retire(entry, entry.evict ? "evicted" : "lifetime reached");
             return false;
         }
@@ -580,46 +595,54 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** @return true if it stopped after a failed connect because another connector is backing off */
     private boolean fillWhileNeeded() {
         long backoff = BACKOFF_MIN_NANOS;
-        while (claimCreation()) {
-            PoolEntry entry;
-            try {
-                entry = factory.open();
-            } catch (Throwable e) {
-                pendingCreates.decrementAndGet();
-                openConnections.decrementAndGet();
-                if (e instanceof VirtualMachineError) {
-                    throw (VirtualMachineError) e; // out of memory and the like: not the database's fault
-                }
-                lastConnectFailure = asSqlException(e);
-                if (!backOffClaimed.compareAndSet(false, true)) {
-                    return true; // the database is failing and another connector backs off: stop
-                }
+        boolean backingOffHere = false; // holds backOffClaimed from the first failure until a success or the end
+        try {
+            while (claimCreation()) {
+                PoolEntry entry;
                 try {
+                    entry = factory.open();
+                } catch (Throwable e) {
+                    pendingCreates.decrementAndGet();
+                    openConnections.decrementAndGet();
+                    if (e instanceof VirtualMachineError) {
+                        throw (VirtualMachineError) e; // out of memory and the like: not the database's fault
+                    }
+                    lastConnectFailure = asSqlException(e);
+                    if (!backingOffHere && !backOffClaimed.compareAndSet(false, true)) {
+                        return true; // the database is failing and another connector backs off: stop
+                    }
+                    backingOffHere = true;
                     LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
                             poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
                     backOff(backoff);
-                } finally {
+                    backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+                    continue;
+                }
+                pendingCreates.decrementAndGet();
+                if (backingOffHere) {
+                    backingOffHere = false;
                     backOffClaimed.set(false);
                 }
-                backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
-                continue;
+                backoff = BACKOFF_MIN_NANOS;
+                lastConnectFailure = null;
+                connectionsCreated.incrementAndGet();
+                LOG.debug("{} - opened {}", poolName, entry);
+                bag.add(entry);
+                if (closed) {
+                    // close() set the flag before it looked at the bag; we added before looking at the flag, so
+                    // either close() saw this entry or we see closed here. Retire it ourselves.
+                    retire(entry, "pool closed");
+                    return false;
+                }
+                bag.requite(entry);
+                startFiller(); // the database answers: while callers wait, connect in parallel
             }
-            pendingCreates.decrementAndGet();
-            backoff = BACKOFF_MIN_NANOS;
-            lastConnectFailure = null;
-            connectionsCreated.incrementAndGet();
-            LOG.debug("{} - opened {} (waiting: {})", poolName, entry, bag.unserved());
-            bag.add(entry);
-            if (closed) {
-                // close() set the flag before it looked at the bag; we added before looking at the flag, so
-                // either close() saw this entry or we see closed here. Retire it ourselves.
-                retire(entry, "pool closed");
-                return false;
+            return false;
+        } finally {
+            if (backingOffHere) {
+                backOffClaimed.set(false);
             }
-            bag.requite(entry);
-            startFiller(); // the database answers: while callers wait, connect in parallel
         }
-        return false;
     }
 
     /**
@@ -685,24 +708,25 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 requestConnections();
             }
         };
+        Future<?>[] grace = new Future<?>[1];
         Runnable close = () -> {
-            Future<?> grace = null;
-            if (!closed) {
-                try { // the grace starts when the close does, not while it waits behind others in the queue
-                    grace = scheduler.schedule(uncount, Duration.ofNanos(validationNanos));
-                } catch (RuntimeException refused) {
-                    // no grace: the place is given back when the close ends
-                }
-            }
             try {
                 factory.close(entry);
             } finally {
                 uncount.run();
-                if (grace != null) {
-                    grace.cancel(false);
+                Future<?> g = grace[0];
+                if (g != null) {
+                    g.cancel(false);
                 }
             }
         };
+        if (!closed) {
+            try { // counted from when the close is queued: closes stuck behind hung ones must not stop refilling
+                grace[0] = scheduler.schedule(uncount, Duration.ofNanos(validationNanos));
+            } catch (RuntimeException refused) {
+                // no grace: the place is given back when the close ends
+            }
+        }
         try {
             closer.execute(close);
         } catch (RuntimeException rejected) {
@@ -916,7 +940,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw new IllegalArgumentException("connectionTimeout: got " + timeout
                     + "; allowed: 0 (no limit) or a positive duration");
         }
-        connectionTimeoutNanos = (timeout.isZero() ? Duration.ofMillis(Integer.MAX_VALUE) : timeout).toNanos();
+        long nanos = (timeout.isZero() ? Duration.ofMillis(Integer.MAX_VALUE) : timeout).toNanos();
+        minValidationNanos = Math.min(MIN_VALIDATION_NANOS, nanos / 2);
+        connectionTimeoutNanos = nanos;
     }
 
     /** How long borrowers wait now, in milliseconds. */
@@ -1028,23 +1054,29 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         boolean interrupted = Thread.interrupted();
         try {
             if (interrupted || !closer.awaitTermination(5, TimeUnit.SECONDS)) {
-                // Closes still queued run here, each bounded by its network timeout: none is dropped unclosed.
-                for (Runnable queued : closer.shutdownNow()) {
-                    queued.run();
-                }
+                runLeftoverCloses();
             }
         } catch (InterruptedException e) {
             interrupted = true;
-            for (Runnable queued : closer.shutdownNow()) {
-                queued.run();
-            }
+            runLeftoverCloses();
         } finally {
+            if (ownScheduler != null) {
+                ownScheduler.shutdownNow();
+            }
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
-        if (ownScheduler != null) {
-            ownScheduler.shutdownNow();
+    }
+
+    /** Closes still queued run here, each bounded by its network timeout: none is dropped unclosed. */
+    private void runLeftoverCloses() {
+        for (Runnable queued : closer.shutdownNow()) {
+            try {
+                queued.run();
+            } catch (RuntimeException | LinkageError e) {
+                LOG.debug("{} - closing a connection at shutdown failed: {}", poolName, e.toString());
+            }
         }
     }
 

@@ -13,11 +13,12 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 /**
  * The connection a borrower holds: one per lend, so a stale reference can never reach a connection that has
  * since been lent to someone else. It records what the borrower changed (autocommit, isolation, read-only,
- * catalog, schema, network timeout) and whether a transaction may be open (a statement ran, a result set row
- * changed, or metadata was read with autocommit off). On {@code close()} it closes the borrower's statements,
- * rolls back uncommitted work, whether or not the connection is about to be retired (a driver may commit on
- * close), and resets only what changed, before giving the physical connection back. Any failure on the way
- * retires the connection instead of lending it again.
+ * catalog, schema, network timeout) and whether a transaction may be open (with autocommit off: a statement ran,
+ * a result set row changed, metadata was read, the schema was read or set, a savepoint was made, or the vendor
+ * connection was unwrapped). On {@code close()} it closes the borrower's statements, rolls back uncommitted work,
+ * whether or not the connection is about to be retired (a driver may commit on close), and resets what the
+ * borrower changed, before giving the physical connection back. Any failure on the way retires the connection
+ * instead of lending it again.
  */
 final class ProxyConnection extends DelegatingConnection {
 
@@ -88,6 +89,10 @@ final class ProxyConnection extends DelegatingConnection {
             }
         }
         synchronized (this) {
+            if (closed != 0) { // close() ran while the statement was being made: do not leak it into the next lend
+                statement.delegate.close();
+                throw new SQLException("Connection is closed", "08003");
+            }
             PoolEntry e = entry;
             if (e.openStatementCount == e.openStatements.length) {
                 e.openStatements = Arrays.copyOf(e.openStatements, e.openStatementCount * 2);
@@ -192,6 +197,14 @@ final class ProxyConnection extends DelegatingConnection {
         dirty |= NETWORK_TIMEOUT;
     }
 
+    /** Work done on the vendor connection is invisible to us: with autocommit off, assume a transaction is open. */
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        T unwrapped = super.unwrap(iface);
+        beforeExecute();
+        return unwrapped;
+    }
+
     @Override
     public DatabaseMetaData getMetaData() throws SQLException {
         return new ProxyDatabaseMetaData(this, super.getMetaData());
@@ -241,7 +254,7 @@ final class ProxyConnection extends DelegatingConnection {
         PoolEntry e = entry;
         ProxyStatement[] statements;
         int count;
-        synchronized (this) { // take the list; the closes (driver I/O) run outside the monitor
+        synchronized (this) { // take the list (closed is already set, so track adds no more); closes run outside
             count = e.openStatementCount;
             if (count == 0) {
                 return;
@@ -277,8 +290,14 @@ final class ProxyConnection extends DelegatingConnection {
      */
     private void restore() {
         Connection raw = entry.connection;
-        int before = dirty;
         try {
+            boolean sessionReset = (dirty & (ISOLATION | CATALOG | SCHEMA | READ_ONLY)) != 0;
+            if (sessionReset && !entry.autoCommit) {
+                // These resets may run SQL (PostgreSQL's SET search_path), which we commit below so the next
+                // borrower's rollback cannot undo them; roll back first, so only they can be in that commit
+                // (the borrower may have worked through unwrap(), which we cannot see).
+                raw.rollback();
+            }
             if ((dirty & AUTOCOMMIT) != 0 && entry.autoCommit != pool.defaultAutoCommit) {
                 raw.setAutoCommit(pool.defaultAutoCommit);
                 entry.autoCommit = pool.defaultAutoCommit;
@@ -288,15 +307,18 @@ final class ProxyConnection extends DelegatingConnection {
                 entry.readOnly = pool.defaultReadOnly;
             }
             if ((dirty & ISOLATION) != 0 && entry.isolation != entry.initialIsolation) {
-                raw.setTransactionIsolation(entry.initialIsolation);
+                raw.setTransactionIsolation(entry.initialIsolation); // -1 (unknown) fails: the connection retires
                 entry.isolation = entry.initialIsolation;
             }
-            if ((dirty & CATALOG) != 0 && entry.initialCatalog != null
-                    && !entry.initialCatalog.equals(entry.catalog)) {
+            // Catalog and schema are reset whenever the borrower set them, whatever we think they are now: a
+            // rollback can undo a SET the borrower ran, so our record of the value cannot be trusted.
+            if ((dirty & CATALOG) != 0) {
+                requireKnown(entry.initialCatalog, "catalog");
                 raw.setCatalog(entry.initialCatalog);
                 entry.catalog = entry.initialCatalog;
             }
-            if ((dirty & SCHEMA) != 0 && entry.initialSchema != null && !entry.initialSchema.equals(entry.schema)) {
+            if ((dirty & SCHEMA) != 0) {
+                requireKnown(entry.initialSchema, "schema");
                 raw.setSchema(entry.initialSchema);
                 entry.schema = entry.initialSchema;
             }
@@ -304,12 +326,20 @@ final class ProxyConnection extends DelegatingConnection {
                 raw.setNetworkTimeout(pool.networkTimeoutExecutor(), entry.initialNetworkTimeout);
                 entry.networkTimeout = entry.initialNetworkTimeout;
             }
-            if ((before & (ISOLATION | CATALOG | SCHEMA | READ_ONLY)) != 0 && !entry.autoCommit) {
-                raw.commit(); // only the pool's resets can be in it: the borrower's work was rolled back
+            if (sessionReset && !entry.autoCommit) {
+                raw.commit();
             }
             raw.clearWarnings();
         } catch (SQLException | RuntimeException e) {
             noteResetFailure(e);
+        }
+    }
+
+    /** A property the driver could not report at connect cannot be reset: the connection is retired instead. */
+    private static void requireKnown(String initial, String property) throws SQLException {
+        if (initial == null) {
+            throw new SQLException("the driver did not report the initial " + property + ", so the one the "
+                    + "borrower set cannot be undone", "HY000");
         }
     }
 

@@ -14,7 +14,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +36,7 @@ class ConnectionBagTest {
      */
     private static PoolEntry awaitPromptly(ConnectionBag bag) throws InterruptedException {
         long start = System.nanoTime();
-        PoolEntry e = bag.await(WAIT, Integer.MAX_VALUE, x -> true, () -> { });
+        PoolEntry e = bag.await(System.nanoTime() + WAIT, Integer.MAX_VALUE, (x, d) -> true, () -> { });
         return System.nanoTime() - start < WAIT / 2 ? e : null;
     }
 
@@ -85,34 +84,6 @@ class ConnectionBagTest {
         }
     }
 
-    /** A waiter that leaves with a connection passes the wake on while idle connections remain. */
-    @Test
-    void aServedWaiterWakesTheNextWhileConnectionsAreIdle() throws Exception {
-        ConnectionBag bag = new ConnectionBag();
-        PoolEntry a = lentEntry(bag);
-        PoolEntry b = lentEntry(bag);
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            Future<PoolEntry> first = pool.submit(() -> awaitPromptly(bag));
-            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 1);
-            Future<PoolEntry> second = pool.submit(() -> awaitPromptly(bag));
-            await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 2);
-            // Make both IDLE without waking anyone, as two returns racing a single wake would.
-            a.setState(PoolEntry.IDLE);
-            b.setState(PoolEntry.IDLE);
-            bag.unreserve(reserveIdle(bag, a)); // one ordinary return: wakes one waiter
-            assertThat(first.get(10, TimeUnit.SECONDS)).isNotNull();
-            assertThat(second.get(10, TimeUnit.SECONDS)).isNotNull();
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    private static PoolEntry reserveIdle(ConnectionBag bag, PoolEntry e) {
-        assertThat(bag.reserve(e)).isTrue();
-        return e;
-    }
-
     /** A waiter handed an unusable connection keeps its place ahead of later waiters (strict FIFO: virtual). */
     @Test
     void aWaiterWhoseConnectionIsRetiredKeepsItsPlace() throws Exception {
@@ -123,7 +94,7 @@ class ConnectionBagTest {
         PoolEntry good = lentEntry(bag);
         PoolEntry third = lentEntry(bag);
         AtomicBoolean rejectedOnce = new AtomicBoolean();
-        Predicate<PoolEntry> firstWaiterRejectsBad = e -> {
+        ConnectionBag.Acceptor firstWaiterRejectsBad = (e, deadline) -> {
             if (e == bad && rejectedOnce.compareAndSet(false, true)) {
                 bag.remove(e); // retired, as the pool does with a connection that failed validation
                 return false;
@@ -132,10 +103,11 @@ class ConnectionBagTest {
         };
         ExecutorService pool = Executors.newCachedThreadPool(virtual);
         try {
-            Future<PoolEntry> oldest = pool.submit(() -> bag.await(WAIT, Integer.MAX_VALUE, firstWaiterRejectsBad,
-                    () -> { }));
+            Future<PoolEntry> oldest = pool.submit(() -> bag.await(System.nanoTime() + WAIT, Integer.MAX_VALUE,
+                    firstWaiterRejectsBad, () -> { }));
             await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 1);
-            Future<PoolEntry> younger = pool.submit(() -> bag.await(WAIT, Integer.MAX_VALUE, e -> true, () -> { }));
+            Future<PoolEntry> younger = pool.submit(() -> bag.await(System.nanoTime() + WAIT, Integer.MAX_VALUE,
+                    (e, d) -> true, () -> { }));
             await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 2);
             bag.requite(bad);
             await().atMost(Duration.ofSeconds(5)).until(rejectedOnce::get);
@@ -155,8 +127,8 @@ class ConnectionBagTest {
         ExecutorService pool = Executors.newFixedThreadPool(1);
         try {
             AtomicBoolean sawDemand = new AtomicBoolean();
-            Future<PoolEntry> got = pool.submit(() -> bag.await(WAIT, Integer.MAX_VALUE, x -> true,
-                    () -> sawDemand.set(bag.unserved() == 1)));
+            Future<PoolEntry> got = pool.submit(() -> bag.await(System.nanoTime() + WAIT, Integer.MAX_VALUE,
+                    (x, d) -> true, () -> sawDemand.set(bag.unserved() == 1)));
             await().atMost(Duration.ofSeconds(5)).until(() -> bag.waiting() == 1);
             assertThat(sawDemand).as("the caller counts as demand before it asks for a connection").isTrue();
             bag.requite(e);
@@ -229,7 +201,8 @@ class ConnectionBagTest {
     void aFailingDemandSignalLeavesNoGhostWaiter() {
         ConnectionBag bag = new ConnectionBag();
         PoolEntry e = lentEntry(bag);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bag.await(WAIT, Integer.MAX_VALUE, x -> true,
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bag.await(System.nanoTime() + WAIT,
+                Integer.MAX_VALUE, (x, d) -> true,
                 () -> {
                     throw new OutOfMemoryError("unable to create native thread");
                 })).isInstanceOf(OutOfMemoryError.class);
