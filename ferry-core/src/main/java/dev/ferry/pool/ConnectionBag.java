@@ -26,13 +26,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * a connection), before it asks the pool for a new connection, so the pool always sees it. What a return does
  * depends on the mode:
  * <ul>
- *   <li><em>Normal mode</em>: the connection goes back to the array as IDLE and the oldest waiter that is parked
- *       and not yet woken is woken to take it. A running thread that asks in the meantime may get it first. That
- *       keeps threads that are on a CPU working instead of handing every connection to a thread that first has
- *       to be scheduled (strict hand-off costs a context switch per borrow: we measured a 60x throughput loss
- *       with 32 threads on a pool of 8). A waiter already woken is skipped, so N returns wake N waiters; the
- *       waiters woken together may take their connections in either order, but no later waiter is woken before
- *       them.
+ *   <li><em>Normal mode</em>: the connection goes back to the array as IDLE and the oldest waiter is woken to
+ *       take it, unless it was woken already and has not run yet: one wake is outstanding at a time. A running
+ *       thread that asks in the meantime may get the connection first. That keeps threads that are on a CPU
+ *       working instead of handing every connection to a thread that first has to be scheduled (strict hand-off
+ *       costs a context switch per borrow: we measured a 60x throughput loss with 32 threads on a pool of 8, and
+ *       waking one thread per return convoys them too). The woken waiter, when it leaves, wakes the next while
+ *       connections are still IDLE, so N returns serve N waiters, one after another, in queue order.
  *   <li><em>Hand-off</em>: a waiter that wakes having waited {@link #HANDOFF_AFTER_NANOS} or more raises a flag.
  *       The next returned connection then goes straight into the oldest waiter's slot, never becoming IDLE, and
  *       newcomers skip the fast path and queue while the flag is up (a queued waiter may still take a connection
@@ -48,19 +48,21 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
  * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
- * validate it. A connection found by scanning is checked while the waiter is still queued, so it keeps its
- * place; one handed over at the head is checked after the waiter left the queue, and the waiter goes back to the
- * head. After a retirement the waiter looks again; after a give-back it parks (announced, so returns can wake
- * it) rather than scanning, so it cannot take the same connection and give it back in a loop. If the check
- * throws, the connection is given back and the waiter leaves the queue before the exception does.
+ * validate it. The waiter leaves the queue before the check (so no returner hands it a second connection
+ * meanwhile) and, if the connection is refused, goes back to the head of the queue: a dead connection never
+ * pushes a waiter behind later arrivals (it may put it ahead of older waiters, which is rare and bounded by the
+ * connections that fail). After a retirement the waiter looks again; after a give-back it parks (announced, so
+ * returns can wake it) rather than scanning, so it cannot take the same connection and give it back in a loop.
+ * If the check throws, the connection is given back before the exception leaves.
  *
  * <p><b>No lost wake-ups.</b> The race to close is "a borrower enqueues just after a returner looked at the
  * queue and found it empty". Both sides check twice, in opposite orders: the waiter announces that it will
  * park, then scans the array; the returner publishes IDLE, then looks at the queue again and, if someone
  * arrived, wakes or serves them. All the accesses involved are volatile, so at least one side sees the other.
- * Each connection that goes IDLE wakes one parked waiter, and a woken waiter scans before anything else, so a
- * wake is used unless the waiter leaves without scanning (interrupted) or without a connection (timed out); a
- * waiter leaving so wakes the next parked waiter while connections are IDLE, so its wake is not lost.
+ * A connection that goes IDLE wakes the oldest waiter, or finds it already woken; a woken waiter scans before
+ * anything else, and every waiter that leaves (with a connection, timed out, interrupted) wakes the next while
+ * connections are still IDLE. So no waiter sleeps beside an IDLE connection: the chain of wakes goes on until
+ * the connections or the waiters run out.
  *
  * <p><b>Virtual threads.</b> Waiting is {@link LockSupport#parkNanos}, never {@code synchronized} and never a
  * {@code Thread.yield()} spin, so a parked virtual thread releases its carrier. The only lock is the
@@ -161,6 +163,9 @@ final class ConnectionBag {
                 if (handed != null) {
                     // A returner took us off the head of the queue and handed this over: we own it.
                     if (acceptOrGiveBack(accept, handed, deadline)) {
+                        if (waiter.woken) {
+                            passWakeOn();
+                        }
                         return handed;
                     }
                     if (deadline - System.nanoTime() <= 0 || closed) {
@@ -181,21 +186,25 @@ final class ConnectionBag {
                     PoolEntry free = scan();
                     if (free != null) {
                         waiter.parked.set(false);
-                        // Checked while still queued, so an unusable connection does not cost our place.
-                        boolean ok;
-                        try {
-                            ok = accept.accept(free, deadline);
-                        } catch (Throwable t) {
-                            requite(free);
-                            leave(waiter);
-                            throw t;
+                        if (!waiter.cancel()) {
+                            requite(free); // a returner handed us one while we found another: give one back
+                            continue; // and check the handed one above
                         }
-                        if (ok) {
-                            if (!waiter.cancel()) {
-                                requite(waiter.entry()); // handed another while we checked: give it back
+                        // Out of the queue (so no returner hands us a second one while we check this one).
+                        if (acceptOrGiveBack(accept, free, deadline)) {
+                            if (waiter.woken) {
+                                passWakeOn(); // we took the one wake outstanding: hand it on if more are idle
                             }
                             return free;
                         }
+                        if (deadline - System.nanoTime() <= 0 || closed) {
+                            passWakeOn();
+                            return null;
+                        }
+                        // Refused: back to the head of the queue, where a dead connection cannot push us back.
+                        waiters.remove(waiter);
+                        waiter = waiter.renew();
+                        waiters.offerFirst(waiter);
                         look = free.state() == PoolEntry.REMOVED;
                         continue; // re-announce the park (so returns can wake us) before anything else
                     }
@@ -256,9 +265,10 @@ final class ConnectionBag {
     }
 
     /**
-     * A waiter leaving without a connection (timed out, interrupted, failed) wakes the next one if connections are
-     * idle: a wake it received and did not use would otherwise be lost. (One that leaves with a connection used
-     * its wake, so it passes nothing on.)
+     * A waiter leaving wakes the next one if connections are still IDLE: returns that came while it was on its
+     * way did not wake anyone else. Called by every waiter that leaves without a connection, and by one that
+     * leaves with a connection if it was woken (it held the outstanding wake); one that was handed a connection,
+     * or found one before anyone woke it, held no wake and passes none on.
      */
     private void passWakeOn() {
         if (waiting.get() > 1 && hasIdle()) {
@@ -335,23 +345,24 @@ final class ConnectionBag {
     }
 
     /**
-     * Unparks the oldest waiter that is parked and not yet woken. A waiter already woken and not yet run is
-     * skipped, so N returns wake N distinct waiters: one unpark per park (each unpark of a platform thread is a
-     * system call), and no return is absorbed by a waiter that was woken already.
+     * Unparks the oldest waiter still waiting for a connection, unless it has been woken and not yet run: one
+     * wake outstanding at a time (each unpark of a platform thread is a system call, and waking one thread per
+     * return convoys them). A woken waiter passes the wake on when it leaves while connections are still IDLE
+     * ({@link #passWakeOn()}), so returns that arrive while it is on its way are not lost: they are served one
+     * waiter after another.
      */
     private void wakeOldest() {
-        Waiter head = waiters.peekFirst();
-        if (head != null && head.slot.get() == null && head.wake()) {
-            LockSupport.unpark(head.thread); // the usual case: no iterator
+        for (Waiter w : waiters) {
+            if (w.slot.get() != null) {
+                continue; // cancelled (leaving) or already handed a connection
+            }
+            if (w.wake()) {
+                LockSupport.unpark(w.thread);
+            }
             return;
         }
-        for (Waiter w : waiters) {
-            if (w.slot.get() == null && w.wake()) {
-                LockSupport.unpark(w.thread);
-                return;
-            }
-        }
     }
+
     void add(PoolEntry entry) {
         writeLock.lock();
         try {
@@ -458,14 +469,23 @@ final class ConnectionBag {
             this.since = since;
         }
 
-        /** A fresh slot for the same caller, which keeps its arrival time (its place in line). */
+        /** A fresh slot for the same caller, which keeps its arrival time and any wake it holds. */
         Waiter renew() {
-            return new Waiter(thread, since);
+            Waiter w = new Waiter(thread, since);
+            w.woken = woken;
+            return w;
         }
+
+        /** Set by the returner that woke this waiter: it holds the one outstanding wake until it leaves. */
+        volatile boolean woken;
 
         /** Claims the right to unpark this waiter; false if it is awake or someone already woke it. */
         boolean wake() {
-            return parked.get() && parked.compareAndSet(true, false);
+            if (parked.get() && parked.compareAndSet(true, false)) {
+                woken = true;
+                return true;
+            }
+            return false;
         }
 
         boolean offer(PoolEntry entry) {

@@ -18,7 +18,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -130,8 +129,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final AtomicInteger pendingCreates = new AtomicInteger();
     /** Held by the one connector that backs off after a failure; the others stop instead of retrying. */
     private final AtomicBoolean backOffClaimed = new AtomicBoolean();
-    /** Callers that started waiting, ever: a back-off is cut short only by a new one. */
-    private final AtomicLong arrivals = new AtomicLong();
+    /** Callers that started waiting, ever: a back-off is cut short only by a new one. (An adder: no contention.) */
+    private final java.util.concurrent.atomic.LongAdder arrivals = new java.util.concurrent.atomic.LongAdder();
     /** The connector thread while it sleeps out a back-off; a new waiter unparks it. */
     private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
@@ -304,13 +303,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         // Poll while there is time to validate what we find; with less, only waiting (whose check gives a
         // connection needing validation back and parks) is left, so a given-back connection is not polled again.
-        for (PoolEntry entry; deadline - System.nanoTime() >= minValidationNanos && (entry = bag.poll()) != null; ) {
+        for (PoolEntry entry; (entry = bag.poll()) != null; ) {
             if (closed) {
                 release(entry);
                 throw closedException();
             }
             if (lendableBefore(entry, deadline)) {
                 return entry;
+            }
+            if (deadline - System.nanoTime() < minValidationNanos) {
+                break; // what we find now we could not validate: wait instead (see above)
             }
         }
         if (deadline - System.nanoTime() <= 0) {
@@ -348,32 +350,29 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (closed) {
             return true; // the caller sees closed and releases it
         }
-        long remaining = deadline - System.nanoTime();
-        if (remaining < minValidationNanos && needsValidation(entry, ticker.read())) {
-            bag.requite(entry);
-            return false;
-        }
-        return lendable(entry, ticker.read(), remaining);
-    }
-
-    private boolean needsValidation(PoolEntry entry, long now) {
-        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS;
-    }
-
-    /** Checks an entry the caller just took; retires it and returns false if it must not be lent. */
-    private boolean lendable(PoolEntry entry, long now, long timeLeftNanos) {
+        long now = ticker.read();
         if (entry.evict || expired(entry, now)) {
             retire(entry, entry.evict ? "evicted" : "lifetime reached");
             return false;
         }
-        if (needsValidation(entry, now)) {
-            if (!factory.isAlive(entry, Math.min(validationNanos, timeLeftNanos))) {
-                retire(entry, "failed validation before lending");
-                return false;
-            }
-            entry.lastAlive = ticker.read();
+        if (!needsValidation(entry, now)) {
+            return true; // the common case: no clock read for the deadline
         }
+        long remaining = deadline - System.nanoTime();
+        if (remaining < minValidationNanos) {
+            bag.requite(entry);
+            return false;
+        }
+        if (!factory.isAlive(entry, Math.min(validationNanos, remaining))) {
+            retire(entry, "failed validation before lending");
+            return false;
+        }
+        entry.lastAlive = ticker.read();
         return true;
+    }
+
+    private boolean needsValidation(PoolEntry entry, long now) {
+        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS;
     }
 
     private Connection lend(PoolEntry entry, long now) {
@@ -518,7 +517,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** A caller starts waiting: it is demand, and it may cut a connector's back-off short. */
     private void callerWaits() {
-        arrivals.incrementAndGet();
+        arrivals.increment();
         requestConnections();
         Thread sleeper = backingOff;
         if (sleeper != null) {
@@ -656,7 +655,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         long start = System.nanoTime();
         long until = start + nanos;
         long earliest = start + Math.min(nanos, CUT_SHORT_FLOOR_NANOS);
-        long seen = arrivals.get();
+        long seen = arrivals.sum();
         backingOff = Thread.currentThread();
         try {
             for (;;) {
@@ -664,7 +663,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (closed || now - until >= 0) {
                     return;
                 }
-                if (cutShort && now - earliest >= 0 && arrivals.get() != seen && bag.unserved() > 0) {
+                if (cutShort && now - earliest >= 0 && arrivals.sum() != seen && bag.unserved() > 0) {
                     return;
                 }
                 long wake = cutShort && now - earliest < 0 ? earliest : until;
