@@ -27,7 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * depends on the mode:
  * <ul>
  *   <li><em>Normal mode</em>: the connection goes back to the array as IDLE and the oldest waiter is woken to
- *       take it, unless it was woken already and has not run yet: one wake is outstanding at a time. A running
+ *       take it, unless it holds the outstanding wake already (woken, not yet gone); a waiter that is running
+ *       without having been woken is passed over for the next one. So one wake is outstanding at a time, and a
+ *       return wakes at most one waiter. A running
  *       thread that asks in the meantime may get the connection first. That keeps threads that are on a CPU
  *       working instead of handing every connection to a thread that first has to be scheduled (strict hand-off
  *       costs a context switch per borrow: we measured a 60x throughput loss with 32 threads on a pool of 8, and
@@ -59,10 +61,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * queue and found it empty". Both sides check twice, in opposite orders: the waiter announces that it will
  * park, then scans the array; the returner publishes IDLE, then looks at the queue again and, if someone
  * arrived, wakes or serves them. All the accesses involved are volatile, so at least one side sees the other.
- * A connection that goes IDLE wakes the oldest waiter, or finds it already woken; a woken waiter scans before
- * anything else, and every waiter that leaves (with a connection, timed out, interrupted) wakes the next while
- * connections are still IDLE. So no waiter sleeps beside an IDLE connection: the chain of wakes goes on until
- * the connections or the waiters run out.
+ * A connection that goes IDLE wakes the oldest parked waiter, or finds an older one holding the outstanding
+ * wake; a woken waiter scans before anything else, and when it leaves (with a connection, or without) it wakes
+ * the next while connections are still IDLE, as does any waiter leaving without a connection. So the chain of
+ * wakes goes on until the connections or the waiters run out; returns that arrive together are served one
+ * scheduling latency after another. (Two narrow exceptions, both bounded by the time a waiter has left below
+ * the pool's validation floor of 50 ms: a waiter that gave back a connection it had no time to validate parks
+ * without scanning, and two such waiters may pass one stale connection back and forth until their deadlines.)
  *
  * <p><b>Virtual threads.</b> Waiting is {@link LockSupport#parkNanos}, never {@code synchronized} and never a
  * {@code Thread.yield()} spin, so a parked virtual thread releases its carrier. The only lock is the
@@ -251,7 +256,9 @@ final class ConnectionBag {
         try {
             return accept.accept(entry, deadline);
         } catch (Throwable t) {
-            requite(entry);
+            if (entry.state() != PoolEntry.REMOVED) { // the check may have retired it before it threw
+                requite(entry);
+            }
             throw t;
         }
     }
@@ -267,8 +274,8 @@ final class ConnectionBag {
     /**
      * A waiter leaving wakes the next one if connections are still IDLE: returns that came while it was on its
      * way did not wake anyone else. Called by every waiter that leaves without a connection, and by one that
-     * leaves with a connection if it was woken (it held the outstanding wake); one that was handed a connection,
-     * or found one before anyone woke it, held no wake and passes none on.
+     * leaves with a connection if it was woken (it held the outstanding wake); one that was never woken held no
+     * wake, and returns meanwhile passed it over (see {@link #wakeOldest()}).
      */
     private void passWakeOn() {
         if (waiting.get() > 1 && hasIdle()) {
@@ -352,15 +359,37 @@ final class ConnectionBag {
      * waiter after another.
      */
     private void wakeOldest() {
-        for (Waiter w : waiters) {
-            if (w.slot.get() != null) {
-                continue; // cancelled (leaving) or already handed a connection
-            }
-            if (w.wake()) {
-                LockSupport.unpark(w.thread);
-            }
-            return;
+        Waiter head = waiters.peekFirst();
+        if (head != null && wakeOne(head) != NEXT) {
+            return; // the usual case, without an iterator
         }
+        for (Waiter w : waiters) {
+            if (wakeOne(w) != NEXT) {
+                return;
+            }
+        }
+    }
+
+    private static final int WOKEN = 0;
+    private static final int HOLDS_WAKE = 1;
+    private static final int NEXT = 2;
+
+    /**
+     * Tries to give this waiter the wake: WOKEN if it was parked and now is woken; HOLDS_WAKE if it was woken
+     * earlier and has not left (it passes the wake on); NEXT if the wake must go to the next waiter: it was
+     * handed a connection or cancelled, or it is running without having been woken (it may or may not take
+     * the returned connection).
+     */
+    private static int wakeOne(Waiter w) {
+        if (w.slot.get() != null) {
+            return NEXT;
+        }
+        if (w.wake()) {
+            LockSupport.unpark(w.thread);
+            // Handed a connection just as the wake landed: it may have read its woken flag already.
+            return w.slot.get() == null ? WOKEN : NEXT;
+        }
+        return w.woken ? HOLDS_WAKE : NEXT;
     }
 
     void add(PoolEntry entry) {

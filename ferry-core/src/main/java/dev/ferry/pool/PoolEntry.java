@@ -53,9 +53,10 @@ final class PoolEntry {
     /** Whether the driver supports network timeouts on this connection (pool I/O is bounded with them). */
     boolean networkTimeoutSupported;
 
-    /** Statements the current borrower has open; kept here so a lend allocates no list. Owner-only. */
+    /** Statements the current borrower made (closed ones are dropped lazily); kept here so a lend allocates none. */
     ProxyStatement[] openStatements = new ProxyStatement[8];
-    int openStatementCount;
+    /** Volatile: the borrower's thread writes it, and a close() on another thread must see it (ProxyConnection). */
+    volatile int openStatementCount;
 
     /** The borrower's stack, captured when leak detection is on. */
     Throwable borrowSite;

@@ -76,8 +76,11 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     /**
-     * Statements are tracked under this proxy's monitor: JDBC does not promise thread safety, but applications do
-     * close one connection's statements from several threads (HikariCP tests it). Nothing blocks inside.
+     * Statements are added by the borrower's thread (JDBC drivers do not support making statements on one
+     * connection from several threads at once), and closing one changes nothing shared ({@link #untrack}), so
+     * applications may close one connection's statements from several threads at once (HikariCP tests it). The
+     * count is volatile and {@code closed} is checked after it is written, while close() reads the count after
+     * setting {@code closed}: a statement made as the connection closes is seen by one side or both.
      */
     private <T extends ProxyStatement> T track(T statement) throws SQLException {
         if (pool.queryTimeoutSeconds > 0) {
@@ -88,37 +91,45 @@ final class ProxyConnection extends DelegatingConnection {
                 throw e;
             }
         }
-        synchronized (this) {
-            if (closed != 0) { // close() ran while the statement was being made: do not leak it into the next lend
-                statement.delegate.close();
-                throw new SQLException("Connection is closed", "08003");
-            }
-            PoolEntry e = entry;
-            if (e.openStatementCount == e.openStatements.length) {
-                e.openStatements = Arrays.copyOf(e.openStatements, e.openStatementCount * 2);
-            }
-            e.openStatements[e.openStatementCount++] = statement;
+        PoolEntry e = entry;
+        if (e.openStatementCount == e.openStatements.length) {
+            compactOrGrow(e);
+        }
+        int n = e.openStatementCount;
+        e.openStatements[n] = statement;
+        e.openStatementCount = n + 1; // volatile: publishes the slot to close() (see closeStatements)
+        if (closed != 0) {
+            // close() ran while the statement was being made: it may not have seen it. Close it here (closing it
+            // twice does nothing), and do not hand out a statement on a returned connection.
+            statement.closeByPool();
+            throw new SQLException("Connection is closed", "08003");
         }
         return statement;
     }
 
-    synchronized void untrack(ProxyStatement statement) {
-        if (closed != 0) {
-            return; // the list now belongs to the entry's next borrower
-        }
-        PoolEntry e = entry;
+    /** Drops the statements the borrower closed; grows the list only if it is still full. */
+    private static void compactOrGrow(PoolEntry e) {
         ProxyStatement[] statements = e.openStatements;
-        // Statements are usually closed in reverse order of creation: search from the end.
-        for (int i = e.openStatementCount - 1; i >= 0; i--) {
-            if (statements[i] == statement) {
-                int moved = e.openStatementCount - i - 1;
-                if (moved > 0) {
-                    System.arraycopy(statements, i + 1, statements, i, moved);
-                }
-                statements[--e.openStatementCount] = null;
-                return;
+        int kept = 0;
+        for (int i = 0; i < e.openStatementCount; i++) {
+            if (!statements[i].isClosedByBorrower()) {
+                statements[kept++] = statements[i];
             }
         }
+        java.util.Arrays.fill(statements, kept, e.openStatementCount, null);
+        e.openStatementCount = kept;
+        if (kept == statements.length) {
+            e.openStatements = Arrays.copyOf(statements, kept * 2);
+        }
+    }
+
+    /**
+     * A statement the borrower closed. Nothing shared changes here, so statements may be closed from any thread
+     * at once without a lock: the statement's own flag says it is closed, {@link #track} drops closed ones when
+     * the list is full, and the connection's close skips them.
+     */
+    void untrack(ProxyStatement statement) {
+        // nothing to do: see above
     }
 
     @Override
@@ -252,20 +263,17 @@ final class ProxyConnection extends DelegatingConnection {
 
     private void closeStatements() {
         PoolEntry e = entry;
-        ProxyStatement[] statements;
-        int count;
-        synchronized (this) { // take the list (closed is already set, so track adds no more); closes run outside
-            count = e.openStatementCount;
-            if (count == 0) {
-                return;
-            }
-            statements = Arrays.copyOf(e.openStatements, count);
-            Arrays.fill(e.openStatements, 0, count, null);
-            e.openStatementCount = 0;
+        int count = e.openStatementCount; // after closed was set: see track
+        if (count == 0) {
+            return;
         }
+        e.openStatementCount = 0;
+        ProxyStatement[] statements = e.openStatements;
         for (int i = count - 1; i >= 0; i--) {
+            ProxyStatement statement = statements[i];
+            statements[i] = null;
             try {
-                statements[i].closeByPool();
+                statement.closeByPool();
             } catch (SQLException | RuntimeException ex) {
                 noteResetFailure(ex);
             }

@@ -13,6 +13,11 @@ import java.sql.Statement;
 class ProxyStatement extends DelegatingStatement {
 
     final ProxyConnection connection;
+    /**
+     * Written by whichever thread closes it; read by the connection's close and by list compaction. Plain, not
+     * volatile (this is on every statement's path): a stale read only closes a closed statement again, which
+     * JDBC defines as doing nothing, or keeps a closed one in the list until the next compaction.
+     */
     private boolean closed;
 
     ProxyStatement(ProxyConnection connection, Statement delegate) {
@@ -51,6 +56,10 @@ class ProxyStatement extends DelegatingStatement {
         closed = true;
         connection.untrack(this);
         super.close();
+    }
+
+    boolean isClosedByBorrower() {
+        return closed;
     }
 
     /** Closes on the pool's behalf when the connection is returned; the connection forgets it itself. */
