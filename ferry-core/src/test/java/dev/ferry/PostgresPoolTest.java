@@ -280,53 +280,18 @@ class PostgresPoolTest {
     void recoversAfterAllBackendsAreTerminatedDuringLoad() throws Exception {
         String app = Postgres.uniqueApplicationName("recover");
         int max = 5;
-        ExecutorService executor = Executors.newFixedThreadPool(16);
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicLong ok = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
         try (FerryDataSource ds = new FerryDataSource(Postgres.config(app).maximumPoolSize(max)
                 .connectionTimeout(Duration.ofSeconds(5)).build());
              Connection admin = Postgres.admin()) {
             FerryPool pool = ds.unwrap(FerryPool.class);
-            List<Future<?>> load = new ArrayList<>();
-            for (int t = 0; t < 16; t++) {
-                load.add(executor.submit(() -> {
-                    while (running.get()) {
-                        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
-                             ResultSet rs = s.executeQuery("SELECT pg_sleep(0.002)")) {
-                            rs.next();
-                            ok.incrementAndGet();
-                        } catch (SQLException e) {
-                            failed.incrementAndGet(); // in-flight queries on killed backends fail; that is expected
-                        }
-                    }
-                    return null;
-                }));
-            }
-            await().atMost(Duration.ofSeconds(10)).until(() -> ok.get() > 200);
-            int killed = Postgres.terminate(admin, app);
-            assertThat(killed).as("backends terminated").isPositive();
-            long okAtKill = ok.get();
-            await().atMost(Duration.ofSeconds(20)).until(() -> ok.get() > okAtKill + 500);
-            running.set(false);
-            for (Future<?> f : load) {
-                f.get(30, TimeUnit.SECONDS);
-            }
-            // New borrowers succeed, on live backends.
-            for (int i = 0; i < max * 2; i++) {
-                try (Connection c = ds.getConnection()) {
-                    assertThat(queryString(c, "SELECT 'alive'")).isEqualTo("alive");
-                }
-            }
+            ServerOutage.underLoad(ds, () -> assertThat(Postgres.terminate(admin, app)).as("backends terminated")
+                    .isPositive());
             // Nothing leaked: every connection is back, the pool refilled, and the server agrees.
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 assertThat(pool.activeConnections()).isZero();
                 assertThat(pool.totalConnections()).isEqualTo(max);
                 assertThat(Postgres.backends(admin, app)).isEqualTo(max);
             });
-        } finally {
-            running.set(false);
-            executor.shutdownNow();
         }
     }
 
