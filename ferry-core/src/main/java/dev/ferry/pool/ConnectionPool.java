@@ -48,8 +48,9 @@ import org.slf4j.LoggerFactory;
  * more than the budget, except while a close takes (or waits) longer than validationTimeout: a hung close must
  * not stop the pool from refilling.
  *
- * <p><b>Creation</b> happens on connector threads, never on a borrower's: borrowers wait in the bag, and each
- * new connection goes to the oldest waiter. One connector keeps minimumIdle, one connection at a time; while
+ * <p><b>Creation</b> happens on connector threads, never on a borrower's (except the first connection of a pool
+ * started lazily by its first borrower, per initializationFailTimeout): borrowers wait in the bag, and each new
+ * connection is returned to it like any other, handed to or waking the oldest waiter. One connector keeps minimumIdle, one connection at a time; while
  * callers wait, up to three connect in parallel, so a pool emptied by a database restart refills in a third of
  * the time. Connections being opened count as on their way, so parallel connectors do not answer the same
  * demand twice. Failures back off exponentially (10 ms to 1 s) on one connector (the others stop) and the last
