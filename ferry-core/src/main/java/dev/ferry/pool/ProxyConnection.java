@@ -267,7 +267,7 @@ final class ProxyConnection extends DelegatingConnection {
         if (count == 0) {
             return;
         }
-        e.openStatementCount = 0;
+        PoolEntry.resetStatementCount(e); // no fence needed: the entry is ours until release() publishes it
         ProxyStatement[] statements = e.openStatements;
         for (int i = count - 1; i >= 0; i--) {
             ProxyStatement statement = statements[i];
