@@ -49,7 +49,6 @@ final class ConnectionFactory {
     private final Driver driver;
     private final DataSource dataSource;
     private final Properties baseProperties;
-    private final boolean driverTakesLoginTimeout;
     private final long maxLifetimeNanos;
     private final Executor networkTimeoutExecutor;
     private volatile String username;
@@ -71,14 +70,10 @@ final class ConnectionFactory {
             baseProperties.setProperty(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
         }
         long loginSeconds = loginTimeoutSeconds();
-        boolean takesLoginTimeout = false;
-        if (driver != null && loginSeconds > 0 && !baseProperties.containsKey("loginTimeout")) {
-            takesLoginTimeout = listsProperty(driver, config.jdbcUrl(), "loginTimeout");
-            if (takesLoginTimeout) {
-                baseProperties.setProperty("loginTimeout", Long.toString(loginSeconds));
-            }
+        if (driver != null && loginSeconds > 0 && !baseProperties.containsKey("loginTimeout")
+                && listsProperty(driver, config.jdbcUrl(), "loginTimeout")) {
+            baseProperties.setProperty("loginTimeout", Long.toString(loginSeconds));
         }
-        this.driverTakesLoginTimeout = takesLoginTimeout;
         if (dataSource != null && loginSeconds > 0) {
             try {
                 dataSource.setLoginTimeout((int) loginSeconds);
@@ -109,10 +104,6 @@ final class ConnectionFactory {
             // a driver that cannot describe itself gets no login timeout from us
         }
         return false;
-    }
-
-    boolean appliesLoginTimeout() {
-        return driverTakesLoginTimeout || dataSource != null;
     }
 
     /** New credentials for connections opened from now on; open ones keep theirs. */
@@ -163,7 +154,7 @@ final class ConnectionFactory {
     private PoolEntry prepare(Connection c) throws SQLException {
         boolean autoCommit = config.autoCommit();
         // Bound the setup's I/O as a validation's: a half-open socket must not hang a connector for good.
-        int initialNetworkTimeout = readNetworkTimeout(c);
+        int initialNetworkTimeout = read(c, Connection::getNetworkTimeout, -1, "getNetworkTimeout"); // -1: unsupported
         boolean bounded = initialNetworkTimeout >= 0 && trySetNetworkTimeout(c,
                 (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
         // Set what was configured, then read the state back, all in autocommit mode (see the class notes).
@@ -186,9 +177,10 @@ final class ConnectionFactory {
         long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;
         PoolEntry entry = new PoolEntry(c, now, now + maxLifetimeNanos - jitter);
         entry.readOnly = config.readOnly();
-        entry.isolation = entry.initialIsolation = readIsolation(c);
-        entry.catalog = entry.initialCatalog = readCatalog(c);
-        entry.schema = entry.initialSchema = readSchema(c);
+        entry.isolation = entry.initialIsolation = read(c, Connection::getTransactionIsolation, -1,
+                "getTransactionIsolation");
+        entry.catalog = entry.initialCatalog = read(c, Connection::getCatalog, null, "getCatalog");
+        entry.schema = entry.initialSchema = read(c, Connection::getSchema, null, "getSchema");
         entry.networkTimeout = entry.initialNetworkTimeout = initialNetworkTimeout;
         entry.networkTimeoutSupported = initialNetworkTimeout >= 0;
         if (config.connectionInitSql() != null) {
@@ -221,40 +213,19 @@ final class ConnectionFactory {
         }
     }
 
-    private int readIsolation(Connection c) {
-        try {
-            return c.getTransactionIsolation();
-        } catch (SQLException | RuntimeException | LinkageError e) {
-            unsupported("getTransactionIsolation", e);
-            return -1;
-        }
+    /** A JDBC getter that a weak driver may not support. */
+    @FunctionalInterface
+    private interface Getter<T> {
+        T get(Connection c) throws SQLException;
     }
 
-    private String readCatalog(Connection c) {
+    /** Reads one property, or answers {@code unknown} if the driver cannot say (see the class notes). */
+    private <T> T read(Connection c, Getter<T> getter, T unknown, String method) {
         try {
-            return c.getCatalog();
+            return getter.get(c);
         } catch (SQLException | RuntimeException | LinkageError e) {
-            unsupported("getCatalog", e);
-            return null;
-        }
-    }
-
-    private String readSchema(Connection c) {
-        try {
-            return c.getSchema();
-        } catch (SQLException | RuntimeException | LinkageError e) {
-            unsupported("getSchema", e);
-            return null;
-        }
-    }
-
-    /** The network timeout, or -1 if the driver does not support one. */
-    private int readNetworkTimeout(Connection c) {
-        try {
-            return c.getNetworkTimeout();
-        } catch (SQLException | RuntimeException | LinkageError e) {
-            unsupported("getNetworkTimeout", e);
-            return -1;
+            unsupported(method, e);
+            return unknown;
         }
     }
 
@@ -271,11 +242,11 @@ final class ConnectionFactory {
         long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
         int seconds = (int) Math.max(1, (millis + 999) / 1000);
         boolean bounded = entry.networkTimeoutSupported
-                && setNetworkTimeout(entry, (int) Math.min(millis, Integer.MAX_VALUE));
+                && trySetNetworkTimeout(entry.connection, (int) Math.min(millis, Integer.MAX_VALUE));
         boolean alive = check(entry, seconds);
         // A connection whose network timeout we changed and cannot restore is not lent: it would surprise its
         // next borrower.
-        return bounded ? setNetworkTimeout(entry, entry.networkTimeout) && alive : alive;
+        return bounded ? trySetNetworkTimeout(entry.connection, entry.networkTimeout) && alive : alive;
     }
 
     private boolean check(PoolEntry entry, int seconds) {
@@ -298,14 +269,10 @@ final class ConnectionFactory {
         }
     }
 
-    private boolean setNetworkTimeout(PoolEntry entry, int millis) {
-        return trySetNetworkTimeout(entry.connection, millis);
-    }
-
     /** Closes a physical connection, first bounding the close's I/O with a network timeout where supported. */
     void close(PoolEntry entry) {
         if (entry.networkTimeoutSupported) {
-            setNetworkTimeout(entry, (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
+            trySetNetworkTimeout(entry.connection, (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
         }
         closeQuietly(entry.connection);
     }

@@ -875,11 +875,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return connectionsCreated.get();
     }
 
-    /** Whether connects carry a login timeout (the driver lists {@code loginTimeout}, or a DataSource is used). */
-    boolean appliesLoginTimeout() {
-        return factory.appliesLoginTimeout();
-    }
-
     @Override
     public int maximumPoolSize() {
         return maximumPoolSize;
