@@ -1,6 +1,8 @@
 package dev.ferry;
 
 import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
 
 /**
  * A running pool as seen from outside: its state and the settings that may change while it runs. Obtain it
@@ -23,6 +25,14 @@ public interface FerryPool {
     int waitingThreads();
 
     int maximumPoolSize();
+
+    /**
+     * Borrows a connection, waiting at most {@code maxWait} or connectionTimeout, whichever is shorter: for work
+     * with a deadline of its own (Ferry's batchers use it so a pool wait never outlasts a request's deadline).
+     *
+     * @throws SQLException as {@link javax.sql.DataSource#getConnection()}, after the shorter wait
+     */
+    Connection getConnection(Duration maxWait) throws SQLException;
 
     int minimumIdle();
 

@@ -95,10 +95,12 @@ final class ConnectionBag {
     /** Raised before a waiter enqueues and lowered after it leaves: zero means the queue is empty. */
     private final AtomicInteger waiting = new AtomicInteger();
     /**
-     * The entry this thread returned last, held weakly: a strong reference from a thread's map to a Ferry class
-     * would keep an application's class loader alive after the pool closes (HikariCP's Tomcat leak test).
+     * Per thread, a one-slot array holding a weak reference to the entry it returned last. Only JDK types sit in
+     * the thread's map: a strong reference from it to a Ferry class would keep an application's class loader
+     * alive after the pool closes (HikariCP's Tomcat leak test). The borrowed entry keeps the slot
+     * ({@link PoolEntry#hintSlot}) so its return writes the hint with one plain store.
      */
-    private final ThreadLocal<java.lang.ref.WeakReference<PoolEntry>> lastReturned = new ThreadLocal<>();
+    private final ThreadLocal<Object[]> lastReturned = new ThreadLocal<>();
     private volatile boolean handoff;
     private volatile boolean closed;
 
@@ -107,12 +109,42 @@ final class ConnectionBag {
         if (waiting.get() != 0 && (handoff || oldestIsVirtual())) {
             return null;
         }
-        java.lang.ref.WeakReference<PoolEntry> ref = lastReturned.get();
+        Object[] slot = hintSlot();
+        @SuppressWarnings("unchecked")
+        java.lang.ref.WeakReference<PoolEntry> ref = (java.lang.ref.WeakReference<PoolEntry>) slot[0];
         PoolEntry hint = ref == null ? null : ref.get();
         if (hint != null && hint.compareAndSet(PoolEntry.IDLE, PoolEntry.IN_USE)) {
+            hint.hintSlot = slot;
             return hint;
         }
-        return scan();
+        PoolEntry e = scan();
+        if (e != null) {
+            e.hintSlot = slot;
+        }
+        return e;
+    }
+
+    private Object[] hintSlot() {
+        Object[] slot = lastReturned.get();
+        if (slot == null) {
+            slot = new Object[1];
+            lastReturned.set(slot);
+        }
+        return slot;
+    }
+
+    /** Records where a waiter's entry should leave its hint when it is returned. */
+    private PoolEntry owned(PoolEntry entry) {
+        entry.hintSlot = hintSlot();
+        return entry;
+    }
+
+    /** Leaves the returned entry as its borrower's hint (a plain store: the slot is only a hint). */
+    private static void hint(PoolEntry entry) {
+        Object[] slot = entry.hintSlot;
+        if (slot != null) {
+            slot[0] = entry.self;
+        }
     }
 
     private PoolEntry scan() {
@@ -171,7 +203,7 @@ final class ConnectionBag {
                         if (waiter.woken) {
                             passWakeOn();
                         }
-                        return handed;
+                        return owned(handed);
                     }
                     if (deadline - System.nanoTime() <= 0 || closed) {
                         passWakeOn(); // we are no longer queued: nothing to cancel
@@ -200,7 +232,7 @@ final class ConnectionBag {
                             if (waiter.woken) {
                                 passWakeOn(); // we took the one wake outstanding: hand it on if more are idle
                             }
-                            return free;
+                            return owned(free);
                         }
                         if (deadline - System.nanoTime() <= 0 || closed) {
                             passWakeOn();
@@ -326,13 +358,13 @@ final class ConnectionBag {
                     handoff = false;
                 } else {
                     entry.setState(PoolEntry.IDLE);
-                    lastReturned.set(entry.self);
+                    hint(entry);
                     wakeOldest();
                     return;
                 }
             }
             entry.setState(PoolEntry.IDLE);
-            lastReturned.set(entry.self);
+            hint(entry);
             // A borrower may have queued between our look at the counter and the IDLE write; it scans after
             // queueing, but it may have scanned before the write. Look again.
             if (waiters.isEmpty() || !entry.compareAndSet(PoolEntry.IDLE, PoolEntry.IN_USE)) {

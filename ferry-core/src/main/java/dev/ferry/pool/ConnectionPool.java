@@ -268,6 +268,20 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Lends a connection, waiting up to connectionTimeout (all checks of idle connections included). */
     public Connection getConnection() throws SQLException {
+        return getConnection(connectionTimeoutNanos);
+    }
+
+    /**
+     * Lends a connection, waiting up to {@code timeoutNanos} or connectionTimeout, whichever is shorter: for
+     * callers with a deadline of their own (a batch whose requests expire sooner).
+     */
+    @Override
+    public Connection getConnection(Duration maxWait) throws SQLException {
+        long nanos = maxWait.isNegative() ? 0 : maxWait.toNanos();
+        return getConnection(Math.min(nanos, connectionTimeoutNanos));
+    }
+
+    private Connection getConnection(long timeoutNanos) throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -278,7 +292,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (!closed && !entry.evict && !expired(entry, now) && !needsValidation(entry, now)) {
                     return lend(entry, now); // the common case: one clock read, no validation
                 }
-                long timeout = connectionTimeoutNanos;
+                long timeout = timeoutNanos;
                 long deadline = System.nanoTime() + timeout;
                 if (closed) {
                     release(entry);
@@ -290,7 +304,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 return lend(borrowSlow(deadline, timeout), ticker.read());
             }
         }
-        long timeout = connectionTimeoutNanos;
+        long timeout = timeoutNanos;
         return lend(borrowSlow(System.nanoTime() + timeout, timeout), ticker.read());
     }
 
@@ -377,7 +391,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection lend(PoolEntry entry, long now) {
-        entry.lastAccessed = now;
         long leakThreshold = leakThresholdNanos;
         if (leakThreshold > 0) {
             Throwable site = new Exception("connection borrowed here by thread " + Thread.currentThread().getName());

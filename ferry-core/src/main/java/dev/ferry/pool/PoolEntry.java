@@ -33,8 +33,16 @@ final class PoolEntry {
     private volatile int state = IN_USE;
     /** Set when the connection must not be lent again: fatal error seen, lifetime reached, pool shrunk. */
     volatile boolean evict;
-    /** Last lend or return, for idle validation and idle retirement. */
-    volatile long lastAccessed;
+    /**
+     * Last return to the pool, for idle validation and idle retirement. Plain, like every owner-written field:
+     * the returner writes it before publishing IDLE (a volatile write), and readers read the state first.
+     */
+    long lastAccessed;
+    /**
+     * The "last returned" slot of the thread that borrowed this entry (see {@link ConnectionBag#poll}), so a
+     * return writes the hint without a thread-local lookup.
+     */
+    Object[] hintSlot;
     /** Last time the connection was known alive (validation, keepalive, successful use). */
     volatile long lastAlive;
 
