@@ -158,6 +158,11 @@ public class FerryDataSource implements DataSource, Closeable {
         return BatchedWriter.builder(this);
     }
 
+    /** Starts a group commit on this pool: many callers' short transactions share one COMMIT, each in a savepoint. */
+    public dev.ferry.batch.GroupCommit.Builder groupCommit() {
+        return dev.ferry.batch.GroupCommit.builder(this);
+    }
+
     /** The configuration in force, once started; before that, null. */
     public FerryConfig getConfig() {
         return pool == null ? null : config;

@@ -7,6 +7,8 @@ import dev.ferry.FerryDataSource;
 import dev.ferry.batch.BatchStats;
 import dev.ferry.batch.BatchedLookup;
 import dev.ferry.batch.BatchedWriter;
+import dev.ferry.batch.GroupCommit;
+import dev.ferry.batch.TransactionBatch;
 import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -83,7 +85,7 @@ public final class BatchingBench {
                 case "--in-flight" -> inFlight = Integer.parseInt(args[++i]);
                 case "--batch-size" -> batchSize = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; allowed: --url, "
-                        + "--case lookup|write|idle|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
+                        + "--case lookup|write|idle|group|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
             }
         }
         BatchingBench bench = new BatchingBench(url, poolSize, seconds, inFlight, batchSize);
@@ -101,6 +103,9 @@ public final class BatchingBench {
         if (which.equals("all") || which.equals("idle")) {
             bench.idle();
         }
+        if (which.equals("all") || which.equals("group")) {
+            bench.groupCommit(writers);
+        }
     }
 
     private void prepare() throws SQLException {
@@ -117,6 +122,9 @@ public final class BatchingBench {
             }
             s.execute("CREATE UNLOGGED TABLE IF NOT EXISTS ferry_bench_events (id BIGINT PRIMARY KEY, "
                     + "kind TEXT NOT NULL)");
+            // Logged on purpose: group commit saves WAL flushes, which unlogged tables do not pay.
+            s.execute("CREATE TABLE IF NOT EXISTS ferry_bench_orders (id BIGINT PRIMARY KEY, amount INT NOT NULL)");
+            s.execute("CREATE TABLE IF NOT EXISTS ferry_bench_audit (order_id BIGINT PRIMARY KEY, amount INT NOT NULL)");
         }
     }
 
@@ -264,6 +272,57 @@ public final class BatchingBench {
             System.out.printf(Locale.ROOT, "  COPY of 100,000 rows, one connection:  %12.0f rows/s%n", copy);
             System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx; ferry/COPY: %.2f%n",
                     f.perSecond / h.perSecond, f.perSecond / copy);
+        }
+    }
+
+    /** Two-statement transactions: HikariCP one transaction per caller; Ferry's group commit. */
+    private void groupCommit(int n) throws Exception {
+        System.out.printf(Locale.ROOT, "%n(d) %,d concurrent callers, each a two-statement transaction (logged tables)%n",
+                n);
+        String order = "INSERT INTO ferry_bench_orders (id, amount) VALUES (?, ?)";
+        String audit = "INSERT INTO ferry_bench_audit (order_id, amount) VALUES (?, ?)";
+        AtomicLong ids = new AtomicLong(System.nanoTime());
+        Round h;
+        try (HikariDataSource ds = hikari()) {
+            truncate(ds, "ferry_bench_orders, ferry_bench_audit");
+            h = sustained(n, 3, seconds, i -> {
+                long id = ids.incrementAndGet();
+                try (Connection c = ds.getConnection()) {
+                    c.setAutoCommit(false);
+                    try (PreparedStatement a = c.prepareStatement(order); PreparedStatement b = c.prepareStatement(audit)) {
+                        a.setLong(1, id);
+                        a.setInt(2, 1);
+                        a.executeUpdate();
+                        b.setLong(1, id);
+                        b.setInt(2, 1);
+                        b.executeUpdate();
+                    }
+                    c.commit();
+                }
+            });
+        }
+        Round f;
+        BatchStats stats;
+        try (FerryDataSource ds = ferry(); GroupCommit group = ds.groupCommit()
+                .maxInFlight(inFlight != null ? inFlight : poolSize)
+                .maxBatchSize(batchSize != null ? batchSize : 100).build()) {
+            truncate(ds, "ferry_bench_orders, ferry_bench_audit");
+            f = sustained(n, 3, seconds, i -> {
+                long id = ids.incrementAndGet();
+                group.execute(TransactionBatch.of(TransactionBatch.statement(order, id, 1),
+                        TransactionBatch.statement(audit, id, 1)));
+            });
+            stats = group.stats();
+        }
+        print("HikariCP, one transaction per caller", h, "txns", "");
+        print("Ferry, group commit (savepoints)", f, "txns", String.format(Locale.ROOT,
+                "%.1f transactions per COMMIT", stats.efficiency()));
+        System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx%n", f.perSecond / h.perSecond);
+    }
+
+    private static void truncate(DataSource ds, String tables) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE " + tables);
         }
     }
 

@@ -4,9 +4,12 @@ import dev.ferry.FerryDataSource;
 import dev.ferry.FerryPool;
 import dev.ferry.Scheduler;
 import dev.ferry.Ticker;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.Executor;
+import java.util.function.IntSupplier;
+import java.util.function.Predicate;
 import javax.sql.DataSource;
 
 /**
@@ -15,6 +18,8 @@ import javax.sql.DataSource;
  * the setters chain.
  */
 public abstract class BatchSettings<B extends BatchSettings<B>> {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BatchSettings.class);
 
     final DataSource dataSource;
     private Integer maxInFlight;
@@ -28,6 +33,7 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
     private Scheduler scheduler;
     private Executor executor;
     private String name;
+    private Predicate<SQLException> rowError;
 
     BatchSettings(DataSource dataSource, int defaultBatchSize) {
         this.dataSource = java.util.Objects.requireNonNull(dataSource, "dataSource");
@@ -39,7 +45,10 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return (B) this;
     }
 
-    /** Batches running at once; default: the pool's maximumPoolSize (one per connection), else 10. */
+    /**
+     * Batches of this helper running at once; default: the pool's maximumPoolSize. Whatever is set, all helpers
+     * built on one data source together run at most maximumPoolSize batches (10 for other data sources).
+     */
     public B maxInFlight(int maxInFlight) {
         this.maxInFlight = maxInFlight;
         return self();
@@ -54,6 +63,15 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
     /** Requests allowed to wait (default 10,000); beyond it a request is rejected at once. */
     public B maxQueued(int maxQueued) {
         this.maxQueued = maxQueued;
+        return self();
+    }
+
+    /**
+     * Which errors, beyond data exceptions (22xxx) and integrity violations (23xxx), belong to one request, so
+     * that splitting a failed batch isolates them. Everything else fails the batch's callers at once.
+     */
+    public B rowError(Predicate<SQLException> rowError) {
+        this.rowError = rowError;
         return self();
     }
 
@@ -97,20 +115,73 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
     }
 
     /**
-     * The statement timeout for a batch's queries, in whole seconds (JDBC's unit), rounded up from the request
-     * timeout: a batch on a hung database fails instead of holding its callers past their timeout.
+     * A statement timeout, in whole seconds (JDBC's unit), from the time left until the batch's earliest deadline,
+     * rounded up: a batch on a hung database fails instead of holding its callers past their deadline.
      */
-    int statementTimeoutSeconds() {
-        return timeout == null ? 0 : (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+    static int statementTimeoutSeconds(long remainingNanos) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (remainingNanos + 999_999_999L) / 1_000_000_000L));
     }
 
-    /** A batcher for {@code function} with these settings; validation happens in its build(). */
-    <K, V> Batcher<K, V> batcher(BatchFunction<K, V> function, String defaultName, boolean retryConnectionFaults) {
-        Batcher.Builder<K, V> b = Batcher.builder(function)
+    /**
+     * A connection for a batch with {@code remainingNanos} left: from a Ferry pool, waiting no longer than that;
+     * from another data source, as it lends them.
+     */
+    static Connection connection(DataSource dataSource, long remainingNanos) throws SQLException {
+        if (dataSource instanceof FerryDataSource) {
+            FerryPool pool = dataSource.unwrap(FerryPool.class);
+            return pool.getConnection(Duration.ofNanos(Math.max(0, remainingNanos)));
+        }
+        return dataSource.getConnection();
+    }
+
+    int maxRetriesSetting() {
+        return maxRetries;
+    }
+
+    /** Work on a borrowed connection. */
+    @FunctionalInterface
+    interface OnConnection<T> {
+        T apply(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on a connection for a batch with {@code remainingNanos} left. For writes: once the work
+     * has returned (its COMMIT is done), a failure to close the connection is logged and never turns the
+     * committed batch into a failed one, which the batcher could retry and so write twice.
+     */
+    static <T> T onConnection(DataSource dataSource, long remainingNanos, OnConnection<T> work) throws SQLException {
+        Connection c = connection(dataSource, remainingNanos);
+        T result;
+        try {
+            result = work.apply(c);
+        } catch (SQLException | RuntimeException | Error e) {
+            try {
+                c.close();
+            } catch (SQLException | RuntimeException closeFailure) {
+                e.addSuppressed(closeFailure);
+            }
+            throw e;
+        }
+        try {
+            c.close();
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("closing a connection after its batch committed failed (the batch stands): {}", e.toString());
+        }
+        return result;
+    }
+
+    /**
+     * A batcher for {@code call} with these settings; validation happens in its build(). Every batcher built on
+     * the same data source shares one in-flight budget of the pool's size.
+     */
+    <K, V> Batcher<K, V> batcher(BatchCall<K, V> call, String defaultName, boolean reads) {
+        IntSupplier capacity = capacity(dataSource);
+        BatcherBuilder<K, V> b = new BatcherBuilder<>(call, reads, true)
                 .name(name != null ? name : defaultName)
-                .maxInFlight(maxInFlight != null ? maxInFlight : defaultInFlight(dataSource))
+                .maxInFlight(maxInFlight != null ? maxInFlight : capacity.getAsInt())
                 .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
-                .linger(linger, minBatch).retryConnectionFaults(retryConnectionFaults).ticker(ticker);
+                .linger(linger, minBatch).ticker(ticker).rowError(rowError)
+                .budget(InFlightBudget.of(dataSource, capacity));
         if (scheduler != null) {
             b.scheduler(scheduler);
         }
@@ -120,15 +191,16 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return b.build();
     }
 
-    /** One batch per pooled connection: the pool's maximumPoolSize when it is a Ferry pool. */
-    private static int defaultInFlight(DataSource dataSource) {
+    /** One batch per pooled connection: the pool's maximumPoolSize (read live) when it is a Ferry pool, else 10. */
+    private static IntSupplier capacity(DataSource dataSource) {
         if (dataSource instanceof FerryDataSource) {
             try {
-                return dataSource.unwrap(FerryPool.class).maximumPoolSize();
+                FerryPool pool = dataSource.unwrap(FerryPool.class);
+                return pool::maximumPoolSize;
             } catch (SQLException e) {
-                return 10;
+                return () -> 10;
             }
         }
-        return 10;
+        return () -> 10;
     }
 }

@@ -17,10 +17,14 @@ import java.util.Map;
  * @param failed          requests completed with an error
  * @param queueWaitNanos  total time requests spent queued
  * @param maxQueueWaitNanos the longest time one request spent queued
+ * @param withdrawn       requests cancelled or abandoned (interrupted caller) before they were sent: never executed
+ * @param outcomeUnknown  requests told their write's outcome is unknown (COMMIT lost, or caller interrupted
+ *                        after the write was sent)
  */
 public record BatchStats(long requests, long batches, long executions, Map<Integer, Long> sizeHistogram,
                          Map<FlushReason, Long> flushReasons, long rejected, long timedOut, long retries,
-                         long splits, long failed, long queueWaitNanos, long maxQueueWaitNanos) {
+                         long splits, long failed, long queueWaitNanos, long maxQueueWaitNanos,
+                         long withdrawn, long outcomeUnknown) {
 
     /** Requests per batch: how many round trips batching saved, on average. */
     public double efficiency() {

@@ -5,13 +5,15 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import javax.sql.DataSource;
 
 /**
@@ -27,51 +29,66 @@ import javax.sql.DataSource;
  * }</pre>
  *
  * <p>Batching follows {@link Batcher}'s rules (natural batching, deadlines, priority bypass, kill switch). A key
- * with no row gives an empty result (or the builder's {@code missingValue}); a key with several rows gives them all through {@link #loadAll}. Lookups
- * are reads, so connection faults are retried.
+ * with no row gives an empty result (or the builder's {@code missingValue}); a key with several rows gives them
+ * all through {@link #loadAll}, as an unmodifiable list (callers asking for the same key share it). A null key
+ * fails its own future. Lookups are reads, so connection faults are retried. An exception from the row reader
+ * fails only the key whose row it was reading; one from the key reader is isolated by splitting the batch.
+ *
+ * <p>Rows are matched to callers with the key's {@code equals}. Where the database compares keys differently
+ * (a case-insensitive collation on MySQL/MariaDB), set a {@link Builder#keyNormalizer}: it is applied to the
+ * key a caller asks for and to the key read from each row. BigDecimal keys are compared ignoring scale.
  */
 public final class BatchedLookup<K, V> implements AutoCloseable {
 
     private final Batcher<K, List<V>> batcher;
+    private final Function<K, K> normalizer;
     private final V missing;
 
-    private BatchedLookup(Batcher<K, List<V>> batcher, V missing) {
+    private BatchedLookup(Batcher<K, List<V>> batcher, Function<K, K> normalizer, V missing) {
         this.batcher = batcher;
+        this.normalizer = normalizer;
         this.missing = missing;
     }
 
     /** The first row, the user's value for a missing key, or empty. */
     private Optional<V> first(List<V> rows) {
-        return rows == null || rows.isEmpty() ? Optional.ofNullable(missing) : Optional.of(rows.get(0));
+        return rows == null || rows.isEmpty() ? Optional.ofNullable(missing) : Optional.ofNullable(rows.get(0));
+    }
+
+    private static <V> List<V> all(List<V> rows) {
+        return rows == null ? List.of() : rows;
     }
 
     public static <K, V> Builder<K, V> builder(DataSource dataSource, Class<K> keyType) {
         return new Builder<>(dataSource, keyType);
     }
 
-    /** The first row for the key, or empty. */
+    private K normalized(K key) {
+        return key == null ? null : normalizer.apply(key);
+    }
+
+    /** The first row for the key, or empty. Cancelling the future withdraws the lookup if it was not sent. */
     public CompletableFuture<Optional<V>> load(K key) {
         return load(key, Priority.NORMAL);
     }
 
     public CompletableFuture<Optional<V>> load(K key, Priority priority) {
-        return batcher.submit(key, priority).thenApply(this::first);
+        return batcher.request(normalized(key), priority, false).future.map(this::first);
     }
 
     /** Every row for the key (one-to-many), possibly none. */
     public CompletableFuture<List<V>> loadAll(K key) {
-        return batcher.submit(key).thenApply(rows -> rows == null ? List.of() : rows);
+        return batcher.request(normalized(key), Priority.NORMAL, false).future.map(BatchedLookup::all);
     }
 
-    /** Blocking {@link #load}; runs the batch on the calling thread when a slot is free. */
+    /** Blocking {@link #load}; on a platform thread it runs the batch itself when a slot is free. */
     public Optional<V> get(K key) throws SQLException {
-        return first(batcher.call(key, Priority.NORMAL));
+        return first(batcher.await(batcher.request(normalized(key), Priority.NORMAL, true)));
     }
 
     /** Blocking {@link #loadAll}. */
     public List<V> getAll(K key) throws SQLException {
-        List<V> rows = batcher.call(key, Priority.NORMAL);
-        return rows == null ? List.of() : rows;
+        return all(batcher.await(batcher.request(normalized(key), Priority.NORMAL, true)));
     }
 
     public BatchStats stats() {
@@ -96,6 +113,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         private RowReader<K> key;
         private RowReader<V> row;
         private V missing;
+        private Function<K, K> normalizer;
 
         /** Lookups default to 256 keys per query: measured on PostgreSQL, 1.5x the throughput of 100. */
         private Builder(DataSource dataSource, Class<K> keyType) {
@@ -103,13 +121,16 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             this.keyType = Objects.requireNonNull(keyType, "keyType");
         }
 
-        /** The query, with exactly one {@code IN (:keys)} where the key list goes. */
+        /** The query, with exactly one {@code IN (:keys)} where the key list goes, and no other parameters. */
         public Builder<K, V> sql(String sql) {
             this.sql = sql;
             return this;
         }
 
-        /** The PostgreSQL array element type, when the key class is not one Ferry knows (Long, Integer, ...). */
+        /**
+         * The PostgreSQL array element type, for a key class Ferry does not know (it knows Long, Integer, Short,
+         * String, UUID, BigDecimal, LocalDate, LocalDateTime, OffsetDateTime, Instant and Boolean).
+         */
         public Builder<K, V> arrayType(String arrayType) {
             this.arrayType = arrayType;
             return this;
@@ -132,6 +153,16 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Makes keys the database considers equal also equal in Java: applied to requested keys and to keys read
+         * from rows before matching. For a case-insensitive collation: {@code keyNormalizer(s -> s.toLowerCase(Locale.ROOT))}.
+         */
+        public Builder<K, V> keyNormalizer(Function<K, K> normalizer) {
+            this.normalizer = normalizer;
+            return this;
+        }
+
+        @SuppressWarnings("unchecked")
         public BatchedLookup<K, V> build() {
             KeyListSql keyList = KeyListSql.of(sql, keyType, arrayType);
             if (key == null) {
@@ -141,28 +172,59 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             if (row == null) {
                 throw new IllegalArgumentException("row: got null; allowed: a reader of the row's value");
             }
+            Function<K, K> normalize = normalizer != null ? normalizer
+                    : keyType == BigDecimal.class ? k -> (K) ((BigDecimal) k).stripTrailingZeros()
+                    : Function.identity();
             RowReader<K> keyReader = key;
             RowReader<V> rowReader = row;
-            int queryTimeout = statementTimeoutSeconds();
-            Boolean[] dialect = new Boolean[1]; // PostgreSQL or not: asked once, on the first batch
-            BatchFunction<K, List<V>> fn = keys -> {
-                try (Connection c = dataSource.getConnection()) {
-                    Boolean known = dialect[0];
-                    boolean postgres = known != null ? known : (dialect[0] = KeyListSql.isPostgres(c));
-                    try (PreparedStatement ps = c.prepareStatement(keyList.sql(postgres, keys.size()))) {
-                        ps.setQueryTimeout(queryTimeout);
-                        keyList.bind(c, ps, postgres, keys);
-                        Map<K, List<V>> out = new HashMap<>(keys.size() * 2);
-                        try (ResultSet rs = ps.executeQuery()) {
-                            while (rs.next()) {
-                                out.computeIfAbsent(keyReader.read(rs), k -> new ArrayList<>(1)).add(rowReader.read(rs));
+            DataSource source = dataSource;
+            AtomicReference<KeyListSql.Dialect> dialect = new AtomicReference<>(); // asked once, on the first batch
+            BatchCall<K, List<V>> fn = (keys, remaining) -> {
+                try (Connection c = connection(source, remaining)) {
+                    KeyListSql.Dialect d = dialect.get();
+                    if (d == null) {
+                        d = KeyListSql.Dialect.of(c);
+                        dialect.set(d);
+                    }
+                    int queryTimeout = statementTimeoutSeconds(remaining);
+                    KeyedResult<K, List<V>> out = new KeyedResult<>(keys.size());
+                    for (int from = 0; from < keys.size(); from += d.maxKeys) {
+                        List<K> chunk = keys.subList(from, Math.min(keys.size(), from + d.maxKeys));
+                        try (PreparedStatement ps = c.prepareStatement(keyList.sql(d, chunk.size()))) {
+                            ps.setQueryTimeout(queryTimeout);
+                            keyList.bind(c, ps, d, chunk);
+                            try (ResultSet rs = ps.executeQuery()) {
+                                readRows(rs, keyReader, rowReader, normalize, out);
                             }
                         }
-                        return out;
                     }
+                    out.replaceAll((k, rows) -> Collections.unmodifiableList(rows));
+                    return out;
                 }
             };
-            return new BatchedLookup<>(batcher(fn, "lookup", true), missing); // reads: connection faults are retried
+            return new BatchedLookup<>(batcher(fn, "lookup", true), normalize, missing);
+        }
+
+        /** Collects rows by normalized key; a row reader that throws fails only that key. */
+        private static <K, V> void readRows(ResultSet rs, RowReader<K> keyReader, RowReader<V> rowReader,
+                                           Function<K, K> normalize, KeyedResult<K, List<V>> out)
+                throws SQLException {
+            while (rs.next()) {
+                K k = keyReader.read(rs); // a RuntimeException here cannot be pinned on a key: the batcher splits
+                K nk = k == null ? null : normalize.apply(k);
+                if (out.failures().containsKey(nk)) {
+                    continue;
+                }
+                V value;
+                try {
+                    value = rowReader.read(rs);
+                } catch (SQLException | RuntimeException e) {
+                    out.fail(nk, new SQLException("the row reader failed for key " + nk + ": " + e, 
+                            e instanceof SQLException x ? x.getSQLState() : "HY000", e));
+                    continue;
+                }
+                out.computeIfAbsent(nk, x -> new ArrayList<>(1)).add(value);
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,16 +26,27 @@ import javax.sql.DataSource;
  * }</pre>
  *
  * <p><b>Acknowledged after commit.</b> A caller's future completes only after the batch's COMMIT returned, with
- * its own update count. If the batch rolls back, no caller is told it succeeded.
+ * its own update count. If the batch rolls back, no caller is told it succeeded. If the COMMIT's outcome is
+ * unknown (the connection was lost during it), every caller of the batch gets {@link OutcomeUnknownException}
+ * and the batch is never re-executed.
  *
- * <p><b>Error isolation.</b> A batch that fails for a data reason (a constraint, a bad value) is rolled back,
- * split in two and retried, so the good rows commit and each bad row fails with its own error. Serialization
- * failures and deadlocks (40001, 40P01) are retried. A connection fault is <em>not</em> retried: if it struck
- * during COMMIT the batch may have committed, and retrying could write twice. Its callers get the error, marked
- * as an unknown outcome when it happened at commit.
+ * <p><b>Error isolation.</b> A batch that fails for a row's reason (a constraint 23xxx, a bad value 22xxx) is
+ * rolled back, split in two and retried, so the good rows commit and each bad row fails with its own error.
+ * A binder that throws fails its own request before anything is sent; the other rows go on. Serialization
+ * failures and deadlocks (40001, 40P01) are retried with jittered backoff. Anything else (bad SQL, a lock
+ * timeout, a lost connection) fails the batch's callers at once with the real error, without re-execution.
+ *
+ * <p><b>Cancel and interrupt.</b> Cancelling a write's future withdraws it if it has not been sent; a blocked
+ * writer that is interrupted after its write was sent is told {@link OutcomeUnknownException}: it may commit.
+ * Writes always run on the batcher's executor, where a caller's interrupt cannot reach their I/O.
  *
  * <p><b>Generated keys.</b> Built with {@code returningKey("id")}, {@link #submitForKey} gives each caller its
  * own row's generated key after COMMIT.
+ *
+ * <p><b>Update counts.</b> A write's count is what the driver reported for its row, including JDBC's
+ * {@link Statement#SUCCESS_NO_INFO} (-2) when the driver rewrote the batch and could not say (pgjdbc's
+ * {@code reWriteBatchedInserts}, MariaDB's {@code rewriteBatchedStatements}): Ferry does not turn "no
+ * information" into "1 row", since a row skipped by {@code ON CONFLICT DO NOTHING} would then read as written.
  *
  * <p>Every request is its own batch entry, even if equal to another: two callers inserting the same row are two
  * writes (the second may violate a key), never merged.
@@ -65,13 +75,20 @@ public final class BatchedWriter<R> implements AutoCloseable {
     }
 
     public CompletableFuture<Integer> submit(R request, Priority priority) {
-        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request")), priority)
-                .thenApply(w -> w == null ? 0 : w.count());
+        return batcher.request(new Write<>(Objects.requireNonNull(request, "request")), priority, false).future
+                .map(w -> w == null ? 0 : w.count());
     }
 
-    /** Writes and waits for the commit; returns the update count. Runs the batch itself when a slot is free. */
+    /**
+     * Writes and waits for the commit; returns the update count (or {@link Statement#SUCCESS_NO_INFO}).
+     *
+     * @throws OutcomeUnknownException if the COMMIT's outcome is unknown, or this thread was interrupted after the
+     *                                 write was sent
+     * @throws SQLException            the write's own error, a timeout, or an interrupt before it was sent
+     */
     public int write(R request) throws SQLException {
-        Written w = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
+        Written w = batcher.await(batcher.request(new Write<>(Objects.requireNonNull(request, "request")),
+                Priority.NORMAL, true));
         return w == null ? 0 : w.count();
     }
 
@@ -83,13 +100,15 @@ public final class BatchedWriter<R> implements AutoCloseable {
      */
     public CompletableFuture<Long> submitForKey(R request) {
         requireKeys();
-        return batcher.submit(new Write<>(Objects.requireNonNull(request, "request"))).thenApply(Written::key);
+        return batcher.request(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL, false)
+                .future.map(Written::key);
     }
 
     /** Inserts and waits for the commit; returns the generated key. */
     public long insertForKey(R request) throws SQLException {
         requireKeys();
-        Written w = batcher.call(new Write<>(Objects.requireNonNull(request, "request")), Priority.NORMAL);
+        Written w = batcher.await(batcher.request(new Write<>(Objects.requireNonNull(request, "request")),
+                Priority.NORMAL, true));
         if (w == null || w.key() == null) {
             throw new SQLException("the database returned no generated key for this row", "HY000");
         }
@@ -129,67 +148,93 @@ public final class BatchedWriter<R> implements AutoCloseable {
     /**
      * Runs one batch in one transaction; returns each write's update count (and generated key, when
      * {@code keyColumn} is set) once COMMIT has returned. Drivers return generated keys in batch order, so the
-     * i-th key belongs to the i-th write.
+     * i-th key belongs to the i-th write sent. A write whose binder throws fails alone and is not sent.
+     *
+     * @throws OutcomeUnknownException if COMMIT failed in a way that does not say it rolled back
+     * @throws SQLException            anything before COMMIT (then nothing committed), or a COMMIT the database
+     *                                 rolled back (serialization failure, deferred constraint)
      */
-    static <R> Map<Write<R>, Written> executeInTransaction(DataSource dataSource, String sql,
-                                                          ParameterBinder<R> binder, List<Write<R>> writes,
-                                                          int queryTimeoutSeconds, String keyColumn)
-            throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            boolean autoCommit = c.getAutoCommit();
-            c.setAutoCommit(false);
-            try {
-                int[] counts;
-                List<Long> keys = new ArrayList<>();
-                try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
-                        : c.prepareStatement(sql, new String[] {keyColumn})) {
-                    ps.setQueryTimeout(queryTimeoutSeconds);
-                    for (Write<R> w : writes) {
+    static <R> Map<Write<R>, Written> executeInTransaction(Connection c, String sql, ParameterBinder<R> binder,
+                                                          List<Write<R>> writes, int queryTimeoutSeconds,
+                                                          String keyColumn) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            KeyedResult<Write<R>, Written> out = new KeyedResult<>(writes.size());
+            List<Write<R>> sent = new ArrayList<>(writes.size());
+            int[] counts;
+            List<Long> keys = new ArrayList<>();
+            try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
+                    : c.prepareStatement(sql, new String[] {keyColumn})) {
+                ps.setQueryTimeout(queryTimeoutSeconds);
+                for (Write<R> w : writes) {
+                    try {
                         binder.bind(ps, w.request);
                         ps.addBatch();
-                    }
-                    counts = ps.executeBatch();
-                    if (keyColumn != null) {
-                        try (ResultSet rs = ps.getGeneratedKeys()) {
-                            while (rs.next()) {
-                                keys.add(rs.getLong(1));
-                            }
-                        }
-                        if (keys.size() != writes.size()) {
-                            throw new SQLException("expected " + writes.size() + " generated keys from the batch, the "
-                                    + "driver returned " + keys.size() + "; generated keys need one row per "
-                                    + "statement (no rewriting into multi-row statements)", "HY000");
-                        }
+                        sent.add(w);
+                    } catch (SQLException | RuntimeException e) {
+                        out.fail(w, new SQLException("the binder failed for this write, which was not sent: " + e,
+                                e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000",
+                                e));
+                        ps.clearParameters(); // nothing it set may leak into the next write's row
                     }
                 }
-                try {
-                    c.commit();
-                } catch (SQLException e) {
-                    SQLException unknown = new SQLException("COMMIT failed (" + e.getMessage() + "); if the connection "
-                            + "was lost the batch's outcome is unknown", e.getSQLState(), e.getErrorCode(), e);
-                    throw unknown;
+                if (sent.isEmpty()) {
+                    c.rollback();
+                    return out;
                 }
-                Map<Write<R>, Written> out = new HashMap<>(writes.size() * 2);
-                for (int i = 0; i < writes.size(); i++) {
-                    int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
-                    out.put(writes.get(i), new Written(n == Statement.SUCCESS_NO_INFO ? 1 : n,
-                            keyColumn == null ? null : keys.get(i)));
+                counts = ps.executeBatch();
+                if (keyColumn != null) {
+                    try (ResultSet rs = ps.getGeneratedKeys()) {
+                        while (rs.next()) {
+                            keys.add(rs.getLong(1));
+                        }
+                    }
+                    if (keys.size() != sent.size()) {
+                        throw new SQLException("expected " + sent.size() + " generated keys from the batch, the "
+                                + "driver returned " + keys.size() + "; generated keys need one row per "
+                                + "statement (no rewriting into multi-row statements)", "HY000");
+                    }
                 }
-                return out;
-            } catch (SQLException | RuntimeException e) {
+            }
+            commit(c);
+            for (int i = 0; i < sent.size(); i++) {
+                int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
+                out.put(sent.get(i), new Written(n, keyColumn == null ? null : keys.get(i)));
+            }
+            return out;
+        } catch (SQLException | RuntimeException e) {
+            if (!(e instanceof OutcomeUnknownException)) {
                 try {
                     c.rollback();
                 } catch (SQLException rollbackFailure) {
                     e.addSuppressed(rollbackFailure);
                 }
-                throw e;
-            } finally {
-                try {
-                    c.setAutoCommit(autoCommit);
-                } catch (SQLException ignored) {
-                    // the pool resets it on return anyway
-                }
             }
+            throw e;
+        } finally {
+            try {
+                c.setAutoCommit(autoCommit);
+            } catch (SQLException ignored) {
+                // the pool resets it on return anyway
+            }
+        }
+    }
+
+    /**
+     * Commits; a failure that does not say the transaction rolled back becomes {@link OutcomeUnknownException}.
+     */
+    static void commit(Connection c) throws SQLException {
+        try {
+            c.commit();
+        } catch (SQLException e) {
+            if (ErrorPolicy.commitCertainlyRolledBack(e)) {
+                SQLException rolledBack = new SQLException("COMMIT failed and the database rolled the transaction "
+                        + "back: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
+                throw rolledBack;
+            }
+            throw new OutcomeUnknownException("COMMIT failed (" + e.getMessage() + "); the transaction may or may "
+                    + "not have committed, so it is not retried", e);
         }
     }
 
@@ -234,11 +279,12 @@ public final class BatchedWriter<R> implements AutoCloseable {
             }
             String statement = sql;
             ParameterBinder<R> b = binder;
-            // Connection faults are not retried: one during COMMIT leaves the outcome unknown.
-            int queryTimeout = statementTimeoutSeconds();
             String key = keyColumn;
-            return new BatchedWriter<>(batcher(writes -> executeInTransaction(dataSource, statement, b, writes,
-                    queryTimeout, key), "writer", false), key != null);
+            DataSource source = dataSource;
+            BatchCall<Write<R>, Written> call = (writes, remaining) -> onConnection(source, remaining,
+                    c -> executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(remaining), key));
+            // Writes: connection faults are not retried, and callers never run batches (see Batcher).
+            return new BatchedWriter<>(batcher(call, "writer", false), key != null);
         }
     }
 }

@@ -7,28 +7,19 @@ import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
@@ -38,46 +29,59 @@ import java.util.function.Function;
  * <h2>Design notes</h2>
  *
  * <p><b>Natural batching.</b> There is no timer floor. A group may have up to {@code maxInFlight} batches
- * executing (by default the pool's size: one per connection). When a request arrives and a slot is free it is
- * sent at once, alone. When all slots are busy, requests queue; the moment a batch completes, its slot takes
- * everything queued (up to {@code maxBatchSize}) and sends it. So an idle system adds no latency, and under load
- * batches grow by themselves to match the arrival rate: the busier the database, the bigger the batches.
- * (java-dataloader needs a manual dispatch or a polling window; a fixed 100–500 ms window puts that delay under
- * every request.)
+ * executing. When a request arrives and a slot is free it is sent at once, alone. When all slots are busy,
+ * requests queue; the moment a batch ends, its slot takes everything queued (up to {@code maxBatchSize}) and
+ * sends it. So an idle system adds no latency, and under load batches grow by themselves to match the arrival
+ * rate. (java-dataloader needs a manual dispatch or a polling window.) Linger, off by default, holds a batch until
+ * it has {@code minBatch} requests or its oldest has waited {@code linger}.
  *
- * <p><b>Linger</b> (off by default) is for users who prefer fewer round trips to low latency: a batch then waits
- * until it holds {@code minBatch} requests or its oldest request has waited {@code linger}, whichever is first.
+ * <p><b>Groups and the shared budget.</b> Requests queue per group key, and a batch holds one group's keys.
+ * Identical keys in a batch are sent once. The JDBC helpers built on one data source also share one
+ * {@link InFlightBudget} no larger than its pool, so together they never start more batches than there are
+ * connections.
  *
- * <p><b>Groups.</b> Requests are queued per group key (for example statement and tenant), and a batch only ever
- * holds one group's keys. Identical keys in a batch are sent once and every caller gets the result.
+ * <p><b>Slots: who counts what.</b> A drain (under the group's lock) that takes a batch increments the group's
+ * {@code inFlight} and takes a budget permit; exactly one {@link #release} per taken batch gives both back, in
+ * {@link #run}'s {@code finally} or, if the executor refuses the batch, in {@link #dispatch}. Critical requests
+ * and requests with batching switched off by {@code setEnabled(false)} in a drain use the same path
+ * (critical ones take no slot and no permit).
  *
- * <p><b>Deadlines.</b> Every request has a deadline ({@code timeout} after submission, read from the injected
- * {@link Ticker}). A request whose deadline passes while queued fails with {@link SQLTimeoutException} and is
- * never executed late: expired requests are dropped when a batch is drained, and a sweep scheduled on the
- * injected {@link Scheduler} fails them on time even if no batch is drained.
+ * <p><b>What runs under the lock.</b> Only moving requests between the queue and a batch, counting slots and
+ * arming the timer. Futures are never completed under a lock: a drain returns the requests that expired in the
+ * queue and the caller fails them after unlocking. A batch's futures complete after its slot is released and the
+ * next batch has been started, so a user callback that blocks (a fallback that calls {@code get} again) holds
+ * neither a lock nor a slot.
  *
- * <p><b>Bounded queue.</b> At most {@code maxQueued} requests wait per group; beyond that a submit is rejected at
- * once or blocks until there is room ({@link OverflowPolicy}).
+ * <p><b>Deadlines.</b> Every request has a deadline ({@code timeout} after submission, from the injected
+ * {@link Ticker}), and is never sent after it: expired requests are failed when a queue is drained, by a sweep on
+ * the injected {@link Scheduler}, and before every execution of a batch, including retries and split halves.
+ * Each execution gets the time left until the earliest deadline among its requests (the JDBC helpers turn it
+ * into the pool wait and the statement timeout), and a retry's backoff never sleeps past it.
  *
- * <p><b>Error isolation.</b> If a batch fails as a whole: serialization failures and deadlocks (40001, 40P01)
- * and, where enabled, connection faults (class 08) are retried with exponential backoff up to
- * {@code maxRetries}; any other error splits the batch in two and each half is retried, recursively, so good keys
- * succeed and each bad key fails with its own error (k bad keys among n cost about 2k·log2(n) extra calls).
+ * <p><b>Errors.</b> An {@link ErrorPolicy} decides: retry (serialization failure, deadlock, and connection faults
+ * for reads) with jittered exponential backoff; split in two, recursively, only for errors that belong to rows;
+ * fail every caller at once with the real error for anything else; and never re-execute a batch whose COMMIT
+ * may have happened ({@link OutcomeUnknownException}). An exception thrown by user code inside the batch
+ * function is isolated like a row error. A batch function may report per-key failures ({@link KeyedResult}).
  *
- * <p><b>Priority bypass and kill switch.</b> A {@link Priority#CRITICAL} request skips the queue and the
- * in-flight limit and runs alone at once. {@link #setEnabled(boolean) setEnabled(false)} makes every request
- * go alone through the same path, as the fallback when batching is suspected of a problem.
+ * <p><b>Cancel and interrupt.</b> A request is QUEUED, then SENT or WITHDRAWN, by CAS ({@link Request}). Cancelling
+ * its future, or interrupting a blocked caller, withdraws it if it was not sent: it is then never executed.
+ * Once sent, a cancel does nothing, and an interrupted writer is told {@link OutcomeUnknownException}.
  *
- * <p><b>Concurrency.</b> Each group has a {@link ReentrantLock} held only to move requests between the queue and
- * a batch; batch functions run on the executor (virtual threads on JDK 21+), never under a lock.
+ * <p><b>Caller runs.</b> A blocked caller ({@link #call}) with a free slot runs the batch on its own thread,
+ * saving a hand-off, only where its interrupt cannot break the batch for the other callers in it: reads, on a
+ * platform thread (whose socket I/O ignores interrupts). Its interrupt status is cleared while the batch runs and
+ * restored after; a failure caused by an interrupt on the way (a pool wait) is retried. Writes and virtual-thread
+ * callers hand the batch to the executor.
  */
 public final class Batcher<K, V> implements AutoCloseable {
 
     private static final Object SINGLE_GROUP = new Object();
     private static final long RETRY_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batcher.class);
 
     private final String name;
-    private final BatchFunction<K, V> function;
+    private final BatchCall<K, V> function;
     private final Function<? super K, ?> groupBy;
     private final int maxBatchSize;
     private final int maxInFlight;
@@ -86,21 +90,25 @@ public final class Batcher<K, V> implements AutoCloseable {
     private final long lingerNanos;
     private final long timeoutNanos;
     private final int maxRetries;
-    private final boolean retryConnectionFaults;
+    private final boolean reads;
+    private final boolean callerRuns;
+    private final ErrorPolicy policy;
+    private final InFlightBudget budget;
     private final OverflowPolicy overflow;
     private final Ticker ticker;
     private final Scheduler scheduler;
-    private final ScheduledThreadPoolExecutor ownScheduler;
+    private final java.util.concurrent.ScheduledExecutorService ownScheduler;
     private final Executor executor;
     private final ExecutorService ownExecutor;
-    private final ConcurrentHashMap<Object, Group> groups = new ConcurrentHashMap<>();
-    private final Counters counters = new Counters();
+    private final ConcurrentHashMap<Object, BatchQueue<K, V>> groups = new ConcurrentHashMap<>();
+    private final BatchCounters counters = new BatchCounters();
     private volatile boolean enabled = true;
     private volatile boolean closed;
 
-    private Batcher(Builder<K, V> b) {
+    Batcher(BatcherBuilder<K, V> b, Scheduler scheduler, java.util.concurrent.ScheduledExecutorService ownScheduler,
+            Executor executor, ExecutorService ownExecutor) {
         this.name = b.name;
-        this.function = b.function;
+        this.function = b.call;
         this.groupBy = b.groupBy;
         this.maxBatchSize = b.maxBatchSize;
         this.maxInFlight = b.maxInFlight;
@@ -109,33 +117,21 @@ public final class Batcher<K, V> implements AutoCloseable {
         this.lingerNanos = b.linger.toNanos();
         this.timeoutNanos = b.timeout.toNanos();
         this.maxRetries = b.maxRetries;
-        this.retryConnectionFaults = b.retryConnectionFaults;
+        this.reads = b.reads;
+        this.callerRuns = b.callerRuns;
+        this.policy = new ErrorPolicy(b.reads, b.rowError);
+        this.budget = b.budget;
         this.overflow = b.overflow;
         this.ticker = b.ticker;
-        if (b.scheduler != null) {
-            this.scheduler = b.scheduler;
-            this.ownScheduler = null;
-        } else {
-            this.ownScheduler = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, name + "-timer");
-                t.setDaemon(true);
-                return t;
-            });
-            this.ownScheduler.setRemoveOnCancelPolicy(true);
-            this.scheduler = (task, delay) -> ownScheduler.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
-        }
-        if (b.executor != null) {
-            this.executor = b.executor;
-            this.ownExecutor = null;
-        } else {
-            this.ownExecutor = defaultExecutor(name);
-            this.executor = ownExecutor;
-        }
+        this.scheduler = scheduler;
+        this.ownScheduler = ownScheduler;
+        this.executor = executor;
+        this.ownExecutor = ownExecutor;
     }
 
     /** A builder for a batcher that runs batches with {@code function}. */
-    public static <K, V> Builder<K, V> builder(BatchFunction<K, V> function) {
-        return new Builder<>(function);
+    public static <K, V> BatcherBuilder<K, V> builder(BatchFunction<K, V> function) {
+        return new BatcherBuilder<>(function);
     }
 
     /** Submits a normal-priority request. */
@@ -145,70 +141,31 @@ public final class Batcher<K, V> implements AutoCloseable {
 
     /**
      * Submits a request. The future completes with the key's value after its batch ran, or fails with an
-     * {@link SQLException}: the key's own error, a timeout, a rejection or the batcher's closing.
+     * {@link SQLException}: the key's own error, a timeout, a rejection, the batcher's closing, or
+     * {@link OutcomeUnknownException}. Cancelling it withdraws the request if it has not been sent yet.
      */
     public CompletableFuture<V> submit(K key, Priority priority) {
-        return enqueue(key, priority, false);
+        return enqueue(key, priority, false).future;
+    }
+
+    /** The request itself, for the helpers (which map its future and wait on it with {@link #await(Request)}). */
+    Request<K, V> request(K key, Priority priority, boolean blocking) {
+        return enqueue(key, priority, blocking);
     }
 
     /**
-     * Submits and waits, like {@link #get}, but runs the batch on the calling thread when an in-flight slot is
-     * free (the caller would only wait otherwise): no hand-off to another thread and back, which is most of the
-     * cost of a batched request on an idle system. The batch it runs also carries whatever else was queued.
+     * Submits and waits, like {@link #get}, but runs the batch on the calling thread when a slot is free and the
+     * batch reads (see the class notes).
      */
     public V call(K key, Priority priority) throws SQLException {
         return await(enqueue(key, priority, true));
     }
 
-    private CompletableFuture<V> enqueue(K key, Priority priority, boolean callerRuns) {
-        Objects.requireNonNull(key, "key");
-        long now = ticker.read();
-        Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
-        counters.requests.increment();
-        if (closed) {
-            fail(request, new SQLException(name + " - batcher is closed", "08003"));
-            return request.future;
-        }
-        Group group = groups.computeIfAbsent(groupBy == null ? SINGLE_GROUP : groupBy.apply(key), g -> new Group());
-        if (priority == Priority.CRITICAL) {
-            List<Request<K, V>> alone = List.of(request);
-            counters.sent(FlushReason.CRITICAL, 0);
-            if (callerRuns) {
-                execute(null, alone);
-            } else {
-                executor.execute(() -> execute(null, alone));
-            }
-            return request.future;
-        }
-        List<Request<K, V>> batch;
-        group.lock.lock();
-        try {
-            if (group.queue.size() >= maxQueued && !waitForRoom(group, request)) {
-                return request.future;
-            }
-            group.queue.addLast(request);
-            batch = drainIfReady(group, now);
-            if (batch == null) {
-                armTimers(group, now);
-            }
-        } finally {
-            group.lock.unlock();
-        }
-        if (batch != null) {
-            if (callerRuns) {
-                execute(group, batch);
-            } else {
-                dispatch(group, batch);
-            }
-        }
-        return request.future;
-    }
-
     /**
-     * Submits and waits: the key's value, or the request's {@link SQLException}. The batch runs on the calling
-     * thread when a slot is free (see {@link #call}).
+     * Submits and waits: the key's value, or the request's {@link SQLException}.
      *
-     * @throws SQLException the key's error, a timeout, a rejection, or an interrupt (as SQLException)
+     * @throws SQLException the key's error, a timeout, a rejection, an interrupt (HY008; for a write already
+     *                      sent, {@link OutcomeUnknownException})
      */
     public V get(K key) throws SQLException {
         return call(key, Priority.NORMAL);
@@ -219,14 +176,50 @@ public final class Batcher<K, V> implements AutoCloseable {
         try {
             return future.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof SQLException) {
-                throw (SQLException) e.getCause();
-            }
-            throw new SQLException(e.getCause().toString(), "HY000", e.getCause());
+            throw unwrap(e.getCause());
+        } catch (CancellationException e) {
+            throw new SQLException("the batched request was cancelled before it was sent; it was not executed",
+                    "HY008", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while waiting for a batched request", "HY008", e);
         }
+    }
+
+    /** Waits for one of our requests; an interrupt withdraws it if it was not sent (see the class notes). */
+    V await(Request<K, V> request) throws SQLException {
+        try {
+            return request.future.get();
+        } catch (ExecutionException e) {
+            throw unwrap(e.getCause());
+        } catch (CancellationException e) {
+            throw new SQLException(name + " - the request was cancelled before it was sent; it was not executed",
+                    "HY008", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw interrupted(request, e);
+        }
+    }
+
+    /** What an interrupted caller is told: withdrawn (never executed), or, for a write already sent, unknown. */
+    SQLException interrupted(Request<K, V> request, InterruptedException e) {
+        if (request.abandon()) {
+            return new SQLException(name + " - interrupted while waiting; the request had not been sent and never "
+                    + "will be", "HY008", e);
+        }
+        if (!reads) {
+            counters.outcomeUnknown.increment();
+            return new OutcomeUnknownException(name + " - interrupted while waiting; the write had already been "
+                    + "sent and may still commit", e);
+        }
+        return new SQLException(name + " - interrupted while waiting for a read that was already sent", "HY008", e);
+    }
+
+    private static SQLException unwrap(Throwable cause) {
+        if (cause instanceof SQLException) {
+            return (SQLException) cause;
+        }
+        return new SQLException(String.valueOf(cause), "HY000", cause);
     }
 
     /** Switches batching on or off at run time; off, every request runs alone through the same path. */
@@ -242,13 +235,13 @@ public final class Batcher<K, V> implements AutoCloseable {
         return counters.snapshot();
     }
 
-    /** Requests queued now, over all groups. */
+    /** Requests queued now, over all groups (withdrawn ones not yet dropped included). */
     public int queued() {
         int n = 0;
-        for (Group g : groups.values()) {
+        for (BatchQueue<K, V> g : groups.values()) {
             g.lock.lock();
             try {
-                n += g.queue.size();
+                n += g.size();
             } finally {
                 g.lock.unlock();
             }
@@ -256,22 +249,30 @@ public final class Batcher<K, V> implements AutoCloseable {
         return n;
     }
 
-    /** Fails every queued request and refuses new ones; batches already running finish. */
+    /**
+     * Fails every queued request (they were never sent) and refuses new ones; batches already running finish
+     * and complete their futures. Returns without waiting for them.
+     */
     @Override
     public void close() {
-        closed = true;
-        for (Group g : groups.values()) {
+        closed = true; // before the queues are emptied: an enqueue checks it under the queue's lock
+        for (BatchQueue<K, V> g : groups.values()) {
             List<Request<K, V>> dropped;
             g.lock.lock();
             try {
-                dropped = new ArrayList<>(g.queue);
-                g.queue.clear();
-                g.notFull.signalAll();
+                dropped = g.clear();
+                if (g.timer != null) {
+                    g.timer.cancel(false);
+                    g.timer = null;
+                }
             } finally {
                 g.lock.unlock();
             }
             for (Request<K, V> r : dropped) {
-                fail(r, new SQLException(name + " - batcher closed before the request was sent", "08003"));
+                if (r.withdraw()) {
+                    fail(r, new SQLException(name + " - batcher closed before the request was sent; it was not "
+                            + "executed", "08003"));
+                }
             }
         }
         if (ownScheduler != null) {
@@ -282,104 +283,166 @@ public final class Batcher<K, V> implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- queueing (under the group lock)
+    // ---------------------------------------------------------------- queueing
 
-    /** Blocks for room (BLOCK) or rejects (REJECT); false if the request was failed. Lock held. */
-    private boolean waitForRoom(Group group, Request<K, V> request) {
+    private Request<K, V> enqueue(K key, Priority priority, boolean blocking) {
+        long now = ticker.read();
+        Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
+        counters.requests.increment();
+        if (key == null) {
+            request.withdraw();
+            fail(request, new SQLException(name + " - the key is null; a null key matches no row", "22004"));
+            return request;
+        }
+        if (closed) {
+            request.withdraw();
+            fail(request, closedException());
+            return request;
+        }
+        BatchQueue<K, V> group;
+        try {
+            Object groupKey = groupBy == null ? SINGLE_GROUP : groupBy.apply(key);
+            group = groups.computeIfAbsent(groupKey == null ? SINGLE_GROUP : groupKey,
+                    g -> new BatchQueue<>(counters.withdrawn));
+        } catch (RuntimeException e) {
+            request.withdraw();
+            fail(request, new SQLException(name + " - groupBy threw " + e, "HY000", e));
+            return request;
+        }
+        if (priority == Priority.CRITICAL) {
+            request.send();
+            counters.sent(FlushReason.CRITICAL, 0, 0);
+            List<Request<K, V>> alone = List.of(request);
+            if (blocking && runsOnCaller()) {
+                run(null, alone, true);
+            } else {
+                dispatch(null, alone);
+            }
+            return request;
+        }
+        SQLException refused = null;
+        BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
+        group.lock.lock();
+        try {
+            if (group.size() >= maxQueued) {
+                refused = waitForRoom(group, request);
+            }
+            if (refused == null && closed) {
+                refused = closedException();
+            }
+            if (refused == null) {
+                group.add(request);
+                drainIfReady(group, now, drain);
+                if (drain.batch == null) {
+                    armTimer(group, now);
+                }
+            }
+        } finally {
+            group.lock.unlock();
+        }
+        if (refused != null) {
+            request.withdraw();
+            fail(request, refused);
+        }
+        failExpired(drain.expired);
+        if (drain.batch != null) {
+            if (blocking && runsOnCaller()) {
+                run(group, drain.batch, true);
+            } else {
+                dispatch(group, drain.batch);
+            }
+        }
+        return request;
+    }
+
+    private boolean runsOnCaller() {
+        return callerRuns && !dev.ferry.pool.VirtualThreadCheck.isVirtual(Thread.currentThread());
+    }
+
+    private SQLException closedException() {
+        return new SQLException(name + " - batcher is closed; the request was not executed", "08003");
+    }
+
+    /**
+     * Blocks for room (BLOCK) or refuses (REJECT). Returns the refusal, or null once there is room. Lock held;
+     * the wait releases it.
+     */
+    private SQLException waitForRoom(BatchQueue<K, V> group, Request<K, V> request) {
         if (overflow == OverflowPolicy.REJECT) {
             counters.rejected.increment();
-            fail(request, new SQLTransientException(name + " - batch queue is full (" + maxQueued
-                    + " requests queued, maxQueued=" + maxQueued + "); request rejected", "53000"));
-            return false;
+            return new SQLTransientException(name + " - batch queue is full (maxQueued=" + maxQueued
+                    + "); request rejected, not executed", "53000");
         }
-        long remaining = timeoutNanos;
         try {
-            while (group.queue.size() >= maxQueued && !closed) {
+            while (group.size() >= maxQueued && !closed) {
+                long remaining = request.deadline - ticker.read();
                 if (remaining <= 0) {
                     counters.rejected.increment();
-                    fail(request, new SQLTimeoutException(name + " - batch queue stayed full (maxQueued="
-                            + maxQueued + ") for the request's whole timeout ("
-                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + "ms)", "HYT00"));
-                    return false;
+                    return new SQLTimeoutException(name + " - batch queue stayed full (maxQueued=" + maxQueued
+                            + ") for the request's whole timeout (" + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                            + "ms); not executed", "HYT00");
                 }
-                remaining = group.notFull.awaitNanos(remaining);
+                group.notFull.awaitNanos(remaining);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             counters.rejected.increment();
-            fail(request, new SQLException(name + " - interrupted while waiting for room in the batch queue",
-                    "HY008", e));
-            return false;
+            return new SQLException(name + " - interrupted while waiting for room in the batch queue; not "
+                    + "executed", "HY008", e);
         }
-        if (closed) {
-            fail(request, new SQLException(name + " - batcher is closed", "08003"));
-            return false;
-        }
-        return true;
+        return null;
     }
 
     /**
-     * Takes the next batch if a slot is free and the linger rule allows it; counts the slot as taken. Expired
-     * requests found on the way are failed, never sent. Lock held.
+     * Takes the next batch into {@code drain} if a slot (and a budget permit) is free and the linger rule allows
+     * it, counting the slot as taken; expired requests found on the way go to {@code drain.expired}. Lock held.
      */
-    private List<Request<K, V>> drainIfReady(Group group, long now) {
-        dropExpired(group, now);
-        if (group.queue.isEmpty() || group.inFlight >= maxInFlight) {
-            return null;
+    private void drainIfReady(BatchQueue<K, V> group, long now, BatchQueue.Drain<K, V> drain) {
+        group.takeExpired(now, drain);
+        Request<K, V> head = group.head();
+        if (head == null || group.inFlight >= maxInFlight) {
+            return;
         }
         boolean on = enabled;
         int cap = on ? maxBatchSize : 1;
         FlushReason reason;
         if (!on) {
             reason = FlushReason.DISABLED;
-        } else if (group.queue.size() >= cap) {
+        } else if (group.size() >= cap) {
             reason = FlushReason.FULL;
         } else if (lingerNanos > 0) {
-            if (group.queue.size() >= minBatch) {
+            if (group.size() >= minBatch) {
                 reason = FlushReason.MIN_BATCH;
-            } else if (now - group.queue.peekFirst().enqueuedAt >= lingerNanos) {
+            } else if (now - head.enqueuedAt >= lingerNanos) {
                 reason = FlushReason.LINGER;
             } else {
-                return null; // keep filling; the linger timer will come back
+                return; // keep filling; the linger timer comes back
             }
         } else {
             reason = FlushReason.NATURAL;
         }
-        List<Request<K, V>> batch = new ArrayList<>(Math.min(cap, group.queue.size()));
-        long waited = 0;
-        long maxWaited = 0;
-        while (batch.size() < cap && !group.queue.isEmpty()) {
-            Request<K, V> r = group.queue.pollFirst();
-            long w = now - r.enqueuedAt;
-            waited += w;
-            maxWaited = Math.max(maxWaited, w);
-            batch.add(r);
+        if (budget != null && !budget.tryAcquire()) {
+            if (group.awaitingBudget.compareAndSet(false, true)) {
+                budget.awaitPermit(() -> {
+                    group.awaitingBudget.set(false);
+                    kick(group);
+                });
+            }
+            if (!budget.tryAcquire()) { // a permit returned before we registered would not wake us: look again
+                return;
+            }
         }
+        long[] waits = new long[2];
+        drain.batch = group.take(cap, now, waits); // may be empty if every request was withdrawn meanwhile
+        drain.reason = reason;
         group.inFlight++;
-        group.notFull.signalAll();
-        counters.sent(reason, waited);
-        counters.maxWait(maxWaited);
-        return batch;
-    }
-
-    /** Fails queued requests past their deadline (they sit at the head: deadlines follow arrival). Lock held. */
-    private void dropExpired(Group group, long now) {
-        Request<K, V> head;
-        while ((head = group.queue.peekFirst()) != null && now - head.deadline >= 0) {
-            group.queue.pollFirst();
-            counters.timedOut.increment();
-            group.notFull.signalAll();
-            fail(head, new SQLTimeoutException(name + " - request timed out after "
-                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + "ms in the batch queue and was not executed "
-                    + "(" + group.queue.size() + " still queued, " + group.inFlight + " batches in flight)",
-                    "HYT00"));
-        }
+        counters.sent(reason, waits[0], waits[1]);
     }
 
     /** Arms the deadline sweep and, with linger, the linger timer for the queue's head. Lock held. */
-    private void armTimers(Group group, long now) {
-        Request<K, V> head = group.queue.peekFirst();
-        if (head == null) {
+    private void armTimer(BatchQueue<K, V> group, long now) {
+        Request<K, V> head = group.head();
+        if (head == null || closed) {
             return;
         }
         long due = head.deadline;
@@ -393,340 +456,289 @@ public final class Batcher<K, V> implements AutoCloseable {
             group.timer.cancel(false);
         }
         group.timerDue = due;
-        group.timer = scheduler.schedule(() -> onTimer(group), Duration.ofNanos(Math.max(0, due - now)));
+        try {
+            group.timer = scheduler.schedule(() -> onTimer(group), Duration.ofNanos(Math.max(0, due - now)));
+        } catch (RuntimeException e) {
+            // A scheduler that refuses (shut down) must not leak the slot this drain may have released: deadlines
+            // are still enforced at every drain, and a batch ending drains.
+            group.timer = null;
+            if (!closed) {
+                LOG.warn("{} - could not arm the batch timer: {}", name, e.toString());
+            }
+        }
     }
 
-    private void onTimer(Group group) {
-        List<Request<K, V>> batch;
+    private void onTimer(BatchQueue<K, V> group) {
         group.lock.lock();
         try {
             group.timer = null;
-            long now = ticker.read();
-            batch = drainIfReady(group, now);
-            armTimers(group, now);
         } finally {
             group.lock.unlock();
         }
-        if (batch != null) {
-            dispatch(group, batch);
+        kick(group);
+    }
+
+    /** Drains the group if it can send, outside any lock of the caller's, and starts what it took. */
+    private void kick(BatchQueue<K, V> group) {
+        BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
+        group.lock.lock();
+        try {
+            long now = ticker.read();
+            drainIfReady(group, now, drain);
+            armTimer(group, now);
+        } finally {
+            group.lock.unlock();
+        }
+        failExpired(drain.expired);
+        if (drain.batch != null) {
+            dispatch(group, drain.batch);
+        }
+    }
+
+    private void failExpired(List<Request<K, V>> expired) {
+        if (expired == null) {
+            return;
+        }
+        for (Request<K, V> r : expired) {
+            counters.timedOut.increment();
+            fail(r, new SQLTimeoutException(name + " - request timed out after "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + "ms in the batch queue and was not executed",
+                    "HYT00"));
         }
     }
 
     // ---------------------------------------------------------------- execution (no lock held)
 
-    private void dispatch(Group group, List<Request<K, V>> batch) {
+    private void dispatch(BatchQueue<K, V> group, List<Request<K, V>> batch) {
         try {
-            executor.execute(() -> execute(group, batch));
+            executor.execute(() -> run(group, batch, false));
         } catch (RuntimeException rejected) {
-            SQLException e = new SQLException(name + " - could not start a batch: " + rejected, "HY000", rejected);
+            SQLException e = new SQLException(name + " - could not start a batch (" + rejected + "); its requests "
+                    + "were not executed", "HY000", rejected);
+            if (group != null) {
+                release(group);
+            }
             batch.forEach(r -> fail(r, e));
-            release(group);
         }
     }
 
-    /** Runs one batch, then hands the slot to whatever queued meanwhile. */
-    private void execute(Group group, List<Request<K, V>> batch) {
+    /**
+     * Runs one batch, releases its slot (starting the next batch), and only then completes its futures, so
+     * callbacks run with no lock and no slot held.
+     */
+    private void run(BatchQueue<K, V> group, List<Request<K, V>> batch, boolean onCaller) {
+        Outcomes<K, V> out = new Outcomes<>();
+        boolean interrupted = onCaller && Thread.interrupted(); // shield the others' batch from the caller's interrupt
+        BatchRun run = new BatchRun(out, onCaller);
         try {
-            Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>();
-            for (Request<K, V> r : batch) {
-                byKey.computeIfAbsent(r.key, k -> new ArrayList<>(1)).add(r);
+            if (!batch.isEmpty()) {
+                Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>();
+                for (Request<K, V> r : batch) {
+                    byKey.computeIfAbsent(r.key, k -> new ArrayList<>(1)).add(r);
+                }
+                counters.size(byKey.size());
+                run.execute(new ArrayList<>(byKey.keySet()), byKey);
             }
-            counters.size(byKey.size());
-            runIsolated(new ArrayList<>(byKey.keySet()), byKey);
         } catch (RuntimeException | Error e) {
-            SQLException failure = new SQLException(name + " - batch function threw " + e, "HY000", e);
-            batch.forEach(r -> fail(r, failure));
+            SQLException failure = new SQLException(name + " - batch failed: " + e, "HY000", e);
+            for (Request<K, V> r : batch) {
+                out.failIfOpen(r, failure);
+            }
         } finally {
             if (group != null) {
                 release(group);
             }
+            if (interrupted || run.interrupted || (onCaller && Thread.interrupted())) {
+                Thread.currentThread().interrupt();
+            }
+            out.complete(this);
         }
     }
 
-    private void release(Group group) {
-        List<Request<K, V>> next;
+    /** Gives back a batch's slot and permit, then starts whatever queued meanwhile. */
+    private void release(BatchQueue<K, V> group) {
         group.lock.lock();
         try {
             group.inFlight--;
-            long now = ticker.read();
-            next = drainIfReady(group, now);
-            armTimers(group, now);
         } finally {
             group.lock.unlock();
         }
-        if (next != null) {
-            dispatch(group, next);
+        if (budget != null) {
+            budget.release(); // may start other groups' batches; no lock of ours is held
         }
+        kick(group);
     }
 
-    /** Executes keys, retrying and bisecting on failure, and completes every request of every key. */
-    private void runIsolated(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
-        for (int attempt = 0; ; attempt++) {
-            counters.executions.increment();
-            Map<K, V> result;
-            try {
-                result = function.apply(keys);
-            } catch (SQLException e) {
-                if (attempt < maxRetries && isRetryable(e)) {
-                    counters.retries.increment();
-                    LockSupport.parkNanos(RETRY_BACKOFF_NANOS << attempt);
-                    continue;
-                }
-                if (keys.size() > 1 && !ErrorKinds.isConnectionFault(e)) {
-                    counters.splits.increment();
-                    int half = keys.size() / 2;
-                    runIsolated(new ArrayList<>(keys.subList(0, half)), byKey);
-                    runIsolated(new ArrayList<>(keys.subList(half, keys.size())), byKey);
+    /** One batch's execution: retries, splits and the outcomes they collect. */
+    private final class BatchRun {
+        final Outcomes<K, V> out;
+        final boolean onCaller;
+        boolean interrupted;
+
+        BatchRun(Outcomes<K, V> out, boolean onCaller) {
+            this.out = out;
+            this.onCaller = onCaller;
+        }
+
+        /** Executes keys, retrying and splitting on failure; records an outcome for every live request. */
+        void execute(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+            SQLException last = null;
+            for (int attempt = 0; ; attempt++) {
+                long now = ticker.read();
+                keys = dropExpired(keys, byKey, now, last);
+                if (keys.isEmpty()) {
                     return;
                 }
+                long remaining = earliestDeadline(keys, byKey) - now;
+                counters.executions.increment();
+                Map<K, V> result;
+                try {
+                    result = function.apply(keys, remaining);
+                } catch (SQLException e) {
+                    last = e;
+                    boolean byInterrupt = onCaller && Thread.interrupted();
+                    interrupted |= byInterrupt;
+                    ErrorPolicy.Action action = byInterrupt && reads ? ErrorPolicy.Action.RETRY : policy.classify(e);
+                    if (action == ErrorPolicy.Action.RETRY && attempt < maxRetries
+                            && backOff(attempt, earliestDeadline(keys, byKey))) {
+                        counters.retries.increment();
+                        continue;
+                    }
+                    if (action == ErrorPolicy.Action.SPLIT && keys.size() > 1) {
+                        split(keys, byKey);
+                        return;
+                    }
+                    failAll(keys, byKey, action == ErrorPolicy.Action.UNKNOWN_OUTCOME ? unknown(e) : e);
+                    return;
+                } catch (RuntimeException e) {
+                    // User code inside the batch function (a binder, a row reader) threw: isolate it like a row.
+                    if (keys.size() > 1) {
+                        split(keys, byKey);
+                    } else {
+                        failAll(keys, byKey, new SQLException(name + " - the batch function threw " + e, "HY000",
+                                e));
+                    }
+                    return;
+                }
+                Map<K, SQLException> failures = result instanceof KeyedResult<K, V> keyed ? keyed.failures() : Map.of();
                 for (K key : keys) {
+                    SQLException failure = failures.get(key);
+                    V value = failure != null || result == null ? null : result.get(key);
                     for (Request<K, V> r : byKey.get(key)) {
-                        fail(r, keys.size() == 1 ? e : new SQLException(name + " - batch of " + keys.size()
-                                + " keys failed: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e));
+                        if (failure != null) {
+                            out.fail(r, failure);
+                        } else {
+                            out.succeed(r, value);
+                        }
                     }
                 }
                 return;
             }
+        }
+
+        private void split(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+            counters.splits.increment();
+            int half = keys.size() / 2;
+            execute(new ArrayList<>(keys.subList(0, half)), byKey);
+            execute(new ArrayList<>(keys.subList(half, keys.size())), byKey);
+        }
+
+        private void failAll(List<K> keys, Map<K, List<Request<K, V>>> byKey, SQLException e) {
+            SQLException shown = keys.size() == 1 || e instanceof OutcomeUnknownException ? e
+                    : new SQLException(name + " - batch of " + keys.size() + " keys failed: " + e.getMessage(),
+                            e.getSQLState(), e.getErrorCode(), e);
             for (K key : keys) {
-                V value = result == null ? null : result.get(key);
                 for (Request<K, V> r : byKey.get(key)) {
-                    r.future.complete(value);
+                    if (shown instanceof OutcomeUnknownException) {
+                        counters.outcomeUnknown.increment();
+                    }
+                    out.fail(r, shown);
                 }
             }
-            return;
+        }
+
+        private SQLException unknown(SQLException e) {
+            return e instanceof OutcomeUnknownException ? e
+                    : new OutcomeUnknownException(name + " - the batch's outcome is unknown: " + e.getMessage(), e);
+        }
+
+        /**
+         * Fails requests past their deadline before an execution (never sent late) and returns the keys that
+         * still have a live request.
+         */
+        private List<K> dropExpired(List<K> keys, Map<K, List<Request<K, V>>> byKey, long now, SQLException last) {
+            List<K> live = null;
+            for (int i = 0; i < keys.size(); i++) {
+                K key = keys.get(i);
+                boolean anyLive = false;
+                for (Request<K, V> r : byKey.get(key)) {
+                    if (out.isOpen(r) && now - r.deadline >= 0) {
+                        counters.timedOut.increment();
+                        SQLTimeoutException t = new SQLTimeoutException(name + " - request timed out before "
+                                + (last == null ? "it was executed; not executed"
+                                        : "a retry; the failed attempts were rolled back. Last error: "
+                                                + last.getMessage()), "HYT00");
+                        if (last != null) {
+                            t.initCause(last);
+                        }
+                        out.fail(r, t);
+                    } else if (out.isOpen(r)) {
+                        anyLive = true;
+                    }
+                }
+                if (!anyLive && live == null) {
+                    live = new ArrayList<>(keys.subList(0, i));
+                } else if (anyLive && live != null) {
+                    live.add(key);
+                }
+            }
+            return live == null ? keys : live;
+        }
+
+        private long earliestDeadline(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+            long earliest = Long.MAX_VALUE;
+            boolean any = false;
+            for (K key : keys) {
+                for (Request<K, V> r : byKey.get(key)) {
+                    if (!any || r.deadline - earliest < 0) {
+                        earliest = r.deadline;
+                        any = true;
+                    }
+                }
+            }
+            return earliest;
+        }
+
+        /**
+         * Sleeps 5 ms × 2^attempt with ±50% jitter (so two batches that deadlocked do not retry in lockstep),
+         * ignoring interrupts (remembered and restored). False if that would pass the earliest deadline.
+         */
+        private boolean backOff(int attempt, long earliestDeadline) {
+            long base = RETRY_BACKOFF_NANOS << Math.min(attempt, 20);
+            long sleep = base / 2 + ThreadLocalRandom.current().nextLong(base);
+            long until = ticker.read() + sleep;
+            if (earliestDeadline - until <= 0) {
+                return false;
+            }
+            long end = System.nanoTime() + sleep;
+            for (long left = sleep; left > 0; left = end - System.nanoTime()) {
+                LockSupport.parkNanos(left);
+                if (Thread.interrupted()) {
+                    interrupted = true;
+                }
+            }
+            return true;
         }
     }
 
-    private boolean isRetryable(SQLException e) {
-        return ErrorKinds.isSerializationFailure(e) || (retryConnectionFaults && ErrorKinds.isConnectionFault(e));
-    }
-
-    private void fail(Request<K, V> request, SQLException e) {
+    void fail(Request<K, V> request, SQLException e) {
         if (request.future.completeExceptionally(e)) {
             counters.failed.increment();
-        }
-    }
-
-    private static ExecutorService defaultExecutor(String name) {
-        try {
-            return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
-        } catch (ReflectiveOperationException e) {
-            return Executors.newCachedThreadPool(r -> {
-                Thread t = new Thread(r, name + "-batch");
-                t.setDaemon(true);
-                return t;
-            });
         }
     }
 
     @Override
     public String toString() {
         return "Batcher{" + name + ", enabled=" + enabled + ", " + stats() + "}";
-    }
-
-    // ---------------------------------------------------------------- parts
-
-    private static final class Request<K, V> {
-        final K key;
-        final long enqueuedAt;
-        final long deadline;
-        final CompletableFuture<V> future = new CompletableFuture<>();
-
-        Request(K key, long enqueuedAt, long deadline) {
-            this.key = key;
-            this.enqueuedAt = enqueuedAt;
-            this.deadline = deadline;
-        }
-    }
-
-    private final class Group {
-        final ReentrantLock lock = new ReentrantLock();
-        final Condition notFull = lock.newCondition();
-        final ArrayDeque<Request<K, V>> queue = new ArrayDeque<>();
-        int inFlight;
-        Future<?> timer;
-        long timerDue;
-    }
-
-    private static final class Counters {
-        final LongAdder requests = new LongAdder();
-        final LongAdder batches = new LongAdder();
-        final LongAdder executions = new LongAdder();
-        final LongAdder rejected = new LongAdder();
-        final LongAdder timedOut = new LongAdder();
-        final LongAdder retries = new LongAdder();
-        final LongAdder splits = new LongAdder();
-        final LongAdder failed = new LongAdder();
-        final LongAdder queueWait = new LongAdder();
-        final AtomicLong maxQueueWait = new AtomicLong();
-        final LongAdder[] sizes = new LongAdder[32];
-        final EnumMap<FlushReason, LongAdder> reasons = new EnumMap<>(FlushReason.class);
-
-        Counters() {
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = new LongAdder();
-            }
-            for (FlushReason r : FlushReason.values()) {
-                reasons.put(r, new LongAdder());
-            }
-        }
-
-        void sent(FlushReason reason, long waitedNanos) {
-            batches.increment();
-            reasons.get(reason).increment();
-            queueWait.add(waitedNanos);
-        }
-
-        /** Records a batch's size in distinct keys, once it is known (duplicates are folded at execution). */
-        void size(int distinctKeys) {
-            sizes[31 - Integer.numberOfLeadingZeros(Math.max(1, distinctKeys))].increment();
-        }
-
-        void maxWait(long nanos) {
-            maxQueueWait.accumulateAndGet(nanos, Math::max);
-        }
-
-        BatchStats snapshot() {
-            Map<Integer, Long> histogram = new TreeMap<>();
-            for (int i = 0; i < sizes.length; i++) {
-                long n = sizes[i].sum();
-                if (n > 0) {
-                    histogram.put(1 << i, n);
-                }
-            }
-            Map<FlushReason, Long> byReason = new EnumMap<>(FlushReason.class);
-            reasons.forEach((r, n) -> byReason.put(r, n.sum()));
-            return new BatchStats(requests.sum(), batches.sum(), executions.sum(), histogram, byReason,
-                    rejected.sum(), timedOut.sum(), retries.sum(), splits.sum(), failed.sum(), queueWait.sum(),
-                    maxQueueWait.get());
-        }
-    }
-
-    /**
-     * Batcher settings; {@link #build()} validates them, naming the setting, the value and what is allowed.
-     */
-    public static final class Builder<K, V> {
-        private final BatchFunction<K, V> function;
-        private String name = "batcher";
-        private Function<? super K, ?> groupBy;
-        private int maxBatchSize = 100;
-        private int maxInFlight = 10;
-        private int maxQueued = 10_000;
-        private int minBatch = 1;
-        private Duration linger = Duration.ZERO;
-        private Duration timeout = Duration.ofSeconds(30);
-        private int maxRetries = 3;
-        private boolean retryConnectionFaults;
-        private OverflowPolicy overflow = OverflowPolicy.REJECT;
-        private Ticker ticker = Ticker.system();
-        private Scheduler scheduler;
-        private Executor executor;
-
-        private Builder(BatchFunction<K, V> function) {
-            this.function = Objects.requireNonNull(function, "function");
-        }
-
-        public Builder<K, V> name(String name) {
-            this.name = name;
-            return this;
-        }
-
-        /** Queues and batches requests separately per group key (for example tenant or role). */
-        public Builder<K, V> groupBy(Function<? super K, ?> groupBy) {
-            this.groupBy = groupBy;
-            return this;
-        }
-
-        /** Most distinct keys in one batch (default 100). */
-        public Builder<K, V> maxBatchSize(int maxBatchSize) {
-            this.maxBatchSize = maxBatchSize;
-            return this;
-        }
-
-        /** Batches executing at once per group (default 10; the JDBC helpers use the pool's size). */
-        public Builder<K, V> maxInFlight(int maxInFlight) {
-            this.maxInFlight = maxInFlight;
-            return this;
-        }
-
-        /** Requests allowed to wait per group (default 10,000). */
-        public Builder<K, V> maxQueued(int maxQueued) {
-            this.maxQueued = maxQueued;
-            return this;
-        }
-
-        public Builder<K, V> overflow(OverflowPolicy overflow) {
-            this.overflow = overflow;
-            return this;
-        }
-
-        /**
-         * Opt-in latency for fewer round trips: hold a batch until it has {@code minBatch} requests or its oldest
-         * has waited {@code linger}. Off (zero) by default.
-         */
-        public Builder<K, V> linger(Duration linger, int minBatch) {
-            this.linger = linger;
-            this.minBatch = minBatch;
-            return this;
-        }
-
-        /** How long a request may wait before it fails unexecuted (default 30 s). */
-        public Builder<K, V> timeout(Duration timeout) {
-            this.timeout = timeout;
-            return this;
-        }
-
-        /** Re-executions after 40001/40P01 (and connection faults, if enabled); default 3. */
-        public Builder<K, V> maxRetries(int maxRetries) {
-            this.maxRetries = maxRetries;
-            return this;
-        }
-
-        /**
-         * Whether connection faults are retried: right for reads, and for writes whose transaction certainly did
-         * not commit. Off by default, because a connection lost during COMMIT leaves the outcome unknown.
-         */
-        public Builder<K, V> retryConnectionFaults(boolean retry) {
-            this.retryConnectionFaults = retry;
-            return this;
-        }
-
-        public Builder<K, V> ticker(Ticker ticker) {
-            this.ticker = ticker;
-            return this;
-        }
-
-        public Builder<K, V> scheduler(Scheduler scheduler) {
-            this.scheduler = scheduler;
-            return this;
-        }
-
-        /** Where batches run; by default a virtual thread per batch (JDK 21+) or a cached thread pool. */
-        public Builder<K, V> executor(Executor executor) {
-            this.executor = executor;
-            return this;
-        }
-
-        public Batcher<K, V> build() {
-            require("maxBatchSize", maxBatchSize, maxBatchSize >= 1, "at least 1");
-            require("maxInFlight", maxInFlight, maxInFlight >= 1, "at least 1");
-            require("maxQueued", maxQueued, maxQueued >= 1, "at least 1");
-            require("timeout", timeout, timeout != null && !timeout.isNegative() && !timeout.isZero(),
-                    "a positive duration");
-            require("linger", linger, linger != null && !linger.isNegative(), "0 (off) or a positive duration");
-            require("minBatch", minBatch, minBatch >= 1 && minBatch <= maxBatchSize,
-                    "1 to maxBatchSize (" + maxBatchSize + ")");
-            require("maxRetries", maxRetries, maxRetries >= 0, "0 or more");
-            require("name", name, name != null && !name.isBlank(), "a non-blank name");
-            Objects.requireNonNull(overflow, "overflow");
-            Objects.requireNonNull(ticker, "ticker");
-            return new Batcher<>(this);
-        }
-
-        private static void require(String setting, Object value, boolean ok, String allowed) {
-            if (!ok) {
-                throw new IllegalArgumentException(setting + ": got " + value + "; allowed: " + allowed);
-            }
-        }
     }
 }

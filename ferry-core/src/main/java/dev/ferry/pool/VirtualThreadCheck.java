@@ -4,8 +4,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
-/** {@code Thread.isVirtual()} where the JDK has it (21+); Ferry is compiled for 17, where every thread is a platform thread. */
-final class VirtualThreadCheck {
+/** {@code Thread.isVirtual()} where the JDK has it (21+); Ferry is compiled for 17. Internal: public only for the batcher. */
+public final class VirtualThreadCheck {
 
     private static final MethodHandle IS_VIRTUAL = find();
 
@@ -20,7 +20,7 @@ final class VirtualThreadCheck {
         }
     }
 
-    static boolean isVirtual(Thread thread) {
+    public static boolean isVirtual(Thread thread) {
         if (IS_VIRTUAL == null) {
             return false;
         }

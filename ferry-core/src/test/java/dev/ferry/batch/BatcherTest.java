@@ -51,7 +51,7 @@ class BatcherTest {
         return out;
     };
 
-    private Batcher.Builder<Integer, Integer> builder(BatchFunction<Integer, Integer> fn) {
+    private BatcherBuilder<Integer, Integer> builder(BatchFunction<Integer, Integer> fn) {
         return Batcher.builder(fn).name("test").ticker(ticker).scheduler(scheduler).executor(executor);
     }
 
@@ -188,7 +188,7 @@ class BatcherTest {
             b.submit(3);
             CompletableFuture<Integer> rejected = b.submit(4);
             assertThat(failure(rejected)).isInstanceOf(SQLTransientException.class)
-                    .hasMessage("test - batch queue is full (2 requests queued, maxQueued=2); request rejected");
+                    .hasMessage("test - batch queue is full (maxQueued=2); request rejected, not executed");
             assertThat(b.stats().rejected()).isEqualTo(1);
             open();
         }
@@ -379,16 +379,28 @@ class BatcherTest {
     }
 
     @Test
-    void blockingGetRunsTheBatchOnTheCallingThreadWhenASlotIsFree() throws Exception {
+    void blockingGetOfAReadRunsTheBatchOnTheCallingThreadWhenASlotIsFree() throws Exception {
+        List<Thread> ranOn = new CopyOnWriteArrayList<>();
+        try (Batcher<Integer, Integer> b = builder(keys -> {
+            ranOn.add(Thread.currentThread());
+            return Map.of(keys.get(0), 1);
+        }).retryConnectionFaults(true).build()) {
+            assertThat(b.get(5)).isEqualTo(1);
+            assertThat(ranOn).containsExactly(Thread.currentThread());
+            assertThat(value(b.submit(6))).as("the async API still hands off").isEqualTo(1);
+            assertThat(ranOn.get(1)).isNotSameAs(Thread.currentThread());
+        }
+    }
+
+    @Test
+    void blockingGetOfAWriteAlwaysHandsTheBatchToTheExecutor() throws Exception {
         List<Thread> ranOn = new CopyOnWriteArrayList<>();
         try (Batcher<Integer, Integer> b = builder(keys -> {
             ranOn.add(Thread.currentThread());
             return Map.of(keys.get(0), 1);
         }).build()) {
             assertThat(b.get(5)).isEqualTo(1);
-            assertThat(ranOn).containsExactly(Thread.currentThread());
-            assertThat(value(b.submit(6))).as("the async API still hands off").isEqualTo(1);
-            assertThat(ranOn.get(1)).isNotSameAs(Thread.currentThread());
+            assertThat(ranOn).hasSize(1).doesNotContain(Thread.currentThread());
         }
     }
 
@@ -416,8 +428,8 @@ class BatcherTest {
         await().until(() -> calls.size() == 1);
         CompletableFuture<Integer> queued = b.submit(2);
         b.close();
-        assertThat(failure(queued)).hasMessage("test - batcher closed before the request was sent");
-        assertThat(failure(b.submit(3))).hasMessage("test - batcher is closed");
+        assertThat(failure(queued)).hasMessage("test - batcher closed before the request was sent; it was not executed");
+        assertThat(failure(b.submit(3))).hasMessage("test - batcher is closed; the request was not executed");
         open();
         assertThat(value(first)).isEqualTo(2);
     }
