@@ -527,7 +527,7 @@ public final class Batcher<K, V> implements AutoCloseable {
      * callbacks run with no lock and no slot held.
      */
     private void run(BatchQueue<K, V> group, List<Request<K, V>> batch, boolean onCaller) {
-        Outcomes<K, V> out = new Outcomes<>();
+        Outcomes<K, V> out = new Outcomes<>(batch);
         boolean interrupted = onCaller && Thread.interrupted(); // shield the others' batch from the caller's interrupt
         BatchRun run = new BatchRun(out, onCaller);
         try {

@@ -24,6 +24,10 @@ final class Request<K, V> {
     final long deadline;
     final Future<V> future = new Future<>(this);
     private volatile int state = QUEUED;
+    /** The outcome while its batch runs ({@link Outcomes}); touched only by the thread running the batch. */
+    boolean decided;
+    V value;
+    java.sql.SQLException error;
 
     Request(K key, long enqueuedAt, long deadline) {
         this.key = key;
