@@ -134,10 +134,6 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return dataSource.getConnection();
     }
 
-    int maxRetriesSetting() {
-        return maxRetries;
-    }
-
     /** Work on a borrowed connection. */
     @FunctionalInterface
     interface OnConnection<T> {
@@ -194,12 +190,14 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
     /** One batch per pooled connection: the pool's maximumPoolSize (read live) when it is a Ferry pool, else 10. */
     private static IntSupplier capacity(DataSource dataSource) {
         if (dataSource instanceof FerryDataSource) {
-            try {
-                FerryPool pool = dataSource.unwrap(FerryPool.class);
-                return pool::maximumPoolSize;
-            } catch (SQLException e) {
-                return () -> 10;
-            }
+            // Read on every use: the pool may resize, or may not have started yet (then 10 until it does).
+            return () -> {
+                try {
+                    return dataSource.unwrap(FerryPool.class).maximumPoolSize();
+                } catch (SQLException | RuntimeException e) {
+                    return 10;
+                }
+            };
         }
         return () -> 10;
     }

@@ -11,7 +11,8 @@ import java.util.Map;
  * @param sizeHistogram   batches by size bucket: key is the bucket's lower bound (1, 2, 4, 8, ...)
  * @param flushReasons    batches by reason
  * @param rejected        requests refused because the queue was full
- * @param timedOut        requests whose deadline passed while queued (never executed)
+ * @param timedOut        requests whose deadline passed before they were executed: while queued, or before a
+ *                        retry or split half (then the earlier attempts were rolled back)
  * @param retries         batch re-executions after retryable errors
  * @param splits          batches split in two to isolate failing keys
  * @param failed          requests completed with an error

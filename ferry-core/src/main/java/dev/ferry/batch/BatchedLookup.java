@@ -6,6 +6,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.math.BigDecimal;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -36,7 +38,8 @@ import javax.sql.DataSource;
  *
  * <p>Rows are matched to callers with the key's {@code equals}. Where the database compares keys differently
  * (a case-insensitive collation on MySQL/MariaDB), set a {@link Builder#keyNormalizer}: it is applied to the
- * key a caller asks for and to the key read from each row. BigDecimal keys are compared ignoring scale.
+ * key a caller asks for and to the key read from each row. BigDecimal keys are compared ignoring scale and
+ * OffsetDateTime keys by their instant, whether or not a normalizer is set.
  */
 public final class BatchedLookup<K, V> implements AutoCloseable {
 
@@ -172,26 +175,35 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             if (row == null) {
                 throw new IllegalArgumentException("row: got null; allowed: a reader of the row's value");
             }
-            Function<K, K> normalize = normalizer != null ? normalizer
-                    : keyType == BigDecimal.class ? k -> (K) ((BigDecimal) k).stripTrailingZeros()
-                    : Function.identity();
+            // Keys the database compares as equal must be equal in Java: BigDecimal ignoring scale, timestamps
+            // with an offset by their instant (pgjdbc reads timestamptz back in UTC); then the user's normalizer.
+            Function<K, K> builtIn = keyType == BigDecimal.class ? k -> (K) ((BigDecimal) k).stripTrailingZeros()
+                    : keyType == OffsetDateTime.class
+                            ? k -> (K) ((OffsetDateTime) k).withOffsetSameInstant(ZoneOffset.UTC)
+                            : Function.identity();
+            Function<K, K> normalize = normalizer == null ? builtIn : normalizer.andThen(builtIn);
             RowReader<K> keyReader = key;
             RowReader<V> rowReader = row;
             DataSource source = dataSource;
             AtomicReference<KeyListSql.Dialect> dialect = new AtomicReference<>(); // asked once, on the first batch
             BatchCall<K, List<V>> fn = (keys, remaining) -> {
+                long deadline = System.nanoTime() + remaining;
                 try (Connection c = connection(source, remaining)) {
                     KeyListSql.Dialect d = dialect.get();
                     if (d == null) {
                         d = KeyListSql.Dialect.of(c);
                         dialect.set(d);
                     }
-                    int queryTimeout = statementTimeoutSeconds(remaining);
                     KeyedResult<K, List<V>> out = new KeyedResult<>(keys.size());
                     for (int from = 0; from < keys.size(); from += d.maxKeys) {
                         List<K> chunk = keys.subList(from, Math.min(keys.size(), from + d.maxKeys));
+                        long left = deadline - System.nanoTime(); // after the pool wait and earlier chunks
+                        if (left <= 0) {
+                            throw new java.sql.SQLTimeoutException("the batch's deadline passed before all its "
+                                    + "key lists were sent", "HYT00");
+                        }
                         try (PreparedStatement ps = c.prepareStatement(keyList.sql(d, chunk.size()))) {
-                            ps.setQueryTimeout(queryTimeout);
+                            ps.setQueryTimeout(statementTimeoutSeconds(left));
                             keyList.bind(c, ps, d, chunk);
                             try (ResultSet rs = ps.executeQuery()) {
                                 readRows(rs, keyReader, rowReader, normalize, out);

@@ -213,11 +213,19 @@ public final class BatchedWriter<R> implements AutoCloseable {
             }
             throw e;
         } finally {
-            try {
-                c.setAutoCommit(autoCommit);
-            } catch (SQLException ignored) {
-                // the pool resets it on return anyway
-            }
+            restoreAutoCommit(c, autoCommit);
+        }
+    }
+
+    /**
+     * Puts autocommit back. Never throws: after a COMMIT, an exception here would turn a committed batch into a
+     * failed one, which could be retried and written twice (the pool resets autocommit on return anyway).
+     */
+    static void restoreAutoCommit(Connection c, boolean autoCommit) {
+        try {
+            c.setAutoCommit(autoCommit);
+        } catch (SQLException | RuntimeException ignored) {
+            // see above
         }
     }
 
@@ -227,6 +235,10 @@ public final class BatchedWriter<R> implements AutoCloseable {
     static void commit(Connection c) throws SQLException {
         try {
             c.commit();
+        } catch (RuntimeException | Error e) {
+            // A driver that throws something unexpected from commit() says nothing about what happened.
+            throw new OutcomeUnknownException("COMMIT failed with " + e + "; the transaction may or may not have "
+                    + "committed, so it is not retried", e);
         } catch (SQLException e) {
             if (ErrorPolicy.commitCertainlyRolledBack(e)) {
                 SQLException rolledBack = new SQLException("COMMIT failed and the database rolled the transaction "
@@ -281,8 +293,11 @@ public final class BatchedWriter<R> implements AutoCloseable {
             ParameterBinder<R> b = binder;
             String key = keyColumn;
             DataSource source = dataSource;
-            BatchCall<Write<R>, Written> call = (writes, remaining) -> onConnection(source, remaining,
-                    c -> executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(remaining), key));
+            BatchCall<Write<R>, Written> call = (writes, remaining) -> {
+                long deadline = System.nanoTime() + remaining; // the statement gets what the pool wait left
+                return onConnection(source, remaining, c -> executeInTransaction(c, statement, b, writes,
+                        statementTimeoutSeconds(deadline - System.nanoTime()), key));
+            };
             // Writes: connection faults are not retried, and callers never run batches (see Batcher).
             return new BatchedWriter<>(batcher(call, "writer", false), key != null);
         }

@@ -38,13 +38,12 @@ import java.util.function.Function;
  * <p><b>Groups and the shared budget.</b> Requests queue per group key, and a batch holds one group's keys.
  * Identical keys in a batch are sent once. The JDBC helpers built on one data source also share one
  * {@link InFlightBudget} no larger than its pool, so together they never start more batches than there are
- * connections.
+ * connections (critical requests aside: they take no slot and no permit).
  *
  * <p><b>Slots: who counts what.</b> A drain (under the group's lock) that takes a batch increments the group's
  * {@code inFlight} and takes a budget permit; exactly one {@link #release} per taken batch gives both back, in
  * {@link #run}'s {@code finally} or, if the executor refuses the batch, in {@link #dispatch}. Critical requests
- * and requests with batching switched off by {@code setEnabled(false)} in a drain use the same path
- * (critical ones take no slot and no permit).
+ * take no slot and no permit. The executor must run tasks on another thread and must not drop them.
  *
  * <p><b>What runs under the lock.</b> Only moving requests between the queue and a batch, counting slots and
  * arming the timer. Futures are never completed under a lock: a drain returns the requests that expired in the
@@ -55,6 +54,8 @@ import java.util.function.Function;
  * <p><b>Deadlines.</b> Every request has a deadline ({@code timeout} after submission, from the injected
  * {@link Ticker}), and is never sent after it: expired requests are failed when a queue is drained, by a sweep on
  * the injected {@link Scheduler}, and before every execution of a batch, including retries and split halves.
+ * Once sent, a request completes when its batch ends; the JDBC helpers bound that by statement timeouts (whole
+ * seconds, rounded up), a plain {@link BatchFunction} must bound it itself.
  * Each execution gets the time left until the earliest deadline among its requests (the JDBC helpers turn it
  * into the pool wait and the statement timeout), and a retry's backoff never sleeps past it.
  *
@@ -178,8 +179,8 @@ public final class Batcher<K, V> implements AutoCloseable {
         } catch (ExecutionException e) {
             throw unwrap(e.getCause());
         } catch (CancellationException e) {
-            throw new SQLException("the batched request was cancelled before it was sent; it was not executed",
-                    "HY008", e);
+            throw new SQLException("the future was cancelled (a batcher's own future is cancelled only before "
+                    + "its request is sent)", "HY008", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while waiting for a batched request", "HY008", e);
@@ -344,14 +345,14 @@ public final class Batcher<K, V> implements AutoCloseable {
             request.withdraw();
             fail(request, refused);
         }
-        failExpired(drain.expired);
         if (drain.batch != null) {
-            if (blocking && runsOnCaller()) {
+            if (blocking && drain.expired == null && runsOnCaller()) {
                 run(group, drain.batch, true);
             } else {
-                dispatch(group, drain.batch);
+                dispatch(group, drain.batch); // started first: failing the expired runs their callbacks
             }
         }
+        failExpired(drain.expired);
         return request;
     }
 
@@ -436,7 +437,9 @@ public final class Batcher<K, V> implements AutoCloseable {
         drain.batch = group.take(cap, now, waits); // may be empty if every request was withdrawn meanwhile
         drain.reason = reason;
         group.inFlight++;
-        counters.sent(reason, waits[0], waits[1]);
+        if (!drain.batch.isEmpty()) {
+            counters.sent(reason, waits[0], waits[1]);
+        }
     }
 
     /** Arms the deadline sweep and, with linger, the linger timer for the queue's head. Lock held. */
@@ -446,7 +449,9 @@ public final class Batcher<K, V> implements AutoCloseable {
             return;
         }
         long due = head.deadline;
-        if (lingerNanos > 0 && group.inFlight < maxInFlight) {
+        if (lingerNanos > 0 && group.inFlight < maxInFlight && !group.awaitingBudget.get()) {
+            // Not while waiting for a budget permit: the permit's return wakes the group, and a linger already
+            // past would re-arm a zero-delay timer over and over.
             due = Math.min(due, head.enqueuedAt + lingerNanos);
         }
         if (group.timer != null && group.timerDue - due <= 0) {
@@ -489,10 +494,10 @@ public final class Batcher<K, V> implements AutoCloseable {
         } finally {
             group.lock.unlock();
         }
-        failExpired(drain.expired);
         if (drain.batch != null) {
             dispatch(group, drain.batch);
         }
+        failExpired(drain.expired);
     }
 
     private void failExpired(List<Request<K, V>> expired) {
@@ -509,16 +514,29 @@ public final class Batcher<K, V> implements AutoCloseable {
 
     // ---------------------------------------------------------------- execution (no lock held)
 
+    /**
+     * Hands a batch to the executor. If the executor refuses, the batch's requests fail (never executed), its
+     * slot is given back and the next batch is tried, in a loop rather than by recursion. The executor must run
+     * tasks on another thread and must not drop them silently (a dropped task would hold its slot forever).
+     */
     private void dispatch(BatchQueue<K, V> group, List<Request<K, V>> batch) {
-        try {
-            executor.execute(() -> run(group, batch, false));
-        } catch (RuntimeException rejected) {
-            SQLException e = new SQLException(name + " - could not start a batch (" + rejected + "); its requests "
-                    + "were not executed", "HY000", rejected);
-            if (group != null) {
-                release(group);
+        while (batch != null) {
+            List<Request<K, V>> toRun = batch;
+            try {
+                executor.execute(() -> run(group, toRun, false));
+                return;
+            } catch (RuntimeException rejected) {
+                SQLException e = new SQLException(name + " - could not start a batch (" + rejected + "); its "
+                        + "requests were not executed", "HY000", rejected);
+                if (group == null) {
+                    toRun.forEach(r -> fail(r, e));
+                    return;
+                }
+                BatchQueue.Drain<K, V> next = releaseAndDrain(group);
+                toRun.forEach(r -> fail(r, e));
+                failExpired(next.expired);
+                batch = next.batch;
             }
-            batch.forEach(r -> fail(r, e));
         }
     }
 
@@ -545,18 +563,30 @@ public final class Batcher<K, V> implements AutoCloseable {
                 out.failIfOpen(r, failure);
             }
         } finally {
-            if (group != null) {
-                release(group);
+            try {
+                if (group != null) {
+                    release(group);
+                }
+            } finally {
+                if (interrupted || run.interrupted || (onCaller && Thread.interrupted())) {
+                    Thread.currentThread().interrupt();
+                }
+                out.complete(this);
             }
-            if (interrupted || run.interrupted || (onCaller && Thread.interrupted())) {
-                Thread.currentThread().interrupt();
-            }
-            out.complete(this);
         }
     }
 
     /** Gives back a batch's slot and permit, then starts whatever queued meanwhile. */
     private void release(BatchQueue<K, V> group) {
+        BatchQueue.Drain<K, V> next = releaseAndDrain(group);
+        if (next.batch != null) {
+            dispatch(group, next.batch);
+        }
+        failExpired(next.expired);
+    }
+
+    /** Gives back a slot and its permit and takes the next batch if one is ready; starts nothing. */
+    private BatchQueue.Drain<K, V> releaseAndDrain(BatchQueue<K, V> group) {
         group.lock.lock();
         try {
             group.inFlight--;
@@ -566,7 +596,16 @@ public final class Batcher<K, V> implements AutoCloseable {
         if (budget != null) {
             budget.release(); // may start other groups' batches; no lock of ours is held
         }
-        kick(group);
+        BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
+        group.lock.lock();
+        try {
+            long now = ticker.read();
+            drainIfReady(group, now, drain);
+            armTimer(group, now);
+        } finally {
+            group.lock.unlock();
+        }
+        return drain;
     }
 
     /** One batch's execution: retries, splits and the outcomes they collect. */
@@ -700,7 +739,7 @@ public final class Batcher<K, V> implements AutoCloseable {
             boolean any = false;
             for (K key : keys) {
                 for (Request<K, V> r : byKey.get(key)) {
-                    if (!any || r.deadline - earliest < 0) {
+                    if (out.isOpen(r) && (!any || r.deadline - earliest < 0)) {
                         earliest = r.deadline;
                         any = true;
                     }

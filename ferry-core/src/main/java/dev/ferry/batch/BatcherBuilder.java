@@ -101,7 +101,10 @@ public final class BatcherBuilder<K, V> {
         return this;
     }
 
-    /** A request's deadline after submission: never sent after it, and failed at it (default 30 s). */
+    /**
+     * A request's deadline after submission (default 30 s): never sent after it, and failed at it while queued.
+     * Once sent, it completes when its batch ends, so a batch function must bound its own work.
+     */
     public BatcherBuilder<K, V> timeout(Duration timeout) {
         this.timeout = timeout;
         return this;

@@ -3,10 +3,8 @@ package dev.ferry.batch;
 import dev.ferry.Priority;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
 import java.sql.Savepoint;
-import java.util.ArrayDeque;
-import java.util.Deque;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,7 +26,9 @@ import javax.sql.DataSource;
  * connection in one transaction: each caller's statements run inside its own SAVEPOINT; if one fails, that
  * savepoint is rolled back, which undoes exactly that caller's statements, and the caller gets its error while
  * the others go on. Then one COMMIT acknowledges every caller whose statements succeeded. A serialization
- * failure or deadlock inside a caller's savepoint runs that caller again, after the others, in a new savepoint.
+ * failure or deadlock rolls the whole group back (a new savepoint in the same transaction would meet the same
+ * snapshot, and MySQL aborts the whole transaction on deadlock), and the group is retried. Callers not started
+ * before the group's deadline (the earliest of its callers') fail with a timeout, unexecuted.
  *
  * <p><b>Guarantees.</b> A caller's future completes with its statements' update counts only after the shared
  * COMMIT returned. A caller whose savepoint was rolled back sees none of its statements committed. If the
@@ -90,32 +90,32 @@ public final class GroupCommit implements AutoCloseable {
     }
 
     /** Runs one group in one transaction, each caller in its own savepoint; commits once. */
-    static Map<Caller, List<Integer>> runGroup(Connection c, List<Caller> callers, long deadline, int maxRetries)
+    static Map<Caller, List<Integer>> runGroup(Connection c, List<Caller> callers, long deadline)
             throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
             KeyedResult<Caller, List<Integer>> out = new KeyedResult<>(callers.size());
-            Deque<Caller> pending = new ArrayDeque<>(callers);
-            Map<Caller, Integer> attempts = new IdentityHashMap<>();
-            Caller caller;
-            while ((caller = pending.poll()) != null) {
+            for (Caller caller : callers) {
+                if (deadline - System.nanoTime() <= 0) {
+                    out.fail(caller, new SQLTimeoutException("the group's deadline passed before this transaction "
+                            + "started; it was not executed", "HYT00"));
+                    continue;
+                }
                 Savepoint savepoint = c.setSavepoint();
                 try {
                     List<Integer> counts = caller.transaction.runOn(c, deadline);
                     c.releaseSavepoint(savepoint);
                     out.put(caller, List.copyOf(counts));
                 } catch (SQLException e) {
-                    if (ErrorPolicy.isConnectionFault(e)) {
-                        throw e; // the whole transaction is gone: nothing committed
+                    if (ErrorPolicy.isConnectionFault(e) || ErrorPolicy.isSerializationFailure(e)) {
+                        // The transaction is gone, or its snapshot conflicts (a new savepoint would conflict
+                        // again; MySQL rolls the whole transaction back on deadlock): roll all back, nothing
+                        // committed, and the batcher retries the group in a fresh transaction.
+                        throw e;
                     }
                     c.rollback(savepoint); // undoes this caller's statements only; throws if the transaction is gone
-                    int tried = attempts.merge(caller, 1, Integer::sum);
-                    if (ErrorPolicy.isSerializationFailure(e) && tried <= maxRetries) {
-                        pending.addLast(caller); // again, after the others, in a new savepoint
-                    } else {
-                        out.fail(caller, e);
-                    }
+                    out.fail(caller, e);
                 }
             }
             if (out.isEmpty()) {
@@ -134,11 +134,7 @@ public final class GroupCommit implements AutoCloseable {
             }
             throw e;
         } finally {
-            try {
-                c.setAutoCommit(autoCommit);
-            } catch (SQLException ignored) {
-                // the pool resets it on return anyway
-            }
+            BatchedWriter.restoreAutoCommit(c, autoCommit);
         }
     }
 
@@ -151,9 +147,10 @@ public final class GroupCommit implements AutoCloseable {
 
         public GroupCommit build() {
             DataSource source = dataSource;
-            int retries = maxRetriesSetting();
-            BatchCall<Caller, List<Integer>> call = (callers, remaining) -> onConnection(source, remaining,
-                    c -> runGroup(c, callers, System.nanoTime() + remaining, retries));
+            BatchCall<Caller, List<Integer>> call = (callers, remaining) -> {
+                long deadline = System.nanoTime() + remaining;
+                return onConnection(source, remaining, c -> runGroup(c, callers, deadline));
+            };
             return new GroupCommit(batcher(call, "group-commit", false));
         }
     }

@@ -27,7 +27,10 @@ final class InFlightBudget {
         this.capacity = capacity;
     }
 
-    /** The budget shared by every batcher on {@code source} (by identity), created on first use. */
+    /**
+     * The budget shared by every batcher on {@code source}, created on first use (keyed weakly by the data
+     * source's {@code equals}, which data sources leave as identity).
+     */
     static InFlightBudget of(Object source, IntSupplier capacity) {
         synchronized (BY_SOURCE) {
             return BY_SOURCE.computeIfAbsent(source, s -> new InFlightBudget(capacity));

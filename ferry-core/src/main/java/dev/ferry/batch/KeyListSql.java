@@ -46,9 +46,12 @@ final class KeyListSql {
 
     /** How a database takes a key list, and how many keys one statement may carry. */
     enum Dialect {
-        POSTGRES(Integer.MAX_VALUE), ORACLE(1000), SQLSERVER(2100), MYSQL(65_535), OTHER(32_767);
+        POSTGRES(Integer.MAX_VALUE), ORACLE(1000), SQLSERVER(2000), MYSQL(65_535), OTHER(32_766);
 
-        /** Oracle: 1,000 items in an IN list; SQL Server: 2,100 parameters; MySQL/MariaDB: 65,535 parameters. */
+        /**
+         * Oracle: 1,000 items in an IN list; SQL Server: 2,100 parameters, of which sp_executesql/sp_prepexec use a
+         * few, so 2,000; MySQL/MariaDB: 65,535 parameters; others: SQLite's 32,766.
+         */
         final int maxKeys;
 
         Dialect(int maxKeys) {

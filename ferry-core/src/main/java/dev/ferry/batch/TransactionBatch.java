@@ -125,11 +125,7 @@ public final class TransactionBatch {
             }
             throw e;
         } finally {
-            try {
-                c.setAutoCommit(autoCommit);
-            } catch (SQLException ignored) {
-                // the pool resets it on return anyway
-            }
+            BatchedWriter.restoreAutoCommit(c, autoCommit);
         }
     }
 
@@ -142,8 +138,12 @@ public final class TransactionBatch {
         int index = 0;
         try {
             for (Sql s : statements) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new SQLTimeoutException("the deadline passed before this statement was sent", "HYT00");
+                }
                 try (PreparedStatement ps = c.prepareStatement(s.sql())) {
-                    ps.setQueryTimeout(BatchSettings.statementTimeoutSeconds(deadline - System.nanoTime()));
+                    ps.setQueryTimeout(BatchSettings.statementTimeoutSeconds(left));
                     for (int i = 0; i < s.parameters().size(); i++) {
                         ps.setObject(i + 1, s.parameters().get(i));
                     }

@@ -366,6 +366,28 @@ class BatcherTrustTest {
     }
 
     @Test
+    void aLingeringGroupWaitingForTheSharedBudgetArmsNoZeroDelayTimers() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            InFlightBudget budget = new InFlightBudget(() -> 1);
+            try (Batcher<Integer, Integer> holder = builder(doubler).budget(budget).build();
+                 Batcher<Integer, Integer> lingering = builder(doubler).budget(budget)
+                         .linger(Duration.ofMillis(10), 5).build()) {
+                hold();
+                CompletableFuture<Integer> first = holder.submit(1); // takes the only permit
+                await().until(() -> calls.size() == 1);
+                CompletableFuture<Integer> waiting = lingering.submit(2);
+                // Past the linger time with the budget spent: a timer re-armed at zero delay would make this
+                // advance run forever.
+                scheduler.advance(Duration.ofMillis(20));
+                assertThat(waiting).isNotDone();
+                open();
+                assertThat(value(first)).isEqualTo(2);
+                assertThat(value(waiting)).as("woken by the permit's return").isEqualTo(4);
+            }
+        });
+    }
+
+    @Test
     void everyRequestCompletesWhenCloseRacesSubmits() throws Exception {
         for (int round = 0; round < 20; round++) {
             Batcher<Integer, Integer> b = builder(doubler).maxInFlight(2).build();

@@ -104,6 +104,48 @@ class LostCommitTest {
         throw new AssertionError("expected a failure");
     }
 
+    @org.junit.jupiter.api.Test
+    void aDriverThatThrowsSomethingUncheckedFromCommitGivesAnUnknownOutcomeNotASplit() throws Exception {
+        try (FerryDataSource pool = new FerryDataSource(FerryConfig.builder()
+                .jdbcUrl("jdbc:h2:mem:lostcommit2;DB_CLOSE_DELAY=-1").poolName("h2-unchecked").build())) {
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS ferry_lost");
+                s.execute("CREATE TABLE ferry_lost (id BIGINT PRIMARY KEY)");
+            }
+            AtomicInteger commits = new AtomicInteger();
+            DataSource odd = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {DataSource.class}, (p, m, args) -> {
+                        Object result = invoke(pool, m, args);
+                        if (!(result instanceof Connection c)) {
+                            return result;
+                        }
+                        return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class},
+                                (cp, cm, cargs) -> {
+                                    Object r = invoke(c, cm, cargs);
+                                    if (cm.getName().equals("commit")) {
+                                        commits.incrementAndGet();
+                                        throw new IllegalStateException("driver bug after commit");
+                                    }
+                                    return r;
+                                });
+                    });
+            List<CompletableFuture<Integer>> futures = new ArrayList<>();
+            try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(odd)
+                    .sql("INSERT INTO ferry_lost (id) VALUES (?)").bind((ps, id) -> ps.setLong(1, id))
+                    .maxInFlight(1).build()) {
+                for (long id = 1; id <= 20; id++) {
+                    futures.add(writer.submit(id));
+                }
+                for (CompletableFuture<Integer> f : futures) {
+                    assertThat(failure(f)).isInstanceOf(OutcomeUnknownException.class);
+                }
+                assertThat(writer.stats().splits()).isZero();
+                assertThat(writer.stats().executions()).isEqualTo(commits.get());
+            }
+            assertThat(rows(pool)).isEqualTo(20);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("databases")
     void aLostCommitIsReportedAsUnknownAndNeverExecutedAgain(String name, Supplier<FerryConfig.Builder> database,

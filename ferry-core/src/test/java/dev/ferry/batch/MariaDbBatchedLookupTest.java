@@ -22,4 +22,28 @@ class MariaDbBatchedLookupTest extends BatchedLookupContract {
         }
         return FerryConfig.builder().jdbcUrl(URL).poolName("mariadb-lookup");
     }
+
+    @org.junit.jupiter.api.Test
+    void underACaseInsensitiveCollationAKeyNormalizerMatchesRowsTheDatabaseMatched() throws Exception {
+        try (dev.ferry.FerryDataSource ds = new dev.ferry.FerryDataSource(database().maximumPoolSize(2).build())) {
+            try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS ferry_ci_users");
+                s.execute("CREATE TABLE ferry_ci_users (name VARCHAR(20) PRIMARY KEY, age INT) "
+                        + "COLLATE utf8mb4_general_ci");
+                s.execute("INSERT INTO ferry_ci_users VALUES ('bob', 42)");
+            }
+            try (BatchedLookup<String, Integer> plain = ds.<String, Integer>batchedLookup(String.class)
+                    .sql("SELECT name, age FROM ferry_ci_users WHERE name IN (:keys)")
+                    .key(rs -> rs.getString(1)).row(rs -> rs.getInt(2)).build();
+                 BatchedLookup<String, Integer> normalized = ds.<String, Integer>batchedLookup(String.class)
+                    .sql("SELECT name, age FROM ferry_ci_users WHERE name IN (:keys)")
+                    .key(rs -> rs.getString(1)).row(rs -> rs.getInt(2))
+                    .keyNormalizer(k -> k.toLowerCase(java.util.Locale.ROOT)).build()) {
+                org.assertj.core.api.Assertions.assertThat(plain.get("Bob"))
+                        .as("the database matched 'bob', Java equals does not: documented").isEmpty();
+                org.assertj.core.api.Assertions.assertThat(normalized.get("Bob")).contains(42);
+                org.assertj.core.api.Assertions.assertThat(normalized.get("BOB")).contains(42);
+            }
+        }
+    }
 }

@@ -98,4 +98,27 @@ class PostgresBatchedWriterTest extends BatchedWriterContract {
         }
         assertThat(count()).isEqualTo(100);
     }
+
+    @Test
+    void aRewritingDriverThatCannotCountRowsIsReportedAsNoInfoNotAsOneRow() throws Exception {
+        try (dev.ferry.FerryDataSource rewriting = new dev.ferry.FerryDataSource(Postgres.config(
+                Postgres.uniqueApplicationName("rewrite")).dataSourceProperty("reWriteBatchedInserts", "true")
+                .maximumPoolSize(2).build());
+             BatchedWriter<Long> inserts = BatchedWriter.<Long>builder(rewriting)
+                     .sql("INSERT INTO ferry_write_events (id, kind) VALUES (?, 'x') ON CONFLICT DO NOTHING")
+                     .bind((ps, id) -> ps.setLong(1, id)).maxInFlight(1).build()) {
+            CompletableFuture<Integer> first = inserts.submit(1L);
+            List<CompletableFuture<Integer>> rest = new ArrayList<>();
+            for (long id = 1; id <= 20; id++) { // id 1 again: skipped by ON CONFLICT DO NOTHING
+                rest.add(inserts.submit(id));
+            }
+            first.get(30, TimeUnit.SECONDS);
+            for (CompletableFuture<Integer> f : rest) {
+                assertThat(f.get(30, TimeUnit.SECONDS)).as("1, 0, or SUCCESS_NO_INFO; never a made-up 1 for a "
+                        + "rewritten row").isIn(0, 1, Statement.SUCCESS_NO_INFO);
+            }
+            assertThat(rest).anySatisfy(f -> assertThat(f.join()).isEqualTo(Statement.SUCCESS_NO_INFO));
+        }
+        assertThat(count()).isEqualTo(20);
+    }
 }

@@ -1,0 +1,29 @@
+package dev.ferry.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.batch.KeyListSql.Dialect;
+import org.junit.jupiter.api.Test;
+
+/** Statement shapes per dialect and the per-database caps on one statement's key list. */
+class KeyListSqlTest {
+
+    private final KeyListSql keys = KeyListSql.of("SELECT id FROM t WHERE id IN (:keys)", Long.class, null);
+
+    @Test
+    void postgresUsesOneArrayParameterForAnySize() {
+        assertThat(keys.sql(Dialect.POSTGRES, 5000)).isEqualTo("SELECT id FROM t WHERE id = ANY(?)");
+    }
+
+    @Test
+    void othersPadToAPowerOfTwoButNeverPastTheDatabasesCap() {
+        assertThat(KeyListSql.padded(1, Dialect.MYSQL.maxKeys)).isEqualTo(1);
+        assertThat(KeyListSql.padded(5, Dialect.MYSQL.maxKeys)).isEqualTo(8);
+        assertThat(KeyListSql.padded(600, Dialect.ORACLE.maxKeys)).isEqualTo(1000);
+        assertThat(KeyListSql.padded(1000, Dialect.ORACLE.maxKeys)).isEqualTo(1000);
+        assertThat(KeyListSql.padded(1500, Dialect.SQLSERVER.maxKeys)).isEqualTo(2000);
+        assertThat(keys.sql(Dialect.ORACLE, 3)).isEqualTo("SELECT id FROM t WHERE id IN (?, ?, ?, ?)");
+        assertThat(Dialect.ORACLE.maxKeys).isEqualTo(1000);
+        assertThat(Dialect.SQLSERVER.maxKeys).isLessThan(2100);
+    }
+}
