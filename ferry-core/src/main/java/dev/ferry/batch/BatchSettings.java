@@ -189,15 +189,9 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
 
     /** One batch per pooled connection: the pool's maximumPoolSize (read live) when it is a Ferry pool, else 10. */
     private static IntSupplier capacity(DataSource dataSource) {
-        if (dataSource instanceof FerryDataSource) {
-            // Read on every use: the pool may resize, or may not have started yet (then 10 until it does).
-            return () -> {
-                try {
-                    return dataSource.unwrap(FerryPool.class).maximumPoolSize();
-                } catch (SQLException | RuntimeException e) {
-                    return 10;
-                }
-            };
+        if (dataSource instanceof FerryDataSource ferry) {
+            // Read on every use (the pool may resize), without starting the pool: this runs under a group lock.
+            return ferry::getMaximumPoolSize;
         }
         return () -> 10;
     }

@@ -159,6 +159,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                                                           String keyColumn) throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
+        boolean finished = false; // committed or rolled back: only then is autocommit put back
         try {
             KeyedResult<Write<R>, Written> out = new KeyedResult<>(writes.size());
             List<Write<R>> sent = new ArrayList<>(writes.size());
@@ -181,6 +182,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                 }
                 if (sent.isEmpty()) {
                     c.rollback();
+                    finished = true;
                     return out;
                 }
                 counts = ps.executeBatch();
@@ -198,22 +200,34 @@ public final class BatchedWriter<R> implements AutoCloseable {
                 }
             }
             commit(c);
+            finished = true;
             for (int i = 0; i < sent.size(); i++) {
                 int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
                 out.put(sent.get(i), new Written(n, keyColumn == null ? null : keys.get(i)));
             }
             return out;
-        } catch (SQLException | RuntimeException e) {
-            if (!(e instanceof OutcomeUnknownException)) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailure) {
-                    e.addSuppressed(rollbackFailure);
-                }
-            }
+        } catch (Throwable e) {
+            finished = !(e instanceof OutcomeUnknownException) && rollback(c, e);
             throw e;
         } finally {
-            restoreAutoCommit(c, autoCommit);
+            if (finished) {
+                restoreAutoCommit(c, autoCommit);
+            }
+        }
+    }
+
+    /**
+     * Rolls back after {@code cause}; true if that worked. If it did not, autocommit must not be switched back
+     * on (JDBC commits an open transaction then): the connection is left as it is, and the pool rolls it back
+     * or discards it when it is closed.
+     */
+    static boolean rollback(Connection c, Throwable cause) {
+        try {
+            c.rollback();
+            return true;
+        } catch (SQLException | RuntimeException rollbackFailure) {
+            cause.addSuppressed(rollbackFailure);
+            return false;
         }
     }
 
@@ -295,8 +309,14 @@ public final class BatchedWriter<R> implements AutoCloseable {
             DataSource source = dataSource;
             BatchCall<Write<R>, Written> call = (writes, remaining) -> {
                 long deadline = System.nanoTime() + remaining; // the statement gets what the pool wait left
-                return onConnection(source, remaining, c -> executeInTransaction(c, statement, b, writes,
-                        statementTimeoutSeconds(deadline - System.nanoTime()), key));
+                return onConnection(source, remaining, c -> {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new java.sql.SQLTimeoutException("the deadline passed while waiting for a connection; "
+                                + "the batch was not executed", "HYT00");
+                    }
+                    return executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(left), key);
+                });
             };
             // Writes: connection faults are not retried, and callers never run batches (see Batcher).
             return new BatchedWriter<>(batcher(call, "writer", false), key != null);

@@ -515,29 +515,51 @@ public final class Batcher<K, V> implements AutoCloseable {
     // ---------------------------------------------------------------- execution (no lock held)
 
     /**
-     * Hands a batch to the executor. If the executor refuses, the batch's requests fail (never executed), its
-     * slot is given back and the next batch is tried, in a loop rather than by recursion. The executor must run
-     * tasks on another thread and must not drop them silently (a dropped task would hold its slot forever).
+     * Hands a batch to the executor. If the executor refuses (any Throwable: a thread pool that cannot create a
+     * thread throws OutOfMemoryError), the batch's requests fail (never executed), its slot is given back and the
+     * next batch of this group is tried, in a loop; the failures complete after the loop, when no slot is held.
+     * A task the executor queued before throwing runs only if the refusal did not claim it first, so a slot is
+     * released once. The executor must run tasks on another thread and must not drop them silently (a dropped
+     * task would hold its slot forever).
      */
     private void dispatch(BatchQueue<K, V> group, List<Request<K, V>> batch) {
+        List<Request<K, V>> refused = null;
+        List<Request<K, V>> expired = null;
+        Throwable cause = null;
         while (batch != null) {
             List<Request<K, V>> toRun = batch;
+            java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
             try {
-                executor.execute(() -> run(group, toRun, false));
-                return;
-            } catch (RuntimeException rejected) {
-                SQLException e = new SQLException(name + " - could not start a batch (" + rejected + "); its "
-                        + "requests were not executed", "HY000", rejected);
+                executor.execute(() -> {
+                    if (claimed.compareAndSet(false, true)) {
+                        run(group, toRun, false);
+                    }
+                });
+                break;
+            } catch (Throwable rejected) {
+                if (!claimed.compareAndSet(false, true)) {
+                    break; // queued and already running despite the exception: the task owns the slot
+                }
+                cause = rejected;
+                refused = refused == null ? new ArrayList<>() : refused;
+                refused.addAll(toRun);
                 if (group == null) {
-                    toRun.forEach(r -> fail(r, e));
-                    return;
+                    break;
                 }
                 BatchQueue.Drain<K, V> next = releaseAndDrain(group);
-                toRun.forEach(r -> fail(r, e));
-                failExpired(next.expired);
+                if (next.expired != null) {
+                    expired = expired == null ? new ArrayList<>() : expired;
+                    expired.addAll(next.expired);
+                }
                 batch = next.batch;
             }
         }
+        if (refused != null) {
+            SQLException e = new SQLException(name + " - could not start a batch (" + cause + "); its requests "
+                    + "were not executed", "HY000", cause);
+            refused.forEach(r -> fail(r, e));
+        }
+        failExpired(expired);
     }
 
     /**

@@ -94,6 +94,7 @@ public final class GroupCommit implements AutoCloseable {
             throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
+        boolean finished = false; // committed or rolled back: only then is autocommit put back
         try {
             KeyedResult<Caller, List<Integer>> out = new KeyedResult<>(callers.size());
             for (Caller caller : callers) {
@@ -120,21 +121,19 @@ public final class GroupCommit implements AutoCloseable {
             }
             if (out.isEmpty()) {
                 c.rollback();
+                finished = true;
                 return out;
             }
             BatchedWriter.commit(c);
+            finished = true;
             return out;
-        } catch (SQLException | RuntimeException e) {
-            if (!(e instanceof OutcomeUnknownException)) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailure) {
-                    e.addSuppressed(rollbackFailure);
-                }
-            }
+        } catch (Throwable e) {
+            finished = !(e instanceof OutcomeUnknownException) && BatchedWriter.rollback(c, e);
             throw e;
         } finally {
-            BatchedWriter.restoreAutoCommit(c, autoCommit);
+            if (finished) {
+                BatchedWriter.restoreAutoCommit(c, autoCommit);
+            }
         }
     }
 

@@ -13,7 +13,9 @@ import java.util.function.IntSupplier;
  *
  * <p>A group that finds the budget spent registers as waiting and then tries once more, while a batch that ends
  * gives its permit back and then wakes waiting groups: one of the two always sees the other, so no group waits
- * while a permit is free. Waking a group runs only Ferry's own drain (no user code), outside every lock.
+ * while a permit is free (if the pool grows, waiting groups are woken by the next permit returned). Waking a
+ * group drains it outside every lock; that hands its next batch to the executor, and fails the requests that
+ * expired in its queue (their callbacks run then, on the waking thread, which holds no lock and no slot).
  */
 final class InFlightBudget {
 

@@ -111,21 +111,19 @@ public final class TransactionBatch {
     private List<Integer> runAlone(Connection c, long deadline) throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
+        boolean finished = false; // committed or rolled back: only then is autocommit put back
         try {
             List<Integer> counts = runOn(c, deadline);
             BatchedWriter.commit(c);
+            finished = true;
             return counts;
-        } catch (SQLException | RuntimeException e) {
-            if (!(e instanceof OutcomeUnknownException)) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailure) {
-                    e.addSuppressed(rollbackFailure);
-                }
-            }
+        } catch (Throwable e) {
+            finished = !(e instanceof OutcomeUnknownException) && BatchedWriter.rollback(c, e);
             throw e;
         } finally {
-            BatchedWriter.restoreAutoCommit(c, autoCommit);
+            if (finished) {
+                BatchedWriter.restoreAutoCommit(c, autoCommit);
+            }
         }
     }
 
