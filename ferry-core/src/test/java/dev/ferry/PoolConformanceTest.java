@@ -70,6 +70,21 @@ class PoolConformanceTest {
     }
 
     @Test
+    void aCallerWithItsOwnDeadlineWaitsNoLongerThanItEvenWithALongConnectionTimeout() throws Exception {
+        FerryDataSource ds = start(config().maximumPoolSize(1).connectionTimeout(Duration.ofSeconds(60)));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        try (Connection held = ds.getConnection()) {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () ->
+                    assertThatThrownBy(() -> pool.getConnection(Duration.ofMillis(50)))
+                            .isInstanceOf(SQLTransientConnectionException.class));
+            assertThat(held.isClosed()).isFalse();
+        }
+        try (Connection c = pool.getConnection(Duration.ofMillis(50))) {
+            assertThat(c.isValid(1)).as("a free connection is lent at once").isTrue();
+        }
+    }
+
+    @Test
     void lazyPoolOpensItsFirstConnectionOnDemand() throws Exception {
         FerryDataSource ds = start(config().minimumIdle(0).initializationFailTimeout(Duration.ofMillis(-1))
                 .connectionTimeout(Duration.ofMillis(1000)));
