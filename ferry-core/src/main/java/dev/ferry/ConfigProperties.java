@@ -73,6 +73,8 @@ final class ConfigProperties {
             case "housekeepingPeriod" -> b.housekeepingPeriod(millis(v));
             case "shutdownTimeout" -> b.shutdownTimeout(millis(v));
             case "maxWaiting" -> b.maxWaiting(Integer.parseInt(v));
+            case "reserve" -> b.reserve(Integer.parseInt(v));
+            case "reserveTimeout" -> b.reserveTimeout(millis(v));
             case "autoCommit" -> b.autoCommit(bool(key, v));
             case "readOnly" -> b.readOnly(bool(key, v));
             case "allowPoolSuspension" -> b.allowPoolSuspension(bool(key, v));

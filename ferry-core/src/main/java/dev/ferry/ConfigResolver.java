@@ -95,6 +95,12 @@ final class ConfigResolver {
         require("queryTimeout", ms(b.queryTimeout), b.queryTimeout.toNanos() % 1_000_000_000L == 0,
                 "a whole number of seconds (JDBC's Statement.setQueryTimeout counts seconds), or 0 to disable");
         require("maxWaiting", b.maxWaiting, b.maxWaiting >= 0, "0 (never wait) or more");
+        require("reserve", b.reserve, b.reserve >= 0 && b.reserve <= 10_000, "0 (no reserve) to 10000");
+        notNegative("reserveTimeout", b.reserveTimeout, null);
+        if (set(b, "reserveTimeout") && b.reserve == 0) {
+            throw new IllegalArgumentException("reserveTimeout: got " + ms(b.reserveTimeout) + " with reserve=0; "
+                    + "allowed: a reserveTimeout only with a reserve (set reserve to 1 or more)");
+        }
 
         r.connectionTimeout = b.connectionTimeout.isZero() ? NO_LIMIT : b.connectionTimeout;
         r.validationTimeout = b.validationTimeout;

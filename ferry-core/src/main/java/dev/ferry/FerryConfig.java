@@ -54,6 +54,8 @@ public final class FerryConfig {
     private final Duration housekeepingPeriod;
     private final Duration shutdownTimeout;
     private final int maxWaiting;
+    private final int reserve;
+    private final Duration reserveTimeout;
     private final boolean autoCommit;
     private final boolean readOnly;
     private final Integer transactionIsolation;
@@ -96,6 +98,8 @@ public final class FerryConfig {
         this.housekeepingPeriod = b.housekeepingPeriod;
         this.shutdownTimeout = b.shutdownTimeout;
         this.maxWaiting = b.maxWaiting;
+        this.reserve = b.reserve;
+        this.reserveTimeout = b.reserveTimeout;
         this.autoCommit = b.autoCommit;
         this.readOnly = b.readOnly;
         this.transactionIsolation = r.isolation;
@@ -282,6 +286,16 @@ public final class FerryConfig {
         return maxWaiting;
     }
 
+    /** Connections beyond maximumPoolSize that only CRITICAL callers may open, when no other is free. */
+    public int reserve() {
+        return reserve;
+    }
+
+    /** How long a CRITICAL caller waits for a normal connection before it opens a reserve one. */
+    public Duration reserveTimeout() {
+        return reserveTimeout;
+    }
+
     public boolean autoCommit() {
         return autoCommit;
     }
@@ -336,7 +350,9 @@ public final class FerryConfig {
                 + ", validationTimeout=" + validationTimeout.toMillis() + "ms"
                 + ", leakDetectionThreshold=" + leakDetectionThreshold.toMillis() + "ms"
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
-                + ", maxWaiting=" + maxWaiting + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
+                + ", maxWaiting=" + maxWaiting
+                + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
+                + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
                 + (allowPoolSuspension ? ", allowPoolSuspension=true" : "")
                 + (exceptionOverride != null ? ", exceptionOverride=" + exceptionOverride.getClass().getName() : "")
@@ -397,6 +413,8 @@ public final class FerryConfig {
         Duration housekeepingPeriod = Duration.ofSeconds(30);
         Duration shutdownTimeout = Duration.ofSeconds(10);
         int maxWaiting = Integer.MAX_VALUE;
+        int reserve;
+        Duration reserveTimeout = Duration.ZERO;
         boolean autoCommit = true;
         boolean readOnly;
         String transactionIsolation;
@@ -441,6 +459,8 @@ public final class FerryConfig {
             c.housekeepingPeriod = housekeepingPeriod;
             c.shutdownTimeout = shutdownTimeout;
             c.maxWaiting = maxWaiting;
+            c.reserve = reserve;
+            c.reserveTimeout = reserveTimeout;
             c.autoCommit = autoCommit;
             c.readOnly = readOnly;
             c.transactionIsolation = transactionIsolation;
@@ -586,6 +606,26 @@ public final class FerryConfig {
         public Builder maxWaiting(int maxWaiting) {
             this.maxWaiting = maxWaiting;
             return set("maxWaiting");
+        }
+
+        /**
+         * The emergency reserve: up to this many connections beyond maximumPoolSize, opened only for
+         * {@link Priority#CRITICAL} callers when no other connection is free (after {@link #reserveTimeout}), and
+         * closed again when returned while the pool is above its maximum. Default 0 (no reserve). PgBouncer's
+         * {@code reserve_pool_size}, in process.
+         */
+        public Builder reserve(int reserve) {
+            this.reserve = reserve;
+            return set("reserve");
+        }
+
+        /**
+         * How long a CRITICAL caller waits for a normal connection before it uses the reserve (PgBouncer's
+         * {@code reserve_pool_timeout}); default 0: at once.
+         */
+        public Builder reserveTimeout(Duration reserveTimeout) {
+            this.reserveTimeout = reserveTimeout;
+            return set("reserveTimeout");
         }
 
         public Builder autoCommit(boolean autoCommit) {

@@ -75,6 +75,27 @@ public class FerryDataSource implements DataSource, Closeable {
         return p.getConnection();
     }
 
+    /**
+     * Borrows a connection at this priority (see {@link FerryPool#getConnection(Priority)}): CRITICAL callers are
+     * served first and may use the emergency reserve; BULK callers after NORMAL ones.
+     */
+    public Connection getConnection(Priority priority) throws SQLException {
+        ConnectionPool p = pool;
+        if (p == null) {
+            p = start0();
+        }
+        return p.getConnection(priority);
+    }
+
+    /**
+     * This pool as a {@link DataSource} whose {@code getConnection()} borrows at {@code priority}: for frameworks
+     * that only call {@code getConnection()} (give the critical path's transaction manager the CRITICAL view).
+     */
+    public DataSource forPriority(Priority priority) {
+        java.util.Objects.requireNonNull(priority, "priority");
+        return new PriorityDataSource(this, priority);
+    }
+
     /** Unsupported, as in HikariCP: a pool holds connections of one user. Use one data source per user. */
     @Override
     public Connection getConnection(String username, String password) throws SQLException {

@@ -34,6 +34,16 @@ public interface FerryPool {
      */
     Connection getConnection(Duration maxWait) throws SQLException;
 
+    /**
+     * Borrows a connection at this priority: waiting callers are served CRITICAL first, then NORMAL, then BULK
+     * (BULK aged in after a second), first come first served within one. A CRITICAL caller may open one of the
+     * {@code reserve} connections beyond maximumPoolSize when no other is free.
+     */
+    Connection getConnection(Priority priority) throws SQLException;
+
+    /** Times a CRITICAL caller opened a connection from the emergency reserve (each is also logged at WARN). */
+    long reserveUses();
+
     int minimumIdle();
 
     /**

@@ -1,8 +1,14 @@
 package dev.ferry;
 
-/** How urgent a request is. Critical work skips batching queues (and, once lanes exist, pool queues). */
+/**
+ * How urgent a request is. A pool serves its waiting callers by priority, first come first served within one;
+ * a batcher sends CRITICAL requests at once, alone.
+ */
 public enum Priority {
+    /** Served before everyone else; may use the pool's emergency reserve; skips batching queues. */
+    CRITICAL,
+    /** The default. */
     NORMAL,
-    /** Runs at once, alone, without waiting for a batch or an in-flight slot. */
-    CRITICAL
+    /** Background work (reports, exports): served after NORMAL, but never starved (aged after a second). */
+    BULK
 }

@@ -1,7 +1,8 @@
 package dev.ferry.pool;
 
+import dev.ferry.Priority;
+import dev.ferry.Ticker;
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -48,6 +49,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * lets newcomers overtake waiters without bound, which is where its multi-second p99.9 under contention comes
  * from.
  *
+ * <p><b>Priority.</b> Waiters queue by priority, first come first served within one ({@link WaiterQueue}: CRITICAL,
+ * then NORMAL, then BULK, with BULK aged into NORMAL's order after a second), and "oldest waiter" above means
+ * the first in that order. While a CRITICAL caller waits, the bag is in hand-off mode for it: every returned
+ * connection goes straight into the first CRITICAL waiter's slot, and nobody takes one from the array, so a
+ * critical caller waits for the next return, not behind running threads.
+ *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
  * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
  * validate it. The waiter leaves the queue before the check (so no returner hands it a second connection
@@ -89,9 +96,26 @@ final class ConnectionBag {
     /** Returned by {@link #await} when maxWaiting callers are already waiting. */
     static final PoolEntry REJECTED = new PoolEntry(null, 0, 0);
 
+    /** {@link #await} with NORMAL priority. */
+    PoolEntry await(long deadlineNanos, int maxWaiting, Acceptor accept, Runnable onWaiting)
+            throws InterruptedException {
+        return await(deadlineNanos, maxWaiting, Priority.NORMAL, accept, onWaiting);
+    }
+
     private volatile PoolEntry[] entries = EMPTY;
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final ConcurrentLinkedDeque<Waiter> waiters = new ConcurrentLinkedDeque<>();
+    private final Ticker clock;
+    private final WaiterQueue<Waiter> waiters;
+
+    ConnectionBag() {
+        this(Ticker.system());
+    }
+
+    /** @param clock the clock of waiters' arrival, for BULK aging ({@link WaiterQueue}) */
+    ConnectionBag(Ticker clock) {
+        this.clock = clock;
+        this.waiters = new WaiterQueue<>(clock);
+    }
     /** Raised before a waiter enqueues and lowered after it leaves: zero means the queue is empty. */
     private final AtomicInteger waiting = new AtomicInteger();
     /**
@@ -106,7 +130,7 @@ final class ConnectionBag {
 
     /** Takes a free connection without waiting, or returns null. Never takes one in hand-off mode. */
     PoolEntry poll() {
-        if (waiting.get() != 0 && (handoff || oldestIsVirtual())) {
+        if (waiting.get() != 0 && (handoff || oldestIsVirtual() || waiters.criticalWaiting())) {
             return null;
         }
         Object[] slot = hintSlot();
@@ -177,7 +201,7 @@ final class ConnectionBag {
      *         {@link #REJECTED} if {@code maxWaiting} callers were already waiting
      * @throws InterruptedException if interrupted while waiting (the interrupt status is cleared)
      */
-    PoolEntry await(long deadlineNanos, int maxWaiting, Acceptor accept, Runnable onWaiting)
+    PoolEntry await(long deadlineNanos, int maxWaiting, Priority priority, Acceptor accept, Runnable onWaiting)
             throws InterruptedException {
         if (waiting.incrementAndGet() > maxWaiting) {
             waiting.decrementAndGet();
@@ -185,7 +209,7 @@ final class ConnectionBag {
         }
         long start = System.nanoTime();
         long deadline = deadlineNanos;
-        Waiter waiter = new Waiter(Thread.currentThread(), start);
+        Waiter waiter = new Waiter(Thread.currentThread(), start, priority, clock.read());
         waiters.add(waiter);
         try {
             try {
@@ -342,7 +366,7 @@ final class ConnectionBag {
     void requite(PoolEntry entry) {
         for (;;) {
             if (waiting.get() != 0) {
-                if (handoff || oldestIsVirtual()) {
+                if (handoff || oldestIsVirtual() || waiters.criticalWaiting()) {
                     Waiter next;
                     while ((next = waiters.poll()) != null) {
                         if (next.offer(entry)) {
@@ -391,7 +415,7 @@ final class ConnectionBag {
      * waiter after another.
      */
     private void wakeOldest() {
-        Waiter head = waiters.peekFirst();
+        Waiter head = waiters.peek();
         if (head != null && wakeOne(head) != NEXT) {
             return; // the usual case, without an iterator
         }
@@ -505,6 +529,11 @@ final class ConnectionBag {
         return waiting.get();
     }
 
+    /** Whether a CRITICAL caller is waiting now. */
+    boolean criticalWaiting() {
+        return waiters.criticalWaiting();
+    }
+
     /** Fails current and future waits at once; lending of what is idle is up to the pool. */
     void close() {
         closed = true;
@@ -514,25 +543,39 @@ final class ConnectionBag {
     }
 
     /** A parked borrower; its slot goes from empty to a connection (handed over) or to cancelled, once. */
-    private static final class Waiter {
+    private static final class Waiter implements WaiterQueue.Ranked {
         private static final PoolEntry CANCELLED = new PoolEntry(null, 0, 0);
 
         final Thread thread;
         final boolean virtual;
         final long since;
+        final Priority priority;
+        final long arrivedAt;
         /** Set by the waiter before it parks; cleared by the one returner that wakes it. */
         private final AtomicBoolean parked = new AtomicBoolean();
         private final AtomicReference<PoolEntry> slot = new AtomicReference<>();
 
-        Waiter(Thread thread, long since) {
+        Waiter(Thread thread, long since, Priority priority, long arrivedAt) {
             this.thread = thread;
             this.virtual = VirtualThreadCheck.isVirtual(thread);
             this.since = since;
+            this.priority = priority;
+            this.arrivedAt = arrivedAt;
         }
 
-        /** A fresh slot for the same caller, which keeps its arrival time and any wake it holds. */
+        @Override
+        public Priority priority() {
+            return priority;
+        }
+
+        @Override
+        public long arrivedAt() {
+            return arrivedAt;
+        }
+
+        /** A fresh slot for the same caller, which keeps its arrival time, priority and any wake it holds. */
         Waiter renew() {
-            Waiter w = new Waiter(thread, since);
+            Waiter w = new Waiter(thread, since, priority, arrivedAt);
             w.woken = woken;
             return w;
         }

@@ -3,6 +3,7 @@ package dev.ferry.pool;
 import dev.ferry.ExceptionOverride;
 import dev.ferry.FerryConfig;
 import dev.ferry.FerryPool;
+import dev.ferry.Priority;
 import dev.ferry.Scheduler;
 import dev.ferry.Ticker;
 import java.sql.Connection;
@@ -91,7 +92,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     private final FerryConfig config;
     private final String poolName;
-    private final ConnectionBag bag = new ConnectionBag();
+    private final ConnectionBag bag;
     private final Ticker ticker;
     private final Scheduler scheduler;
     private final ScheduledThreadPoolExecutor ownScheduler;
@@ -135,6 +136,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** The connector thread while it sleeps out a back-off; a new waiter unparks it. */
     private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong reserveUses = new java.util.concurrent.atomic.AtomicLong();
+    private final int reserve;
+    private final long reserveTimeoutNanos;
+    /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
+    private final AtomicInteger reserveOpen = new AtomicInteger();
     private final AtomicInteger leaksSuspected = new AtomicInteger();
     private volatile SQLException lastConnectFailure;
     private volatile boolean closed;
@@ -154,6 +160,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.config = config;
         this.poolName = config.poolName();
         this.ticker = config.ticker();
+        this.bag = new ConnectionBag(ticker);
         this.defaultAutoCommit = config.autoCommit();
         this.defaultReadOnly = config.readOnly();
         this.queryTimeoutSeconds = (int) config.queryTimeout().toSeconds();
@@ -166,6 +173,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.minimumIdleFollowsMaximum = !config.isSet("minimumIdle");
         this.connectionTimeoutNanos = config.connectionTimeout().toNanos();
         this.minValidationNanos = Math.min(MIN_VALIDATION_NANOS, connectionTimeoutNanos / 2);
+        this.reserve = config.reserve();
+        this.reserveTimeoutNanos = config.reserveTimeout().toNanos();
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
@@ -281,7 +290,20 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return getConnection(Math.min(nanos, connectionTimeoutNanos));
     }
 
+    /**
+     * Lends a connection to a caller of this priority: waiting callers are served by priority, FIFO within one;
+     * a CRITICAL caller may open a reserve connection beyond maximumPoolSize when none is free.
+     */
+    @Override
+    public Connection getConnection(Priority priority) throws SQLException {
+        return getConnection(connectionTimeoutNanos, priority);
+    }
+
     private Connection getConnection(long timeoutNanos) throws SQLException {
+        return getConnection(timeoutNanos, Priority.NORMAL);
+    }
+
+    private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -301,18 +323,64 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lendableBefore(entry, deadline)) {
                     return lend(entry, ticker.read());
                 }
-                return lend(borrowSlow(deadline, timeout), ticker.read());
+                return lend(borrowSlow(deadline, timeout, priority), ticker.read());
             }
         }
         long timeout = timeoutNanos;
-        return lend(borrowSlow(System.nanoTime() + timeout, timeout), ticker.read());
+        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority), ticker.read());
+    }
+
+    /**
+     * Opens a connection beyond maximumPoolSize for a CRITICAL caller, if the pool is at its maximum and the
+     * reserve has room; null otherwise (then the caller waits like anyone else, first in line). The connection is
+     * the caller's at once. It is counted apart from the pool's budget ({@link #reserveOpen}); when it comes
+     * back it goes to a waiting CRITICAL caller, or is closed, which gives its reserve place back.
+     */
+    private PoolEntry openReserve() {
+        for (;;) {
+            int inReserve = reserveOpen.get();
+            if (openConnections.get() < maximumPoolSize || inReserve >= reserve) {
+                return null; // below the maximum the pool grows normally; a full reserve has no room
+            }
+            if (reserveOpen.compareAndSet(inReserve, inReserve + 1)) {
+                break;
+            }
+        }
+        PoolEntry entry;
+        try {
+            entry = factory.open();
+            entry.reserve = true;
+        } catch (Throwable e) {
+            reserveOpen.decrementAndGet();
+            if (e instanceof VirtualMachineError) {
+                throw (VirtualMachineError) e;
+            }
+            LOG.warn("{} - could not open a reserve connection for a CRITICAL caller: {}", poolName, e.toString());
+            return null;
+        }
+        connectionsCreated.incrementAndGet();
+        long uses = reserveUses.incrementAndGet();
+        LOG.warn("{} - emergency reserve used by a CRITICAL caller (use #{}): {} connections open, maximumPoolSize "
+                + "{}, reserve {}", poolName, uses, bag.size() + 1, maximumPoolSize, reserve);
+        bag.add(entry);
+        if (closed) {
+            retire(entry, "pool closed");
+            return null;
+        }
+        return entry;
+    }
+
+    /** Times a CRITICAL caller opened a connection from the emergency reserve. */
+    @Override
+    public long reserveUses() {
+        return reserveUses.get();
     }
 
     private boolean expired(PoolEntry entry, long now) {
         return maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
     }
 
-    private PoolEntry borrowSlow(long deadline, long timeout) throws SQLException {
+    private PoolEntry borrowSlow(long deadline, long timeout, Priority priority) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
@@ -335,7 +403,20 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         PoolEntry entry;
         try {
-            entry = bag.await(deadline, config.maxWaiting(), lendableBefore, callerWaits);
+            entry = null;
+            if (priority == Priority.CRITICAL && reserve > 0) {
+                // Wait reserveTimeout for a normal connection (at the head of the queue), then use the reserve.
+                if (reserveTimeoutNanos > 0) {
+                    long until = Math.min(deadline, System.nanoTime() + reserveTimeoutNanos);
+                    entry = bag.await(until, config.maxWaiting(), priority, lendableBefore, callerWaits);
+                }
+                if (entry == null && !closed) {
+                    entry = openReserve();
+                }
+            }
+            if (entry == null) {
+                entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
@@ -420,7 +501,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             retire(entry, entry.evict ? "evicted" : closed ? "pool closed" : "lifetime reached");
             return;
         }
-        if (bag.size() > maximumPoolSize && retireIfOversized(entry)) {
+        if (entry.reserve) {
+            if (bag.criticalWaiting()) {
+                bag.requite(entry); // straight to the first CRITICAL waiter (hand-off)
+            } else {
+                retire(entry, "reserve connection returned");
+            }
+            return;
+        }
+        if (bag.size() - reserveOpen.get() > maximumPoolSize && retireIfOversized(entry)) {
             return;
         }
         bag.requite(entry);
@@ -701,7 +790,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Retires an owned entry only if the pool is still above maximumPoolSize, deciding under the bag's lock. */
     private boolean retireIfOversized(PoolEntry entry) {
-        if (bag.removeIfOver(entry, maximumPoolSize)) {
+        if (bag.removeIfOver(entry, maximumPoolSize + reserveOpen.get())) {
             close(entry, "pool shrunk");
             return true;
         }
@@ -717,7 +806,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         AtomicBoolean counted = new AtomicBoolean(true);
         Runnable uncount = () -> {
             if (counted.compareAndSet(true, false)) {
-                openConnections.decrementAndGet();
+                (entry.reserve ? reserveOpen : openConnections).decrementAndGet();
                 requestConnections();
             }
         };
@@ -785,7 +874,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
                 boolean idleTooLong = idleTimeoutNanos > 0 && idle > minimumIdle
                         && now - entry.lastAccessed >= idleTimeoutNanos;
-                boolean shrink = bag.size() > maximumPoolSize;
+                boolean shrink = bag.size() - reserveOpen.get() > maximumPoolSize;
                 boolean keepalive = keepaliveNanos > 0 && now - entry.lastAlive >= keepaliveNanos;
                 if (!(expired || idleTooLong || shrink || entry.evict || keepalive) || !bag.reserve(entry)) {
                     continue;

@@ -31,6 +31,8 @@ final class PoolEntry {
     final long retireAt;
 
     private volatile int state = IN_USE;
+    /** Opened from the emergency reserve for a CRITICAL caller: closed when returned unless one waits. */
+    boolean reserve;
     /** Set when the connection must not be lent again: fatal error seen, lifetime reached, pool shrunk. */
     volatile boolean evict;
     /**

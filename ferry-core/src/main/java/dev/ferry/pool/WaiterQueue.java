@@ -1,0 +1,135 @@
+package dev.ferry.pool;
+
+import dev.ferry.Priority;
+import dev.ferry.Ticker;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * The callers waiting for a connection, in the order they are served: by priority, first come first served
+ * within a priority.
+ *
+ * <h2>Design notes</h2>
+ *
+ * <p>One lock-free deque per priority. The head to serve is the CRITICAL deque's head if there is one. Otherwise
+ * it is the NORMAL head, unless the BULK head has waited {@link #AGING_NANOS} or more and arrived before the NORMAL
+ * head: an aged BULK waiter competes with NORMAL ones by arrival time, so BULK work is delayed under load but
+ * never starved. Each operation is linearizable on its own deque; a reader looking at several deques while a
+ * waiter joins may miss it, which the bag tolerates (a waiter scans for a free connection after joining, see
+ * {@link ConnectionBag}).
+ */
+final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
+
+    /** How long a BULK waiter waits before it is served alongside NORMAL ones, by arrival. */
+    static final long AGING_NANOS = 1_000_000_000L;
+
+    /** What the queue needs of a waiter: its priority and when it started waiting, by the queue's clock. */
+    interface Ranked {
+        Priority priority();
+
+        long arrivedAt();
+    }
+
+    private final Ticker clock;
+
+    /** @param clock the clock of {@link Ranked#arrivedAt()} and of aging (injected, so tests drive aging) */
+    WaiterQueue(Ticker clock) {
+        this.clock = clock;
+    }
+
+    private final ConcurrentLinkedDeque<W> critical = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<W> normal = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<W> bulk = new ConcurrentLinkedDeque<>();
+
+    private ConcurrentLinkedDeque<W> of(W w) {
+        return switch (w.priority()) {
+            case CRITICAL -> critical;
+            case NORMAL -> normal;
+            case BULK -> bulk;
+        };
+    }
+
+    void add(W w) {
+        of(w).add(w);
+    }
+
+    /** Puts a waiter back at the head of its priority (it was refused a connection it had been given). */
+    void offerFirst(W w) {
+        of(w).offerFirst(w);
+    }
+
+    boolean remove(W w) {
+        return of(w).remove(w);
+    }
+
+    boolean isEmpty() {
+        return critical.isEmpty() && normal.isEmpty() && bulk.isEmpty();
+    }
+
+    /** Whether a CRITICAL caller is waiting: then every returned connection goes straight to one. */
+    boolean criticalWaiting() {
+        return !critical.isEmpty();
+    }
+
+    /** The waiter to serve next, or null. */
+    W peek() {
+        W c = critical.peekFirst();
+        if (c != null) {
+            return c;
+        }
+        return peekNormalOrAgedBulk(clock.read());
+    }
+
+    private W peekNormalOrAgedBulk(long now) {
+        W n = normal.peekFirst();
+        W b = bulk.peekFirst();
+        if (b != null && (n == null || (now - b.arrivedAt() >= AGING_NANOS && b.arrivedAt() - n.arrivedAt() <= 0))) {
+            return b;
+        }
+        return n;
+    }
+
+    /** Removes and returns the waiter to serve next, or null. */
+    W poll() {
+        for (;;) {
+            W w = peek();
+            if (w == null) {
+                return null;
+            }
+            if (of(w).remove(w)) { // not pollFirst: the head may have changed since peek
+                return w;
+            }
+        }
+    }
+
+    /** Waiters in service order: CRITICAL, then NORMAL, then BULK (aging affects only who is served first). */
+    @Override
+    public Iterator<W> iterator() {
+        return new Iterator<>() {
+            private final Iterator<W>[] parts = iterators();
+            private int i;
+
+            @SuppressWarnings("unchecked")
+            private Iterator<W>[] iterators() {
+                return new Iterator[] {critical.iterator(), normal.iterator(), bulk.iterator()};
+            }
+
+            @Override
+            public boolean hasNext() {
+                while (i < parts.length && !parts[i].hasNext()) {
+                    i++;
+                }
+                return i < parts.length;
+            }
+
+            @Override
+            public W next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return parts[i].next();
+            }
+        };
+    }
+}
