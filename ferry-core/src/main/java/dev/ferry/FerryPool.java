@@ -41,6 +41,9 @@ public interface FerryPool {
      */
     Connection getConnection(Priority priority) throws SQLException;
 
+    /** {@link #getConnection(Priority)}, waiting at most {@code maxWait} or connectionTimeout, the shorter. */
+    Connection getConnection(Priority priority, Duration maxWait) throws SQLException;
+
     /** Times a CRITICAL caller opened a connection from the emergency reserve (each is also logged at WARN). */
     long reserveUses();
 

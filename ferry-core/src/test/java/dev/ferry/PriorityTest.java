@@ -154,6 +154,24 @@ class PriorityTest {
     }
 
     @Test
+    void aCriticalBatchedLookupBorrowsAtCriticalPriorityAndMayUseTheReserve() throws Exception {
+        FerryDataSource h2 = start(FerryConfig.builder().jdbcUrl("jdbc:h2:mem:priority;DB_CLOSE_DELAY=-1")
+                .poolName("h2-priority").maximumPoolSize(1).reserve(1).connectionTimeout(Duration.ofMillis(500)));
+        try (Connection c = h2.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS ferry_prio (id BIGINT PRIMARY KEY, name VARCHAR(10))");
+            s.execute("MERGE INTO ferry_prio KEY (id) VALUES (1, 'one')");
+        }
+        try (dev.ferry.batch.BatchedLookup<Long, String> lookup = h2.<Long, String>batchedLookup(Long.class)
+                .sql("SELECT id, name FROM ferry_prio WHERE id IN (:keys)")
+                .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2)).build();
+             Connection held = h2.getConnection()) { // the pool's only connection
+            assertThat(lookup.load(1L, Priority.CRITICAL).get(10, TimeUnit.SECONDS)).contains("one");
+            assertThat(h2.unwrap(FerryPool.class).reserveUses()).isEqualTo(1);
+            assertThat(held.isValid(1)).isTrue();
+        }
+    }
+
+    @Test
     void reserveSettingsAreChecked() {
         assertThatThrownBy(() -> config(2).reserve(-1).build())
                 .hasMessage("reserve: got -1; allowed: 0 (no reserve) to 10000");

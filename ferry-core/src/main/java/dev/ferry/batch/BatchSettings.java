@@ -2,6 +2,7 @@ package dev.ferry.batch;
 
 import dev.ferry.FerryDataSource;
 import dev.ferry.FerryPool;
+import dev.ferry.Priority;
 import dev.ferry.Scheduler;
 import dev.ferry.Ticker;
 import java.sql.Connection;
@@ -123,13 +124,13 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
     }
 
     /**
-     * A connection for a batch with {@code remainingNanos} left: from a Ferry pool, waiting no longer than that;
-     * from another data source, as it lends them.
+     * A connection for a batch with {@code remainingNanos} left: from a Ferry pool, at the batch's priority and
+     * waiting no longer than that; from another data source, as it lends them.
      */
-    static Connection connection(DataSource dataSource, long remainingNanos) throws SQLException {
+    static Connection connection(DataSource dataSource, long remainingNanos, Priority priority) throws SQLException {
         if (dataSource instanceof FerryDataSource) {
             FerryPool pool = dataSource.unwrap(FerryPool.class);
-            return pool.getConnection(Duration.ofNanos(Math.max(0, remainingNanos)));
+            return pool.getConnection(priority, Duration.ofNanos(Math.max(0, remainingNanos)));
         }
         return dataSource.getConnection();
     }
@@ -145,8 +146,9 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
      * has returned (its COMMIT is done), a failure to close the connection is logged and never turns the
      * committed batch into a failed one, which the batcher could retry and so write twice.
      */
-    static <T> T onConnection(DataSource dataSource, long remainingNanos, OnConnection<T> work) throws SQLException {
-        Connection c = connection(dataSource, remainingNanos);
+    static <T> T onConnection(DataSource dataSource, long remainingNanos, Priority priority, OnConnection<T> work)
+            throws SQLException {
+        Connection c = connection(dataSource, remainingNanos, priority);
         T result;
         try {
             result = work.apply(c);

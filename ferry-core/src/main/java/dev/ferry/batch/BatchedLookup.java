@@ -186,9 +186,9 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             RowReader<V> rowReader = row;
             DataSource source = dataSource;
             AtomicReference<KeyListSql.Dialect> dialect = new AtomicReference<>(); // asked once, on the first batch
-            BatchCall<K, List<V>> fn = (keys, remaining) -> {
+            BatchCall<K, List<V>> fn = (keys, remaining, priority) -> {
                 long deadline = System.nanoTime() + remaining;
-                try (Connection c = connection(source, remaining)) {
+                try (Connection c = connection(source, remaining, priority)) {
                     KeyListSql.Dialect d = dialect.get();
                     if (d == null) {
                         d = KeyListSql.Dialect.of(c);

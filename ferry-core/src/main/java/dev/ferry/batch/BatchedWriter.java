@@ -307,9 +307,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
             ParameterBinder<R> b = binder;
             String key = keyColumn;
             DataSource source = dataSource;
-            BatchCall<Write<R>, Written> call = (writes, remaining) -> {
+            BatchCall<Write<R>, Written> call = (writes, remaining, priority) -> {
                 long deadline = System.nanoTime() + remaining; // the statement gets what the pool wait left
-                return onConnection(source, remaining, c -> {
+                return onConnection(source, remaining, priority, c -> {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         throw new java.sql.SQLTimeoutException("the deadline passed while waiting for a connection; "

@@ -569,7 +569,7 @@ public final class Batcher<K, V> implements AutoCloseable {
     private void run(BatchQueue<K, V> group, List<Request<K, V>> batch, boolean onCaller) {
         Outcomes<K, V> out = new Outcomes<>(batch);
         boolean interrupted = onCaller && Thread.interrupted(); // shield the others' batch from the caller's interrupt
-        BatchRun run = new BatchRun(out, onCaller);
+        BatchRun run = new BatchRun(out, onCaller, group == null ? Priority.CRITICAL : Priority.NORMAL);
         try {
             if (!batch.isEmpty()) {
                 Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>();
@@ -634,11 +634,13 @@ public final class Batcher<K, V> implements AutoCloseable {
     private final class BatchRun {
         final Outcomes<K, V> out;
         final boolean onCaller;
+        final Priority priority;
         boolean interrupted;
 
-        BatchRun(Outcomes<K, V> out, boolean onCaller) {
+        BatchRun(Outcomes<K, V> out, boolean onCaller, Priority priority) {
             this.out = out;
             this.onCaller = onCaller;
+            this.priority = priority;
         }
 
         /** Executes keys, retrying and splitting on failure; records an outcome for every live request. */
@@ -654,7 +656,7 @@ public final class Batcher<K, V> implements AutoCloseable {
                 counters.executions.increment();
                 Map<K, V> result;
                 try {
-                    result = function.apply(keys, remaining);
+                    result = function.apply(keys, remaining, priority);
                 } catch (SQLException e) {
                     last = e;
                     boolean byInterrupt = onCaller && Thread.interrupted();

@@ -38,7 +38,7 @@ public final class BatcherBuilder<K, V> {
 
     BatcherBuilder(BatchFunction<K, V> function) {
         Objects.requireNonNull(function, "function");
-        this.call = (keys, remaining) -> function.apply(keys);
+        this.call = (keys, remaining, priority) -> function.apply(keys);
     }
 
     /**

@@ -146,9 +146,9 @@ public final class GroupCommit implements AutoCloseable {
 
         public GroupCommit build() {
             DataSource source = dataSource;
-            BatchCall<Caller, List<Integer>> call = (callers, remaining) -> {
+            BatchCall<Caller, List<Integer>> call = (callers, remaining, priority) -> {
                 long deadline = System.nanoTime() + remaining;
-                return onConnection(source, remaining, c -> runGroup(c, callers, deadline));
+                return onConnection(source, remaining, priority, c -> runGroup(c, callers, deadline));
             };
             return new GroupCommit(batcher(call, "group-commit", false));
         }

@@ -92,7 +92,7 @@ public final class TransactionBatch {
                         "HYT00");
             }
             try {
-                return BatchSettings.onConnection(dataSource, remaining, c -> runAlone(c, deadline));
+                return BatchSettings.onConnection(dataSource, remaining, dev.ferry.Priority.NORMAL, c -> runAlone(c, deadline));
             } catch (SQLException e) {
                 if (e instanceof OutcomeUnknownException || attempt >= MAX_RETRIES
                         || !ErrorPolicy.isSerializationFailure(e)) {

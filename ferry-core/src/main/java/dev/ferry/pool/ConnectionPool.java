@@ -299,6 +299,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return getConnection(connectionTimeoutNanos, priority);
     }
 
+    @Override
+    public Connection getConnection(Priority priority, Duration maxWait) throws SQLException {
+        long nanos = maxWait.isNegative() ? 0 : maxWait.toNanos();
+        return getConnection(Math.min(nanos, connectionTimeoutNanos), priority);
+    }
+
     private Connection getConnection(long timeoutNanos) throws SQLException {
         return getConnection(timeoutNanos, Priority.NORMAL);
     }

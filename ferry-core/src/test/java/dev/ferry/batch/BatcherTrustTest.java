@@ -315,7 +315,7 @@ class BatcherTrustTest {
     @Test
     void theFunctionIsToldTheTimeLeftUntilTheEarliestDeadline() throws Exception {
         List<Long> told = new CopyOnWriteArrayList<>();
-        try (Batcher<Integer, Integer> b = new BatcherBuilder<Integer, Integer>((keys, remaining) -> {
+        try (Batcher<Integer, Integer> b = new BatcherBuilder<Integer, Integer>((keys, remaining, priority) -> {
             told.add(remaining);
             return Map.of(keys.get(0), 1);
         }, true, false).name("test").ticker(ticker).scheduler(scheduler).executor(executor)
