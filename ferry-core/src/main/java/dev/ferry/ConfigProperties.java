@@ -75,6 +75,9 @@ final class ConfigProperties {
             case "maxWaiting" -> b.maxWaiting(Integer.parseInt(v));
             case "reserve" -> b.reserve(Integer.parseInt(v));
             case "reserveTimeout" -> b.reserveTimeout(millis(v));
+            case "queueWaitTarget" -> b.queueWaitTarget(millis(v));
+            case "overloadInterval" -> b.overloadInterval(millis(v));
+            case "shedOnOverload" -> b.shedOnOverload(bool(key, v));
             case "autoCommit" -> b.autoCommit(bool(key, v));
             case "readOnly" -> b.readOnly(bool(key, v));
             case "allowPoolSuspension" -> b.allowPoolSuspension(bool(key, v));

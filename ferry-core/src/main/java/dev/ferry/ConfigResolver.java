@@ -97,6 +97,13 @@ final class ConfigResolver {
         require("maxWaiting", b.maxWaiting, b.maxWaiting >= 0, "0 (never wait) or more");
         require("reserve", b.reserve, b.reserve >= 0 && b.reserve <= 10_000, "0 (no reserve) to 10000");
         notNegative("reserveTimeout", b.reserveTimeout, null);
+        notNegative("queueWaitTarget", b.queueWaitTarget, null);
+        require("overloadInterval", ms(b.overloadInterval), b.overloadInterval != null && !b.overloadInterval.isNegative()
+                && !b.overloadInterval.isZero(), "a positive duration");
+        if (b.shedOnOverload && b.queueWaitTarget.isZero()) {
+            throw new IllegalArgumentException("shedOnOverload: got true with queueWaitTarget=0 (off); allowed: "
+                    + "shedding only with a queueWaitTarget (the wait above which the pool counts as overloaded)");
+        }
         if (set(b, "reserveTimeout") && b.reserve == 0) {
             throw new IllegalArgumentException("reserveTimeout: got " + ms(b.reserveTimeout) + " with reserve=0; "
                     + "allowed: a reserveTimeout only with a reserve (set reserve to 1 or more)");

@@ -55,6 +55,9 @@ public final class FerryConfig {
     private final Duration shutdownTimeout;
     private final int maxWaiting;
     private final int reserve;
+    private final Duration queueWaitTarget;
+    private final Duration overloadInterval;
+    private final boolean shedOnOverload;
     private final Duration reserveTimeout;
     private final boolean autoCommit;
     private final boolean readOnly;
@@ -99,6 +102,9 @@ public final class FerryConfig {
         this.shutdownTimeout = b.shutdownTimeout;
         this.maxWaiting = b.maxWaiting;
         this.reserve = b.reserve;
+        this.queueWaitTarget = b.queueWaitTarget;
+        this.overloadInterval = b.overloadInterval;
+        this.shedOnOverload = b.shedOnOverload;
         this.reserveTimeout = b.reserveTimeout;
         this.autoCommit = b.autoCommit;
         this.readOnly = b.readOnly;
@@ -291,6 +297,20 @@ public final class FerryConfig {
         return reserve;
     }
 
+    /** The queue wait above which, sustained for {@link #overloadInterval()}, the pool is overloaded; 0: off. */
+    public Duration queueWaitTarget() {
+        return queueWaitTarget;
+    }
+
+    public Duration overloadInterval() {
+        return overloadInterval;
+    }
+
+    /** Whether new NORMAL/BULK callers that would wait fail at once while the pool is overloaded. */
+    public boolean shedOnOverload() {
+        return shedOnOverload;
+    }
+
     /** How long a CRITICAL caller waits for a normal connection before it opens a reserve one. */
     public Duration reserveTimeout() {
         return reserveTimeout;
@@ -352,6 +372,8 @@ public final class FerryConfig {
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
+                + (queueWaitTarget.isZero() ? "" : ", queueWaitTarget=" + queueWaitTarget.toMillis() + "ms, overloadInterval="
+                        + overloadInterval.toMillis() + "ms, shedOnOverload=" + shedOnOverload)
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
                 + (allowPoolSuspension ? ", allowPoolSuspension=true" : "")
@@ -414,6 +436,9 @@ public final class FerryConfig {
         Duration shutdownTimeout = Duration.ofSeconds(10);
         int maxWaiting = Integer.MAX_VALUE;
         int reserve;
+        Duration queueWaitTarget = Duration.ZERO;
+        Duration overloadInterval = Duration.ofMillis(100);
+        boolean shedOnOverload;
         Duration reserveTimeout = Duration.ZERO;
         boolean autoCommit = true;
         boolean readOnly;
@@ -460,6 +485,9 @@ public final class FerryConfig {
             c.shutdownTimeout = shutdownTimeout;
             c.maxWaiting = maxWaiting;
             c.reserve = reserve;
+            c.queueWaitTarget = queueWaitTarget;
+            c.overloadInterval = overloadInterval;
+            c.shedOnOverload = shedOnOverload;
             c.reserveTimeout = reserveTimeout;
             c.autoCommit = autoCommit;
             c.readOnly = readOnly;
@@ -617,6 +645,32 @@ public final class FerryConfig {
         public Builder reserve(int reserve) {
             this.reserve = reserve;
             return set("reserve");
+        }
+
+        /**
+         * Overload detection (CoDel): when every caller served for {@link #overloadInterval} waited at least this
+         * long for a connection, the pool is overloaded (logged once per episode; see {@link #shedOnOverload}).
+         * Default 0: off.
+         */
+        public Builder queueWaitTarget(Duration queueWaitTarget) {
+            this.queueWaitTarget = queueWaitTarget;
+            return set("queueWaitTarget");
+        }
+
+        /** How long waits must stay above {@link #queueWaitTarget} before the pool counts as overloaded (100 ms). */
+        public Builder overloadInterval(Duration overloadInterval) {
+            this.overloadInterval = overloadInterval;
+            return set("overloadInterval");
+        }
+
+        /**
+         * While overloaded, fail new NORMAL and BULK callers that would have to wait at once (SQLState 53300)
+         * instead of letting them queue out their timeout; CRITICAL callers are never shed. Needs
+         * {@link #queueWaitTarget}. Default false.
+         */
+        public Builder shedOnOverload(boolean shedOnOverload) {
+            this.shedOnOverload = shedOnOverload;
+            return set("shedOnOverload");
         }
 
         /**

@@ -44,6 +44,12 @@ public interface FerryPool {
     /** {@link #getConnection(Priority)}, waiting at most {@code maxWait} or connectionTimeout, the shorter. */
     Connection getConnection(Priority priority, Duration maxWait) throws SQLException;
 
+    /** How long the caller waiting longest for a connection has waited; zero if nobody waits. */
+    Duration oldestWait();
+
+    /** Whether the pool is overloaded now (queueWaitTarget exceeded for overloadInterval; false if not set). */
+    boolean isOverloaded();
+
     /** Times a CRITICAL caller opened a connection from the emergency reserve (each is also logged at WARN). */
     long reserveUses();
 

@@ -172,6 +172,50 @@ class PriorityTest {
     }
 
     @Test
+    void aStandingQueueIsOverloadAndSheddingRefusesNewNormalCallersButNeverCriticalOnes() throws Exception {
+        FerryDataSource ds = start(config(1).queueWaitTarget(Duration.ofMillis(50))
+                .overloadInterval(Duration.ofMillis(100)).shedOnOverload(true));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        List<String> served = new CopyOnWriteArrayList<>();
+        Connection held = ds.getConnection();
+        Future<Connection> w1 = threads.submit(() -> ds.getConnection(Priority.NORMAL));
+        await().until(() -> pool.waitingThreads() == 1);
+        Future<Connection> w2 = threads.submit(() -> ds.getConnection(Priority.NORMAL));
+        await().until(() -> pool.waitingThreads() == 2);
+        ticker.advance(Duration.ofMillis(60)); // fake time: nobody really waits
+        assertThat(pool.oldestWait()).isEqualTo(Duration.ofMillis(60));
+        held.close();
+        Connection c1 = w1.get(10, TimeUnit.SECONDS); // waited 60 ms: above the target, the episode's clock starts
+        assertThat(pool.isOverloaded()).isFalse();
+        Future<Connection> w3 = threads.submit(() -> ds.getConnection(Priority.BULK)); // the queue stands
+        await().until(() -> pool.waitingThreads() == 2);
+        ticker.advance(Duration.ofMillis(100));
+        c1.close();
+        Connection c2 = w2.get(10, TimeUnit.SECONDS); // waited 160 ms, 100 ms after the first: overloaded
+        assertThat(pool.isOverloaded()).isTrue();
+        assertThatThrownBy(ds::getConnection).as("a new NORMAL caller is refused at once")
+                .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("overloaded")
+                .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("53300"));
+        Future<?> critical = waiter(ds, Priority.CRITICAL, "critical", served, 2); // never shed: it waits
+        c2.close(); // to the CRITICAL waiter first, served without (fake) delay: below the target, episode over
+        critical.get(10, TimeUnit.SECONDS);
+        w3.get(10, TimeUnit.SECONDS).close();
+        assertThat(served).containsExactly("critical");
+        assertThat(pool.isOverloaded()).isFalse();
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isValid(1)).isTrue();
+        }
+    }
+
+    @Test
+    void overloadSettingsAreChecked() {
+        assertThatThrownBy(() -> config(2).shedOnOverload(true).build())
+                .hasMessageContaining("shedOnOverload: got true with queueWaitTarget=0 (off)");
+        assertThatThrownBy(() -> config(2).queueWaitTarget(Duration.ofMillis(10)).overloadInterval(Duration.ZERO)
+                .build()).hasMessageContaining("overloadInterval: got 0ms; allowed: a positive duration");
+    }
+
+    @Test
     void reserveSettingsAreChecked() {
         assertThatThrownBy(() -> config(2).reserve(-1).build())
                 .hasMessage("reserve: got -1; allowed: 0 (no reserve) to 10000");

@@ -403,7 +403,7 @@ final class ConnectionBag {
      * waiters always get strict FIFO hand-off.
      */
     private boolean oldestIsVirtual() {
-        Waiter head = waiters.peek();
+        Waiter head = waiters.peekHighest();
         return head != null && head.virtual;
     }
 
@@ -527,6 +527,15 @@ final class ConnectionBag {
 
     int waiting() {
         return waiting.get();
+    }
+
+    /** How long the longest-waiting caller has waited, by the bag's clock; 0 if nobody waits. */
+    long oldestWaitNanos(long now) {
+        long oldest = 0;
+        for (Waiter w : waiters) {
+            oldest = Math.max(oldest, now - w.arrivedAt);
+        }
+        return oldest;
     }
 
     /** Whether a CRITICAL caller is waiting now. */

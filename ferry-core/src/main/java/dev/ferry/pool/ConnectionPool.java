@@ -139,6 +139,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong reserveUses = new java.util.concurrent.atomic.AtomicLong();
     private final int reserve;
     private final long reserveTimeoutNanos;
+    /** Null unless queueWaitTarget is set. */
+    private final dev.ferry.capacity.OverloadDetector overload;
     /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
     private final AtomicInteger reserveOpen = new AtomicInteger();
     private final AtomicInteger leaksSuspected = new AtomicInteger();
@@ -175,6 +177,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.minValidationNanos = Math.min(MIN_VALIDATION_NANOS, connectionTimeoutNanos / 2);
         this.reserve = config.reserve();
         this.reserveTimeoutNanos = config.reserveTimeout().toNanos();
+        this.overload = config.queueWaitTarget().isZero() ? null : new dev.ferry.capacity.OverloadDetector(poolName,
+                config.queueWaitTarget().toNanos(), config.overloadInterval().toNanos(), config.shedOnOverload(),
+                ticker);
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
@@ -376,6 +381,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return entry;
     }
 
+    @Override
+    public Duration oldestWait() {
+        return Duration.ofNanos(bag.oldestWaitNanos(ticker.read()));
+    }
+
+    @Override
+    public boolean isOverloaded() {
+        return overload != null && overload.isOverloaded();
+    }
+
     /** Times a CRITICAL caller opened a connection from the emergency reserve. */
     @Override
     public long reserveUses() {
@@ -398,6 +413,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 throw closedException();
             }
             if (lendableBefore(entry, deadline)) {
+                if (overload != null) {
+                    overload.served(0);
+                }
                 return entry;
             }
             if (deadline - System.nanoTime() < minValidationNanos) {
@@ -406,6 +424,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         if (deadline - System.nanoTime() <= 0) {
             throw timeoutException(timeout);
+        }
+        long waitFrom = 0;
+        if (overload != null) {
+            if (bag.waiting() == 0) {
+                overload.queueEmpty();
+            } else if (overload.sheds(priority)) {
+                throw new SQLTransientConnectionException(poolName + " - overloaded: callers have waited "
+                        + TimeUnit.NANOSECONDS.toMillis(overload.targetNanos()) + "ms or more for a connection for "
+                        + "a while, so this " + priority + " request was refused at once instead of queueing "
+                        + "(CRITICAL requests still wait) " + state(), "53300");
+            }
+            waitFrom = ticker.read();
         }
         PoolEntry entry;
         try {
@@ -439,6 +469,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (closed) {
             release(entry);
             throw closedException();
+        }
+        if (overload != null) {
+            overload.served(ticker.read() - waitFrom);
         }
         return entry;
     }

@@ -78,26 +78,49 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
         if (c != null) {
             return c;
         }
-        return peekNormalOrAgedBulk(clock.read());
-    }
-
-    private W peekNormalOrAgedBulk(long now) {
         W n = normal.peekFirst();
         W b = bulk.peekFirst();
-        if (b != null && (n == null || (now - b.arrivedAt() >= AGING_NANOS && b.arrivedAt() - n.arrivedAt() <= 0))) {
-            return b;
+        if (b == null) {
+            return n;
         }
-        return n;
+        return n == null || bulkAged(b, n) ? b : n;
+    }
+
+    /**
+     * The first waiter of the highest priority that has one, ignoring aging: for questions about the head that
+     * do not decide who is served (is it a virtual thread?), without reading the clock.
+     */
+    W peekHighest() {
+        W w = critical.peekFirst();
+        if (w == null) {
+            w = normal.peekFirst();
+            if (w == null) {
+                w = bulk.peekFirst();
+            }
+        }
+        return w;
+    }
+
+    /** Whether BULK's head has waited long enough, and arrived before NORMAL's head, to be served first. */
+    private boolean bulkAged(W b, W n) {
+        return clock.read() - b.arrivedAt() >= AGING_NANOS && b.arrivedAt() - n.arrivedAt() <= 0;
     }
 
     /** Removes and returns the waiter to serve next, or null. */
     W poll() {
         for (;;) {
-            W w = peek();
-            if (w == null) {
+            W w = critical.pollFirst();
+            if (w != null) {
+                return w;
+            }
+            W n = normal.peekFirst();
+            W b = bulk.peekFirst();
+            if (n == null && b == null) {
                 return null;
             }
-            if (of(w).remove(w)) { // not pollFirst: the head may have changed since peek
+            // The head of the chosen deque may change before pollFirst; whoever is its head then is next in it.
+            w = (b != null && (n == null || bulkAged(b, n)) ? bulk : normal).pollFirst();
+            if (w != null) {
                 return w;
             }
         }
