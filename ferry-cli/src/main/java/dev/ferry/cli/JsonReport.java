@@ -42,6 +42,20 @@ final class JsonReport {
             p.put("peak_pool_size", r.peakPoolSize());
             p.put("round_trips", r.roundTrips());
             p.put("batched", r.batched());
+            Map<String, Object> byPriority = new LinkedHashMap<>();
+            r.byPriority().forEach((name, b) -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("requests", b.requests());
+                m.put("succeeded", b.succeeded());
+                m.put("failed", b.failed());
+                m.put("timeouts", b.timeouts());
+                m.put("success_percent", b.successPercent());
+                m.put("latency_ms", percentiles(b.latency()));
+                m.put("acquire_ms", percentiles(b.acquire()));
+                byPriority.put(name, m);
+            });
+            p.put("by_priority", byPriority);
+            p.put("reserve_uses", r.reserveUses());
             p.put("timeline", r.samples());
             pools.put(r.pool(), p);
         }

@@ -75,6 +75,15 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--hold-ms", description = "milliseconds each request keeps its connection (exhaustion)")
     Integer holdMs;
 
+    @Option(names = "--mix", split = ",", paramLabel = "CRITICAL,NORMAL,BULK",
+            description = "percent of requests at each priority, e.g. 5,80,15 (exhaustion's default); Ferry borrows "
+                    + "at that priority, other pools have none")
+    List<Integer> mix;
+
+    @Option(names = "--reserve", defaultValue = "0",
+            description = "Ferry's emergency reserve: connections beyond the pool size for CRITICAL requests only")
+    int reserve;
+
     @Option(names = "--scale", defaultValue = "1", description = "accounts table size in 100,000s (default 1)")
     int scale;
 
@@ -142,6 +151,7 @@ final class LoadCommand implements Callable<Integer> {
                 : run(System.out, url, credentials, scenario, poolNames, batch, scale, Duration.ofMillis(timeoutMs),
                         warmup, !noProgress, fault);
         SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
+        SummaryTable.printByPriority(System.out, results);
         StepTable.print(System.out, scenario, results);
         Map<String, Object> summary = JsonReport.toMap(scenario.name(), settings, results);
         if (json != null) {
@@ -204,7 +214,7 @@ final class LoadCommand implements Callable<Integer> {
                 try (Connection c = DriverManager.getConnection(url, credentials)) {
                     firstEvent = Schema.resetEvents(c);
                 }
-                try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout)) {
+                try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve())) {
                     new LoadRunner(scenario, accounts, batchThis).rehearse(target, firstEvent,
                             name.equals("direct") ? Math.min(warmup, 200) : warmup);
                 }
@@ -218,7 +228,7 @@ final class LoadCommand implements Callable<Integer> {
             }
             boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
             long openedBefore = CountingDriver.opened(name);
-            try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
+            try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve());
                  ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
                 if (fault != null) {
@@ -262,7 +272,7 @@ final class LoadCommand implements Callable<Integer> {
                 String name = poolNames.get(i);
                 boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
                 long openedBefore = CountingDriver.opened(name);
-                Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout);
+                Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve());
                 targets.add(target);
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis).startingWith(together);
                 if (fault != null && i == 0) {
@@ -309,7 +319,16 @@ final class LoadCommand implements Callable<Integer> {
         Duration step = duration == null ? s.step() : Duration.ofSeconds(positive("--duration", duration, 0));
         Duration hold = holdMs == null ? s.hold() : Duration.ofMillis(notNegative("--hold-ms", holdMs));
         int size = positive("--pool-size", poolSize, s.poolSize());
-        return new Scenario(s.name(), s.shape(), s.op(), c, r, rs, step, hold, size, s.batching());
+        List<Integer> m = s.mix();
+        if (mix != null) {
+            if (mix.size() != 3 || mix.stream().anyMatch(x -> x < 0) || mix.stream().mapToInt(x -> x).sum() != 100) {
+                throw new IllegalArgumentException("--mix: got " + mix + "; allowed: three percentages for CRITICAL, "
+                        + "NORMAL and BULK that add up to 100, e.g. 5,80,15");
+            }
+            m = List.copyOf(mix);
+        }
+        notNegative("--reserve", reserve);
+        return new Scenario(s.name(), s.shape(), s.op(), c, r, rs, step, hold, size, s.batching(), m, reserve);
     }
 
     private static int positive(String option, Integer value, int fallback) {

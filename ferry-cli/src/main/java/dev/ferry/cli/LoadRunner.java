@@ -1,6 +1,8 @@
 package dev.ferry.cli;
 
 import dev.ferry.FerryDataSource;
+import dev.ferry.Priority;
+import dev.ferry.batch.Batcher;
 import dev.ferry.batch.BatchedLookup;
 import dev.ferry.batch.BatchedWriter;
 import java.sql.Connection;
@@ -71,7 +73,32 @@ final class LoadRunner {
 
     /** A request: does its work, and reports the time it waited for a connection (or -1 if not measured). */
     private interface Request {
-        void run(LongConsumer acquired) throws Exception;
+        void run(Priority priority, LongConsumer acquired) throws Exception;
+    }
+
+    /** One priority's counters in a run. */
+    private static final class PriorityCounters {
+        final LongAdder requests = new LongAdder();
+        final LongAdder succeeded = new LongAdder();
+        final LongAdder failed = new LongAdder();
+        final LongAdder timeouts = new LongAdder();
+        final Recorder latency = new Recorder(3);
+        final Recorder acquire = new Recorder(3);
+
+        RunResult.ByPriority result() {
+            return new RunResult.ByPriority(requests.sum(), succeeded.sum(), failed.sum(), timeouts.sum(),
+                    latency.getIntervalHistogram(), acquire.getIntervalHistogram());
+        }
+    }
+
+    /** A priority drawn from the scenario's mix. */
+    private Priority priority() {
+        int roll = ThreadLocalRandom.current().nextInt(100);
+        List<Integer> mix = scenario.mix();
+        if (roll < mix.get(0)) {
+            return Priority.CRITICAL;
+        }
+        return roll < mix.get(0) + mix.get(1) ? Priority.NORMAL : Priority.BULK;
     }
 
     /**
@@ -101,6 +128,10 @@ final class LoadRunner {
         LongAdder timeouts = new LongAdder();
         LongAdder statements = new LongAdder();
         Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+        java.util.EnumMap<Priority, PriorityCounters> byPriority = new java.util.EnumMap<>(Priority.class);
+        for (Priority p : Priority.values()) {
+            byPriority.put(p, new PriorityCounters());
+        }
         AtomicLong eventIds = new AtomicLong(firstEventId);
 
         FerryDataSource ferry = batching ? target.ferry() : null;
@@ -111,8 +142,12 @@ final class LoadRunner {
             BatchedLookup<Long, Integer> l = ferry.<Long, Integer>batchedLookup(Long.class).sql(Schema.LOOKUP_SQL)
                     .key(rs -> rs.getLong(1)).row(rs -> rs.getInt(2)).name("load-lookup").build();
             lookup = l;
-            request = acquired -> {
-                l.get(randomAccount());
+            request = (priority, acquired) -> {
+                if (priority == Priority.NORMAL) {
+                    l.get(randomAccount());
+                } else {
+                    Batcher.await(l.load(randomAccount(), priority));
+                }
                 acquired.accept(-1);
             };
         } else if (ferry != null) {
@@ -122,14 +157,19 @@ final class LoadRunner {
                 ps.setInt(3, (int) row[2]);
             }).name("load-writer").build();
             writer = w;
-            request = acquired -> {
-                w.write(new long[] {eventIds.getAndIncrement(), randomAccount(), 1});
+            request = (priority, acquired) -> {
+                long[] row = {eventIds.getAndIncrement(), randomAccount(), 1};
+                if (priority == Priority.NORMAL) {
+                    w.write(row);
+                } else {
+                    Batcher.await(w.submit(row, priority));
+                }
                 acquired.accept(-1);
             };
         } else {
-            request = acquired -> {
+            request = (priority, acquired) -> {
                 long t0 = System.nanoTime();
-                try (Connection c = target.connection()) {
+                try (Connection c = target.connection(priority)) {
                     acquired.accept(System.nanoTime() - t0);
                     if (scenario.op() == Scenario.Op.READ) {
                         try (PreparedStatement ps = c.prepareStatement(Schema.READ_SQL)) {
@@ -205,21 +245,29 @@ final class LoadRunner {
             Request r = request;
             LongConsumer execute = intendedStart -> {
                 requests.increment();
+                Priority priority = priority();
+                PriorityCounters pc = byPriority.get(priority);
+                pc.requests.increment();
                 try {
-                    r.run(nanos -> {
+                    r.run(priority, nanos -> {
                         if (nanos >= 0) {
                             acquire.recordValue(nanos);
+                            pc.acquire.recordValue(nanos);
                         }
                     });
                     long took = System.nanoTime() - intendedStart;
                     latency.recordValue(took);
                     secondLatency.recordValue(took);
+                    pc.latency.recordValue(took);
                     succeeded.increment();
+                    pc.succeeded.increment();
                 } catch (Exception e) {
                     String kind = kind(e);
                     errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+                    pc.failed.increment();
                     if (kind.equals("timeout")) {
                         timeouts.increment();
+                        pc.timeouts.increment();
                     }
                 }
                 completedInSecond.increment();
@@ -296,7 +344,20 @@ final class LoadRunner {
         List<RunResult.Sample> series = List.copyOf(samples);
         return new RunResult(target.name, lookup != null || writer != null, requests.sum(), succeeded.sum(), failed,
                 timeouts.sum(), errorCounts, seconds, latency.getIntervalHistogram(), acquire.getIntervalHistogram(),
-                CountingDriver.opened(target.name) - openedBefore, peak.get(), roundTrips, series);
+                CountingDriver.opened(target.name) - openedBefore, peak.get(), roundTrips, series,
+                priorities(byPriority), target.reserveUses());
+    }
+
+    /** The priorities the mix uses, by name ("critical", "normal", "bulk"), in that order. */
+    private Map<String, RunResult.ByPriority> priorities(java.util.EnumMap<Priority, PriorityCounters> counters) {
+        Map<String, RunResult.ByPriority> out = new java.util.LinkedHashMap<>();
+        Priority[] order = {Priority.CRITICAL, Priority.NORMAL, Priority.BULK};
+        for (int i = 0; i < order.length; i++) {
+            if (scenario.mix().get(i) > 0) {
+                out.put(order[i].name().toLowerCase(java.util.Locale.ROOT), counters.get(order[i]).result());
+            }
+        }
+        return out;
     }
 
     /**
@@ -331,7 +392,7 @@ final class LoadRunner {
 
     private static void quietly(Request request) {
         try {
-            request.run(n -> { });
+            request.run(Priority.NORMAL, n -> { });
         } catch (Exception ignored) {
             // warm-up only
         }

@@ -16,9 +16,14 @@ import java.util.Locale;
  * @param hold     how long a request keeps its connection beyond the query (exhaustion)
  * @param poolSize default pool size for this scenario
  * @param batching whether Ferry batches by default
+ * @param mix      percent of requests at CRITICAL, NORMAL and BULK priority (Ferry borrows at that priority;
+ *                 other pools have none, so the same mix only labels their requests)
+ * @param reserve  Ferry's emergency reserve for CRITICAL requests (connections beyond poolSize)
  */
 record Scenario(String name, Shape shape, Op op, int clients, int requests, List<Integer> rates, Duration step,
-                Duration hold, int poolSize, boolean batching) {
+                Duration hold, int poolSize, boolean batching, List<Integer> mix, int reserve) {
+
+    static final List<Integer> ALL_NORMAL = List.of(0, 100, 0);
 
     enum Shape {
         /** {@code clients} callers start at once, each sends {@code requests} requests. */
@@ -44,26 +49,26 @@ record Scenario(String name, Shape shape, Op op, int clients, int requests, List
         switch (name.toLowerCase(Locale.ROOT)) {
             case "spike":
                 return new Scenario("spike", Shape.BURST, Op.READ, 10_000, 1, List.of(), Duration.ZERO,
-                        Duration.ZERO, 10, false);
+                        Duration.ZERO, 10, false, ALL_NORMAL, 0);
             case "sustained":
                 return new Scenario("sustained", Shape.OPEN, Op.READ, 0, 0, List.of(100), Duration.ofSeconds(30),
-                        Duration.ZERO, 10, false);
+                        Duration.ZERO, 10, false, ALL_NORMAL, 0);
             case "ramp":
                 return new Scenario("ramp", Shape.OPEN, Op.READ, 0, 0, List.of(100, 500, 1000, 2000, 3000),
-                        Duration.ofSeconds(5), Duration.ZERO, 10, false);
+                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0);
             case "peak-day":
                 // A compressed day: night, morning, lunch peak, afternoon, evening peak, late evening.
                 return new Scenario("peak-day", Shape.OPEN, Op.READ, 0, 0, List.of(20, 200, 800, 400, 1200, 150),
-                        Duration.ofSeconds(5), Duration.ZERO, 10, false);
+                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0);
             case "exhaustion":
                 return new Scenario("exhaustion", Shape.BURST, Op.READ, 400, 1, List.of(), Duration.ZERO,
-                        Duration.ofMillis(20), 4, false);
+                        Duration.ofMillis(20), 4, false, List.of(5, 80, 15), 0);
             case "lookup":
                 return new Scenario("lookup", Shape.CLOSED, Op.READ, 1_000, 0, List.of(), Duration.ofSeconds(10),
-                        Duration.ZERO, 10, true);
+                        Duration.ZERO, 10, true, ALL_NORMAL, 0);
             case "ingest":
                 return new Scenario("ingest", Shape.CLOSED, Op.WRITE, 1_000, 0, List.of(), Duration.ofSeconds(10),
-                        Duration.ZERO, 10, true);
+                        Duration.ZERO, 10, true, ALL_NORMAL, 0);
             default:
                 throw new IllegalArgumentException("--scenario: unknown scenario '" + name + "'; allowed: "
                         + String.join(", ", NAMES));

@@ -38,6 +38,25 @@ final class SummaryTable {
                 + "vs: throughput ratio)");
     }
 
+    /** Per priority, when the scenario mixes priorities: requests, success, latency and acquire percentiles. */
+    static void printByPriority(PrintStream out, List<RunResult> results) {
+        if (results.stream().allMatch(r -> r.byPriority().keySet().equals(java.util.Set.of("normal")))) {
+            return;
+        }
+        out.printf(Locale.ROOT, "%nby priority (Ferry borrows at the request's priority; other pools have none)%n");
+        out.printf(Locale.ROOT, "%-14s %-9s %9s %8s %8s | %-27s | %-27s%n", "pool", "priority", "requests", "ok",
+                "timeouts", "latency p50/p95/p99/max ms", "acquire p50/p95/p99/max ms");
+        for (RunResult r : results) {
+            r.byPriority().forEach((name, b) -> out.printf(Locale.ROOT, "%-14s %-9s %9d %7.1f%% %8d | %-27s | %-27s%n",
+                    r.pool(), name, b.requests(), b.successPercent(), b.timeouts(), percentiles(b.latency()),
+                    b.acquire().getTotalCount() == 0 ? "-" : percentiles(b.acquire())));
+            if (r.reserveUses() > 0) {
+                out.printf(Locale.ROOT, "%-14s reserve: %d connections opened for CRITICAL requests%n", r.pool(),
+                        r.reserveUses());
+            }
+        }
+    }
+
     private static String percentiles(org.HdrHistogram.Histogram h) {
         return String.format(Locale.ROOT, "%s/%s/%s/%s", fmt(RunResult.ms(h, 50)), fmt(RunResult.ms(h, 95)),
                 fmt(RunResult.ms(h, 99)), fmt(RunResult.maxMs(h)));

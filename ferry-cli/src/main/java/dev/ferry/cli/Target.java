@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.ferry.FerryConfig;
 import dev.ferry.FerryDataSource;
+import dev.ferry.Priority;
 import dev.ferry.FerryPool;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -31,6 +32,16 @@ abstract class Target implements AutoCloseable {
 
     abstract Connection connection() throws SQLException;
 
+    /** A connection at this priority; pools without priorities ignore it. */
+    Connection connection(Priority priority) throws SQLException {
+        return connection();
+    }
+
+    /** Connections opened from Ferry's emergency reserve; 0 for other targets. */
+    long reserveUses() {
+        return 0;
+    }
+
     /** Physical connections open now (pool total, or direct connections in use). */
     abstract int size();
 
@@ -47,13 +58,18 @@ abstract class Target implements AutoCloseable {
     public abstract void close();
 
     static Target create(String name, String url, Properties credentials, int poolSize, Duration timeout) {
+        return create(name, url, credentials, poolSize, timeout, 0);
+    }
+
+    static Target create(String name, String url, Properties credentials, int poolSize, Duration timeout,
+                         int reserve) {
         String key = name.toLowerCase(Locale.ROOT);
         String counted = CountingDriver.wrap(url, key);
         switch (key) {
             case "ferry":
             case "ferry-batched": {
                 FerryConfig.Builder b = FerryConfig.builder().jdbcUrl(counted).poolName(key)
-                        .maximumPoolSize(poolSize).connectionTimeout(timeout);
+                        .maximumPoolSize(poolSize).connectionTimeout(timeout).reserve(reserve);
                 if (credentials.getProperty("user") != null) {
                     b.username(credentials.getProperty("user"));
                 }
@@ -66,6 +82,16 @@ abstract class Target implements AutoCloseable {
                     @Override
                     Connection connection() throws SQLException {
                         return ds.getConnection();
+                    }
+
+                    @Override
+                    Connection connection(Priority priority) throws SQLException {
+                        return ds.getConnection(priority);
+                    }
+
+                    @Override
+                    long reserveUses() {
+                        return pool().reserveUses();
                     }
 
                     private FerryPool pool() {

@@ -91,6 +91,43 @@ class LoadCommandTest {
     }
 
     @Test
+    void exhaustionMixesPrioritiesAndReportsEachWithTheReserve() throws Exception {
+        Path json = dir.resolve("exhaustion.json");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "exhaustion", "--clients", "120", "--warmup", "50",
+                "--timeout-ms", "2000", "--reserve", "1", "--pools", "ferry,hikari", "--json", json.toString(),
+                "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        JsonNode pools = checkSchema(json, "exhaustion", List.of("ferry", "hikari")).get("pools");
+        for (String pool : List.of("ferry", "hikari")) {
+            JsonNode byPriority = pools.get(pool).get("by_priority");
+            long requests = 0;
+            long succeeded = 0;
+            for (String priority : List.of("critical", "normal", "bulk")) {
+                JsonNode b = byPriority.get(priority);
+                assertThat(b).as("%s.by_priority.%s", pool, priority).isNotNull();
+                for (String field : List.of("requests", "succeeded", "failed", "timeouts", "success_percent",
+                        "latency_ms", "acquire_ms")) {
+                    assertThat(b.has(field)).as("%s.%s.%s", pool, priority, field).isTrue();
+                }
+                requests += b.get("requests").asLong();
+                succeeded += b.get("succeeded").asLong();
+            }
+            assertThat(requests).as("%s: priorities add up", pool).isEqualTo(pools.get(pool).get("requests").asLong());
+            assertThat(succeeded).isEqualTo(pools.get(pool).get("succeeded").asLong());
+            assertThat(pools.get(pool).has("reserve_uses")).isTrue();
+        }
+        assertThat(pools.get("hikari").get("reserve_uses").asLong()).isZero();
+        assertThat(run.out()).contains("by priority", "critical", "bulk");
+    }
+
+    @Test
+    void aMixThatDoesNotAddUpIsOneLineAndExitTwo() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "exhaustion", "--mix", "5,80,10");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("--mix: got [5, 80, 10]; allowed: three percentages");
+    }
+
+    @Test
     void sustainedIsOpenLoop() throws Exception {
         Path json = dir.resolve("sustained.json");
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "200", "--duration", "2",
