@@ -100,6 +100,16 @@ final class ConfigResolver {
         notNegative("queueWaitTarget", b.queueWaitTarget, null);
         require("overloadInterval", ms(b.overloadInterval), b.overloadInterval != null && !b.overloadInterval.isNegative()
                 && !b.overloadInterval.isZero(), "a positive duration");
+        if (set(b, "overloadInterval") && b.queueWaitTarget.isZero()) {
+            throw new IllegalArgumentException("overloadInterval: got " + ms(b.overloadInterval) + " with "
+                    + "queueWaitTarget=0 (off); allowed: an overloadInterval only with a queueWaitTarget");
+        }
+        if (set(b, "reserveTimeout") && set(b, "connectionTimeout") && !b.connectionTimeout.isZero()
+                && b.reserveTimeout.compareTo(b.connectionTimeout) >= 0) {
+            throw new IllegalArgumentException("reserveTimeout: got " + ms(b.reserveTimeout) + "; allowed: less than "
+                    + "connectionTimeout (" + ms(b.connectionTimeout) + "), or a CRITICAL caller times out before it "
+                    + "may use the reserve");
+        }
         if (b.shedOnOverload && b.queueWaitTarget.isZero()) {
             throw new IllegalArgumentException("shedOnOverload: got true with queueWaitTarget=0 (off); allowed: "
                     + "shedding only with a queueWaitTarget (the wait above which the pool counts as overloaded)");

@@ -638,8 +638,8 @@ public final class FerryConfig {
 
         /**
          * The emergency reserve: up to this many connections beyond maximumPoolSize, opened only for
-         * {@link Priority#CRITICAL} callers when no other connection is free (after {@link #reserveTimeout}), and
-         * closed again when returned while the pool is above its maximum. Default 0 (no reserve). PgBouncer's
+         * {@link Priority#CRITICAL} callers when no other connection is free (after {@link #reserveTimeout}); when
+         * returned, one goes to a waiting CRITICAL caller or is closed. Default 0 (no reserve). PgBouncer's
          * {@code reserve_pool_size}, in process.
          */
         public Builder reserve(int reserve) {

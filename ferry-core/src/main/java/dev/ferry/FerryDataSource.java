@@ -538,6 +538,51 @@ public class FerryDataSource implements DataSource, Closeable {
         return settings.maxWaiting;
     }
 
+    /** See {@link FerryConfig.Builder#reserve}. */
+    public void setReserve(int reserve) {
+        set("reserve", () -> settings.reserve(reserve));
+    }
+
+    public int getReserve() {
+        return settings.reserve;
+    }
+
+    /** Milliseconds; see {@link FerryConfig.Builder#reserveTimeout}. */
+    public void setReserveTimeout(long millis) {
+        set("reserveTimeout", () -> settings.reserveTimeout(Duration.ofMillis(millis)));
+    }
+
+    public long getReserveTimeout() {
+        return settings.reserveTimeout.toMillis();
+    }
+
+    /** Milliseconds; see {@link FerryConfig.Builder#queueWaitTarget}. */
+    public void setQueueWaitTarget(long millis) {
+        set("queueWaitTarget", () -> settings.queueWaitTarget(Duration.ofMillis(millis)));
+    }
+
+    public long getQueueWaitTarget() {
+        return settings.queueWaitTarget.toMillis();
+    }
+
+    /** Milliseconds; see {@link FerryConfig.Builder#overloadInterval}. */
+    public void setOverloadInterval(long millis) {
+        set("overloadInterval", () -> settings.overloadInterval(Duration.ofMillis(millis)));
+    }
+
+    public long getOverloadInterval() {
+        return settings.overloadInterval.toMillis();
+    }
+
+    /** See {@link FerryConfig.Builder#shedOnOverload}. */
+    public void setShedOnOverload(boolean shed) {
+        set("shedOnOverload", () -> settings.shedOnOverload(shed));
+    }
+
+    public boolean isShedOnOverload() {
+        return settings.shedOnOverload;
+    }
+
     public void setAutoCommit(boolean autoCommit) {
         set("autoCommit", () -> settings.autoCommit(autoCommit));
     }

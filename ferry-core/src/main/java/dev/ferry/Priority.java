@@ -9,6 +9,9 @@ public enum Priority {
     CRITICAL,
     /** The default. */
     NORMAL,
-    /** Background work (reports, exports): served after NORMAL, but never starved (aged after a second). */
+    /**
+     * Background work (reports, exports): served after NORMAL; after waiting a second it competes with NORMAL
+     * callers by arrival (CRITICAL callers still go first).
+     */
     BULK
 }

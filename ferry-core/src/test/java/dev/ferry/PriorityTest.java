@@ -197,20 +197,50 @@ class PriorityTest {
                 .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("overloaded")
                 .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("53300"));
         Future<?> critical = waiter(ds, Priority.CRITICAL, "critical", served, 2); // never shed: it waits
-        c2.close(); // to the CRITICAL waiter first, served without (fake) delay: below the target, episode over
+        c2.close(); // to the CRITICAL waiter first (its short wait is not reported: it would mask the queue)
         critical.get(10, TimeUnit.SECONDS);
-        w3.get(10, TimeUnit.SECONDS).close();
+        w3.get(10, TimeUnit.SECONDS).close(); // the BULK caller waited 100 ms: still overloaded
         assertThat(served).containsExactly("critical");
-        assertThat(pool.isOverloaded()).isFalse();
-        try (Connection c = ds.getConnection()) {
+        assertThat(pool.isOverloaded()).isTrue();
+        try (Connection c = ds.getConnection()) { // a free connection, served at once: the episode is over
             assertThat(c.isValid(1)).isTrue();
         }
+        assertThat(pool.isOverloaded()).isFalse();
+    }
+
+    @Test
+    void aNullPriorityIsRefusedWithoutCountingAsWaiting() throws Exception {
+        FerryDataSource ds = start(config(1));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        try (Connection held = ds.getConnection()) {
+            assertThatThrownBy(() -> ds.getConnection((Priority) null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> pool.getConnection(null, Duration.ofMillis(10)))
+                    .isInstanceOf(NullPointerException.class);
+            assertThat(pool.waitingThreads()).isZero();
+        }
+    }
+
+    @Test
+    void criticalCallersAreNeverTurnedAwayByMaxWaiting() throws Exception {
+        FerryDataSource ds = start(config(1).maxWaiting(0));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        Connection held = ds.getConnection();
+        assertThatThrownBy(ds::getConnection).as("maxWaiting=0: NORMAL callers never wait")
+                .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("maxWaiting=0");
+        Future<Connection> critical = threads.submit(() -> ds.getConnection(Priority.CRITICAL));
+        await().until(() -> pool.waitingThreads() == 1);
+        held.close();
+        critical.get(10, TimeUnit.SECONDS).close();
     }
 
     @Test
     void overloadSettingsAreChecked() {
         assertThatThrownBy(() -> config(2).shedOnOverload(true).build())
                 .hasMessageContaining("shedOnOverload: got true with queueWaitTarget=0 (off)");
+        assertThatThrownBy(() -> config(2).overloadInterval(Duration.ofMillis(50)).build())
+                .hasMessageContaining("overloadInterval: got 50ms with queueWaitTarget=0 (off)");
+        assertThatThrownBy(() -> config(2).reserve(1).reserveTimeout(Duration.ofSeconds(30)).build())
+                .hasMessageContaining("reserveTimeout: got 30000ms; allowed: less than connectionTimeout (30000ms)");
         assertThatThrownBy(() -> config(2).queueWaitTarget(Duration.ofMillis(10)).overloadInterval(Duration.ZERO)
                 .build()).hasMessageContaining("overloadInterval: got 0ms; allowed: a positive duration");
     }

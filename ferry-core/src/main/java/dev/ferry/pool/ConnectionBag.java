@@ -52,8 +52,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>Priority.</b> Waiters queue by priority, first come first served within one ({@link WaiterQueue}: CRITICAL,
  * then NORMAL, then BULK, with BULK aged into NORMAL's order after a second), and "oldest waiter" above means
  * the first in that order. While a CRITICAL caller waits, the bag is in hand-off mode for it: every returned
- * connection goes straight into the first CRITICAL waiter's slot, and nobody takes one from the array, so a
- * critical caller waits for the next return, not behind running threads.
+ * connection goes straight into the first waiter's slot (a CRITICAL one, unless it was cancelled meanwhile) and
+ * running threads do not poll the array, so a critical caller waits for the next return, not behind running
+ * threads (a waiter's own scan may still find a connection left IDLE before the critical caller arrived).
+ * CRITICAL callers are not counted against maxWaiting.
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
  * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
@@ -203,14 +205,21 @@ final class ConnectionBag {
      */
     PoolEntry await(long deadlineNanos, int maxWaiting, Priority priority, Acceptor accept, Runnable onWaiting)
             throws InterruptedException {
-        if (waiting.incrementAndGet() > maxWaiting) {
+        java.util.Objects.requireNonNull(priority, "priority");
+        // CRITICAL callers are never turned away by maxWaiting: NORMAL ones filling the queue must not lock them out.
+        if (waiting.incrementAndGet() > maxWaiting && priority != Priority.CRITICAL) {
             waiting.decrementAndGet();
             return REJECTED;
         }
         long start = System.nanoTime();
         long deadline = deadlineNanos;
         Waiter waiter = new Waiter(Thread.currentThread(), start, priority, clock.read());
-        waiters.add(waiter);
+        try {
+            waiters.add(waiter);
+        } catch (Throwable t) {
+            waiting.decrementAndGet();
+            throw t;
+        }
         try {
             try {
                 onWaiting.run();

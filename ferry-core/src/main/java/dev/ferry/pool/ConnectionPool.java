@@ -301,11 +301,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      */
     @Override
     public Connection getConnection(Priority priority) throws SQLException {
-        return getConnection(connectionTimeoutNanos, priority);
+        return getConnection(connectionTimeoutNanos, java.util.Objects.requireNonNull(priority, "priority"));
     }
 
     @Override
     public Connection getConnection(Priority priority, Duration maxWait) throws SQLException {
+        java.util.Objects.requireNonNull(priority, "priority");
         long nanos = maxWait.isNegative() ? 0 : maxWait.toNanos();
         return getConnection(Math.min(nanos, connectionTimeoutNanos), priority);
     }
@@ -323,6 +324,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (entry != null) {
                 long now = ticker.read();
                 if (!closed && !entry.evict && !expired(entry, now) && !needsValidation(entry, now)) {
+                    if (overload != null && overload.isOverloaded()) {
+                        overload.served(0); // a free connection: whatever overload there was is over
+                    }
                     return lend(entry, now); // the common case: one clock read, no validation
                 }
                 long timeout = timeoutNanos;
@@ -348,6 +352,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * back it goes to a waiting CRITICAL caller, or is closed, which gives its reserve place back.
      */
     private PoolEntry openReserve() {
+        if (backOffClaimed.get()) {
+            return null; // the database is refusing connections: no login storm from CRITICAL callers either
+        }
         for (;;) {
             int inReserve = reserveOpen.get();
             if (openConnections.get() < maximumPoolSize || inReserve >= reserve) {
@@ -413,7 +420,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 throw closedException();
             }
             if (lendableBefore(entry, deadline)) {
-                if (overload != null) {
+                if (overload != null && priority != Priority.CRITICAL) {
                     overload.served(0);
                 }
                 return entry;
@@ -429,7 +436,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (overload != null) {
             if (bag.waiting() == 0) {
                 overload.queueEmpty();
-            } else if (overload.sheds(priority)) {
+            } else if (overload.sheds(priority) && bag.count(PoolEntry.IDLE) == 0) {
                 throw new SQLTransientConnectionException(poolName + " - overloaded: callers have waited "
                         + TimeUnit.NANOSECONDS.toMillis(overload.targetNanos()) + "ms or more for a connection for "
                         + "a while, so this " + priority + " request was refused at once instead of queueing "
@@ -445,6 +452,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (reserveTimeoutNanos > 0) {
                     long until = Math.min(deadline, System.nanoTime() + reserveTimeoutNanos);
                     entry = bag.await(until, config.maxWaiting(), priority, lendableBefore, callerWaits);
+                    if (entry == ConnectionBag.REJECTED) {
+                        entry = null; // cannot happen for CRITICAL (never rejected), but never skip the reserve for it
+                    }
                 }
                 if (entry == null && !closed) {
                     entry = openReserve();
@@ -464,14 +474,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (closed) {
                 throw closedException();
             }
+            if (overload != null && priority != Priority.CRITICAL) {
+                overload.served(ticker.read() - waitFrom); // a timeout is the longest wait of all
+            }
             throw timeoutException(timeout);
         }
         if (closed) {
             release(entry);
             throw closedException();
         }
-        if (overload != null) {
-            overload.served(ticker.read() - waitFrom);
+        if (overload != null && priority != Priority.CRITICAL) {
+            overload.served(ticker.read() - waitFrom); // CRITICAL waits are short by design: they would mask overload
         }
         return entry;
     }

@@ -14,8 +14,8 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  *
  * <p>One lock-free deque per priority. The head to serve is the CRITICAL deque's head if there is one. Otherwise
  * it is the NORMAL head, unless the BULK head has waited {@link #AGING_NANOS} or more and arrived before the NORMAL
- * head: an aged BULK waiter competes with NORMAL ones by arrival time, so BULK work is delayed under load but
- * never starved. Each operation is linearizable on its own deque; a reader looking at several deques while a
+ * head: an aged BULK waiter competes with NORMAL ones by arrival time, so a stream of NORMAL callers cannot
+ * hold BULK work back for more than a second (a stream of CRITICAL callers can: they always go first). Each operation is linearizable on its own deque; a reader looking at several deques while a
  * waiter joins may miss it, which the bag tolerates (a waiter scans for a free connection after joining, see
  * {@link ConnectionBag}).
  */
