@@ -13,7 +13,8 @@ import org.HdrHistogram.Histogram;
  * The run's figures as JSON, for scripts. Field names are a contract (README documents them):
  * {@code {"scenario", "pools": {"<pool>": {"requests", "succeeded", "failed", "timeouts", "throughput_per_s",
  * "latency_ms": {p50, p95, p99, max}, "acquire_ms": {...}, "connections_opened", "peak_pool_size",
- * "round_trips", ...}}}}.
+ * "round_trips", "by_priority": {"critical"|"normal"|"bulk": {"requests", "succeeded", "failed", "timeouts",
+ * "success_percent", "latency_ms", "acquire_ms"}}, "reserve_uses", ...}}}}.
  */
 final class JsonReport {
 
