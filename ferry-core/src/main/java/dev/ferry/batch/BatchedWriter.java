@@ -146,9 +146,10 @@ public final class BatchedWriter<R> implements AutoCloseable {
     }
 
     /**
-     * Runs one batch in one transaction; returns each write's update count (and generated key, when
-     * {@code keyColumn} is set) once COMMIT has returned. Drivers return generated keys in batch order, so the
-     * i-th key belongs to the i-th write sent. A write whose binder throws fails alone and is not sent.
+     * Runs one batch in one transaction ({@link Transactions}); returns each write's update count (and generated
+     * key, when {@code keyColumn} is set) once COMMIT has returned. Drivers return generated keys in batch order,
+     * so the i-th key belongs to the i-th write sent. A write whose binder throws fails alone and is not sent; if
+     * none is left, nothing is executed and the transaction rolls back.
      *
      * @throws OutcomeUnknownException if COMMIT failed in a way that does not say it rolled back
      * @throws SQLException            anything before COMMIT (then nothing committed), or a COMMIT the database
@@ -157,14 +158,9 @@ public final class BatchedWriter<R> implements AutoCloseable {
     static <R> Map<Write<R>, Written> executeInTransaction(Connection c, String sql, ParameterBinder<R> binder,
                                                           List<Write<R>> writes, int queryTimeoutSeconds,
                                                           String keyColumn) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        boolean finished = false; // committed or rolled back: only then is autocommit put back
-        try {
-            KeyedResult<Write<R>, Written> out = new KeyedResult<>(writes.size());
+        KeyedResult<Write<R>, Written> out = new KeyedResult<>(writes.size());
+        return Transactions.run(c, () -> {
             List<Write<R>> sent = new ArrayList<>(writes.size());
-            int[] counts;
-            List<Long> keys = new ArrayList<>();
             try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
                     : c.prepareStatement(sql, new String[] {keyColumn})) {
                 ps.setQueryTimeout(queryTimeoutSeconds);
@@ -181,11 +177,10 @@ public final class BatchedWriter<R> implements AutoCloseable {
                     }
                 }
                 if (sent.isEmpty()) {
-                    c.rollback();
-                    finished = true;
                     return out;
                 }
-                counts = ps.executeBatch();
+                int[] counts = ps.executeBatch();
+                List<Long> keys = new ArrayList<>();
                 if (keyColumn != null) {
                     try (ResultSet rs = ps.getGeneratedKeys()) {
                         while (rs.next()) {
@@ -198,70 +193,13 @@ public final class BatchedWriter<R> implements AutoCloseable {
                                 + "statement (no rewriting into multi-row statements)", "HY000");
                     }
                 }
+                for (int i = 0; i < sent.size(); i++) { // completed only once COMMIT returned (Transactions.run)
+                    int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
+                    out.put(sent.get(i), new Written(n, keyColumn == null ? null : keys.get(i)));
+                }
+                return out;
             }
-            commit(c);
-            finished = true;
-            for (int i = 0; i < sent.size(); i++) {
-                int n = i < counts.length ? counts[i] : Statement.SUCCESS_NO_INFO;
-                out.put(sent.get(i), new Written(n, keyColumn == null ? null : keys.get(i)));
-            }
-            return out;
-        } catch (Throwable e) {
-            finished = !(e instanceof OutcomeUnknownException) && rollback(c, e);
-            throw e;
-        } finally {
-            if (finished) {
-                restoreAutoCommit(c, autoCommit);
-            }
-        }
-    }
-
-    /**
-     * Rolls back after {@code cause}; true if that worked. If it did not, autocommit must not be switched back
-     * on (JDBC commits an open transaction then): the connection is left as it is, and the pool rolls it back
-     * or discards it when it is closed.
-     */
-    static boolean rollback(Connection c, Throwable cause) {
-        try {
-            c.rollback();
-            return true;
-        } catch (SQLException | RuntimeException rollbackFailure) {
-            cause.addSuppressed(rollbackFailure);
-            return false;
-        }
-    }
-
-    /**
-     * Puts autocommit back. Never throws: after a COMMIT, an exception here would turn a committed batch into a
-     * failed one, which could be retried and written twice (the pool resets autocommit on return anyway).
-     */
-    static void restoreAutoCommit(Connection c, boolean autoCommit) {
-        try {
-            c.setAutoCommit(autoCommit);
-        } catch (SQLException | RuntimeException ignored) {
-            // see above
-        }
-    }
-
-    /**
-     * Commits; a failure that does not say the transaction rolled back becomes {@link OutcomeUnknownException}.
-     */
-    static void commit(Connection c) throws SQLException {
-        try {
-            c.commit();
-        } catch (RuntimeException | Error e) {
-            // A driver that throws something unexpected from commit() says nothing about what happened.
-            throw new OutcomeUnknownException("COMMIT failed with " + e + "; the transaction may or may not have "
-                    + "committed, so it is not retried", e);
-        } catch (SQLException e) {
-            if (ErrorPolicy.commitCertainlyRolledBack(e)) {
-                SQLException rolledBack = new SQLException("COMMIT failed and the database rolled the transaction "
-                        + "back: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
-                throw rolledBack;
-            }
-            throw new OutcomeUnknownException("COMMIT failed (" + e.getMessage() + "); the transaction may or may "
-                    + "not have committed, so it is not retried", e);
-        }
+        }, result -> !result.isEmpty());
     }
 
     /** Writer settings; {@link #build()} validates them. */

@@ -92,10 +92,7 @@ public final class GroupCommit implements AutoCloseable {
     /** Runs one group in one transaction, each caller in its own savepoint; commits once. */
     static Map<Caller, List<Integer>> runGroup(Connection c, List<Caller> callers, long deadline)
             throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        boolean finished = false; // committed or rolled back: only then is autocommit put back
-        try {
+        return Transactions.run(c, () -> {
             KeyedResult<Caller, List<Integer>> out = new KeyedResult<>(callers.size());
             for (Caller caller : callers) {
                 if (deadline - System.nanoTime() <= 0) {
@@ -119,22 +116,8 @@ public final class GroupCommit implements AutoCloseable {
                     out.fail(caller, e);
                 }
             }
-            if (out.isEmpty()) {
-                c.rollback();
-                finished = true;
-                return out;
-            }
-            BatchedWriter.commit(c);
-            finished = true;
             return out;
-        } catch (Throwable e) {
-            finished = !(e instanceof OutcomeUnknownException) && BatchedWriter.rollback(c, e);
-            throw e;
-        } finally {
-            if (finished) {
-                BatchedWriter.restoreAutoCommit(c, autoCommit);
-            }
-        }
+        }, out -> !out.isEmpty()); // nobody succeeded: roll back
     }
 
     /** Group commit settings; {@link #build()} validates them. */

@@ -109,22 +109,7 @@ public final class TransactionBatch {
     }
 
     private List<Integer> runAlone(Connection c, long deadline) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        boolean finished = false; // committed or rolled back: only then is autocommit put back
-        try {
-            List<Integer> counts = runOn(c, deadline);
-            BatchedWriter.commit(c);
-            finished = true;
-            return counts;
-        } catch (Throwable e) {
-            finished = !(e instanceof OutcomeUnknownException) && BatchedWriter.rollback(c, e);
-            throw e;
-        } finally {
-            if (finished) {
-                BatchedWriter.restoreAutoCommit(c, autoCommit);
-            }
-        }
+        return Transactions.run(c, () -> runOn(c, deadline), counts -> true);
     }
 
     /**
