@@ -485,6 +485,11 @@ public final class Batcher<K, V> implements AutoCloseable {
 
     /** Drains the group if it can send, outside any lock of the caller's, and starts what it took. */
     private void kick(BatchQueue<K, V> group) {
+        start(group, drainNow(group));
+    }
+
+    /** Takes the next batch if one is ready and re-arms the timer, under the group's lock; starts nothing. */
+    private BatchQueue.Drain<K, V> drainNow(BatchQueue<K, V> group) {
         BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
         group.lock.lock();
         try {
@@ -494,6 +499,11 @@ public final class Batcher<K, V> implements AutoCloseable {
         } finally {
             group.lock.unlock();
         }
+        return drain;
+    }
+
+    /** Starts a drained batch, then fails what expired (their callbacks run with no slot of ours held). */
+    private void start(BatchQueue<K, V> group, BatchQueue.Drain<K, V> drain) {
         if (drain.batch != null) {
             dispatch(group, drain.batch);
         }
@@ -600,11 +610,7 @@ public final class Batcher<K, V> implements AutoCloseable {
 
     /** Gives back a batch's slot and permit, then starts whatever queued meanwhile. */
     private void release(BatchQueue<K, V> group) {
-        BatchQueue.Drain<K, V> next = releaseAndDrain(group);
-        if (next.batch != null) {
-            dispatch(group, next.batch);
-        }
-        failExpired(next.expired);
+        start(group, releaseAndDrain(group));
     }
 
     /** Gives back a slot and its permit and takes the next batch if one is ready; starts nothing. */
@@ -618,16 +624,7 @@ public final class Batcher<K, V> implements AutoCloseable {
         if (budget != null) {
             budget.release(); // may start other groups' batches; no lock of ours is held
         }
-        BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
-        group.lock.lock();
-        try {
-            long now = ticker.read();
-            drainIfReady(group, now, drain);
-            armTimer(group, now);
-        } finally {
-            group.lock.unlock();
-        }
-        return drain;
+        return drainNow(group);
     }
 
     /** One batch's execution: retries, splits and the outcomes they collect. */
