@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.ferry.FakeTicker;
-import dev.ferry.ManualScheduler;
 import dev.ferry.Priority;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
@@ -17,62 +15,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The batcher's scheduling logic, with a fake ticker and a manual scheduler: time moves only when the test moves
  * it. Batches run on a real executor so a batch can be held "in flight" by a latch.
  */
-class BatcherTest {
-
-    private final FakeTicker ticker = new FakeTicker();
-    private final ManualScheduler scheduler = new ManualScheduler(ticker);
-    private final ExecutorService executor = Executors.newCachedThreadPool();
-    private final List<List<Integer>> calls = new CopyOnWriteArrayList<>();
-    private volatile CountDownLatch gate = new CountDownLatch(0);
-
-    /** Doubles each key, after waiting for the gate; records every call. */
-    private final BatchFunction<Integer, Integer> doubler = keys -> {
-        calls.add(List.copyOf(keys));
-        try {
-            gate.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Map<Integer, Integer> out = new HashMap<>();
-        keys.forEach(k -> out.put(k, k * 2));
-        return out;
-    };
-
-    private BatcherBuilder<Integer, Integer> builder(BatchFunction<Integer, Integer> fn) {
-        return Batcher.builder(fn).name("test").ticker(ticker).scheduler(scheduler).executor(executor);
-    }
-
-    @AfterEach
-    void stop() {
-        gate.countDown();
-        executor.shutdownNow();
-    }
-
-    /** Holds the next batches in flight until {@link #open()}. */
-    private void hold() {
-        gate = new CountDownLatch(1);
-    }
-
-    private void open() {
-        gate.countDown();
-    }
-
-    private static <V> V value(CompletableFuture<V> f) throws Exception {
-        return f.get(10, TimeUnit.SECONDS);
-    }
+class BatcherTest extends BatcherFixture {
 
     private static Throwable failure(CompletableFuture<?> f) {
         try {
@@ -298,11 +250,7 @@ class BatcherTest {
         BatchFunction<Integer, Integer> rejectsMultiplesOf100 = keys -> {
             executions.incrementAndGet();
             calls.add(List.copyOf(keys));
-            try {
-                gate.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            awaitGate();
             for (int k : keys) {
                 if (k % 100 == 0) {
                     throw new SQLException("duplicate key value violates unique constraint (key " + k + ")", "23505");

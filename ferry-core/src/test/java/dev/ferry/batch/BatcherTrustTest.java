@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import dev.ferry.FakeTicker;
-import dev.ferry.ManualScheduler;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.time.Duration;
@@ -19,12 +17,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,47 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * lied about outcomes, deadlines not kept past the queue. Time is the fake ticker's; batches are held in flight
  * by a latch.
  */
-class BatcherTrustTest {
-
-    private final FakeTicker ticker = new FakeTicker();
-    private final ManualScheduler scheduler = new ManualScheduler(ticker);
-    private final ExecutorService executor = Executors.newCachedThreadPool();
-    private final List<List<Integer>> calls = new CopyOnWriteArrayList<>();
-    private volatile CountDownLatch gate = new CountDownLatch(0);
-
-    private final BatchFunction<Integer, Integer> doubler = keys -> {
-        calls.add(List.copyOf(keys));
-        try {
-            gate.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Map<Integer, Integer> out = new HashMap<>();
-        keys.forEach(k -> out.put(k, k * 2));
-        return out;
-    };
-
-    private BatcherBuilder<Integer, Integer> builder(BatchFunction<Integer, Integer> fn) {
-        return Batcher.builder(fn).name("test").ticker(ticker).scheduler(scheduler).executor(executor);
-    }
-
-    @AfterEach
-    void stop() {
-        gate.countDown();
-        executor.shutdownNow();
-    }
-
-    private void hold() {
-        gate = new CountDownLatch(1);
-    }
-
-    private void open() {
-        gate.countDown();
-    }
-
-    private static <V> V value(CompletableFuture<V> f) throws Exception {
-        return f.get(10, TimeUnit.SECONDS);
-    }
+class BatcherTrustTest extends BatcherFixture {
 
     private static SQLException failure(CompletableFuture<?> f) throws Exception {
         try {
@@ -133,11 +88,7 @@ class BatcherTrustTest {
         try (Batcher<Integer, Integer> b = builder(keys -> {
             executions.incrementAndGet();
             calls.add(List.copyOf(keys));
-            try {
-                gate.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            awaitGate();
             if (keys.size() > 1) {
                 throw new SQLException("error " + sqlState, sqlState);
             }
@@ -164,11 +115,7 @@ class BatcherTrustTest {
     void userCodeThatThrowsForOneKeyFailsOnlyThatKey() throws Exception {
         try (Batcher<Integer, Integer> b = builder(keys -> {
             calls.add(List.copyOf(keys));
-            try {
-                gate.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            awaitGate();
             if (keys.contains(13)) {
                 throw new IllegalArgumentException("cannot bind 13");
             }

@@ -60,7 +60,8 @@ class LostCommitTest {
     }
 
     /** Connections whose commit() commits and then throws {@code lost}; counts the commits. */
-    static DataSource losingCommitReplies(DataSource target, Supplier<SQLException> lost, AtomicInteger commits) {
+    static DataSource losingCommitReplies(DataSource target, Supplier<? extends Throwable> lost,
+                                          AtomicInteger commits) {
         return (DataSource) Proxy.newProxyInstance(LostCommitTest.class.getClassLoader(),
                 new Class<?>[] {DataSource.class}, (p, m, args) -> {
                     Object result = invoke(target, m, args);
@@ -79,7 +80,7 @@ class LostCommitTest {
                 });
     }
 
-    private static Object invoke(Object target, java.lang.reflect.Method m, Object[] args) throws Throwable {
+    static Object invoke(Object target, java.lang.reflect.Method m, Object[] args) throws Throwable {
         try {
             return m.invoke(target, args);
         } catch (InvocationTargetException e) {
@@ -113,22 +114,8 @@ class LostCommitTest {
                 s.execute("CREATE TABLE ferry_lost (id BIGINT PRIMARY KEY)");
             }
             AtomicInteger commits = new AtomicInteger();
-            DataSource odd = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(),
-                    new Class<?>[] {DataSource.class}, (p, m, args) -> {
-                        Object result = invoke(pool, m, args);
-                        if (!(result instanceof Connection c)) {
-                            return result;
-                        }
-                        return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class},
-                                (cp, cm, cargs) -> {
-                                    Object r = invoke(c, cm, cargs);
-                                    if (cm.getName().equals("commit")) {
-                                        commits.incrementAndGet();
-                                        throw new IllegalStateException("driver bug after commit");
-                                    }
-                                    return r;
-                                });
-                    });
+            DataSource odd = losingCommitReplies(pool, () -> new IllegalStateException("driver bug after commit"),
+                    commits);
             List<CompletableFuture<Integer>> futures = new ArrayList<>();
             try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(odd)
                     .sql("INSERT INTO ferry_lost (id) VALUES (?)").bind((ps, id) -> ps.setLong(1, id))

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.FerryConfig;
 import dev.ferry.FerryDataSource;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,19 +24,11 @@ import org.junit.jupiter.api.Test;
 /** Failures no server produces on demand: an Error mid-transaction with a failing rollback, an executor that throws. */
 class TransactionSafetyTest {
 
-    private static Object invoke(Object target, java.lang.reflect.Method m, Object[] args) throws Throwable {
-        try {
-            return m.invoke(target, args);
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
-        }
-    }
-
     /** Statements whose SQL contains "boom" throw an Error; rollback() fails. */
     private static DataSource hostile(DataSource target) {
         ClassLoader loader = TransactionSafetyTest.class.getClassLoader();
         return (DataSource) Proxy.newProxyInstance(loader, new Class<?>[] {DataSource.class}, (p, m, args) -> {
-            Object result = invoke(target, m, args);
+            Object result = LostCommitTest.invoke(target, m, args);
             if (!(result instanceof Connection c)) {
                 return result;
             }
@@ -45,13 +36,13 @@ class TransactionSafetyTest {
                 if (cm.getName().equals("rollback") && cargs == null) {
                     throw new SQLException("rollback failed", "08006");
                 }
-                Object r = invoke(c, cm, cargs);
+                Object r = LostCommitTest.invoke(c, cm, cargs);
                 if (r instanceof PreparedStatement ps && cargs != null && String.valueOf(cargs[0]).contains("boom")) {
                     return Proxy.newProxyInstance(loader, new Class<?>[] {PreparedStatement.class}, (sp, sm, sargs) -> {
                         if (sm.getName().startsWith("execute")) {
                             throw new AssertionError("driver bug");
                         }
-                        return invoke(ps, sm, sargs);
+                        return LostCommitTest.invoke(ps, sm, sargs);
                     });
                 }
                 return r;
