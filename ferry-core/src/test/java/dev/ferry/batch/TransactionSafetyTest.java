@@ -95,4 +95,30 @@ class TransactionSafetyTest {
             real.shutdownNow();
         }
     }
+
+    @Test
+    void onAPoolWithAutocommitOffWritesAndGroupsStillCommitAndTheSettingIsKept() throws Exception {
+        try (FerryDataSource pool = new FerryDataSource(FerryConfig.builder()
+                .jdbcUrl("jdbc:h2:mem:autocommitoff;DB_CLOSE_DELAY=-1").poolName("h2-ac-off").autoCommit(false)
+                .maximumPoolSize(1).minimumIdle(0).connectionTimeout(java.time.Duration.ofMillis(500)).build())) {
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS ferry_ac (id BIGINT PRIMARY KEY)");
+                s.execute("DELETE FROM ferry_ac");
+                c.commit();
+            }
+            try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(pool)
+                    .sql("INSERT INTO ferry_ac (id) VALUES (?)").bind((ps, id) -> ps.setLong(1, id)).build();
+                 GroupCommit group = GroupCommit.builder(pool).build()) {
+                assertThat(writer.write(1L)).isEqualTo(1);
+                assertThat(group.execute(TransactionBatch.of(
+                        TransactionBatch.statement("INSERT INTO ferry_ac (id) VALUES (?)", 2L)))).containsExactly(1);
+            }
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM ferry_ac")) {
+                assertThat(c.getAutoCommit()).as("the pool's autocommit=false is what the next borrower gets").isFalse();
+                rs.next();
+                assertThat(rs.getLong(1)).as("both committed").isEqualTo(2);
+            }
+        }
+    }
 }
