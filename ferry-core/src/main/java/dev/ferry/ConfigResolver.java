@@ -114,6 +114,18 @@ final class ConfigResolver {
             throw new IllegalArgumentException("shedOnOverload: got true with queueWaitTarget=0 (off); allowed: "
                     + "shedding only with a queueWaitTarget (the wait above which the pool counts as overloaded)");
         }
+        require("sizingPeriod", ms(b.sizingPeriod), b.sizingPeriod != null && b.sizingPeriod.toMillis() >= 10
+                && b.sizingPeriod.compareTo(Duration.ofHours(1)) <= 0, "10ms to 1 hour");
+        if (set(b, "sizingPeriod") && b.sizing == null && !b.serverAwareCap) {
+            throw new IllegalArgumentException("sizingPeriod: got " + ms(b.sizingPeriod) + " with no sizing policy "
+                    + "and serverAwareCap=false; allowed: a sizingPeriod only with a sizing policy or serverAwareCap");
+        }
+        if (b.clock == null) {
+            throw new IllegalArgumentException("clock: got null; allowed: a java.time.Clock");
+        }
+        if (b.sizing != null) {
+            b.sizing.validate(r.maximumPoolSize);
+        }
         if (set(b, "reserveTimeout") && b.reserve == 0) {
             throw new IllegalArgumentException("reserveTimeout: got " + ms(b.reserveTimeout) + " with reserve=0; "
                     + "allowed: a reserveTimeout only with a reserve (set reserve to 1 or more)");

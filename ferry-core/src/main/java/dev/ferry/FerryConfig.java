@@ -59,6 +59,10 @@ public final class FerryConfig {
     private final Duration overloadInterval;
     private final boolean shedOnOverload;
     private final Duration reserveTimeout;
+    private final dev.ferry.capacity.SizingPolicy sizing;
+    private final Duration sizingPeriod;
+    private final boolean serverAwareCap;
+    private final java.time.Clock clock;
     private final boolean autoCommit;
     private final boolean readOnly;
     private final Integer transactionIsolation;
@@ -106,6 +110,10 @@ public final class FerryConfig {
         this.overloadInterval = b.overloadInterval;
         this.shedOnOverload = b.shedOnOverload;
         this.reserveTimeout = b.reserveTimeout;
+        this.sizing = b.sizing;
+        this.sizingPeriod = b.sizingPeriod;
+        this.serverAwareCap = b.serverAwareCap;
+        this.clock = b.clock;
         this.autoCommit = b.autoCommit;
         this.readOnly = b.readOnly;
         this.transactionIsolation = r.isolation;
@@ -350,6 +358,26 @@ public final class FerryConfig {
         return ticker;
     }
 
+    /** The sizing policy, or null: HikariCP's sizing (minimumIdle kept, a connection per waiting caller). */
+    public dev.ferry.capacity.SizingPolicy sizing() {
+        return sizing;
+    }
+
+    /** How often the sizing policy and the server-aware cap are consulted. */
+    public Duration sizingPeriod() {
+        return sizingPeriod;
+    }
+
+    /** Whether the pool keeps within its fair share of the PostgreSQL server's connections. */
+    public boolean serverAwareCap() {
+        return serverAwareCap;
+    }
+
+    /** The wall clock for calendar-based sizing (day of week, hour), in its zone. */
+    public java.time.Clock clock() {
+        return clock;
+    }
+
     /** The scheduler for housekeeping and leak checks, or null for one the pool owns. */
     public Scheduler scheduler() {
         return scheduler;
@@ -374,6 +402,8 @@ public final class FerryConfig {
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
                 + (queueWaitTarget.isZero() ? "" : ", queueWaitTarget=" + queueWaitTarget.toMillis() + "ms, overloadInterval="
                         + overloadInterval.toMillis() + "ms, shedOnOverload=" + shedOnOverload)
+                + (sizing == null ? "" : ", sizing=" + sizing + ", sizingPeriod=" + sizingPeriod.toMillis() + "ms")
+                + (serverAwareCap ? ", serverAwareCap=true" : "")
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
                 + (allowPoolSuspension ? ", allowPoolSuspension=true" : "")
@@ -440,6 +470,10 @@ public final class FerryConfig {
         Duration overloadInterval = Duration.ofMillis(100);
         boolean shedOnOverload;
         Duration reserveTimeout = Duration.ZERO;
+        dev.ferry.capacity.SizingPolicy sizing;
+        Duration sizingPeriod = Duration.ofSeconds(1);
+        boolean serverAwareCap;
+        java.time.Clock clock = java.time.Clock.systemDefaultZone();
         boolean autoCommit = true;
         boolean readOnly;
         String transactionIsolation;
@@ -489,6 +523,10 @@ public final class FerryConfig {
             c.overloadInterval = overloadInterval;
             c.shedOnOverload = shedOnOverload;
             c.reserveTimeout = reserveTimeout;
+            c.sizing = sizing;
+            c.sizingPeriod = sizingPeriod;
+            c.serverAwareCap = serverAwareCap;
+            c.clock = clock;
             c.autoCommit = autoCommit;
             c.readOnly = readOnly;
             c.transactionIsolation = transactionIsolation;
@@ -680,6 +718,37 @@ public final class FerryConfig {
         public Builder reserveTimeout(Duration reserveTimeout) {
             this.reserveTimeout = reserveTimeout;
             return set("reserveTimeout");
+        }
+
+        /**
+         * How the pool sizes itself within [minimumIdle, maximumPoolSize]: {@code SizingPolicy.fixed(n)},
+         * {@code reactive()}, a {@code ScheduledSizing}, a {@code ForecastSizing}, or several combined. Default
+         * none: HikariCP's sizing.
+         */
+        public Builder sizing(dev.ferry.capacity.SizingPolicy sizing) {
+            this.sizing = sizing;
+            return set("sizing");
+        }
+
+        /** How often the sizing policy and the server-aware cap are consulted (default 1 s). */
+        public Builder sizingPeriod(Duration sizingPeriod) {
+            this.sizingPeriod = sizingPeriod;
+            return set("sizingPeriod");
+        }
+
+        /**
+         * Keep this pool within its fair share of a PostgreSQL server's connections, counting the other
+         * instances of the same application ({@code ServerShare}); re-read every sizing period. Default false.
+         */
+        public Builder serverAwareCap(boolean serverAwareCap) {
+            this.serverAwareCap = serverAwareCap;
+            return set("serverAwareCap");
+        }
+
+        /** The wall clock (and zone) for calendar-based sizing; tests set a fixed one. Default the system's. */
+        public Builder clock(java.time.Clock clock) {
+            this.clock = clock;
+            return set("clock");
         }
 
         public Builder autoCommit(boolean autoCommit) {

@@ -95,4 +95,34 @@ public interface FerryPool {
     void resume();
 
     boolean isSuspended();
+
+    /** The most connections the pool may open now: maximumPoolSize, lowered by a server-aware cap. */
+    int connectionCap();
+
+    /** Connections the sizing policy asks the pool to hold open now (within the cap); 0 without a policy. */
+    int sizingTarget();
+
+    /** The sizing policy, or null for HikariCP's sizing. */
+    dev.ferry.capacity.SizingPolicy sizingPolicy();
+
+    /**
+     * Replaces the sizing policy while running (null: HikariCP's sizing); it is consulted at once.
+     *
+     * @throws IllegalArgumentException if the policy asks for more than maximumPoolSize
+     */
+    void setSizingPolicy(dev.ferry.capacity.SizingPolicy policy);
+
+    /** The last server share read for the server-aware cap, or null (cap off, or not read yet). */
+    dev.ferry.capacity.ServerShare serverShare();
+
+    /** Connections beyond maximumPoolSize that CRITICAL callers may open when no other is free. */
+    int reserve();
+
+    /**
+     * Changes the emergency reserve while running. Reserve connections open now are closed when returned (unless
+     * a CRITICAL caller waits), so a smaller reserve takes effect as they come back.
+     *
+     * @throws IllegalArgumentException if negative or above 10000
+     */
+    void setReserve(int reserve);
 }

@@ -41,12 +41,16 @@ import org.slf4j.LoggerFactory;
  * <p><b>Demand.</b> A caller counts as waiting before it asks for a connection to be opened, and the connector
  * opens connections while unserved waiters outnumber idle connections (or idle connections are below
  * minimumIdle) and the budget allows. So a caller never waits beside a connection the pool could open, whatever
- * minimumIdle is.
+ * minimumIdle is, unless a sizing policy says otherwise: with one ({@link PoolSizer}), the pool also opens up to
+ * the policy's target in the background, and opens connections while callers wait (minimumIdle top-ups
+ * included) only when the policy agrees. The reactive policy declines when the connections lent now will come
+ * back and serve the queue before a connect could finish; a caller then waits for a return rather than for a
+ * connect, and the question is asked again shortly while it waits.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
  * the close has finished or validationTimeout after it was queued, whichever comes first. A connect takes its
- * place in that count by compare-and-set below {@code maximumPoolSize} before it starts, so the database sees no
- * more than the budget, except while a close takes (or waits) longer than validationTimeout: a hung close must
+ * place in that count by compare-and-set below the cap ({@code maximumPoolSize}, lowered by a server-aware cap
+ * when one is on) before it starts, so the database sees no more than the budget, except while a close takes (or waits) longer than validationTimeout: a hung close must
  * not stop the pool from refilling.
  *
  * <p><b>Creation</b> happens on connector threads, never on a borrower's (except the first connection of a pool
@@ -137,8 +141,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private volatile Thread backingOff;
     private final AtomicInteger connectionsCreated = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong reserveUses = new java.util.concurrent.atomic.AtomicLong();
-    private final int reserve;
+    private volatile int reserve;
     private final long reserveTimeoutNanos;
+    /** The sizing policy and server-aware cap (idle unless one is configured or set at run time). */
+    private final PoolSizer sizer;
+    /** Lends and returns are timed for the sizing policy (only while one is set: two adds per return). */
+    private volatile boolean measuring;
     /** Null unless queueWaitTarget is set. */
     private final dev.ferry.capacity.OverloadDetector overload;
     /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
@@ -196,6 +204,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             this.ownScheduler.setRemoveOnCancelPolicy(true);
             this.scheduler = (task, delay) -> ownScheduler.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         }
+        this.sizer = new PoolSizer(this, poolName, scheduler, config.sizingPeriod(), config.sizing(),
+                config.serverAwareCap());
+        this.measuring = sizer.measuring();
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
         }
@@ -207,6 +218,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         try {
             scheduleHousekeeping();
+            sizer.start();
             requestConnections();
         } catch (RuntimeException | Error e) {
             close(); // closes the first connection too
@@ -248,7 +260,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         for (;;) {
             openConnections.incrementAndGet();
             try {
+                long connectStart = ticker.read();
                 PoolEntry entry = factory.open();
+                sizer.meter.connected(ticker.read() - connectStart);
                 connectionsCreated.incrementAndGet();
                 bag.add(entry);
                 bag.requite(entry);
@@ -357,7 +371,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         for (;;) {
             int inReserve = reserveOpen.get();
-            if (openConnections.get() < maximumPoolSize || inReserve >= reserve) {
+            if (openConnections.get() < connectionCap() || inReserve >= reserve) {
                 return null; // below the maximum the pool grows normally; a full reserve has no room
             }
             if (reserveOpen.compareAndSet(inReserve, inReserve + 1)) {
@@ -524,6 +538,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection lend(PoolEntry entry, long now) {
+        if (measuring) {
+            entry.lentAt = now;
+        }
         long leakThreshold = leakThresholdNanos;
         if (leakThreshold > 0) {
             Throwable site = new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
@@ -548,6 +565,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             leakCheck.cancel(false);
         }
         long now = ticker.read();
+        if (measuring && entry.lentAt - entry.lastAccessed >= 0) {
+            sizer.meter.held(now - entry.lentAt);
+        }
         entry.lastAccessed = now;
         if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
             retire(entry, entry.evict ? "evicted" : closed ? "pool closed" : "lifetime reached");
@@ -561,7 +581,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
             return;
         }
-        if (bag.size() - reserveOpen.get() > maximumPoolSize && retireIfOversized(entry)) {
+        if (bag.size() - reserveOpen.get() > connectionCap() && retireIfOversized(entry)) {
             return;
         }
         bag.requite(entry);
@@ -706,11 +726,32 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Connections being opened count as idle-to-be, so parallel fillers do not all answer the same demand. */
     private boolean needsConnection() {
-        if (suspended || openConnections.get() >= maximumPoolSize) {
+        int open = openConnections.get();
+        if (suspended || open >= connectionCap()) {
             return false;
         }
+        if (open < sizer.target()) {
+            return true; // the policy's target (pre-warming): in the background, before demand
+        }
         int ready = bag.count(PoolEntry.IDLE) + pendingCreates.get();
-        return ready < minimumIdle || bag.unserved() > ready;
+        boolean belowMinimumIdle = ready < minimumIdle;
+        int unserved = bag.unserved();
+        if (!belowMinimumIdle && unserved <= ready) {
+            return false;
+        }
+        if (unserved == 0) {
+            return true; // minimumIdle, topped up while nobody waits
+        }
+        // Callers wait: a connection now is opened for them. Without a policy, always (HikariCP's rule); with one,
+        // only if the policy agrees, which for reactive sizing means only if it would arrive before returns
+        // serve them: that holds for a minimumIdle top-up too, which can wait until the queue has drained.
+        return sizer.growForWaiters();
+    }
+
+    /** The most connections the pool may open now: maximumPoolSize, lowered by the server-aware cap. */
+    @Override
+    public int connectionCap() {
+        return Math.min(maximumPoolSize, sizer.serverCap());
     }
 
     /** Takes a place in the budget for one more connection, if one is needed and the budget allows. */
@@ -721,11 +762,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
             pendingCreates.incrementAndGet(); // before the budget, so other fillers see it as on its way
             int open = openConnections.get();
-            if (open < maximumPoolSize && openConnections.compareAndSet(open, open + 1)) {
+            int cap = connectionCap();
+            if (open < cap && openConnections.compareAndSet(open, open + 1)) {
                 return true;
             }
             pendingCreates.decrementAndGet();
-            if (open >= maximumPoolSize) {
+            if (open >= cap) {
                 return false;
             }
         }
@@ -753,8 +795,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         try {
             while (claimCreation()) {
                 PoolEntry entry;
+                long connectStart = ticker.read();
                 try {
                     entry = factory.open();
+                    sizer.meter.connected(ticker.read() - connectStart);
                 } catch (Throwable e) {
                     pendingCreates.decrementAndGet();
                     openConnections.decrementAndGet();
@@ -842,7 +886,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Retires an owned entry only if the pool is still above maximumPoolSize, deciding under the bag's lock. */
     private boolean retireIfOversized(PoolEntry entry) {
-        if (bag.removeIfOver(entry, maximumPoolSize + reserveOpen.get())) {
+        if (bag.removeIfOver(entry, connectionCap() + reserveOpen.get())) {
             close(entry, "pool shrunk");
             return true;
         }
@@ -916,6 +960,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         try {
             long now = ticker.read();
             int idle = bag.count(PoolEntry.IDLE);
+            int sizingTarget = sizer.target();
+            int cap = connectionCap();
             for (PoolEntry entry : bag.snapshot()) {
                 boolean expired = maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
                 if (entry.state() == PoolEntry.IN_USE) {
@@ -925,8 +971,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     continue;
                 }
                 boolean idleTooLong = idleTimeoutNanos > 0 && idle > minimumIdle
+                        && bag.size() - reserveOpen.get() > sizingTarget
                         && now - entry.lastAccessed >= idleTimeoutNanos;
-                boolean shrink = bag.size() - reserveOpen.get() > maximumPoolSize;
+                boolean shrink = bag.size() - reserveOpen.get() > cap;
                 boolean keepalive = keepaliveNanos > 0 && now - entry.lastAlive >= keepaliveNanos;
                 if (!(expired || idleTooLong || shrink || entry.evict || keepalive) || !bag.reserve(entry)) {
                     continue;
@@ -954,6 +1001,128 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         } finally {
             scheduleHousekeeping();
         }
+    }
+
+    // ---------------------------------------------------------------- sizing
+
+    /** What the pool looks like now, for the sizing policy. */
+    dev.ferry.capacity.PoolLoad load() {
+        long now = ticker.read();
+        int active = 0;
+        int idle = 0;
+        int measured = 0;
+        long ages = 0;
+        for (PoolEntry e : bag.snapshot()) {
+            int state = e.state();
+            if (state == PoolEntry.IDLE) {
+                idle++;
+            } else if (state == PoolEntry.IN_USE) {
+                active++;
+                if (e.lentAt - e.lastAccessed >= 0) { // lent since its last return (else: being checked, or new)
+                    measured++;
+                    ages += now - e.lentAt;
+                }
+            }
+        }
+        return new dev.ferry.capacity.PoolLoad(now, java.time.ZonedDateTime.now(config.clock()),
+                openConnections.get(), active, idle, bag.unserved(), pendingCreates.get(), connectionCap(),
+                minimumIdle, sizer.meter.meanHoldNanos(), measured == 0 ? 0 : ages / measured,
+                sizer.meter.meanConnectNanos());
+    }
+
+    /**
+     * Retires idle connections that have been idle {@code idleNanos} or more while the pool holds more than
+     * {@code floor} (and more than minimumIdle idle): the policy's shrink. Lent connections are never touched.
+     */
+    void retireIdleAbove(int floor, long idleNanos) {
+        long now = ticker.read();
+        int idle = bag.count(PoolEntry.IDLE);
+        for (PoolEntry entry : bag.snapshot()) {
+            if (bag.size() - reserveOpen.get() <= floor || idle <= minimumIdle) {
+                return;
+            }
+            if (entry.state() == PoolEntry.IDLE && now - entry.lastAccessed >= idleNanos && bag.reserve(entry)) {
+                idle--;
+                retire(entry, "idle above the sizing target");
+            }
+        }
+    }
+
+    /** Work on a physical connection (the pool's own queries). */
+    interface ConnectionWork<T> {
+        T apply(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on an idle connection, claimed as housekeeping claims one so nobody borrows it meanwhile;
+     * null if none is idle. A transaction the work opened (autocommit off) is rolled back; a connection the work
+     * broke is retired.
+     */
+    <T> T withIdleConnection(ConnectionWork<T> work) throws SQLException {
+        for (PoolEntry entry : bag.snapshot()) {
+            if (entry.state() != PoolEntry.IDLE || entry.evict || !bag.reserve(entry)) {
+                continue;
+            }
+            boolean broken = true;
+            try {
+                T result = work.apply(entry.connection);
+                if (!entry.autoCommit) {
+                    entry.connection.rollback();
+                }
+                broken = false;
+                return result;
+            } finally {
+                if (broken || entry.evict) {
+                    retire(entry, "failed a pool query");
+                } else {
+                    bag.unreserve(entry);
+                }
+            }
+        }
+        return null;
+    }
+
+    int validationSeconds() {
+        return (int) Math.max(1, TimeUnit.NANOSECONDS.toSeconds(validationNanos + 999_999_999L));
+    }
+
+    @Override
+    public int sizingTarget() {
+        return sizer.target();
+    }
+
+    @Override
+    public dev.ferry.capacity.SizingPolicy sizingPolicy() {
+        return sizer.policy();
+    }
+
+    @Override
+    public void setSizingPolicy(dev.ferry.capacity.SizingPolicy policy) {
+        if (policy != null) {
+            policy.validate(maximumPoolSize);
+        }
+        measuring = policy != null;
+        sizer.setPolicy(policy);
+        LOG.info("{} - sizing policy now {}", poolName, policy == null ? "none (HikariCP's)" : policy);
+    }
+
+    @Override
+    public dev.ferry.capacity.ServerShare serverShare() {
+        return sizer.share();
+    }
+
+    @Override
+    public int reserve() {
+        return reserve;
+    }
+
+    @Override
+    public void setReserve(int reserve) {
+        if (reserve < 0 || reserve > 10_000) {
+            throw new IllegalArgumentException("reserve: got " + reserve + "; allowed: 0 (no reserve) to 10000");
+        }
+        this.reserve = reserve; // reserve connections above the new size close when returned, as all of them do
+        LOG.info("{} - reserve now {}", poolName, reserve);
     }
 
     // ---------------------------------------------------------------- errors
@@ -1159,6 +1328,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return;
         }
         closed = true;
+        sizer.stop();
         Future<?> hk = housekeeping;
         if (hk != null) {
             hk.cancel(false);

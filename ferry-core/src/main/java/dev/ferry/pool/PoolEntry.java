@@ -74,6 +74,12 @@ final class PoolEntry {
     Throwable borrowSite;
     Future<?> leakCheck;
     long borrowedAt;
+    /**
+     * When it was last lent, written at lend only while a sizing policy measures holds (plain, owner-written).
+     * Starts before lastAccessed, so "lent since last returned" ({@code lentAt - lastAccessed >= 0}) holds only
+     * for a connection out with a borrower now.
+     */
+    long lentAt;
 
     PoolEntry(Connection connection, long createdAt, long retireAt) {
         this.connection = connection;
@@ -81,6 +87,7 @@ final class PoolEntry {
         this.retireAt = retireAt;
         this.lastAccessed = createdAt;
         this.lastAlive = createdAt;
+        this.lentAt = createdAt - 1;
     }
 
     /** Empties the statement list with an ordered (release) store: cheaper than a volatile write's fence. */

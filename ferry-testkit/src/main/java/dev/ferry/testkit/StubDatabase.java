@@ -55,6 +55,14 @@ public final class StubDatabase {
     public volatile String lastPassword;
 
     public volatile boolean down;
+    /**
+     * Latency a real server has and the stub has not: each connect sleeps {@code connectDelayNanos} and each
+     * statement execution {@code executeDelayNanos} (HikariCP's spike test: 150 ms connects, 2 ms queries).
+     */
+    public volatile long connectDelayNanos;
+    public volatile long executeDelayNanos;
+    /** Run at the start of every connect (a test advancing a fake clock by a simulated connect time). */
+    public volatile Runnable onConnect;
     /** While non-null and not counted down, connect() blocks (interruptibly). */
     public volatile CountDownLatch connectGate;
     /** While non-null and not counted down, Connection.close() blocks. */
@@ -95,6 +103,11 @@ public final class StubDatabase {
 
     StubConnection connect() throws SQLException {
         connectAttempts.incrementAndGet();
+        Runnable hook = onConnect;
+        if (hook != null) {
+            hook.run();
+        }
+        sleep(connectDelayNanos, "connecting");
         CountDownLatch gate = connectGate;
         if (gate != null) {
             try {
@@ -121,6 +134,17 @@ public final class StubDatabase {
         return new StubConnection(this);
     }
 
+    private static void sleep(long nanos, String doing) throws SQLException {
+        if (nanos > 0) {
+            try {
+                Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while " + doing, "08001", e);
+            }
+        }
+    }
+
     static void unsupported(String what) throws SQLFeatureNotSupportedException {
         throw new SQLFeatureNotSupportedException(what + " is not supported by this stub", "0A000");
     }
@@ -128,6 +152,7 @@ public final class StubDatabase {
     /** Runs before every statement execution; throws a fatal error when a fault is due. */
     void execute(StubConnection connection) throws SQLException {
         executions.increment();
+        sleep(executeDelayNanos, "executing");
         boolean work = !connection.getAutoCommit();
         if (connection.workSinceCommit != work) { // a volatile write per execution would dwarf what it records
             connection.workSinceCommit = work;

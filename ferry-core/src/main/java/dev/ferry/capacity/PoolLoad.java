@@ -1,0 +1,30 @@
+package dev.ferry.capacity;
+
+import java.time.ZonedDateTime;
+
+/**
+ * What a pool observed at one moment, as a {@link SizingPolicy} sees it. Counts are a snapshot taken without a
+ * lock, so they may be off by a caller or two that moved meanwhile; no policy decision depends on exactness.
+ *
+ * @param nanoTime           the pool's ticker (monotonic nanoseconds): for windows and calm periods
+ * @param wallTime           the pool's clock, in its zone: for calendar windows and hour-of-week learning
+ * @param open               physical connections open or being opened (what the database sees of the budget)
+ * @param active             connections lent now
+ * @param idle               connections ready to lend now
+ * @param unserved           callers waiting that have not yet been handed a connection
+ * @param pending            connects in progress
+ * @param maximumPoolSize    the most the pool may open now (maximumPoolSize, lowered by a server-aware cap)
+ * @param minimumIdle        idle connections the pool keeps regardless of policy
+ * @param meanHoldNanos      recent mean time a borrower kept a connection; 0 while none has been returned
+ * @param meanActiveAgeNanos mean time the connections lent now have been out; 0 if none is lent
+ * @param meanConnectNanos   recent mean time to open a connection; 0 while none has been opened
+ */
+public record PoolLoad(long nanoTime, ZonedDateTime wallTime, int open, int active, int idle, int unserved,
+                       int pending, int maximumPoolSize, int minimumIdle, long meanHoldNanos,
+                       long meanActiveAgeNanos, long meanConnectNanos) {
+
+    /** Callers that want a connection now: the ones holding one and the ones waiting for one. */
+    public int demand() {
+        return active + unserved;
+    }
+}

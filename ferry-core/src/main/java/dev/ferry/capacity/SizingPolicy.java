@@ -1,0 +1,69 @@
+package dev.ferry.capacity;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Decides how many connections a pool keeps open, from what it observes ({@link PoolLoad}). Set one with
+ * {@code FerryConfig.Builder.sizing(...)}; without one the pool sizes as HikariCP does (minimumIdle kept,
+ * a connection opened for each caller that would otherwise wait, idle ones above minimumIdle retired after
+ * idleTimeout).
+ *
+ * <p>The pool calls {@link #target} once per {@code sizingPeriod} on its scheduler thread, and
+ * {@link #growForWaiters} from the thread of a caller about to wait (or from a re-check the pool schedules);
+ * never under a lock of the pool's. Whatever a policy answers, the pool stays within {@code [minimumIdle,
+ * maximumPoolSize]} (and under a server-aware cap): a policy shapes the pool inside the budget, never beyond it.
+ *
+ * <p>Policies compose with {@link #combine}: the highest target wins, and a connection is opened for waiters
+ * only if every policy agrees. So {@code combine(reactive(), scheduled)} pre-warms for the calendar and still
+ * refuses to open connections that would arrive after the queue has drained.
+ */
+public interface SizingPolicy {
+
+    /**
+     * Connections the pool should have open now, before any caller waits: the pool opens up to this many in the
+     * background. Called once per sizing period, so a stateful policy may learn from each call.
+     */
+    int target(PoolLoad load);
+
+    /**
+     * Whether callers waiting now should make the pool open another connection. The default, yes, is
+     * HikariCP's: a connection for every caller that would otherwise wait. When a policy answers no while
+     * callers wait, the pool asks again a little later (a quarter of the mean connect time, 1 to 100 ms).
+     */
+    default boolean growForWaiters(PoolLoad load) {
+        return true;
+    }
+
+    /**
+     * Idle connections above the target and above minimumIdle that have been idle this long are retired at the
+     * next sizing period; null leaves idle retirement to idleTimeout, as in HikariCP.
+     */
+    default Duration retireIdleAfter() {
+        return null;
+    }
+
+    /**
+     * Checks the policy against the pool's budget when the configuration is built.
+     *
+     * @throws IllegalArgumentException naming the policy, the value and what is allowed, if the policy asks for
+     *                                  more connections than maximumPoolSize
+     */
+    default void validate(int maximumPoolSize) {
+    }
+
+    /** A pool of exactly {@code size} connections, opened at start and kept. */
+    static SizingPolicy fixed(int size) {
+        return new FixedSizing(size);
+    }
+
+    /** {@link ReactiveSizing} with its defaults: 70% target utilization over 10 s, 60 s calm before shrinking. */
+    static SizingPolicy reactive() {
+        return ReactiveSizing.builder().build();
+    }
+
+    /** The highest target of all; open for waiters only if all agree; retire idle after the shortest period. */
+    static SizingPolicy combine(SizingPolicy... policies) {
+        return new CombinedSizing(List.of(policies));
+    }
+}
