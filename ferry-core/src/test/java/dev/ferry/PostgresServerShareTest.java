@@ -1,0 +1,118 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.ferry.capacity.ServerShare;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The server-aware cap on a real PostgreSQL: other instances of the same application are simulated by plain
+ * sessions with the same application_name; the sizing period is driven by a manual scheduler.
+ */
+class PostgresServerShareTest {
+
+    private final FakeTicker ticker = new FakeTicker();
+    private final ManualScheduler scheduler = new ManualScheduler(ticker);
+    private final List<Connection> sessions = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+        for (Connection c : sessions) {
+            c.close();
+        }
+    }
+
+    private void openPeerSessions(String applicationName, int n) throws Exception {
+        Properties props = new Properties();
+        props.setProperty("ApplicationName", applicationName);
+        for (int i = 0; i < n; i++) {
+            sessions.add(DriverManager.getConnection(Postgres.url(), props));
+        }
+    }
+
+    private static int setting(Connection admin, String name) throws Exception {
+        try (Statement s = admin.createStatement(); ResultSet rs = s.executeQuery("SHOW " + name)) {
+            rs.next();
+            return Integer.parseInt(rs.getString(1));
+        }
+    }
+
+    @Test
+    void theCapIsAFairShareOfWhatTheServerAllowsCountingPeerInstancesByApplicationName() throws Exception {
+        String app = Postgres.uniqueApplicationName("ferry-share");
+        Connection admin = Postgres.admin();
+        sessions.add(admin);
+        int limit = setting(admin, "max_connections") - setting(admin, "superuser_reserved_connections");
+        openPeerSessions(app, 30);
+        int max = 60;
+        FerryDataSource ds = new FerryDataSource(Postgres.config(app).maximumPoolSize(max).minimumIdle(2)
+                .connectionTimeout(Duration.ofSeconds(5)).serverAwareCap(true).ticker(ticker).scheduler(scheduler)
+                .build());
+        closeables.add(ds);
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        await().until(() -> pool.idleConnections() == 2);
+        scheduler.advance(Duration.ofSeconds(1));
+
+        ServerShare share = pool.serverShare();
+        assertThat(share).isNotNull();
+        assertThat(share.limit()).isEqualTo(limit);
+        assertThat(share.peers()).as("the 30 sessions, not the pool's own").isEqualTo(30);
+        assertThat(share.instances()).isEqualTo(2); // 30 sessions fit one peer configured like us (60)
+        assertThat(share.foreign()).isGreaterThanOrEqualTo(1); // the admin session at least
+        int cap = Math.min(max, (limit - share.foreign()) / 2);
+        assertThat(share.cap()).isEqualTo(cap).isLessThan(max);
+        assertThat(pool.connectionCap()).isEqualTo(cap);
+
+        // Demand beyond the share: the pool stops at the cap and the next caller times out, with the cap in view.
+        List<Connection> lent = new ArrayList<>();
+        for (int i = 0; i < cap; i++) {
+            lent.add(ds.getConnection());
+        }
+        assertThatThrownBy(() -> pool.getConnection(Duration.ofMillis(300)))
+                .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("timed out");
+        assertThat(Postgres.backends(admin, app) - 30).isEqualTo(cap);
+        for (Connection c : lent) {
+            c.close();
+        }
+
+        // The peers leave: at the next period the share is the whole of what other applications leave free.
+        for (Connection c : sessions.subList(1, sessions.size())) {
+            c.close();
+        }
+        sessions.subList(1, sessions.size()).clear();
+        await().until(() -> Postgres.backends(admin, app) == pool.totalConnections()); // backends exit after close
+        scheduler.advance(Duration.ofSeconds(1));
+        ServerShare alone = pool.serverShare();
+        assertThat(alone.peers()).isZero();
+        assertThat(alone.instances()).isEqualTo(1);
+        assertThat(pool.connectionCap()).isEqualTo(Math.min(max, limit - alone.foreign()));
+    }
+
+    @Test
+    void onADatabaseOtherThanPostgresTheCapTurnsItselfOff() throws Exception {
+        FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl("jdbc:h2:mem:share;DB_CLOSE_DELAY=-1")
+                .maximumPoolSize(7).serverAwareCap(true).ticker(ticker).scheduler(scheduler).build());
+        closeables.add(ds);
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        scheduler.advance(Duration.ofSeconds(1));
+        assertThat(pool.serverShare()).isNull();
+        assertThat(pool.connectionCap()).isEqualTo(7);
+        assertThat(scheduler.pending()).as("no sizing period left scheduled").isLessThanOrEqualTo(1);
+    }
+}
