@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
         description = "Run a load scenario on a database with each pool in turn and compare them.")
 final class LoadCommand implements Callable<Integer> {
 
-    @Option(names = "--url", required = true, description = "JDBC URL of the database")
+    @Option(names = "--url", description = "JDBC URL of the database (every scenario but pool-spike)")
     String url;
 
     @Option(names = "--user", description = "database user")
@@ -42,7 +42,8 @@ final class LoadCommand implements Callable<Integer> {
     char[] password;
 
     @Option(names = "--scenario", required = true,
-            description = "spike, sustained, ramp, peak-day, exhaustion, lookup or ingest")
+            description = "spike, sustained, ramp, peak-day, exhaustion, lookup, ingest, or pool-spike (HikariCP's "
+                    + "spike test on the stub driver: no database)")
     String scenarioName;
 
     @Option(names = "--pools", split = ",", defaultValue = "ferry,hikari,direct",
@@ -117,8 +118,36 @@ final class LoadCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE})")
     double faultAt;
 
+    @Option(names = "--connect-ms", description = "pool-spike: milliseconds each connect takes (default 150)")
+    Integer connectMs;
+
+    @Option(names = "--query-ms", description = "pool-spike: milliseconds each query takes (default 2)")
+    Integer queryMs;
+
+    @Option(names = "--min", description = "pool-spike: minimumIdle of both pools (default 5)")
+    Integer min;
+
+    @Option(names = "--max", description = "pool-spike: maximumPoolSize of both pools (default 50)")
+    Integer max;
+
+    @Option(names = "--bursts", description = "pool-spike: bursts of --clients callers, each after the last has settled (default 1)")
+    Integer bursts;
+
+    @Option(names = "--repeat", description = "pool-spike: fresh instances of each pool, taking turns (default 5)")
+    Integer repeat;
+
+    @Option(names = "--sizing", description = "Ferry's sizing policy: reactive or none (pool-spike's default: "
+            + "reactive; other scenarios: none)")
+    String sizing;
+
     @Override
     public Integer call() throws Exception {
+        if ("pool-spike".equalsIgnoreCase(scenarioName)) {
+            return poolSpike();
+        }
+        if (url == null) {
+            throw new IllegalArgumentException("--url: missing; allowed: a JDBC URL (only pool-spike runs without one)");
+        }
         Scenario scenario = scenario();
         Properties credentials = credentials();
         boolean batch = batching == null ? scenario.batching() : parseOnOff(batching);
@@ -161,6 +190,32 @@ final class LoadCommand implements Callable<Integer> {
         if (report != null) {
             HtmlReport.write(report, "ferry load: " + scenario.name(), summary, results);
             System.out.println("wrote " + report);
+        }
+        return 0;
+    }
+
+    private int poolSpike() throws Exception {
+        PoolSpike.Settings d = PoolSpike.defaults();
+        PoolSpike.Settings s = new PoolSpike.Settings(clients != null ? clients : d.clients(),
+                min != null ? min : d.min(), max != null ? max : d.max(),
+                connectMs != null ? Duration.ofMillis(connectMs) : d.connect(),
+                queryMs != null ? Duration.ofMillis(queryMs) : d.query(), bursts != null ? bursts : d.bursts(),
+                sizing != null ? sizing : d.sizing(), repeat != null ? repeat : d.repeats());
+        if (s.clients() < 1 || s.min() < 0 || s.max() < 1 || s.min() > s.max() || s.bursts() < 1 || s.repeats() < 1
+                || s.connect().isNegative() || s.query().isNegative()) {
+            throw new IllegalArgumentException("pool-spike: got --clients " + s.clients() + " --min " + s.min()
+                    + " --max " + s.max() + " --bursts " + s.bursts() + " --repeat " + s.repeats()
+                    + "; allowed: clients, bursts, repeat and max at least "
+                    + "1, min from 0 to max, times 0 or more");
+        }
+        PoolSpike.sizing(s.sizing()); // fails now, naming the option, if unknown
+        List<String> poolNames = pools.stream().map(p -> p.trim().toLowerCase(Locale.ROOT))
+                .filter(p -> !p.equals("direct")).collect(Collectors.toList());
+        List<PoolSpike.Result> results = PoolSpike.run(System.out, poolNames, s);
+        PoolSpike.print(System.out, results);
+        if (json != null) {
+            JsonReport.write(json, PoolSpike.toMap(s, results));
+            System.out.println("wrote " + json);
         }
         return 0;
     }

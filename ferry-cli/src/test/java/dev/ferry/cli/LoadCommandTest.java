@@ -121,6 +121,40 @@ class LoadCommandTest {
     }
 
     @Test
+    void poolSpikeRunsHikariCPsSpikeTestOnTheStubDriverWithoutADatabase() throws Exception {
+        Path json = dir.resolve("pool-spike.json");
+        CliRun run = CliRun.of("load", "--scenario", "pool-spike", "--pools", "ferry,hikari", "--clients", "20",
+                "--connect-ms", "40", "--query-ms", "1", "--min", "2", "--max", "20", "--repeat", "2",
+                "--json", json.toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).contains("final size", "peak size", "acquire p99");
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertThat(root.get("scenario").asText()).isEqualTo("pool-spike");
+        assertThat(root.get("settings").get("ferry_sizing").asText()).isEqualTo("reactive");
+        for (String pool : List.of("ferry", "hikari")) {
+            JsonNode p = root.get("pools").get(pool);
+            assertThat(p.get("requests").asLong()).isEqualTo(40); // 20 clients, one burst, 2 instances
+            assertThat(p.get("failed").asLong()).isZero();
+            int peak = p.get("peak_pool_size").asInt();
+            assertThat(p.get("final_pool_size").asInt()).isBetween(2, peak);
+            assertThat(peak).isBetween(2, 20);
+            assertThat(p.get("connections_opened").asLong()).isGreaterThanOrEqualTo(2L * 2);
+            JsonNode acquire = p.get("acquire_ms");
+            assertThat(acquire.get("p50").asDouble()).isLessThanOrEqualTo(acquire.get("p99").asDouble());
+            assertThat(acquire.get("p99").asDouble()).isLessThanOrEqualTo(acquire.get("max").asDouble());
+        }
+        // (Whether Ferry opened beyond its minimum here depends on scheduling; SizingTest shows the rule in fake
+        // time, and the figures in README come from the full-size run.)
+    }
+
+    @Test
+    void otherScenariosStillNeedAUrl() {
+        CliRun run = CliRun.of("load", "--scenario", "spike");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("--url: missing");
+    }
+
+    @Test
     void aMixThatDoesNotAddUpIsOneLineAndExitTwo() {
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "exhaustion", "--mix", "5,80,10");
         assertThat(run.exit()).isEqualTo(2);

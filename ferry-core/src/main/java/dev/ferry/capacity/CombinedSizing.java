@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Several policies as one: the highest target, a connection for waiters only if every policy agrees, idle
+ * Several policies as one: the highest target, a connection on demand only if every policy agrees, idle
  * retirement after the shortest period any policy asks for. Every policy's {@link #target} is called on every
  * period (none is skipped), so each one that learns from its calls sees them all.
  */
@@ -29,9 +29,9 @@ final class CombinedSizing implements SizingPolicy {
     }
 
     @Override
-    public boolean growForWaiters(PoolLoad load) {
+    public boolean grow(PoolLoad load) {
         for (SizingPolicy p : policies) {
-            if (!p.growForWaiters(load)) {
+            if (!p.grow(load)) {
                 return false;
             }
         }

@@ -18,12 +18,14 @@ import java.time.ZonedDateTime;
  * @param meanHoldNanos      recent mean time a borrower kept a connection; 0 while none has been returned
  * @param meanActiveAgeNanos mean time the connections lent now have been out; 0 if none is lent
  * @param meanConnectNanos   recent mean time to open a connection; 0 while none has been opened
+ * @param recentDemand       demand (lent plus waiting) averaged over the time of the last sizing period, not
+ *                           sampled: a burst of a few milliseconds moves it by that little; 0 before the first
  */
 public record PoolLoad(long nanoTime, ZonedDateTime wallTime, int open, int active, int idle, int unserved,
                        int pending, int maximumPoolSize, int minimumIdle, long meanHoldNanos,
-                       long meanActiveAgeNanos, long meanConnectNanos) {
+                       long meanActiveAgeNanos, long meanConnectNanos, double recentDemand) {
 
-    /** Callers that want a connection now: the ones holding one and the ones waiting for one. */
+    /** Callers that want a connection at this instant: the ones holding one and the ones waiting for one. */
     public int demand() {
         return active + unserved;
     }

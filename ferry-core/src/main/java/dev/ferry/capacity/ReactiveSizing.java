@@ -9,8 +9,10 @@ import java.util.ArrayDeque;
  *
  * <h2>Design notes</h2>
  *
- * <p><b>Growing ahead of waiters.</b> Each sizing period the policy records the demand (connections lent plus
- * callers waiting). Its target is the size at which the mean demand over {@code window} would be
+ * <p><b>Growing ahead of waiters.</b> Each sizing period the policy records the period's demand (connections
+ * lent plus callers waiting, averaged over the period's time: {@link PoolLoad#recentDemand}, so a burst that
+ * came and went between two periods weighs what it lasted, not what a sample caught). Its target is the size
+ * at which the mean demand over {@code window} would be
  * {@code targetUtilization} of the pool: {@code ceil(mean / targetUtilization)}. A target above the last one
  * takes effect at once.
  *
@@ -19,12 +21,14 @@ import java.util.ArrayDeque;
  * ({@link #retireIdleAfter}), so a connection in use is never closed to meet a target, and one opened for a
  * burst is kept while bursts keep coming.
  *
- * <p><b>Growing for waiters: only when it helps.</b> Opening a connection takes {@code C} (the pool's recent
- * mean connect time). In that time the connections lent now come back about {@code active * C / H} times,
- * where {@code H} is how long a borrower keeps one: the recent mean hold, or the mean age of the connections
- * out now if that is longer (a hold already longer than usual is expected to last). If those returns, the idle
- * connections and the connects already under way will serve every waiting caller before a new connection could
- * be ready, a new one would only arrive to an empty queue, and the policy says no. That is HikariCP's spike
+ * <p><b>Growing on demand: only when it helps.</b> The pool asks ({@link #grow}) when callers wait or idle
+ * connections are below minimumIdle. Opening a connection takes {@code C} (the pool's recent mean connect
+ * time). In that time the connections lent now come back about {@code active * C / H} times, where {@code H}
+ * is how long a borrower keeps one: the recent mean hold, or the mean age of the connections out now if that is
+ * longer (a hold already longer than usual is expected to last). If those returns, the idle connections and the
+ * connects already under way will serve every waiting caller (or, when nobody waits, bring the idle ones back to
+ * minimumIdle) before a new connection could be ready, a new one would only arrive to an empty queue, and the
+ * policy says no. That is HikariCP's spike
  * test: 50 callers at once on 5 connections, 2 ms queries, 150 ms to connect: the queue is gone in 20 ms, so
  * opening connections that are ready at 150 ms only leaves the pool larger. With nothing lent there is nothing
  * to come back, and with no connect time measured yet there is nothing to compare: the answer is yes.
@@ -32,7 +36,7 @@ import java.util.ArrayDeque;
  * {@code H} grows, so a queue behind long holds does get new connections.
  *
  * <p>The policy's state (the window of samples, the calm clock) is touched only by {@link #target}, which the
- * pool calls from one thread at a time; {@link #growForWaiters} reads nothing but its argument.
+ * pool calls from one thread at a time; {@link #grow} reads nothing but its argument.
  */
 public final class ReactiveSizing implements SizingPolicy {
 
@@ -41,7 +45,7 @@ public final class ReactiveSizing implements SizingPolicy {
     private final long calmNanos;
     private final Duration calmPeriod;
 
-    private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanoTime, demand}
+    private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanoTime, demand in thousandths}
     private long demandSum;
     private int current;
     private long calmSince = Long.MIN_VALUE;
@@ -60,12 +64,13 @@ public final class ReactiveSizing implements SizingPolicy {
     @Override
     public synchronized int target(PoolLoad load) {
         long now = load.nanoTime();
-        samples.addLast(new long[] {now, load.demand()});
-        demandSum += load.demand();
+        long demand = Math.round(load.recentDemand() * 1000); // in thousandths, to keep exact sums
+        samples.addLast(new long[] {now, demand});
+        demandSum += demand;
         while (now - samples.peekFirst()[0] >= windowNanos && samples.size() > 1) {
             demandSum -= samples.removeFirst()[1];
         }
-        double mean = (double) demandSum / samples.size();
+        double mean = demandSum / 1000.0 / samples.size();
         int wanted = (int) Math.ceil(mean / targetUtilization - 1e-9);
         if (wanted >= current) {
             current = wanted;
@@ -80,7 +85,7 @@ public final class ReactiveSizing implements SizingPolicy {
     }
 
     @Override
-    public boolean growForWaiters(PoolLoad load) {
+    public boolean grow(PoolLoad load) {
         if (load.active() == 0 || load.meanConnectNanos() <= 0) {
             return true;
         }
@@ -89,7 +94,10 @@ public final class ReactiveSizing implements SizingPolicy {
             return false; // lent this very instant: they will be back long before a connect finishes
         }
         double returnsBeforeConnect = (double) load.active() * load.meanConnectNanos() / hold;
-        return load.unserved() - load.idle() - load.pending() - returnsBeforeConnect > 0;
+        // Callers wait: will they be served? Nobody waits: will minimumIdle be idle again? (Not both: idle
+        // connections short while callers queue are the queue's doing, and its returns refill them.)
+        int wanted = load.unserved() > 0 ? load.unserved() : load.minimumIdle();
+        return wanted - load.idle() - load.pending() - returnsBeforeConnect > 0;
     }
 
     @Override

@@ -10,11 +10,11 @@ import java.util.List;
  * idleTimeout).
  *
  * <p>The pool calls {@link #target} once per {@code sizingPeriod} on its scheduler thread, and
- * {@link #growForWaiters} from the thread of a caller about to wait (or from a re-check the pool schedules);
+ * {@link #grow} from the thread of a caller about to wait (or from a re-check the pool schedules);
  * never under a lock of the pool's. Whatever a policy answers, the pool stays within {@code [minimumIdle,
  * maximumPoolSize]} (and under a server-aware cap): a policy shapes the pool inside the budget, never beyond it.
  *
- * <p>Policies compose with {@link #combine}: the highest target wins, and a connection is opened for waiters
+ * <p>Policies compose with {@link #combine}: the highest target wins, and a connection is opened on demand
  * only if every policy agrees. So {@code combine(reactive(), scheduled)} pre-warms for the calendar and still
  * refuses to open connections that would arrive after the queue has drained.
  */
@@ -27,11 +27,12 @@ public interface SizingPolicy {
     int target(PoolLoad load);
 
     /**
-     * Whether callers waiting now should make the pool open another connection. The default, yes, is
-     * HikariCP's: a connection for every caller that would otherwise wait. When a policy answers no while
-     * callers wait, the pool asks again a little later (a quarter of the mean connect time, 1 to 100 ms).
+     * Whether the pool should open another connection now, asked when callers wait or idle connections are below
+     * minimumIdle. The default, yes, is HikariCP's: a connection for every caller that would otherwise wait, and
+     * minimumIdle kept. When a policy answers no, the pool asks again a little later (a quarter of the mean
+     * connect time, 1 to 100 ms).
      */
-    default boolean growForWaiters(PoolLoad load) {
+    default boolean grow(PoolLoad load) {
         return true;
     }
 
@@ -62,7 +63,7 @@ public interface SizingPolicy {
         return ReactiveSizing.builder().build();
     }
 
-    /** The highest target of all; open for waiters only if all agree; retire idle after the shortest period. */
+    /** The highest target of all; open on demand only if all agree; retire idle after the shortest period. */
     static SizingPolicy combine(SizingPolicy... policies) {
         return new CombinedSizing(List.of(policies));
     }

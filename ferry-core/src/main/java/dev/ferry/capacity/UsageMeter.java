@@ -3,19 +3,69 @@ package dev.ferry.capacity;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * How long borrowers keep connections and how long connects take, for sizing decisions. Recording is a
- * {@link LongAdder} add per event (striped: no shared cache line on the return path). The means are recent:
- * over the last one to two sizing periods ({@link #roll} moves the window at each period), or over the
- * whole run while no event has fallen in that window; 0 until there is any event at all.
+ * How long borrowers keep connections, how long callers wait and how long connects take, for sizing decisions.
+ * Recording is a {@link LongAdder} add per event (striped: no shared cache line on the return path). The means
+ * are recent: over the last one to two sizing periods ({@link #roll} moves the window at each period), or over
+ * the whole run while no event has fallen in that window; 0 until there is any event at all.
+ *
+ * <p>Demand over a period is a time average, not a sample: the lent time that fell in the period (each return
+ * adds the part of its hold since the period started; the pool adds the part of the holds still out when the
+ * period ends) plus the time callers spent waiting, divided by the period's length. A burst of a few
+ * milliseconds moves it by that much, however many callers it had. It is approximate at the edges: a return
+ * racing the period's end may count in either period, and a wait counts in the period it ends in.
  */
 public final class UsageMeter {
 
     private final Adders holds = new Adders();
     private final Adders connects = new Adders();
+    private final LongAdder busyInPeriod = new LongAdder();
+    private final LongAdder waitedInPeriod = new LongAdder();
+    private volatile long periodStart;
+    private volatile double lastDemand;
 
-    /** A borrower returned a connection it had for {@code nanos}. */
-    public void held(long nanos) {
-        holds.add(nanos);
+    /** @param start the ticker's time now: the first period starts here */
+    public UsageMeter(long start) {
+        this.periodStart = start;
+    }
+
+    /**
+     * A borrower returned, at {@code now}, a connection lent at {@code lentAt}.
+     */
+    public void held(long lentAt, long now) {
+        holds.add(now - lentAt);
+        long from = periodStart;
+        busyInPeriod.add(now - (lentAt - from > 0 ? lentAt : from));
+    }
+
+    /** A caller waited {@code nanos} for a connection (served, timed out or refused). */
+    public void waited(long nanos) {
+        waitedInPeriod.add(Math.max(0, nanos));
+    }
+
+    /** When the current period started, by the ticker. */
+    public long periodStart() {
+        return periodStart;
+    }
+
+    /**
+     * Ends the period at {@code now}: the mean demand over it (see the class notes), given the lent time of the
+     * connections still out ({@code busyOfLentNow}, each counted from the period's start or its lend, the later);
+     * starts the next period and moves the means' window on.
+     */
+    public double endPeriod(long now, long busyOfLentNow) {
+        long length = now - periodStart;
+        long busy = busyInPeriod.sumThenReset() + waitedInPeriod.sumThenReset() + busyOfLentNow;
+        periodStart = now;
+        roll();
+        if (length > 0) {
+            lastDemand = (double) busy / length;
+        }
+        return lastDemand;
+    }
+
+    /** The mean demand over the last period ended; 0 before the first. */
+    public double lastDemand() {
+        return lastDemand;
     }
 
     /** A connect took {@code nanos}. */
@@ -31,8 +81,8 @@ public final class UsageMeter {
         return connects.mean();
     }
 
-    /** Starts a new period: the window now covers the period just ended and the one starting. */
-    public void roll() {
+    /** Starts a new period for the means: the window now covers the period just ended and the one starting. */
+    private void roll() {
         holds.roll();
         connects.roll();
     }

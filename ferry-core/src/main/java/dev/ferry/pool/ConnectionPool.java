@@ -205,7 +205,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             this.scheduler = (task, delay) -> ownScheduler.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         }
         this.sizer = new PoolSizer(this, poolName, scheduler, config.sizingPeriod(), config.sizing(),
-                config.serverAwareCap());
+                config.serverAwareCap(), ticker.read());
         this.measuring = sizer.measuring();
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
@@ -356,6 +356,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
         }
         long timeout = timeoutNanos;
+        if (measuring) {
+            long waitStart = ticker.read();
+            try {
+                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority), ticker.read());
+            } finally {
+                sizer.meter.waited(ticker.read() - waitStart); // waiting is demand too (sizing policy)
+            }
+        }
         return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority), ticker.read());
     }
 
@@ -566,7 +574,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long now = ticker.read();
         if (measuring && entry.lentAt - entry.lastAccessed >= 0) {
-            sizer.meter.held(now - entry.lentAt);
+            sizer.meter.held(entry.lentAt, now);
         }
         entry.lastAccessed = now;
         if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
@@ -739,13 +747,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (!belowMinimumIdle && unserved <= ready) {
             return false;
         }
-        if (unserved == 0) {
-            return true; // minimumIdle, topped up while nobody waits
-        }
-        // Callers wait: a connection now is opened for them. Without a policy, always (HikariCP's rule); with one,
-        // only if the policy agrees, which for reactive sizing means only if it would arrive before returns
-        // serve them: that holds for a minimumIdle top-up too, which can wait until the queue has drained.
-        return sizer.growForWaiters();
+        // Callers wait, or idle connections are below minimumIdle. Without a policy, open (HikariCP's rule); with
+        // one, only if it agrees: for reactive sizing, only if lent connections will not come back first.
+        return sizer.grow();
     }
 
     /** The most connections the pool may open now: maximumPoolSize, lowered by the server-aware cap. */
@@ -1007,7 +1011,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** What the pool looks like now, for the sizing policy. */
     dev.ferry.capacity.PoolLoad load() {
+        return load(false);
+    }
+
+    /**
+     * What the pool looks like now; with {@code endPeriod}, also ends the usage meter's period (the sizing
+     * period's tick), adding the lent time of the connections still out.
+     */
+    dev.ferry.capacity.PoolLoad load(boolean endPeriod) {
         long now = ticker.read();
+        long periodStart = sizer.meter.periodStart();
+        long busyOfLent = 0;
         int active = 0;
         int idle = 0;
         int measured = 0;
@@ -1021,13 +1035,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (e.lentAt - e.lastAccessed >= 0) { // lent since its last return (else: being checked, or new)
                     measured++;
                     ages += now - e.lentAt;
+                    busyOfLent += now - (e.lentAt - periodStart > 0 ? e.lentAt : periodStart);
                 }
             }
         }
         return new dev.ferry.capacity.PoolLoad(now, java.time.ZonedDateTime.now(config.clock()),
                 openConnections.get(), active, idle, bag.unserved(), pendingCreates.get(), connectionCap(),
                 minimumIdle, sizer.meter.meanHoldNanos(), measured == 0 ? 0 : ages / measured,
-                sizer.meter.meanConnectNanos());
+                sizer.meter.meanConnectNanos(),
+                endPeriod ? sizer.meter.endPeriod(now, busyOfLent) : sizer.meter.lastDemand());
     }
 
     /**

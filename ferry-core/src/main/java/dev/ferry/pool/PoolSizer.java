@@ -18,16 +18,16 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Design notes</h2>
  *
- * <p><b>Each sizing period</b> (on the pool's scheduler, one period at a time): the usage window moves on, the
- * server share is re-read if the cap is on, the policy's target is taken and clamped to the pool's cap, idle
+ * <p><b>Each sizing period</b> (on the pool's scheduler, one period at a time): the usage meter's period ends
+ * (its time-averaged demand goes into the load the policy sees), the server share is re-read if the cap is on, the policy's target is taken and clamped to the pool's cap, idle
  * connections above the target are retired if the policy asks for that, and the pool is asked to open what the
  * target or minimumIdle call for. The policy runs outside every lock of the pool's; a policy that throws is
  * logged, and the pool keeps its last target.
  *
- * <p><b>Waiters.</b> Before the pool opens a connection for waiting callers it asks the policy
- * ({@link #growForWaiters}). A "no" schedules one re-check (a quarter of the mean connect time, 1 to 100 ms;
- * one outstanding at a time) so the question is asked again while callers still wait, even if no new caller
- * arrives and nothing is returned. A policy that throws there is logged and taken as yes.
+ * <p><b>On demand.</b> Before the pool opens a connection for waiting callers, or to bring idle connections
+ * back to minimumIdle, it asks the policy ({@link #grow}). A "no" schedules one re-check (a quarter of the mean
+ * connect time, 1 to 100 ms; one outstanding at a time) so the question is asked again while the need lasts,
+ * even if no new caller arrives and nothing is returned. A policy that throws there is logged and taken as yes.
  *
  * <p><b>Server share.</b> Read with {@link ServerShare#read} on an idle connection of the pool's, claimed as
  * housekeeping claims one (never a lent one); a period with no idle connection keeps the last cap. A database
@@ -46,7 +46,7 @@ final class PoolSizer {
     private final Duration period;
     private volatile boolean serverAware;
     private volatile SizingPolicy policy;
-    final UsageMeter meter = new UsageMeter();
+    final UsageMeter meter;
     private volatile int target;
     private volatile int serverCap = Integer.MAX_VALUE;
     private volatile ServerShare share;
@@ -55,7 +55,8 @@ final class PoolSizer {
     private volatile boolean stopped;
 
     PoolSizer(ConnectionPool pool, String poolName, Scheduler scheduler, Duration period, SizingPolicy policy,
-              boolean serverAware) {
+              boolean serverAware, long start) {
+        this.meter = new UsageMeter(start);
         this.pool = pool;
         this.poolName = poolName;
         this.scheduler = scheduler;
@@ -122,13 +123,12 @@ final class PoolSizer {
 
     void tick() {
         try {
-            meter.roll();
+            PoolLoad load = pool.load(true); // ends the usage period: the demand over it
             if (serverAware) {
                 refreshShare();
             }
             SizingPolicy p = policy;
             if (p != null) {
-                PoolLoad load = pool.load();
                 int wanted = p.target(load);
                 target = Math.max(0, Math.min(wanted, load.maximumPoolSize()));
                 Duration retireAfter = p.retireIdleAfter();
@@ -150,15 +150,15 @@ final class PoolSizer {
         }
     }
 
-    /** Asks the policy whether callers waiting now should open a connection; schedules a re-check on "no". */
-    boolean growForWaiters() {
+    /** Asks the policy whether to open a connection now (callers wait, or idle is below minimumIdle); re-checks on "no". */
+    boolean grow() {
         SizingPolicy p = policy;
         if (p == null) {
             return true;
         }
         boolean grow;
         try {
-            grow = p.growForWaiters(pool.load());
+            grow = p.grow(pool.load());
         } catch (RuntimeException e) {
             LOG.warn("{} - sizing policy {} failed deciding whether to open a connection; opening one", poolName, p, e);
             return true;

@@ -55,33 +55,47 @@ class ReactiveSizingTest {
     void doesNotOpenConnectionsThatWouldArriveAfterTheQueueHasDrained() {
         // HikariCP's spike test: 5 lent, 45 waiting, 2 ms holds, 150 ms connects: 5 * 150 / 2 = 375 returns
         // before a new connection could be ready, for 45 waiters.
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 45, 0, 2 * MS, MS, 150 * MS))).isFalse();
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 2 * MS, MS, 150 * MS))).isFalse();
         // The first instant of the spike: no hold measured yet, connections lent a moment ago.
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 45, 0, 0, 10_000, 150 * MS))).isFalse();
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 0, 10_000, 150 * MS))).isFalse();
     }
 
     @Test
     void opensConnectionsBehindLongHolds() {
         // 1 s holds, 150 ms connects: 5 * 0.15 = 0.75 returns before a new one is ready, 45 waiters.
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 45, 0, 1_000 * MS, 500 * MS, 150 * MS))).isTrue();
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 1_000 * MS, 500 * MS, 150 * MS))).isTrue();
         // Holds usually short, but the ones out now have been out for 2 s: expected to last.
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 45, 0, 2 * MS, 2_000 * MS, 150 * MS))).isTrue();
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 2 * MS, 2_000 * MS, 150 * MS))).isTrue();
     }
 
     @Test
     void connectsAlreadyUnderWayAndIdleConnectionsCountAgainstTheQueue() {
         // 10 waiters, 1 s holds, 150 ms connect: 5 * 0.15 = 0.75 returns; 10 - 0.75 = 9.25 unserved
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 10, 9, 1_000 * MS, 0, 150 * MS))).isTrue();
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 10, 10, 1_000 * MS, 0, 150 * MS))).isFalse();
-        assertThat(policy.growForWaiters(Loads.waiting(5, 10, 10, 0, 1_000 * MS, 0, 150 * MS))).isFalse();
+        assertThat(policy.grow(Loads.waiting(5, 0, 10, 9, 1_000 * MS, 0, 150 * MS))).isTrue();
+        assertThat(policy.grow(Loads.waiting(5, 0, 10, 10, 1_000 * MS, 0, 150 * MS))).isFalse();
+        assertThat(policy.grow(Loads.waiting(5, 10, 10, 0, 1_000 * MS, 0, 150 * MS))).isFalse();
     }
 
     @Test
     void aLoneCallerBesideNothingLentGetsAConnection() {
         // Nothing lent: nothing will come back (the minimumIdle-0 case of issue 7).
-        assertThat(policy.growForWaiters(Loads.waiting(0, 0, 1, 0, 2 * MS, 0, 150 * MS))).isTrue();
+        assertThat(policy.grow(Loads.waiting(0, 0, 1, 0, 2 * MS, 0, 150 * MS))).isTrue();
         // No connect time measured yet: nothing to weigh, so open.
-        assertThat(policy.growForWaiters(Loads.waiting(5, 0, 45, 0, 2 * MS, MS, 0))).isTrue();
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 2 * MS, MS, 0))).isTrue();
+    }
+
+    @Test
+    void keepsMinimumIdleOnlyWhenLentConnectionsWillNotBeBackFirst() {
+        // Nobody waits; all 5 lent, minimumIdle 5. Short holds: they are back long before a connect ends.
+        PoolLoad shortHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2 * MS, MS, 150 * MS, 5);
+        assertThat(policy.grow(shortHolds)).isFalse();
+        // Long holds: keep the idle ones the user asked for.
+        PoolLoad longHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2_000 * MS, 900 * MS, 150 * MS, 5);
+        assertThat(policy.grow(longHolds)).isTrue();
+        // Callers waiting: the question is theirs alone (15 waiting vs 14.7 returns would be yes with minimumIdle
+        // added; 10 waiting is no).
+        PoolLoad queue = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 10, 0, 50, 5, 0, 51 * MS, 150 * MS, 5);
+        assertThat(policy.grow(queue)).isFalse();
     }
 
     @Test
