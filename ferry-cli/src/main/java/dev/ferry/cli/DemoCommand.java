@@ -68,7 +68,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private int run(String url) throws Exception {
         Scenario demo = new Scenario("demo", Scenario.Shape.CLOSED, Scenario.Op.READ, clients, 0, List.of(),
-                Duration.ofSeconds(duration), Duration.ZERO, poolSize, false, Scenario.ALL_NORMAL, 0);
+                Duration.ofSeconds(duration), Duration.ZERO, poolSize, false, Scenario.ALL_NORMAL, 0, "none", -1, null);
         List<RunResult> results = LoadCommand.run(System.out, url, new Properties(), demo,
                 List.of("direct", "hikari", "ferry", "ferry-batched"), false, 1, Duration.ofSeconds(30), 5000,
                 !noProgress);

@@ -15,7 +15,8 @@ import org.HdrHistogram.Histogram;
 /**
  * One self-contained HTML file (no network at view time): uPlot and its stylesheet are inlined from the uPlot
  * WebJar on the classpath, and the data is embedded as JSON. Charts, one series per pool: throughput, p50 and
- * p99 latency per second, pool size and waiting callers per second, and the latency distribution.
+ * p99 latency per second, pool size and waiting callers per second, pool size against demand (lent plus waiting),
+ * and the latency distribution.
  */
 final class HtmlReport {
 
@@ -103,6 +104,7 @@ final class HtmlReport {
               <div><h2>Latency p99 over time (ms)</h2><div id="p99"></div></div>
               <div><h2>Pool size (physical connections)</h2><div id="size"></div></div>
               <div><h2>Callers waiting for a connection</h2><div id="waiting"></div></div>
+              <div><h2>Pool size (solid) against demand: lent + waiting (dashed)</h2><div id="demand"></div></div>
               <div><h2>Latency distribution (ms by percentile)</h2><div id="dist"></div></div>
             </div>
             <script>/*UPLOT_JS*/</script>
@@ -136,6 +138,21 @@ final class HtmlReport {
             timeChart("p99", "p99Ms", "ms");
             timeChart("size", "poolSize", "connections");
             timeChart("waiting", "waiting", "callers");
+            (function () {
+              const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
+              const x = Array.from({length: len}, (_, i) => Math.round((i + 1) * DATA.sampleSeconds * 10) / 10);
+              const at = (p, f) => x.map((_, i) => { const s = DATA.summary.pools[p].timeline[i]; return s ? f(s) : null; });
+              const series = [], data = [x];
+              pools.forEach((p, i) => {
+                series.push({ label: p + " size", stroke: COLORS[i % COLORS.length], width: 2 });
+                data.push(at(p, s => s.poolSize));
+                series.push({ label: p + " demand", stroke: COLORS[i % COLORS.length], width: 1, dash: [6, 4] });
+                data.push(at(p, s => s.active + s.waiting));
+              });
+              new uPlot({ width: 560, height: 260, scales: { x: { time: false } },
+                axes: [{ label: "seconds" }, { label: "connections" }], series: [{}].concat(series) }, data,
+                document.getElementById("demand"));
+            })();
             (function () {
               const x = DATA.distributions[0].x;
               const names = ["0", "50", "75", "90", "95", "99", "99.5", "99.9", "99.95", "99.99", "max"];

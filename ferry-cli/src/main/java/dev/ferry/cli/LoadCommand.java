@@ -136,9 +136,18 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--repeat", description = "pool-spike: fresh instances of each pool, taking turns (default 5)")
     Integer repeat;
 
-    @Option(names = "--sizing", description = "Ferry's sizing policy: reactive or none (pool-spike's default: "
-            + "reactive; other scenarios: none)")
+    @Option(names = "--sizing", description = "Ferry's sizing policy: none, reactive, scheduled or forecast (the "
+            + "last two on ramp and peak-day, one step = one hour); pool-spike: reactive (default) or none")
     String sizing;
+
+    @Option(names = "--min-idle", description = "minimumIdle for every pool (default: each pool's own; Ferry with "
+            + "--sizing: 1)")
+    Integer minIdleOption;
+
+    @Option(names = "--forecast-history", description = "--sizing forecast: the history file (default: "
+            + "ferry-forecast-<scenario>.txt in the working directory); the first run learns, later ones pre-warm")
+    Path forecastHistoryOption;
+
 
     @Override
     public Integer call() throws Exception {
@@ -232,6 +241,8 @@ final class LoadCommand implements Callable<Integer> {
         m.put("step_s", s.step().toMillis() / 1000.0);
         m.put("hold_ms", s.hold().toMillis());
         m.put("batching", batch);
+        m.put("ferry_sizing", s.sizing());
+        m.put("minimum_idle", s.minimumIdle() < 0 ? "pool default" : s.minimumIdle());
         m.put("scale", scale);
         m.put("warmup_requests", warmup);
         if (faultCommand != null) {
@@ -269,7 +280,7 @@ final class LoadCommand implements Callable<Integer> {
                 try (Connection c = DriverManager.getConnection(url, credentials)) {
                     firstEvent = Schema.resetEvents(c);
                 }
-                try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve())) {
+                try (Target target = Target.create(name, url, credentials, scenario, timeout)) {
                     new LoadRunner(scenario, accounts, batchThis).rehearse(target, firstEvent,
                             name.equals("direct") ? Math.min(warmup, 200) : warmup);
                 }
@@ -283,7 +294,7 @@ final class LoadCommand implements Callable<Integer> {
             }
             boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
             long openedBefore = CountingDriver.opened(name);
-            try (Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve());
+            try (Target target = Target.create(name, url, credentials, scenario, timeout);
                  ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
                 if (fault != null) {
@@ -327,7 +338,7 @@ final class LoadCommand implements Callable<Integer> {
                 String name = poolNames.get(i);
                 boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
                 long openedBefore = CountingDriver.opened(name);
-                Target target = Target.create(name, url, credentials, scenario.poolSize(), timeout, scenario.reserve());
+                Target target = Target.create(name, url, credentials, scenario, timeout);
                 targets.add(target);
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis).startingWith(together);
                 if (fault != null && i == 0) {
@@ -383,7 +394,15 @@ final class LoadCommand implements Callable<Integer> {
             m = List.copyOf(mix);
         }
         notNegative("--reserve", reserve);
-        return new Scenario(s.name(), s.shape(), s.op(), c, r, rs, step, hold, size, s.batching(), m, reserve);
+        int minIdle = minIdleOption == null ? -1 : notNegative("--min-idle", minIdleOption);
+        if (minIdle > size) {
+            throw new IllegalArgumentException("--min-idle: got " + minIdle + "; allowed: 0 to the pool size (" + size
+                    + ")");
+        }
+        Scenario out = new Scenario(s.name(), s.shape(), s.op(), c, r, rs, step, hold, size, s.batching(), m, reserve,
+                sizing == null ? "none" : sizing.toLowerCase(Locale.ROOT), minIdle, forecastHistoryOption);
+        ScenarioSizing.check(out.sizing(), out);
+        return out;
     }
 
     private static int positive(String option, Integer value, int fallback) {

@@ -209,6 +209,7 @@ final class LoadRunner {
         if (startTogether != null) {
             startTogether.await(10, TimeUnit.MINUTES);
         }
+        target.measuredRunStarts();
         long statementsBefore = statements.sum();
         long executionsBefore = lookup != null ? lookup.stats().executions()
                 : writer != null ? writer.stats().executions() : 0;

@@ -19,9 +19,13 @@ import java.util.Locale;
  * @param mix      percent of requests at CRITICAL, NORMAL and BULK priority (Ferry borrows at that priority;
  *                 other pools have none, so the same mix only labels their requests)
  * @param reserve  Ferry's emergency reserve for CRITICAL requests (connections beyond poolSize)
+ * @param sizing   Ferry's sizing policy ({@link ScenarioSizing}): none, reactive, scheduled or forecast
+ * @param minimumIdle every pool's minimumIdle, or -1 for each pool's default (Ferry's is 1 with a sizing policy)
+ * @param forecastHistory the forecast policy's history file (null: {@code ferry-forecast-<name>.txt})
  */
 record Scenario(String name, Shape shape, Op op, int clients, int requests, List<Integer> rates, Duration step,
-                Duration hold, int poolSize, boolean batching, List<Integer> mix, int reserve) {
+                Duration hold, int poolSize, boolean batching, List<Integer> mix, int reserve, String sizing,
+                int minimumIdle, java.nio.file.Path forecastHistory) {
 
     static final List<Integer> ALL_NORMAL = List.of(0, 100, 0);
 
@@ -49,26 +53,26 @@ record Scenario(String name, Shape shape, Op op, int clients, int requests, List
         switch (name.toLowerCase(Locale.ROOT)) {
             case "spike":
                 return new Scenario("spike", Shape.BURST, Op.READ, 10_000, 1, List.of(), Duration.ZERO,
-                        Duration.ZERO, 10, false, ALL_NORMAL, 0);
+                        Duration.ZERO, 10, false, ALL_NORMAL, 0, "none", -1, null);
             case "sustained":
                 return new Scenario("sustained", Shape.OPEN, Op.READ, 0, 0, List.of(100), Duration.ofSeconds(30),
-                        Duration.ZERO, 10, false, ALL_NORMAL, 0);
+                        Duration.ZERO, 10, false, ALL_NORMAL, 0, "none", -1, null);
             case "ramp":
                 return new Scenario("ramp", Shape.OPEN, Op.READ, 0, 0, List.of(100, 500, 1000, 2000, 3000),
-                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0);
+                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0, "none", -1, null);
             case "peak-day":
                 // A compressed day: night, morning, lunch peak, afternoon, evening peak, late evening.
                 return new Scenario("peak-day", Shape.OPEN, Op.READ, 0, 0, List.of(20, 200, 800, 400, 1200, 150),
-                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0);
+                        Duration.ofSeconds(5), Duration.ZERO, 10, false, ALL_NORMAL, 0, "none", -1, null);
             case "exhaustion":
                 return new Scenario("exhaustion", Shape.BURST, Op.READ, 400, 1, List.of(), Duration.ZERO,
-                        Duration.ofMillis(20), 4, false, List.of(5, 80, 15), 0);
+                        Duration.ofMillis(20), 4, false, List.of(5, 80, 15), 0, "none", -1, null);
             case "lookup":
                 return new Scenario("lookup", Shape.CLOSED, Op.READ, 1_000, 0, List.of(), Duration.ofSeconds(10),
-                        Duration.ZERO, 10, true, ALL_NORMAL, 0);
+                        Duration.ZERO, 10, true, ALL_NORMAL, 0, "none", -1, null);
             case "ingest":
                 return new Scenario("ingest", Shape.CLOSED, Op.WRITE, 1_000, 0, List.of(), Duration.ofSeconds(10),
-                        Duration.ZERO, 10, true, ALL_NORMAL, 0);
+                        Duration.ZERO, 10, true, ALL_NORMAL, 0, "none", -1, null);
             default:
                 throw new IllegalArgumentException("--scenario: unknown scenario '" + name + "'; allowed: "
                         + String.join(", ", NAMES));

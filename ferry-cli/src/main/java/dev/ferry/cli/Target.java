@@ -37,6 +37,10 @@ abstract class Target implements AutoCloseable {
         return connection();
     }
 
+    /** Called when the measured run starts (after the warm-up): Ferry's compressed sizing clock starts. */
+    void measuredRunStarts() {
+    }
+
     /** Connections opened from Ferry's emergency reserve; 0 for other targets. */
     long reserveUses() {
         return 0;
@@ -63,13 +67,25 @@ abstract class Target implements AutoCloseable {
 
     static Target create(String name, String url, Properties credentials, int poolSize, Duration timeout,
                          int reserve) {
+        return create(name, url, credentials, new Scenario("pool", Scenario.Shape.CLOSED, Scenario.Op.READ, 0, 0,
+                java.util.List.of(), Duration.ZERO, Duration.ZERO, poolSize, false, Scenario.ALL_NORMAL, reserve,
+                "none", -1, null), timeout);
+    }
+
+    /** A target with the scenario's pool size, reserve, minimumIdle and (Ferry only) sizing policy. */
+    static Target create(String name, String url, Properties credentials, Scenario scenario, Duration timeout) {
+        int poolSize = scenario.poolSize();
         String key = name.toLowerCase(Locale.ROOT);
         String counted = CountingDriver.wrap(url, key);
         switch (key) {
             case "ferry":
             case "ferry-batched": {
                 FerryConfig.Builder b = FerryConfig.builder().jdbcUrl(counted).poolName(key)
-                        .maximumPoolSize(poolSize).connectionTimeout(timeout).reserve(reserve);
+                        .maximumPoolSize(poolSize).connectionTimeout(timeout).reserve(scenario.reserve());
+                if (scenario.minimumIdle() >= 0) {
+                    b.minimumIdle(scenario.minimumIdle());
+                }
+                ScenarioSizing.CompressedClock clock = ScenarioSizing.apply(b, scenario);
                 if (credentials.getProperty("user") != null) {
                     b.username(credentials.getProperty("user"));
                 }
@@ -92,6 +108,13 @@ abstract class Target implements AutoCloseable {
                     @Override
                     long reserveUses() {
                         return pool().reserveUses();
+                    }
+
+                    @Override
+                    void measuredRunStarts() {
+                        if (clock != null) {
+                            clock.start();
+                        }
                     }
 
                     private FerryPool pool() {
@@ -136,6 +159,9 @@ abstract class Target implements AutoCloseable {
                 c.setJdbcUrl(counted);
                 c.setPoolName("hikari");
                 c.setMaximumPoolSize(poolSize);
+                if (scenario.minimumIdle() >= 0) {
+                    c.setMinimumIdle(scenario.minimumIdle());
+                }
                 c.setConnectionTimeout(Math.max(250, timeout.toMillis()));
                 c.setDataSourceProperties(credentials);
                 HikariDataSource ds = new HikariDataSource(c);

@@ -148,6 +148,28 @@ class LoadCommandTest {
     }
 
     @Test
+    void rampAndPeakDayTakeASizingPolicyAndSayWhichInTheirSettings() throws Exception {
+        Path json = dir.resolve("peak-day.json");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "peak-day", "--rates", "20,100,20", "--duration",
+                "1", "--warmup", "0", "--pools", "ferry,hikari", "--sizing", "scheduled", "--json", json.toString(),
+                "--no-progress");
+        assertThat(run.exit()).as(run.err()).isZero();
+        JsonNode root = checkSchema(json, "peak-day", List.of("ferry", "hikari"));
+        assertThat(root.get("settings").get("ferry_sizing").asText()).isEqualTo("scheduled");
+        assertThat(root.get("pools").get("ferry").get("timeline").size()).isPositive();
+    }
+
+    @Test
+    void calendarSizingOnAScenarioWithoutStepsIsOneLineAndExitTwo() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "spike", "--sizing", "forecast");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("--sizing: got 'forecast' for spike; allowed: scheduled and forecast only");
+        CliRun unknown = CliRun.of("load", "--url", PG, "--scenario", "ramp", "--sizing", "magic");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("--sizing: got 'magic'; allowed: none, reactive, scheduled, forecast");
+    }
+
+    @Test
     void otherScenariosStillNeedAUrl() {
         CliRun run = CliRun.of("load", "--scenario", "spike");
         assertThat(run.exit()).isEqualTo(2);

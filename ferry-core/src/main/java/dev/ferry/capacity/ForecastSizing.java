@@ -17,14 +17,16 @@ import java.util.List;
  *
  * <p><b>What it learns.</b> One number per hour of the week (168, Monday 00:00 first, in the pool clock's zone):
  * a decayed peak of demand (connections lent plus callers waiting). During an hour the policy keeps the highest
- * demand it sees at its sizing periods; when the hour ends, that hour's number becomes
+ * demand it sees at its sizing periods ({@link PoolLoad#peakDemand}: what is lent and waiting at that instant, or
+ * the connections used during the period plus the callers waiting, whichever is more); when the hour ends, that hour's number becomes
  * {@code max(peak seen, decay * previous number)}. So one busy Saturday is remembered at once, and a peak
  * that stops recurring fades by {@code decay} a week (default 0.75: below half after three weeks).
  * Hours the pool did not run keep their number.
  *
  * <p><b>What it asks for.</b> At time {@code t} the target is the highest learned number of the hour
  * containing {@code t} and of the hour containing {@code t + lead}: connections are opened a lead time before
- * an hour expected to be busy, and kept through it. Nothing is learned yet: target 0.
+ * an hour expected to be busy, and kept through it. Nothing is learned yet: target 0. After the peak, the
+ * connections stay until idleTimeout retires them, or, with {@code retireIdleAfter}, once idle that long.
  *
  * <p><b>History.</b> With a history file, the numbers are read when the policy is built (a missing file is an
  * empty history) and written after each hour ends, to a temporary file moved into place, so a crash leaves the
@@ -42,6 +44,7 @@ public final class ForecastSizing implements SizingPolicy {
     private final double decay;
     private final Duration lead;
     private final Path historyFile;
+    private final Duration retireIdleAfter;
     private int hour = -1;
     private int peakThisHour;
 
@@ -49,6 +52,7 @@ public final class ForecastSizing implements SizingPolicy {
         this.decay = b.decay;
         this.lead = b.lead;
         this.historyFile = b.historyFile;
+        this.retireIdleAfter = b.retireIdleAfter;
         if (historyFile != null && Files.exists(historyFile)) {
             load(historyFile, learned);
         }
@@ -74,8 +78,13 @@ public final class ForecastSizing implements SizingPolicy {
             hour = h;
             peakThisHour = 0;
         }
-        peakThisHour = Math.max(peakThisHour, load.demand());
+        peakThisHour = Math.max(peakThisHour, load.peakDemand());
         return forecastAt(now);
+    }
+
+    @Override
+    public Duration retireIdleAfter() {
+        return retireIdleAfter;
     }
 
     /** The connections expected to be needed from {@code t} to {@code t + lead}, from what was learned. */
@@ -143,8 +152,22 @@ public final class ForecastSizing implements SizingPolicy {
         private double decay = 0.75;
         private Duration lead = Duration.ofMinutes(30);
         private Path historyFile;
+        private Duration retireIdleAfter;
 
         private Builder() {
+        }
+
+        /**
+         * After an expected peak, idle connections above the target (and minimumIdle) are retired once idle this
+         * long. Default none: idleTimeout retires them, as any idle connection.
+         */
+        public Builder retireIdleAfter(Duration idle) {
+            if (idle == null || idle.isNegative() || idle.isZero()) {
+                throw new IllegalArgumentException("forecast retireIdleAfter: got " + idle
+                        + "; allowed: a positive duration");
+            }
+            this.retireIdleAfter = idle;
+            return this;
         }
 
         /** How much of an hour's number survives a week in which that hour was quieter. Default 0.75. */

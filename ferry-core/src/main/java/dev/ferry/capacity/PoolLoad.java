@@ -20,13 +20,21 @@ import java.time.ZonedDateTime;
  * @param meanConnectNanos   recent mean time to open a connection; 0 while none has been opened
  * @param recentDemand       demand (lent plus waiting) averaged over the time of the last sizing period, not
  *                           sampled: a burst of a few milliseconds moves it by that little; 0 before the first
+ * @param usedInPeriod       connections lent at some moment of the current sizing period (lent now, or returned
+ *                           since it began): close to the period's peak of concurrent borrowers, which the pool
+ *                           does not track per borrow (a lender reuses the connections it returned last first)
  */
 public record PoolLoad(long nanoTime, ZonedDateTime wallTime, int open, int active, int idle, int unserved,
                        int pending, int maximumPoolSize, int minimumIdle, long meanHoldNanos,
-                       long meanActiveAgeNanos, long meanConnectNanos, double recentDemand) {
+                       long meanActiveAgeNanos, long meanConnectNanos, double recentDemand, int usedInPeriod) {
 
     /** Callers that want a connection at this instant: the ones holding one and the ones waiting for one. */
     public int demand() {
         return active + unserved;
+    }
+
+    /** The most callers that wanted a connection during the period, as far as the pool can tell. */
+    public int peakDemand() {
+        return Math.max(demand(), usedInPeriod + unserved);
     }
 }

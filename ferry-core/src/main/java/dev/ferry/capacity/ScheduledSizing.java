@@ -23,6 +23,9 @@ import java.util.Set;
  * included) with different minimums would leave the target to the order they were written in, so they fail
  * with both named. Windows with the same minimum may overlap.
  *
+ * <p>Outside its windows the policy holds nothing: connections it had opened stay until idleTimeout retires
+ * them, or, with {@code retireIdleAfter}, once they have been idle that long.
+ *
  * <p>The policy keeps no state: the same time gives the same target. The pool asks once per sizing period, so
  * connections are opened at the first period at or after {@code start - lead}; the lead time should be at least
  * one period plus the time the pool needs to open the connections.
@@ -52,10 +55,17 @@ public final class ScheduledSizing implements SizingPolicy {
 
     private final List<Window> windows;
     private final Duration lead;
+    private final Duration retireIdleAfter;
 
-    private ScheduledSizing(List<Window> windows, Duration lead) {
+    private ScheduledSizing(List<Window> windows, Duration lead, Duration retireIdleAfter) {
         this.windows = List.copyOf(windows);
         this.lead = lead;
+        this.retireIdleAfter = retireIdleAfter;
+    }
+
+    @Override
+    public Duration retireIdleAfter() {
+        return retireIdleAfter;
     }
 
     public static Builder builder() {
@@ -112,8 +122,22 @@ public final class ScheduledSizing implements SizingPolicy {
     public static final class Builder {
         private final List<Window> windows = new ArrayList<>();
         private Duration lead = Duration.ofMinutes(30);
+        private Duration retireIdleAfter;
 
         private Builder() {
+        }
+
+        /**
+         * After a window, idle connections above the target (and minimumIdle) are retired once idle this long.
+         * Default none: idleTimeout retires them, as any idle connection.
+         */
+        public Builder retireIdleAfter(Duration idle) {
+            if (idle == null || idle.isNegative() || idle.isZero()) {
+                throw new IllegalArgumentException("scheduled retireIdleAfter: got " + idle
+                        + "; allowed: a positive duration");
+            }
+            this.retireIdleAfter = idle;
+            return this;
         }
 
         /** A window on these days from {@code from} to {@code to} (past midnight if not after it). */
@@ -167,7 +191,7 @@ public final class ScheduledSizing implements SizingPolicy {
                     }
                 }
             }
-            return new ScheduledSizing(windows, lead);
+            return new ScheduledSizing(windows, lead, retireIdleAfter);
         }
 
         private static boolean overlap(Window a, Window b, long leadMinutes) {

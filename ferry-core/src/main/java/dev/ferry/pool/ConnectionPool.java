@@ -1026,8 +1026,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         int idle = 0;
         int measured = 0;
         long ages = 0;
+        int used = 0;
         for (PoolEntry e : bag.snapshot()) {
             int state = e.state();
+            if (state == PoolEntry.IN_USE || e.lentAt - periodStart >= 0) {
+                used++; // out now, or lent during this period (a connection opened and never lent is not counted)
+            }
             if (state == PoolEntry.IDLE) {
                 idle++;
             } else if (state == PoolEntry.IN_USE) {
@@ -1043,7 +1047,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 openConnections.get(), active, idle, bag.unserved(), pendingCreates.get(), connectionCap(),
                 minimumIdle, sizer.meter.meanHoldNanos(), measured == 0 ? 0 : ages / measured,
                 sizer.meter.meanConnectNanos(),
-                endPeriod ? sizer.meter.endPeriod(now, busyOfLent) : sizer.meter.lastDemand());
+                endPeriod ? sizer.meter.endPeriod(now, busyOfLent) : sizer.meter.lastDemand(), used);
     }
 
     /**

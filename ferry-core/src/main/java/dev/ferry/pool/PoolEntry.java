@@ -76,8 +76,9 @@ final class PoolEntry {
     long borrowedAt;
     /**
      * When it was last lent, written at lend only while a sizing policy measures holds (plain, owner-written).
-     * Starts before lastAccessed, so "lent since last returned" ({@code lentAt - lastAccessed >= 0}) holds only
-     * for a connection out with a borrower now.
+     * Starts long before lastAccessed (2^62 ns, about 146 years, so differences do not overflow), so "lent since
+     * last returned" ({@code lentAt - lastAccessed >= 0}) holds only for a connection out with a borrower now,
+     * and a connection never lent does not count as lent in any sizing period.
      */
     long lentAt;
 
@@ -87,7 +88,7 @@ final class PoolEntry {
         this.retireAt = retireAt;
         this.lastAccessed = createdAt;
         this.lastAlive = createdAt;
-        this.lentAt = createdAt - 1;
+        this.lentAt = createdAt - (1L << 62);
     }
 
     /** Empties the statement list with an ordered (release) store: cheaper than a volatile write's fence. */

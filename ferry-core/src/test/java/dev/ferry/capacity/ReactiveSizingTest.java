@@ -87,14 +87,14 @@ class ReactiveSizingTest {
     @Test
     void keepsMinimumIdleOnlyWhenLentConnectionsWillNotBeBackFirst() {
         // Nobody waits; all 5 lent, minimumIdle 5. Short holds: they are back long before a connect ends.
-        PoolLoad shortHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2 * MS, MS, 150 * MS, 5);
+        PoolLoad shortHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2 * MS, MS, 150 * MS, 5, 5);
         assertThat(policy.grow(shortHolds)).isFalse();
         // Long holds: keep the idle ones the user asked for.
-        PoolLoad longHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2_000 * MS, 900 * MS, 150 * MS, 5);
+        PoolLoad longHolds = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 0, 0, 50, 5, 2_000 * MS, 900 * MS, 150 * MS, 5, 5);
         assertThat(policy.grow(longHolds)).isTrue();
         // Callers waiting: the question is theirs alone (15 waiting vs 14.7 returns would be yes with minimumIdle
         // added; 10 waiting is no).
-        PoolLoad queue = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 10, 0, 50, 5, 0, 51 * MS, 150 * MS, 5);
+        PoolLoad queue = new PoolLoad(0, Loads.MONDAY, 5, 5, 0, 10, 0, 50, 5, 0, 51 * MS, 150 * MS, 5, 5);
         assertThat(policy.grow(queue)).isFalse();
     }
 
