@@ -126,6 +126,7 @@ final class ConfigResolver {
         if (b.sizing != null) {
             b.sizing.validate(r.maximumPoolSize);
         }
+        dev.ferry.capacity.LaneBudget.validate(b.lanes, r.maximumPoolSize);
         if (set(b, "reserveTimeout") && b.reserve == 0) {
             throw new IllegalArgumentException("reserveTimeout: got " + ms(b.reserveTimeout) + " with reserve=0; "
                     + "allowed: a reserveTimeout only with a reserve (set reserve to 1 or more)");

@@ -60,6 +60,7 @@ public final class FerryConfig {
     private final boolean shedOnOverload;
     private final Duration reserveTimeout;
     private final dev.ferry.capacity.SizingPolicy sizing;
+    private final List<dev.ferry.capacity.Lane> lanes;
     private final Duration sizingPeriod;
     private final boolean serverAwareCap;
     private final java.time.Clock clock;
@@ -111,6 +112,7 @@ public final class FerryConfig {
         this.shedOnOverload = b.shedOnOverload;
         this.reserveTimeout = b.reserveTimeout;
         this.sizing = b.sizing;
+        this.lanes = List.copyOf(b.lanes);
         this.sizingPeriod = b.sizingPeriod;
         this.serverAwareCap = b.serverAwareCap;
         this.clock = b.clock;
@@ -363,6 +365,11 @@ public final class FerryConfig {
         return sizing;
     }
 
+    /** The lanes sharing the pool's connections; empty: no lanes. */
+    public List<dev.ferry.capacity.Lane> lanes() {
+        return lanes;
+    }
+
     /** How often the sizing policy and the server-aware cap are consulted. */
     public Duration sizingPeriod() {
         return sizingPeriod;
@@ -404,6 +411,7 @@ public final class FerryConfig {
                         + overloadInterval.toMillis() + "ms, shedOnOverload=" + shedOnOverload)
                 + (sizing == null ? "" : ", sizing=" + sizing + ", sizingPeriod=" + sizingPeriod.toMillis() + "ms")
                 + (serverAwareCap ? ", serverAwareCap=true" : "")
+                + (lanes.isEmpty() ? "" : ", lanes=" + lanes)
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
                 + (allowPoolSuspension ? ", allowPoolSuspension=true" : "")
@@ -471,6 +479,7 @@ public final class FerryConfig {
         boolean shedOnOverload;
         Duration reserveTimeout = Duration.ZERO;
         dev.ferry.capacity.SizingPolicy sizing;
+        final List<dev.ferry.capacity.Lane> lanes = new java.util.ArrayList<>();
         Duration sizingPeriod = Duration.ofSeconds(1);
         boolean serverAwareCap;
         java.time.Clock clock = java.time.Clock.systemDefaultZone();
@@ -524,6 +533,7 @@ public final class FerryConfig {
             c.shedOnOverload = shedOnOverload;
             c.reserveTimeout = reserveTimeout;
             c.sizing = sizing;
+            c.lanes.addAll(lanes);
             c.sizingPeriod = sizingPeriod;
             c.serverAwareCap = serverAwareCap;
             c.clock = clock;
@@ -728,6 +738,21 @@ public final class FerryConfig {
         public Builder sizing(dev.ferry.capacity.SizingPolicy sizing) {
             this.sizing = sizing;
             return set("sizing");
+        }
+
+        /**
+         * A lane: a named share of the pool's connections, borrowed through {@code dataSource.lane(name)}, with
+         * a guaranteed {@code minimum}, a {@code cap} and weight 1. Callers that name no lane use the lane
+         * "main" (minimum 0, cap maximumPoolSize, weight 1, unless configured). See {@code LaneBudget}.
+         */
+        public Builder lane(String name, int minimum, int cap) {
+            return lane(name, minimum, cap, 1);
+        }
+
+        /** A lane with a weight for the capacity above the minimums (two busy lanes share it by weight). */
+        public Builder lane(String name, int minimum, int cap, int weight) {
+            lanes.add(new dev.ferry.capacity.Lane(name, minimum, cap, weight));
+            return set("lanes");
         }
 
         /** How often the sizing policy and the server-aware cap are consulted (default 1 s). */

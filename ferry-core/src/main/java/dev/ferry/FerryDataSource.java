@@ -91,9 +91,36 @@ public class FerryDataSource implements DataSource, Closeable {
      * This pool as a {@link DataSource} whose {@code getConnection()} borrows at {@code priority}: for frameworks
      * that only call {@code getConnection()} (give the critical path's transaction manager the CRITICAL view).
      */
-    public DataSource forPriority(Priority priority) {
+    public DataSourceView forPriority(Priority priority) {
         java.util.Objects.requireNonNull(priority, "priority");
-        return new PriorityDataSource(this, priority);
+        return new DataSourceView(this, priority, null);
+    }
+
+    /**
+     * This pool as a {@link DataSource} whose {@code getConnection()} borrows in the named lane (see
+     * {@code FerryConfig.Builder.lane}): give the reporting job's framework {@code lane("analytics")}.
+     *
+     * @throws IllegalArgumentException if the pool is built and has no such lane
+     */
+    public DataSourceView lane(String name) {
+        java.util.Objects.requireNonNull(name, "name");
+        ConnectionPool p = pool;
+        FerryConfig c = p == null ? null : p.config();
+        if (c != null && !name.equals(dev.ferry.capacity.Lane.MAIN)
+                && c.lanes().stream().noneMatch(l -> l.name().equals(name))) {
+            throw new IllegalArgumentException("lane: got '" + name + "'; allowed: " + dev.ferry.capacity.Lane.MAIN
+                    + c.lanes().stream().map(l -> ", " + l.name()).collect(java.util.stream.Collectors.joining()));
+        }
+        return new DataSourceView(this, Priority.NORMAL, name);
+    }
+
+    /** Borrows in a lane at a priority ({@link #lane}). */
+    Connection getConnection(String lane, Priority priority) throws SQLException {
+        ConnectionPool p = pool;
+        if (p == null) {
+            p = start0();
+        }
+        return p.getConnection(lane, priority);
     }
 
     /** Unsupported, as in HikariCP: a pool holds connections of one user. Use one data source per user. */

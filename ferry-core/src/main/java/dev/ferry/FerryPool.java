@@ -125,4 +125,23 @@ public interface FerryPool {
      * @throws IllegalArgumentException if negative or above 10000
      */
     void setReserve(int reserve);
+
+    /**
+     * Borrows a connection in a lane (null: the main lane) at this priority; see {@code FerryDataSource.lane}.
+     *
+     * @throws IllegalArgumentException if there is no such lane
+     */
+    Connection getConnection(String lane, Priority priority) throws SQLException;
+
+    /** Each lane's settings and use now (the main lane included); empty when no lanes are configured. */
+    java.util.List<dev.ferry.capacity.LaneBudget.LaneState> lanes();
+
+    /**
+     * Changes a lane's minimum, cap and weight while running (by name); waiters are served under the new
+     * settings at once, lent connections are not taken back.
+     *
+     * @throws IllegalArgumentException if there is no such lane, or the minimums would exceed maximumPoolSize
+     * @throws IllegalStateException    if the pool was built without lanes
+     */
+    void setLane(dev.ferry.capacity.Lane lane);
 }

@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * back and serve the queue before a connect could finish; a caller then waits for a return rather than for a
  * connect, and the question is asked again shortly while it waits.
  *
+ * <p><b>Lanes.</b> With lanes configured, every NORMAL and BULK borrower first takes a permit of its lane
+ * ({@link dev.ferry.capacity.LaneBudget}: the main lane when it names none), within the same timeout, and gives
+ * it back after its connection is back in the bag (so the next permit holder finds it there). Permits never
+ * exceed the budget, so permit holders are served by the pool like any borrower. CRITICAL borrowers take no
+ * permit. Without lanes, the borrow path reads one final field more.
+ *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
  * the close has finished or validationTimeout after it was queued, whichever comes first. A connect takes its
  * place in that count by compare-and-set below the cap ({@code maximumPoolSize}, lowered by a server-aware cap
@@ -145,6 +151,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final long reserveTimeoutNanos;
     /** The sizing policy and server-aware cap (idle unless one is configured or set at run time). */
     private final PoolSizer sizer;
+    /** Lanes sharing the budget; null when none are configured (then no permits are taken). */
+    private final dev.ferry.capacity.LaneBudget lanes;
     /** Lends and returns are timed for the sizing policy (only while one is set: two adds per return). */
     private volatile boolean measuring;
     /** Null unless queueWaitTarget is set. */
@@ -207,6 +215,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.sizer = new PoolSizer(this, poolName, scheduler, config.sizingPeriod(), config.sizing(),
                 config.serverAwareCap(), ticker.read());
         this.measuring = sizer.measuring();
+        this.lanes = config.lanes().isEmpty() ? null
+                : new dev.ferry.capacity.LaneBudget(config.lanes(), this::connectionCap);
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
         }
@@ -329,7 +339,85 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return getConnection(timeoutNanos, Priority.NORMAL);
     }
 
+    /**
+     * Lends a connection to a caller in {@code lane} (null: the main lane) at this priority, waiting up to
+     * connectionTimeout for the lane's permit and the connection together.
+     */
+    @Override
+    public Connection getConnection(String lane, Priority priority) throws SQLException {
+        java.util.Objects.requireNonNull(priority, "priority");
+        if (lanes == null) {
+            if (lane != null && !lane.equals(dev.ferry.capacity.Lane.MAIN)) {
+                throw new IllegalArgumentException("lane: got '" + lane + "'; allowed: none configured (see "
+                        + "FerryConfig.Builder.lane), so only the main lane");
+            }
+            return getConnection(connectionTimeoutNanos, priority);
+        }
+        return borrowInLane(lanes.lane(lane), connectionTimeoutNanos, priority);
+    }
+
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
+        dev.ferry.capacity.LaneBudget budgetByLane = lanes;
+        if (budgetByLane != null && priority != Priority.CRITICAL) {
+            return borrowInLane(budgetByLane.lane(null), timeoutNanos, priority);
+        }
+        return borrow(timeoutNanos, priority);
+    }
+
+    /**
+     * Takes a permit of the lane (see {@link dev.ferry.capacity.LaneBudget}), then a connection, both within the
+     * one timeout; the permit is given back when the connection is (in {@link #release}), or at once if none was
+     * lent. CRITICAL callers take no permit.
+     */
+    private Connection borrowInLane(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
+            throws SQLException {
+        if (priority == Priority.CRITICAL) {
+            return borrow(timeoutNanos, priority);
+        }
+        if (closed) {
+            throw closedException();
+        }
+        long remaining = timeoutNanos;
+        if (!lanes.tryAcquire(lane)) {
+            long deadline = System.nanoTime() + timeoutNanos;
+            boolean permit;
+            try {
+                permit = lanes.acquire(lane, deadline);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
+            }
+            if (!permit) {
+                if (closed) {
+                    throw closedException();
+                }
+                throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
+                        + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                        + "ms " + laneState(lane) + " " + state(), "08001");
+            }
+            remaining = Math.max(0, deadline - System.nanoTime());
+        }
+        Connection c;
+        try {
+            c = borrow(remaining, priority);
+        } catch (Throwable t) {
+            lanes.release(lane);
+            throw t;
+        }
+        ((ProxyConnection) c).entry.lane = lane; // the borrower owns the entry: a plain store, read at return
+        return c;
+    }
+
+    private String laneState(dev.ferry.capacity.LaneBudget.Slot lane) {
+        for (dev.ferry.capacity.LaneBudget.LaneState ls : lanes.state()) {
+            if (ls.lane().name().equals(lane.name())) {
+                return "(lane " + ls.lane() + ": in use " + ls.inUse() + ", waiting " + ls.waiting() + ")";
+            }
+        }
+        return "";
+    }
+
+    private Connection borrow(long timeoutNanos, Priority priority) throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -566,6 +654,20 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
+        dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
+        if (lane == null) {
+            returnEntry(entry);
+            return;
+        }
+        entry.lane = null;
+        try {
+            returnEntry(entry); // the connection first, so the next permit holder finds it
+        } finally {
+            lanes.release(lane);
+        }
+    }
+
+    private void returnEntry(PoolEntry entry) {
         Future<?> leakCheck = entry.leakCheck;
         if (leakCheck != null) {
             entry.leakCheck = null;
@@ -1132,6 +1234,21 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     @Override
+    public java.util.List<dev.ferry.capacity.LaneBudget.LaneState> lanes() {
+        return lanes == null ? java.util.List.of() : lanes.state();
+    }
+
+    @Override
+    public void setLane(dev.ferry.capacity.Lane lane) {
+        if (lanes == null) {
+            throw new IllegalStateException(poolName + " - no lanes configured; lanes are set when the pool is built "
+                    + "(FerryConfig.Builder.lane), and changed here");
+        }
+        lanes.reconfigure(lane, maximumPoolSize);
+        LOG.info("{} - lane now {}", poolName, lane);
+    }
+
+    @Override
     public int reserve() {
         return reserve;
     }
@@ -1236,6 +1353,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 throw new IllegalArgumentException("maximumPoolSize: got " + size + "; allowed: at least 1 and at "
                         + "least the minimumIdle set (" + minimumIdle + ")");
             }
+            if (lanes != null) {
+                lanes.checkBudget(size); // the lanes' minimums must still fit
+            }
             if (minimumIdleFollowsMaximum && minimumIdle > size) {
                 LOG.info("{} - adapted minimumIdle {} -> {} (default; follows the maximumPoolSize set)", poolName,
                         minimumIdle, size);
@@ -1244,6 +1364,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             maximumPoolSize = size;
         } finally {
             resizeLock.unlock();
+        }
+        if (lanes != null) {
+            lanes.rebalance(); // a larger budget has permits for lanes' waiters
         }
         for (PoolEntry entry : bag.snapshot()) {
             if (bag.size() <= size) {
@@ -1349,6 +1472,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         closed = true;
         sizer.stop();
+        if (lanes != null) {
+            lanes.close();
+        }
         Future<?> hk = housekeeping;
         if (hk != null) {
             hk.cancel(false);

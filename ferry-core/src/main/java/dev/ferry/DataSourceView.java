@@ -7,20 +7,31 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
-/** A view of a Ferry pool that borrows at one priority ({@link FerryDataSource#forPriority}). */
-final class PriorityDataSource implements DataSource {
+/**
+ * A view of a Ferry pool that borrows at one priority ({@link FerryDataSource#forPriority}), in one lane
+ * ({@link FerryDataSource#lane}), or both ({@link #forPriority}).
+ */
+public final class DataSourceView implements DataSource {
 
     private final FerryDataSource pool;
     private final Priority priority;
+    /** Null: the main lane. */
+    private final String lane;
 
-    PriorityDataSource(FerryDataSource pool, Priority priority) {
+    DataSourceView(FerryDataSource pool, Priority priority, String lane) {
         this.pool = pool;
         this.priority = priority;
+        this.lane = lane;
     }
 
     @Override
     public Connection getConnection() throws SQLException {
-        return pool.getConnection(priority);
+        return lane == null ? pool.getConnection(priority) : pool.getConnection(lane, priority);
+    }
+
+    /** The same lane at another priority. */
+    public DataSourceView forPriority(Priority priority) {
+        return new DataSourceView(pool, java.util.Objects.requireNonNull(priority, "priority"), lane);
     }
 
     @Override
@@ -65,6 +76,6 @@ final class PriorityDataSource implements DataSource {
 
     @Override
     public String toString() {
-        return "FerryDataSource(" + priority + ")" + pool;
+        return "FerryDataSource(" + (lane == null ? "" : "lane " + lane + ", ") + priority + ")" + pool;
     }
 }

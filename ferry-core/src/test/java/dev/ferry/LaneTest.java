@@ -1,0 +1,270 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.ferry.capacity.Lane;
+import dev.ferry.capacity.LaneBudget;
+import dev.ferry.testkit.StubDatabase;
+import java.sql.Connection;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Lanes over one pool, on the stub driver: caps, minimums given back first, weighted shares, FIFO within a lane,
+ * and the budget never exceeded. Waiters are started one at a time, each seen waiting before the next starts, so
+ * arrival order is known.
+ */
+class LaneTest {
+
+    private final StubDatabase db = StubDatabase.create();
+    private final List<FerryDataSource> opened = new ArrayList<>();
+    private final List<Connection> held = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    private FerryConfig.Builder config(int max) {
+        return FerryConfig.builder().jdbcUrl(db.url()).driverClassName("dev.ferry.testkit.StubDriver")
+                .poolName("lanes").maximumPoolSize(max).connectionTimeout(Duration.ofSeconds(30));
+    }
+
+    private FerryDataSource start(FerryConfig.Builder b) {
+        FerryDataSource ds = new FerryDataSource(b.build());
+        opened.add(ds);
+        return ds;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Connection c : held) {
+            c.close();
+        }
+        threads.shutdownNow();
+        opened.forEach(FerryDataSource::close);
+    }
+
+    private static LaneBudget.LaneState lane(FerryPool pool, String name) {
+        return pool.lanes().stream().filter(l -> l.lane().name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private void take(DataSource lane, int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            held.add(lane.getConnection());
+        }
+    }
+
+    /** A caller in {@code lane} that records {@code name} when served and keeps the connection until released. */
+    private Future<Connection> waiter(FerryPool pool, DataSource lane, String laneName, String name,
+                                      List<String> served) {
+        int before = lane(pool, laneName).waiting();
+        Future<Connection> f = threads.submit(() -> {
+            Connection c = lane.getConnection();
+            served.add(name);
+            return c;
+        });
+        await().until(() -> lane(pool, laneName).waiting() == before + 1);
+        return f;
+    }
+
+    @ParameterizedTest(name = "minimumIdle {0}")
+    @ValueSource(ints = {0, 1})
+    void aLaneBorrowsIdleCapacityUpToItsCapAndGivesItBackToAnOwnerBelowItsMinimumFirst(int minimumIdle)
+            throws Exception {
+        FerryDataSource ds = start(config(4).minimumIdle(minimumIdle).lane("web", 2, 4).lane("analytics", 1, 3));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        DataSource web = ds.lane("web");
+        DataSource analytics = ds.lane("analytics");
+
+        take(analytics, 3); // web is idle: analytics borrows two of web's places, up to its own cap
+        assertThat(lane(pool, "analytics").inUse()).isEqualTo(3);
+        List<String> served = new CopyOnWriteArrayList<>();
+        take(web, 1); // the last place in the budget
+        Future<Connection> analyticsWaiter = waiter(pool, analytics, "analytics", "analytics-1", served);
+        Future<Connection> webWaiter = waiter(pool, web, "web", "web-1", served);
+
+        held.remove(0).close(); // analytics gives one back: web is below its minimum and goes first
+        held.add(webWaiter.get(5, TimeUnit.SECONDS));
+        assertThat(served).containsExactly("web-1");
+        assertThat(lane(pool, "web").inUse()).isEqualTo(2);
+        held.remove(0).close(); // web is at its minimum now: analytics' waiter is next
+        held.add(analyticsWaiter.get(5, TimeUnit.SECONDS));
+        assertThat(served).containsExactly("web-1", "analytics-1");
+        assertThat(pool.totalConnections()).isLessThanOrEqualTo(4);
+    }
+
+    @Test
+    void aLaneAtItsCapWaitsAndTimesOutNamingTheLaneWhileOtherLanesAreServed() throws Exception {
+        FerryDataSource ds = start(config(4).connectionTimeout(Duration.ofMillis(250)).lane("analytics", 0, 1));
+        DataSource analytics = ds.lane("analytics");
+        take(analytics, 1);
+        assertThatThrownBy(analytics::getConnection).isInstanceOf(SQLTransientConnectionException.class)
+                .hasMessageContaining("not available in lane analytics")
+                .hasMessageContaining("cap 1").hasMessageContaining("in use 1");
+        take(ds, 3); // the main lane still has the rest of the budget
+        assertThat(ds.unwrap(FerryPool.class).activeConnections()).isEqualTo(4);
+    }
+
+    @Test
+    void twoBusyLanesShareWhatIsAboveTheMinimumsByWeight() throws Exception {
+        FerryDataSource ds = start(config(4).lane("a", 0, 4, 3).lane("b", 0, 4, 1));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        DataSource a = ds.lane("a");
+        DataSource b = ds.lane("b");
+        List<Connection> heldByB = new ArrayList<>();
+        take(a, 1);
+        for (int i = 0; i < 3; i++) {
+            heldByB.add(b.getConnection());
+        }
+        List<String> served = new CopyOnWriteArrayList<>();
+        List<Future<Connection>> waiters = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            waiters.add(waiter(pool, b, "b", "b-" + i, served));
+            waiters.add(waiter(pool, a, "a", "a-" + i, served));
+        }
+        for (int i = 0; i < heldByB.size(); i++) {
+            heldByB.get(i).close(); // each return goes to the lane with the fewest connections per unit of weight
+            int n = i + 1;
+            await().until(() -> served.size() == n);
+        }
+        assertThat(served).containsExactly("a-1", "a-2", "b-1"); // a: 1/3, 2/3 < b 2/1 ... then 3/3 > b 0/1
+        assertThat(lane(pool, "a").inUse()).isEqualTo(3);
+        assertThat(lane(pool, "b").inUse()).isEqualTo(1);
+        for (Future<Connection> f : waiters) {
+            if (f.isDone()) {
+                held.add(f.get());
+            } else {
+                f.cancel(true);
+            }
+        }
+    }
+
+    @Test
+    void callersInOneLaneAreServedFirstComeFirstServed() throws Exception {
+        FerryDataSource ds = start(config(1).minimumIdle(0).lane("jobs", 0, 1));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        DataSource jobs = ds.lane("jobs");
+        Connection first = jobs.getConnection();
+        List<String> served = new CopyOnWriteArrayList<>();
+        List<Future<Connection>> all = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            all.add(waiter(pool, jobs, "jobs", "job-" + i, served));
+        }
+        first.close();
+        for (Future<Connection> f : all) {
+            f.get(5, TimeUnit.SECONDS).close();
+        }
+        assertThat(served).containsExactly("job-1", "job-2", "job-3", "job-4");
+    }
+
+    @Test
+    void criticalCallersTakeNoPermitAndLaneCapsHoldForEveryoneElse() throws Exception {
+        FerryDataSource ds = start(config(2).connectionTimeout(Duration.ofMillis(200)).lane("batch", 0, 1));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        take(ds.lane("batch"), 1);
+        Connection critical = ds.lane("batch").forPriority(Priority.CRITICAL).getConnection(); // not held back
+        held.add(critical);
+        assertThat(lane(pool, "batch").inUse()).isEqualTo(1);
+        assertThatThrownBy(() -> ds.lane("batch").getConnection()).hasMessageContaining("lane batch");
+    }
+
+    @Test
+    void aLanesShareChangesWhileRunningAndItsWaitersAreServedAtOnce() throws Exception {
+        FerryDataSource ds = start(config(4).lane("reports", 0, 1));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        DataSource reports = ds.lane("reports");
+        take(reports, 1);
+        List<String> served = new CopyOnWriteArrayList<>();
+        Future<Connection> second = waiter(pool, reports, "reports", "reports-2", served);
+        pool.setLane(new Lane("reports", 0, 2, 1));
+        held.add(second.get(5, TimeUnit.SECONDS));
+        assertThat(lane(pool, "reports").inUse()).isEqualTo(2);
+        assertThatThrownBy(() -> pool.setLane(new Lane("reports", 0, 5, 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got cap 5 with maximumPoolSize 4");
+        assertThatThrownBy(() -> pool.setLane(new Lane("nope", 0, 1, 1))).hasMessageContaining("allowed: [reports, main]");
+        assertThatThrownBy(() -> pool.setMaximumPoolSize(0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void invalidLanesFailWhenTheConfigurationIsBuilt() {
+        assertThatThrownBy(() -> config(4).lane("a", 3, 4).lane("b", 2, 4).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("minimums adding up to 5 with maximumPoolSize 4");
+        assertThatThrownBy(() -> config(4).lane("a", 0, 5).build()).hasMessageContaining("got cap 5 with maximumPoolSize 4");
+        assertThatThrownBy(() -> config(4).lane("a", 0, 2).lane("a", 0, 1).build()).hasMessageContaining("got it twice");
+        assertThatThrownBy(() -> config(4).lane("a", 3, 2)).hasMessageContaining("cap at least 1 and at least the minimum");
+        assertThatThrownBy(() -> config(4).lane(" ", 0, 2)).hasMessageContaining("non-blank");
+        assertThatThrownBy(() -> config(4).lane("a", 0, 2, 0)).hasMessageContaining("weight 1 or more");
+        FerryDataSource ds = start(config(2).lane("a", 1, 2));
+        assertThatThrownBy(() -> ds.lane("b")).hasMessageContaining("lane: got 'b'; allowed: main, a");
+        assertThat(ds.lane("main")).isNotNull();
+        assertThat(config(2).lane("a", 1, 2).build().toString()).contains("lanes=[a(min 1, cap 2, weight 1)]");
+    }
+
+    @Test
+    void underStressNoLaneExceedsItsCapTheBudgetHoldsAndNoConnectionIsLentTwice() throws Exception {
+        int max = 6;
+        FerryDataSource ds = start(config(max).minimumIdle(0).lane("web", 2, 6, 3).lane("jobs", 1, 3, 1)
+                .lane("reports", 0, 2, 1));
+        Map<String, Integer> caps = Map.of("web", 6, "jobs", 3, "reports", 2, "main", max);
+        Map<String, AtomicInteger> out = new ConcurrentHashMap<>();
+        caps.keySet().forEach(n -> out.put(n, new AtomicInteger()));
+        AtomicInteger total = new AtomicInteger();
+        Map<Connection, Boolean> lent = new ConcurrentHashMap<>();
+        List<String> violations = new CopyOnWriteArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<?>> workers = new ArrayList<>();
+        String[] names = {"web", "jobs", "reports", "main"};
+        for (int t = 0; t < 16; t++) {
+            String laneName = names[t % names.length];
+            DataSource lane = laneName.equals("main") ? ds : ds.lane(laneName);
+            workers.add(threads.submit(() -> {
+                go.await();
+                for (int i = 0; i < 1500; i++) {
+                    try (Connection c = lane.getConnection()) {
+                        Connection physical = c.unwrap(Connection.class);
+                        if (lent.put(physical, Boolean.TRUE) != null) {
+                            violations.add("lent twice: " + physical);
+                        }
+                        int inLane = out.get(laneName).incrementAndGet();
+                        int all = total.incrementAndGet();
+                        if (inLane > caps.get(laneName) || all > max) {
+                            violations.add(laneName + " " + inLane + " of cap " + caps.get(laneName) + ", total " + all);
+                        }
+                        if (ThreadLocalRandom.current().nextInt(4) == 0) {
+                            Thread.sleep(0, 200_000);
+                        }
+                        out.get(laneName).decrementAndGet();
+                        total.decrementAndGet();
+                        lent.remove(physical);
+                    }
+                }
+                return null;
+            }));
+        }
+        go.countDown();
+        for (Future<?> w : workers) {
+            w.get(60, TimeUnit.SECONDS);
+        }
+        assertThat(violations).isEmpty();
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        assertThat(pool.lanes()).allSatisfy(l -> assertThat(l.inUse()).isZero());
+        assertThat(db.peakOpen.get()).isLessThanOrEqualTo(max);
+    }
+}
