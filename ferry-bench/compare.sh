@@ -3,6 +3,9 @@
 #
 #   ferry-bench/compare.sh                # ferry and hikari, the standard matrix
 #   POOLS=ferry,hikari,dbcp2 ferry-bench/compare.sh
+#   POOLS=ferry-lanes,hikari ferry-bench/compare.sh   # Ferry with lanes configured, borrowing in a lane
+#
+# The ratio column is the first pool in POOLS over hikari.
 #
 # Matrix: threads 1, 4, 16 on a pool of 16; 32 threads on a pool of 8. Benchmarks ConnectionCycle and
 # StatementCycle on the stub driver (no I/O). Then the virtual-thread contention run (JDK 21+).
@@ -11,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 POOLS="${POOLS:-ferry,hikari}"
+FIRST="${POOLS%%,*}"
 JAR=ferry-bench/target/benchmarks.jar
 OUT=ferry-bench/target/compare
 JMH_OPTS="${JMH_OPTS:--wi 5 -w 2 -i 5 -r 2 -f 1}"
@@ -41,7 +45,7 @@ echo "Pool overhead, ops/ms (higher is better); $(nproc) cores; $("$JAVA" -versi
 header="benchmark        threads pool"
 IFS=, read -ra pools <<<"$POOLS"
 for p in "${pools[@]}"; do header+=$(printf ' %12s' "$p"); done
-header+=$(printf ' %13s' "ferry/hikari")
+header+=$(printf ' %13s' "$FIRST/hikari")
 echo "$header"
 for f in "${files[@]}"; do
     for bench in ConnectionCycle StatementCycle; do
@@ -54,9 +58,9 @@ for f in "${files[@]}"; do
                 '.[] | select((.benchmark | endswith($b + ".cycle")) and .params.pool == $p) | .primaryMetric.score' "$f")
             line+=$(printf ' %12.0f' "$score")
         done
-        ratio=$(jq -r --arg b "$bench" '
+        ratio=$(jq -r --arg b "$bench" --arg first "$FIRST" '
             [.[] | select(.benchmark | endswith($b + ".cycle"))] as $r
-            | (($r[] | select(.params.pool == "ferry") | .primaryMetric.score)
+            | (($r[] | select(.params.pool == $first) | .primaryMetric.score)
                / ($r[] | select(.params.pool == "hikari") | .primaryMetric.score))' "$f" 2>/dev/null || echo "n/a")
         line+=$(printf ' %13.2f' "$ratio")
         echo "$line"

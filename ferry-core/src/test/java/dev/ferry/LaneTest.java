@@ -70,16 +70,20 @@ class LaneTest {
         }
     }
 
+    /** Callers waiting: in the pool's queue, or at a lane's cap. */
+    private static int waiting(FerryPool pool) {
+        return pool.waitingThreads() + pool.lanes().stream().mapToInt(LaneBudget.LaneState::waitingAtCap).sum();
+    }
+
     /** A caller in {@code lane} that records {@code name} when served and keeps the connection until released. */
-    private Future<Connection> waiter(FerryPool pool, DataSource lane, String laneName, String name,
-                                      List<String> served) {
-        int before = lane(pool, laneName).waiting();
+    private Future<Connection> waiter(FerryPool pool, DataSource lane, String name, List<String> served) {
+        int before = waiting(pool);
         Future<Connection> f = threads.submit(() -> {
             Connection c = lane.getConnection();
             served.add(name);
             return c;
         });
-        await().until(() -> lane(pool, laneName).waiting() == before + 1);
+        await().until(() -> waiting(pool) == before + 1);
         return f;
     }
 
@@ -87,22 +91,22 @@ class LaneTest {
     @ValueSource(ints = {0, 1})
     void aLaneBorrowsIdleCapacityUpToItsCapAndGivesItBackToAnOwnerBelowItsMinimumFirst(int minimumIdle)
             throws Exception {
-        FerryDataSource ds = start(config(4).minimumIdle(minimumIdle).lane("web", 2, 4).lane("analytics", 1, 3));
+        FerryDataSource ds = start(config(4).minimumIdle(minimumIdle).lane("web", 2, 4).lane("analytics", 1, 4));
         FerryPool pool = ds.unwrap(FerryPool.class);
         DataSource web = ds.lane("web");
         DataSource analytics = ds.lane("analytics");
 
-        take(analytics, 3); // web is idle: analytics borrows two of web's places, up to its own cap
-        assertThat(lane(pool, "analytics").inUse()).isEqualTo(3);
+        take(analytics, 3); // web is idle: analytics borrows two of web's places
+        assertThat(lane(pool, "analytics").lent()).isEqualTo(3);
         List<String> served = new CopyOnWriteArrayList<>();
         take(web, 1); // the last place in the budget
-        Future<Connection> analyticsWaiter = waiter(pool, analytics, "analytics", "analytics-1", served);
-        Future<Connection> webWaiter = waiter(pool, web, "web", "web-1", served);
+        Future<Connection> analyticsWaiter = waiter(pool, analytics, "analytics-1", served);
+        Future<Connection> webWaiter = waiter(pool, web, "web-1", served);
 
         held.remove(0).close(); // analytics gives one back: web is below its minimum and goes first
         held.add(webWaiter.get(5, TimeUnit.SECONDS));
         assertThat(served).containsExactly("web-1");
-        assertThat(lane(pool, "web").inUse()).isEqualTo(2);
+        assertThat(lane(pool, "web").lent()).isEqualTo(2);
         held.remove(0).close(); // web is at its minimum now: analytics' waiter is next
         held.add(analyticsWaiter.get(5, TimeUnit.SECONDS));
         assertThat(served).containsExactly("web-1", "analytics-1");
@@ -115,8 +119,8 @@ class LaneTest {
         DataSource analytics = ds.lane("analytics");
         take(analytics, 1);
         assertThatThrownBy(analytics::getConnection).isInstanceOf(SQLTransientConnectionException.class)
-                .hasMessageContaining("not available in lane analytics")
-                .hasMessageContaining("cap 1").hasMessageContaining("in use 1");
+                .hasMessageContaining("not available in lane analytics").hasMessageContaining("at the lane's cap")
+                .hasMessageContaining("cap 1").hasMessageContaining("lent 1");
         take(ds, 3); // the main lane still has the rest of the budget
         assertThat(ds.unwrap(FerryPool.class).activeConnections()).isEqualTo(4);
     }
@@ -135,17 +139,22 @@ class LaneTest {
         List<String> served = new CopyOnWriteArrayList<>();
         List<Future<Connection>> waiters = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
-            waiters.add(waiter(pool, b, "b", "b-" + i, served));
-            waiters.add(waiter(pool, a, "a", "a-" + i, served));
+            waiters.add(waiter(pool, b, "b-" + i, served));
+            waiters.add(waiter(pool, a, "a-" + i, served));
         }
         for (int i = 0; i < heldByB.size(); i++) {
             heldByB.get(i).close(); // each return goes to the lane with the fewest connections per unit of weight
             int n = i + 1;
             await().until(() -> served.size() == n);
         }
-        assertThat(served).containsExactly("a-1", "a-2", "b-1"); // a: 1/3, 2/3 < b 2/1 ... then 3/3 > b 0/1
-        assertThat(lane(pool, "a").inUse()).isEqualTo(3);
-        assertThat(lane(pool, "b").inUse()).isEqualTo(1);
+        // Arrival ranks, by demand (lent + waiting, the caller included) against the share (a 3 of 4, b 1 of 4):
+        // b-1..3 are above b's and wait at BULK; a-1 (demand 2) and a-2 (3) wait at NORMAL, a-3 (4) at BULK.
+        // Returns go to a-1, a-2, then the BULK queue in arrival order: b-1.
+        assertThat(served).containsExactly("a-1", "a-2", "b-1");
+        // Lent: a 3, b 1 (three to one, by weight); still waiting: a-3, b-2, b-3.
+        assertThat(lane(pool, "a").lent()).isEqualTo(3);
+        assertThat(lane(pool, "b").lent()).isEqualTo(1);
+        assertThat(lane(pool, "a").waiting() + lane(pool, "b").waiting()).isEqualTo(3);
         for (Future<Connection> f : waiters) {
             if (f.isDone()) {
                 held.add(f.get());
@@ -164,7 +173,7 @@ class LaneTest {
         List<String> served = new CopyOnWriteArrayList<>();
         List<Future<Connection>> all = new ArrayList<>();
         for (int i = 1; i <= 4; i++) {
-            all.add(waiter(pool, jobs, "jobs", "job-" + i, served));
+            all.add(waiter(pool, jobs, "job-" + i, served));
         }
         first.close();
         for (Future<Connection> f : all) {
@@ -180,7 +189,7 @@ class LaneTest {
         take(ds.lane("batch"), 1);
         Connection critical = ds.lane("batch").forPriority(Priority.CRITICAL).getConnection(); // not held back
         held.add(critical);
-        assertThat(lane(pool, "batch").inUse()).isEqualTo(1);
+        assertThat(lane(pool, "batch").lent()).isEqualTo(1);
         assertThatThrownBy(() -> ds.lane("batch").getConnection()).hasMessageContaining("lane batch");
     }
 
@@ -191,10 +200,11 @@ class LaneTest {
         DataSource reports = ds.lane("reports");
         take(reports, 1);
         List<String> served = new CopyOnWriteArrayList<>();
-        Future<Connection> second = waiter(pool, reports, "reports", "reports-2", served);
+        Future<Connection> second = waiter(pool, reports, "reports-2", served);
+        assertThat(lane(pool, "reports").waitingAtCap()).isEqualTo(1);
         pool.setLane(new Lane("reports", 0, 2, 1));
         held.add(second.get(5, TimeUnit.SECONDS));
-        assertThat(lane(pool, "reports").inUse()).isEqualTo(2);
+        assertThat(lane(pool, "reports").lent()).isEqualTo(2);
         assertThatThrownBy(() -> pool.setLane(new Lane("reports", 0, 5, 1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got cap 5 with maximumPoolSize 4");
         assertThatThrownBy(() -> pool.setLane(new Lane("nope", 0, 1, 1))).hasMessageContaining("allowed: [reports, main]");
@@ -264,7 +274,7 @@ class LaneTest {
         }
         assertThat(violations).isEmpty();
         FerryPool pool = ds.unwrap(FerryPool.class);
-        assertThat(pool.lanes()).allSatisfy(l -> assertThat(l.inUse()).isZero());
+        assertThat(pool.lanes()).allSatisfy(l -> assertThat(l.lent()).isZero());
         assertThat(db.peakOpen.get()).isLessThanOrEqualTo(max);
     }
 }

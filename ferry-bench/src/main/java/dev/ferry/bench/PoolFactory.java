@@ -25,6 +25,24 @@ public enum PoolFactory {
                     .build());
         }
     },
+    /**
+     * Ferry with lanes configured, borrowed through one of them: "web" (minimum half the pool, cap the pool,
+     * weight 3) and "reports" (minimum 0, cap half the pool, weight 1); the benchmark borrows in "web", so
+     * every borrow and return also takes and gives back a lane permit.
+     */
+    FERRY_LANES {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            FerryDataSource ds = new FerryDataSource(FerryConfig.builder()
+                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
+                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
+                    .connectionTimeout(Duration.ofSeconds(30))
+                    .lane("web", poolSize / 2, poolSize, 3).lane("reports", 0, Math.max(1, poolSize / 2), 1)
+                    .poolName("bench-ferry-lanes")
+                    .build());
+            return ds.lane("web");
+        }
+    },
     HIKARI {
         @Override
         public DataSource create(String url, int poolSize) {
@@ -60,13 +78,15 @@ public enum PoolFactory {
     public abstract DataSource create(String url, int poolSize) throws Exception;
 
     public static PoolFactory named(String name) {
-        return valueOf(name.toUpperCase(Locale.ROOT));
+        return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
     }
 
-    /** Closes whichever pool this is. */
+    /** Closes whichever pool this is (a lane view closes the pool behind it). */
     public static void close(DataSource ds) throws Exception {
         if (ds instanceof AutoCloseable) {
             ((AutoCloseable) ds).close();
+        } else if (ds.isWrapperFor(FerryDataSource.class)) {
+            ds.unwrap(FerryDataSource.class).close();
         }
     }
 }

@@ -14,7 +14,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 public class PoolState {
 
-    @Param({"ferry", "hikari"})
+    @Param({"ferry", "hikari", "ferry-lanes"})
     public String pool;
 
     @Param({"16"})

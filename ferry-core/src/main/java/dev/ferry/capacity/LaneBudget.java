@@ -1,13 +1,13 @@
 package dev.ferry.capacity;
 
-import java.util.ArrayDeque;
+import dev.ferry.Priority;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 
 /**
@@ -16,71 +16,64 @@ import java.util.function.IntSupplier;
  *
  * <h2>Design notes</h2>
  *
- * <p><b>Permits.</b> A borrower through a lane first takes one of the lane's permits, then a connection from the
- * pool, and gives the permit back when it returns the connection. Permits in use never exceed the pool's
- * budget ({@code budget}, read at each decision: maximumPoolSize, lowered by a server-aware cap), and a lane's
- * never exceed its cap. So every permit holder can be served by the pool: lanes decide who goes next, the pool
- * lends. Callers that name no lane use the {@link Lane#MAIN} lane, which exists in every lane setup (minimum 0,
- * cap the budget, weight 1, unless configured); so every borrower holds a permit, and the minimums hold.
- * CRITICAL callers take no permit: they are served ahead of everyone by the pool (and may use its reserve), so
- * lanes never hold them back; while one is out, a permit holder may wait in the pool for a return.
+ * <p><b>Admission.</b> A borrower in a lane is admitted to it before it borrows, and leaves it when it returns
+ * the connection, or at once if it got none. Callers that name no lane use the {@link Lane#MAIN} lane, which
+ * exists in every lane setup (minimum 0, cap unlimited, weight 1, unless configured). CRITICAL callers are not
+ * admitted to any lane: they are served ahead of everyone by the pool (and may use its reserve), so lanes never
+ * hold them back.
  *
- * <p><b>Work-conserving, minimums first.</b> A lane takes a free permit whenever it is below its cap and nobody
- * waits: capacity another lane is not using is borrowed, not left idle. When permits run out, callers queue per
- * lane, first come first served within a lane. Each permit given back goes, in this order:
- * <ol>
- *   <li>to a lane below its minimum that has callers waiting (the one furthest below, relative to its minimum):
- *       so borrowed capacity goes back to its owner at the next return, before anyone else is served;
- *   <li>otherwise to the waiting lane, below its cap, with the fewest permits per unit of weight (weighted fair
- *       share of what lies above the minimums: with weights 3 and 1, two busy lanes settle at three to one);
- * </ol>
- * ties to the lane configured first. A lane's minimum is guaranteed in this sense: when it needs a connection it
- * waits for the next one returned anywhere, never behind another lane's borrowing. Lent connections are never
- * taken back from a borrower. Newcomers do not overtake: while anyone waits, a newcomer queues and the same
- * order decides.
+ * <p><b>Caps.</b> A lane whose cap is below the pool's budget (maximumPoolSize, lowered by a server-aware cap;
+ * read at each admission) admits through a fair {@link Semaphore} of {@code cap} permits: at its cap, callers
+ * wait there, first come first served, within their timeout. A cap at or above the budget cannot bind before
+ * the pool's own budget does, so such a lane's admission is free: its callers wait in the pool's queue like any
+ * caller, where running threads keep the pool's throughput (see {@code ConnectionBag}). The fair semaphore hands
+ * permits over strictly in order, so a capped lane under heavy contention is served at the rate threads wake,
+ * a price of its cap.
  *
- * <p><b>Concurrency.</b> The fast path (nobody waiting) is two compare-and-sets (the lane's count under its cap,
- * then the total under the budget; the first is undone if the second fails) and no lock. Queues and the choice
- * of the next lane are under one {@link ReentrantLock}, held for a few instructions: no I/O, no user code, no
- * parking under it; granted waiters are unparked after it is released. No lost wake-up: a releaser lowers the
- * counts and then reads the number of waiters; a caller joining the queue raises that number and then, under
- * the lock, hands out whatever is free (to the best lane, itself if it is that). All of these are volatile or
- * atomic, so at least one of the two sees the other. A waiter that times out or is interrupted cancels its
- * slot by compare-and-set; if a permit was granted first, it keeps it and goes on to borrow.
+ * <p><b>Minimums and shares: the rank a lane's caller waits at.</b> Lanes do not queue callers for the budget;
+ * the pool does, by priority, and a lane sets the rank its caller waits at ({@link #rank}) from its demand: the
+ * connections lent to it now (counted by the pool from its connections) plus its callers already waiting in the
+ * pool. A caller whose lane's demand before it is below the lane's minimum waits at CRITICAL rank: the pool
+ * hands it the next connection returned anywhere, ahead of every lane at or above its minimum, and running
+ * threads do not take connections meanwhile. So when a lane needs its minimum, borrowed capacity goes back to
+ * it at the next return, never after another lane's borrowing; a lent connection is never taken from a
+ * borrower. (Rank only: such a caller cannot open the emergency reserve and may be shed like any NORMAL caller;
+ * like a CRITICAL one, it is not turned away by maxWaiting.) Above its minimum, a caller whose lane's demand,
+ * itself included, is above the lane's weighted share of the budget ({@code budget * weight / sum of the weights
+ * of lanes with demand}) waits at BULK rank if another lane has demand too (BULK is aged after a second, so none
+ * starves); otherwise at its own priority. Ranks are decided when the caller arrives and kept while it waits,
+ * so shares are approximate under shifting load: two busy lanes with weights 3 and 1 settle near three to one.
+ *
+ * <p><b>Cost.</b> Admission to a lane without a binding cap is a comparison; to a capped lane, a semaphore
+ * {@code tryAcquire}. Demand is counted only for callers that must wait (a scan of the pool's connections and a
+ * striped count of waiters per lane, both on the waiting path). Borrowing and returning take no lock; only
+ * {@link #reconfigure} is serialised (synchronized, nothing inside it blocks).
  */
 public final class LaneBudget {
 
-    private static final int WAITING = 0;
-    private static final int GRANTED = 1;
-    private static final int CANCELLED = 2;
-
     private final Map<String, Slot> lanes = new LinkedHashMap<>();
     private final Slot[] order;
-    /** Whether the main lane was added (not configured): its cap follows the budget, and checks skip it. */
+    /** Whether the main lane was added (not configured): its cap is unlimited, and checks skip it. */
     private final boolean implicitMain;
     private final IntSupplier budget;
-    private final AtomicInteger total = new AtomicInteger();
-    private final AtomicInteger waiting = new AtomicInteger();
-    private final ReentrantLock lock = new ReentrantLock();
-    private volatile boolean closed;
 
     /**
-     * @param configured the lanes, in the order ties are broken; a {@link Lane#MAIN} lane is added if absent
+     * @param configured the lanes; a {@link Lane#MAIN} lane is added if absent
      * @param budget     the pool's budget now
      */
     public LaneBudget(List<Lane> configured, IntSupplier budget) {
         this.budget = budget;
         for (Lane lane : configured) {
-            lanes.put(lane.name(), new Slot(lane));
+            lanes.put(lane.name(), new Slot(lane, lanes.size()));
         }
         implicitMain = !lanes.containsKey(Lane.MAIN);
         if (implicitMain) {
-            lanes.put(Lane.MAIN, new Slot(new Lane(Lane.MAIN, 0, Integer.MAX_VALUE, 1))); // capped by the budget
+            lanes.put(Lane.MAIN, new Slot(new Lane(Lane.MAIN, 0, Integer.MAX_VALUE, 1), lanes.size()));
         }
         this.order = lanes.values().toArray(new Slot[0]);
     }
 
-    /** Checks lanes against a budget: unique names, and minimums that fit. */
+    /** Checks lanes against a budget: unique names, caps within it, and minimums that fit. */
     public static void validate(List<Lane> lanes, int maximumPoolSize) {
         int minimums = 0;
         java.util.Set<String> names = new java.util.HashSet<>();
@@ -101,7 +94,25 @@ public final class LaneBudget {
         }
     }
 
-    /** The lane of this name, or an exception naming the lanes there are. */
+    /** Checks every configured lane against a new budget (the pool's maximumPoolSize, being changed). */
+    public void checkBudget(int maximumPoolSize) {
+        validate(configured(null), maximumPoolSize);
+    }
+
+    private List<Lane> configured(Lane replacing) {
+        List<Lane> all = new ArrayList<>();
+        for (Slot s : order) {
+            boolean implicit = implicitMain && s.name().equals(Lane.MAIN);
+            if (replacing != null && s.name().equals(replacing.name())) {
+                all.add(replacing);
+            } else if (!implicit) {
+                all.add(s.config);
+            }
+        }
+        return all;
+    }
+
+    /** The lane of this name (null: main), or an exception naming the lanes there are. */
     public Slot lane(String name) {
         Slot slot = lanes.get(name == null ? Lane.MAIN : name);
         if (slot == null) {
@@ -110,280 +121,169 @@ public final class LaneBudget {
         return slot;
     }
 
-    /** Takes a permit of {@code lane} if one is free and nobody waits (the fast path: no lock, no clock). */
-    public boolean tryAcquire(Slot lane) {
-        return waiting.get() == 0 && tryTake(lane);
+    /**
+     * Admits a caller to {@code lane}, waiting at a capped lane's cap until {@code deadlineNanos}
+     * (System.nanoTime) at most; {@code deadlineNanos} is read only if it must wait.
+     *
+     * @return the admission (give it back with {@link #leave}), or null on timeout
+     * @throws InterruptedException if interrupted while waiting at the cap (not admitted then)
+     */
+    public Admission admit(Slot lane, long timeoutNanos) throws InterruptedException {
+        Admission now = tryAdmit(lane);
+        if (now != null) {
+            return now;
+        }
+        if (!lane.gate.tryAcquire(timeoutNanos, TimeUnit.NANOSECONDS)) {
+            return null;
+        }
+        return lane.capped;
     }
 
-    /** Checks every configured lane against a new budget (the pool's maximumPoolSize, being changed). */
-    public void checkBudget(int maximumPoolSize) {
-        List<Lane> all = new ArrayList<>();
-        for (Slot s : order) {
-            if (!(implicitMain && s.name().equals(Lane.MAIN))) {
-                all.add(s.config);
-            }
+    /** Admits a caller to {@code lane} if it need not wait (no clock read); null if it must. */
+    public Admission tryAdmit(Slot lane) throws InterruptedException {
+        if (lane.config.cap() >= budget.getAsInt()) {
+            return lane.uncapped;
         }
-        validate(all, maximumPoolSize);
+        if (!lane.gate.tryAcquire(0, TimeUnit.NANOSECONDS)) { // fair: no overtaking callers already waiting
+            return null;
+        }
+        return lane.capped;
+    }
+
+    /** A caller leaves its lane: its connection is back, or it got none. */
+    public void leave(Admission admission) {
+        if (admission.gated) {
+            admission.lane.gate.release();
+        }
+    }
+
+    /** How many lanes there are (the main lane included): the length of the pool's lent-by-lane counts. */
+    public int size() {
+        return order.length;
+    }
+
+    /** A caller of {@code lane} starts waiting in the pool (demand); {@link #served} when it stops. */
+    public void waiting(Slot lane) {
+        lane.queued.increment();
+    }
+
+    public void served(Slot lane) {
+        lane.queued.decrement();
     }
 
     /**
-     * Takes a permit of {@code lane}, waiting until {@code deadlineNanos} (System.nanoTime) at most.
+     * The rank a caller of {@code lane} about to wait in the pool waits at (see the class notes): CRITICAL while
+     * its lane's demand is below its minimum, BULK above its weighted share when another lane has demand, else
+     * its own priority.
      *
-     * @return true with a permit (give it back with {@link #release}); false on timeout or when closed
-     * @throws InterruptedException if interrupted while waiting (no permit is held then)
+     * @param lent connections lent now per lane, by {@link Slot#index()}
      */
-    public boolean acquire(Slot lane, long deadlineNanos) throws InterruptedException {
-        if (tryAcquire(lane)) {
-            return true;
+    public Priority rank(Slot lane, Priority own, int[] lent) {
+        long before = lent[lane.index] + lane.queued.sum();
+        Lane c = lane.config;
+        if (before < c.minimum()) {
+            return Priority.CRITICAL;
         }
-        Waiter w = new Waiter(Thread.currentThread());
-        List<Waiter> granted;
-        lock.lock();
-        try {
-            lane.queue.addLast(w);
-            waiting.incrementAndGet();
-            granted = dispatch();
-        } finally {
-            lock.unlock();
+        if (own == Priority.BULK) {
+            return own;
         }
-        unpark(granted);
-        for (;;) {
-            if (w.state.get() == GRANTED) {
-                return true;
-            }
-            long remaining = deadlineNanos - System.nanoTime();
-            if (remaining <= 0 || closed) {
-                if (cancel(lane, w)) {
-                    return false;
-                }
-                continue; // granted meanwhile: keep it
-            }
-            LockSupport.parkNanos(this, remaining);
-            if (Thread.interrupted()) {
-                if (cancel(lane, w)) {
-                    throw new InterruptedException();
-                }
-                Thread.currentThread().interrupt(); // granted meanwhile: keep the permit and the interrupt
+        long weights = c.weight();
+        boolean others = false;
+        for (Slot s : order) {
+            if (s != lane && lent[s.index] + s.queued.sum() > 0) {
+                weights += s.config.weight();
+                others = true;
             }
         }
-    }
-
-    /** Gives a permit of {@code lane} back; the next waiter in the order of the class notes gets it. */
-    public void release(Slot lane) {
-        lane.held.decrementAndGet();
-        total.decrementAndGet();
-        if (waiting.get() != 0) {
-            List<Waiter> granted;
-            lock.lock();
-            try {
-                granted = dispatch();
-            } finally {
-                lock.unlock();
-            }
-            unpark(granted);
-        }
-    }
-
-    /** Hands out free permits to waiters after a change of budget, caps or minimums. */
-    public void rebalance() {
-        List<Waiter> granted;
-        lock.lock();
-        try {
-            granted = dispatch();
-        } finally {
-            lock.unlock();
-        }
-        unpark(granted);
+        boolean aboveShare = (before + 1) * weights > (long) budget.getAsInt() * c.weight();
+        return aboveShare && others ? Priority.BULK : own;
     }
 
     /** Changes a lane's minimum, cap and weight; the minimums must still fit the budget. */
-    public void reconfigure(Lane changed, int maximumPoolSize) {
-        lock.lock();
-        try {
-            Slot slot = lane(changed.name());
-            List<Lane> all = new ArrayList<>();
-            for (Slot s : order) {
-                if (!(implicitMain && s.name().equals(Lane.MAIN)) || s == slot) {
-                    all.add(s == slot ? changed : s.config);
-                }
-            }
-            validate(all, maximumPoolSize);
-            slot.config = changed;
-        } finally {
-            lock.unlock();
-        }
-        rebalance();
-    }
-
-    /** Fails waiting and future acquires. */
-    public void close() {
-        closed = true;
-        lock.lock();
-        try {
-            for (Slot s : order) {
-                for (Waiter w : s.queue) {
-                    LockSupport.unpark(w.thread);
-                }
-            }
-        } finally {
-            lock.unlock();
+    public synchronized void reconfigure(Lane changed, int maximumPoolSize) {
+        Slot slot = lane(changed.name());
+        validate(configured(changed), maximumPoolSize);
+        int delta = changed.cap() - slot.config.cap();
+        slot.config = changed;
+        if (delta > 0) {
+            slot.gate.release(delta);
+        } else if (delta < 0) {
+            slot.gate.shrink(-delta); // callers holding permits keep them; the lane settles as they leave
         }
     }
 
-    /** Each lane's settings and use now, in configured order. */
-    public List<LaneState> state() {
+    /**
+     * Each lane's settings and use now, in configured order.
+     *
+     * @param lent connections lent now per lane, by {@link Slot#index()}
+     */
+    public List<LaneState> state(int[] lent) {
         List<LaneState> out = new ArrayList<>();
-        lock.lock();
-        try {
-            for (Slot s : order) {
-                out.add(new LaneState(s.config, s.held.get(), s.queue.size()));
-            }
-        } finally {
-            lock.unlock();
+        for (Slot s : order) {
+            out.add(new LaneState(s.config, lent[s.index], (int) s.queued.sum(), s.gate.getQueueLength()));
         }
         return out;
     }
 
-    /** Permits in use, all lanes. */
-    public int inUse() {
-        return total.get();
-    }
-
-    private boolean tryTake(Slot lane) {
-        if (closed) {
-            return false;
-        }
-        for (;;) {
-            int held = lane.held.get();
-            if (held >= lane.config.cap()) {
-                return false;
-            }
-            if (lane.held.compareAndSet(held, held + 1)) {
-                break;
-            }
-        }
-        int max = budget.getAsInt();
-        for (;;) {
-            int t = total.get();
-            if (t >= max) {
-                lane.held.decrementAndGet();
-                return false;
-            }
-            if (total.compareAndSet(t, t + 1)) {
-                return true;
-            }
-        }
-    }
-
-    /** Under the lock: grants free permits to the heads of the best lanes; returns whom to unpark. */
-    private List<Waiter> dispatch() {
-        List<Waiter> granted = null;
-        for (;;) {
-            Slot best = null;
-            for (Slot s : order) {
-                dropCancelled(s);
-                if (s.queue.isEmpty() || s.held.get() >= s.config.cap()) {
-                    continue;
-                }
-                if (best == null || s.before(best)) {
-                    best = s;
-                }
-            }
-            if (best == null) {
-                return granted == null ? List.of() : granted;
-            }
-            if (!tryTake(best)) {
-                if (closed || total.get() >= budget.getAsInt()) {
-                    return granted == null ? List.of() : granted;
-                }
-                continue; // a fast-path taker filled this lane meanwhile: look again
-            }
-            Waiter w = best.queue.pollFirst();
-            waiting.decrementAndGet();
-            if (!w.state.compareAndSet(WAITING, GRANTED)) {
-                // cancelled after dropCancelled looked: hand the permit on
-                best.held.decrementAndGet();
-                total.decrementAndGet();
-                continue;
-            }
-            if (granted == null) {
-                granted = new ArrayList<>();
-            }
-            granted.add(w);
-        }
-    }
-
-    private void dropCancelled(Slot s) {
-        while (!s.queue.isEmpty() && s.queue.peekFirst().state.get() == CANCELLED) {
-            s.queue.pollFirst();
-            waiting.decrementAndGet();
-        }
-    }
-
-    /** Cancels a waiter's slot; false if it was granted a permit first. */
-    private boolean cancel(Slot lane, Waiter w) {
-        if (!w.state.compareAndSet(WAITING, CANCELLED)) {
-            return false;
-        }
-        lock.lock();
-        try {
-            if (lane.queue.remove(w)) {
-                waiting.decrementAndGet();
-            }
-        } finally {
-            lock.unlock();
-        }
-        return true;
-    }
-
-    private static void unpark(List<Waiter> granted) {
-        for (Waiter w : granted) {
-            LockSupport.unpark(w.thread);
-        }
-    }
-
-    /** One lane's counts and queue. */
+    /** One lane's counts and cap gate. */
     public static final class Slot {
         volatile Lane config;
-        final AtomicInteger held = new AtomicInteger();
-        final ArrayDeque<Waiter> queue = new ArrayDeque<>();
+        final int index;
+        /** Callers of this lane waiting in the pool (counted on the waiting path only; striped: many wait at once). */
+        final LongAdder queued = new LongAdder();
+        final ResizableSemaphore gate;
+        final Admission uncapped = new Admission(this, false);
+        final Admission capped = new Admission(this, true);
 
-        Slot(Lane config) {
+        Slot(Lane config, int index) {
             this.config = config;
+            this.index = index;
+            this.gate = new ResizableSemaphore(Math.min(config.cap(), Integer.MAX_VALUE / 2));
         }
 
         public String name() {
             return config.name();
         }
 
-        /** Whether this lane goes before {@code other} for the next permit (see the class notes). */
-        boolean before(Slot other) {
-            Lane a = config;
-            Lane b = other.config;
-            int heldA = held.get();
-            int heldB = other.held.get();
-            boolean belowA = heldA < a.minimum();
-            boolean belowB = heldB < b.minimum();
-            if (belowA != belowB) {
-                return belowA;
-            }
-            if (belowA) { // both below their minimum: the one furthest below, relative to it
-                return (long) heldA * b.minimum() < (long) heldB * a.minimum();
-            }
-            return (long) heldA * b.weight() < (long) heldB * a.weight(); // fewest permits per unit of weight
+        /** Its position in the lanes' order: the index of its count in lent-by-lane arrays. */
+        public int index() {
+            return index;
         }
     }
 
-    /** A lane's settings and use at one moment. */
-    public record LaneState(Lane lane, int inUse, int waiting) {
+    /** A caller's place in a lane: which lane, and whether it holds one of the lane's cap permits. */
+    public static final class Admission {
+        final Slot lane;
+        final boolean gated;
+
+        Admission(Slot lane, boolean gated) {
+            this.lane = lane;
+            this.gated = gated;
+        }
+
+        public Slot lane() {
+            return lane;
+        }
     }
 
-    private static final class Waiter {
-        final Thread thread;
-        final AtomicInteger state = new AtomicInteger(WAITING);
+    /**
+     * A lane's settings and use at one moment.
+     *
+     * @param lent         connections lent to the lane's callers
+     * @param waiting      its callers waiting in the pool for a connection
+     * @param waitingAtCap its callers waiting for the lane's cap
+     */
+    public record LaneState(Lane lane, int lent, int waiting, int waitingAtCap) {
+    }
 
-        Waiter(Thread thread) {
-            this.thread = thread;
+    /** A fair semaphore whose permits can be taken away (a lane's cap lowered while running). */
+    static final class ResizableSemaphore extends Semaphore {
+        ResizableSemaphore(int permits) {
+            super(permits, true);
+        }
+
+        void shrink(int by) {
+            reducePermits(by);
         }
     }
 

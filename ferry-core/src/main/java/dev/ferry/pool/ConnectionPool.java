@@ -47,11 +47,12 @@ import org.slf4j.LoggerFactory;
  * back and serve the queue before a connect could finish; a caller then waits for a return rather than for a
  * connect, and the question is asked again shortly while it waits.
  *
- * <p><b>Lanes.</b> With lanes configured, every NORMAL and BULK borrower first takes a permit of its lane
- * ({@link dev.ferry.capacity.LaneBudget}: the main lane when it names none), within the same timeout, and gives
- * it back after its connection is back in the bag (so the next permit holder finds it there). Permits never
- * exceed the budget, so permit holders are served by the pool like any borrower. CRITICAL borrowers take no
- * permit. Without lanes, the borrow path reads one final field more.
+ * <p><b>Lanes.</b> With lanes configured, every NORMAL and BULK borrower is first admitted to its lane
+ * ({@link dev.ferry.capacity.LaneBudget}: the main lane when it names none; waiting there only at a capped
+ * lane's cap), within the same timeout, and leaves it after its connection is back in the bag. If it must wait
+ * for a connection, it waits in the bag at the rank its lane gives it (CRITICAL while the lane is within its
+ * minimum, BULK above its weighted share); the emergency reserve and shedding still go by its own priority.
+ * CRITICAL borrowers are not admitted to lanes. Without lanes, the borrow path reads one final field more.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
  * the close has finished or validationTimeout after it was queued, whichever comes first. A connect takes its
@@ -361,63 +362,79 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (budgetByLane != null && priority != Priority.CRITICAL) {
             return borrowInLane(budgetByLane.lane(null), timeoutNanos, priority);
         }
-        return borrow(timeoutNanos, priority);
+        return borrow(timeoutNanos, priority, null);
     }
 
     /**
-     * Takes a permit of the lane (see {@link dev.ferry.capacity.LaneBudget}), then a connection, both within the
-     * one timeout; the permit is given back when the connection is (in {@link #release}), or at once if none was
-     * lent. CRITICAL callers take no permit.
+     * Admits the caller to its lane (see {@link dev.ferry.capacity.LaneBudget}), then lends it a connection, both
+     * within the one timeout; the caller leaves the lane when the connection is back (in {@link #release}), or at
+     * once if none was lent. CRITICAL callers are not admitted to lanes.
      */
     private Connection borrowInLane(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
             throws SQLException {
         if (priority == Priority.CRITICAL) {
-            return borrow(timeoutNanos, priority);
+            return borrow(timeoutNanos, priority, null);
         }
         if (closed) {
             throw closedException();
         }
+        dev.ferry.capacity.LaneBudget.Admission admission;
         long remaining = timeoutNanos;
-        if (!lanes.tryAcquire(lane)) {
-            long deadline = System.nanoTime() + timeoutNanos;
-            boolean permit;
-            try {
-                permit = lanes.acquire(lane, deadline);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
+        try {
+            admission = lanes.tryAdmit(lane); // the common case: no wait, no clock read
+            if (admission == null) {
+                long start = System.nanoTime();
+                admission = lanes.admit(lane, timeoutNanos);
+                remaining = Math.max(0, timeoutNanos - (System.nanoTime() - start));
             }
-            if (!permit) {
-                if (closed) {
-                    throw closedException();
-                }
-                throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
-                        + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                        + "ms " + laneState(lane) + " " + state(), "08001");
-            }
-            remaining = Math.max(0, deadline - System.nanoTime());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
+        }
+        if (admission == null) {
+            throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
+                    + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                    + "ms at the lane's cap " + laneState(lane) + " " + state(), "08001");
         }
         Connection c;
         try {
-            c = borrow(remaining, priority);
+            c = borrow(remaining, priority, lane);
         } catch (Throwable t) {
-            lanes.release(lane);
+            lanes.leave(admission);
             throw t;
         }
-        ((ProxyConnection) c).entry.lane = lane; // the borrower owns the entry: a plain store, read at return
+        ((ProxyConnection) c).entry.lane = admission; // the borrower owns the entry: a plain store, read at return
         return c;
     }
 
     private String laneState(dev.ferry.capacity.LaneBudget.Slot lane) {
-        for (dev.ferry.capacity.LaneBudget.LaneState ls : lanes.state()) {
+        for (dev.ferry.capacity.LaneBudget.LaneState ls : lanes.state(lentByLane())) {
             if (ls.lane().name().equals(lane.name())) {
-                return "(lane " + ls.lane() + ": in use " + ls.inUse() + ", waiting " + ls.waiting() + ")";
+                return "(lane " + ls.lane() + ": lent " + ls.lent() + ", waiting " + ls.waiting()
+                        + ", waiting at the cap " + ls.waitingAtCap() + ")";
             }
         }
         return "";
     }
 
-    private Connection borrow(long timeoutNanos, Priority priority) throws SQLException {
+    /** Connections lent now per lane, by the lane's index (a scan of the entries: for the waiting path only). */
+    private int[] lentByLane() {
+        int[] lent = new int[lanes.size()];
+        for (PoolEntry e : bag.snapshot()) {
+            dev.ferry.capacity.LaneBudget.Admission a = e.lane; // written by the borrower; a moment's view
+            if (a != null && e.state() == PoolEntry.IN_USE) {
+                lent[a.lane().index()]++;
+            }
+        }
+        return lent;
+    }
+
+    /**
+     * Lends a connection: the fast path, or {@link #borrowSlow}. {@code lane} (null: none) sets the rank the
+     * caller waits at if it must wait.
+     */
+    private Connection borrow(long timeoutNanos, Priority priority, dev.ferry.capacity.LaneBudget.Slot lane)
+            throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -440,19 +457,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lendableBefore(entry, deadline)) {
                     return lend(entry, ticker.read());
                 }
-                return lend(borrowSlow(deadline, timeout, priority), ticker.read());
+                return lend(borrowSlow(deadline, timeout, priority, lane), ticker.read());
             }
         }
         long timeout = timeoutNanos;
         if (measuring) {
             long waitStart = ticker.read();
             try {
-                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority), ticker.read());
+                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
             } finally {
                 sizer.meter.waited(ticker.read() - waitStart); // waiting is demand too (sizing policy)
             }
         }
-        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority), ticker.read());
+        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
     }
 
     /**
@@ -518,7 +535,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
     }
 
-    private PoolEntry borrowSlow(long deadline, long timeout, Priority priority) throws SQLException {
+    private PoolEntry borrowSlow(long deadline, long timeout, Priority priority,
+                                 dev.ferry.capacity.LaneBudget.Slot lane) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
@@ -571,7 +589,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
             }
             if (entry == null) {
-                entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
+                if (lane == null) {
+                    entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
+                } else {
+                    // A lane's caller waits at its lane's rank (within its minimum: CRITICAL; above its share: BULK).
+                    Priority rank = lanes.rank(lane, priority, lentByLane());
+                    lanes.waiting(lane);
+                    try {
+                        entry = bag.await(deadline, config.maxWaiting(), rank, lendableBefore, callerWaits);
+                    } finally {
+                        lanes.served(lane);
+                    }
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -654,16 +683,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
-        dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
+        dev.ferry.capacity.LaneBudget.Admission lane = entry.lane;
         if (lane == null) {
             returnEntry(entry);
             return;
         }
         entry.lane = null;
         try {
-            returnEntry(entry); // the connection first, so the next permit holder finds it
+            returnEntry(entry); // the connection first, then the lane (whose counts rank the next waiters)
         } finally {
-            lanes.release(lane);
+            lanes.leave(lane);
         }
     }
 
@@ -1235,7 +1264,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public java.util.List<dev.ferry.capacity.LaneBudget.LaneState> lanes() {
-        return lanes == null ? java.util.List.of() : lanes.state();
+        return lanes == null ? java.util.List.of() : lanes.state(lentByLane());
     }
 
     @Override
@@ -1365,9 +1394,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         } finally {
             resizeLock.unlock();
         }
-        if (lanes != null) {
-            lanes.rebalance(); // a larger budget has permits for lanes' waiters
-        }
         for (PoolEntry entry : bag.snapshot()) {
             if (bag.size() <= size) {
                 break;
@@ -1472,9 +1498,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         closed = true;
         sizer.stop();
-        if (lanes != null) {
-            lanes.close();
-        }
+
         Future<?> hk = housekeeping;
         if (hk != null) {
             hk.cancel(false);
