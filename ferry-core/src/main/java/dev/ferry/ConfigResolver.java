@@ -80,6 +80,10 @@ final class ConfigResolver {
         }
         r.maximumPoolSize = max;
         r.minimumIdle = b.minimumIdle == -1 ? max : b.minimumIdle;
+        if (b.sizing != null && !set(b, "minimumIdle") && r.minimumIdle > 0) {
+            adapt(r, "minimumIdle", r.minimumIdle, 0, "default; the sizing policy set sizes the pool");
+            r.minimumIdle = 0;
+        }
 
         // Timeouts: bounds first.
         notNegative("connectionTimeout", b.connectionTimeout, "0 (no limit) or a positive duration");
@@ -124,7 +128,7 @@ final class ConfigResolver {
             throw new IllegalArgumentException("clock: got null; allowed: a java.time.Clock");
         }
         if (b.sizing != null) {
-            b.sizing.validate(r.maximumPoolSize);
+            b.sizing.validate(r.maximumPoolSize, r.minimumIdle);
         }
         dev.ferry.capacity.LaneBudget.validate(b.lanes, r.maximumPoolSize);
         if (set(b, "reserveTimeout") && b.reserve == 0) {

@@ -129,7 +129,7 @@ public interface FerryPool {
     /**
      * Borrows a connection in a lane (null: the main lane) at this priority; see {@code FerryDataSource.lane}.
      *
-     * @throws IllegalArgumentException if there is no such lane
+     * @throws SQLException as {@link javax.sql.DataSource#getConnection()}, or if there is no such lane
      */
     Connection getConnection(String lane, Priority priority) throws SQLException;
 

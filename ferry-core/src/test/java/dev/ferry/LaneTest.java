@@ -212,6 +212,33 @@ class LaneTest {
     }
 
     @Test
+    void theMainLaneCanBeCappedAndUncappedWhileRunning() throws Exception {
+        FerryDataSource ds = start(config(4).connectionTimeout(Duration.ofMillis(200)).lane("jobs", 1, 2));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        pool.setLane(new Lane("main", 0, 2, 1));
+        take(ds, 2);
+        assertThatThrownBy(ds::getConnection).hasMessageContaining("lane main");
+        pool.setLane(new Lane("main", 0, 4, 1));
+        take(ds, 1); // room again
+        assertThat(lane(pool, "main").lent()).isEqualTo(3);
+    }
+
+    @Test
+    void aCapThatStartsToBindCountsTheCallersAdmittedBeforeIt() throws Exception {
+        FerryDataSource ds = start(config(4).connectionTimeout(Duration.ofMillis(200)).lane("reports", 0, 4));
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        DataSource reports = ds.lane("reports");
+        take(reports, 4); // the cap equals the budget: not binding, but every admission counts
+        pool.setMaximumPoolSize(8); // now the cap of 4 binds, and the lane already holds 4
+        assertThatThrownBy(reports::getConnection).hasMessageContaining("at the lane's cap");
+        take(ds, 4); // the main lane has the rest of the budget
+        assertThat(lane(pool, "reports").lent()).isEqualTo(4);
+        held.remove(0).close();
+        take(reports, 1); // below its cap again
+        assertThat(lane(pool, "reports").lent()).isEqualTo(4);
+    }
+
+    @Test
     void invalidLanesFailWhenTheConfigurationIsBuilt() {
         assertThatThrownBy(() -> config(4).lane("a", 3, 4).lane("b", 2, 4).build())
                 .isInstanceOf(IllegalArgumentException.class)

@@ -209,6 +209,7 @@ class SizingTest {
         FerryPool pool = start(config(10).minimumIdle(0));
         assertThat(pool.sizingPolicy()).isNull();
         pool.setSizingPolicy(SizingPolicy.fixed(6));
+        scheduler.runDue(); // the first sizing period runs on the scheduler
         assertThat(pool.sizingTarget()).isEqualTo(6);
         await().until(() -> pool.totalConnections() == 6);
         assertThatThrownBy(() -> pool.setSizingPolicy(SizingPolicy.fixed(11)))
@@ -234,5 +235,30 @@ class SizingTest {
         assertThatThrownBy(() -> config(10).sizing(SizingPolicy.reactive()).sizingPeriod(Duration.ofMillis(1)).build())
                 .hasMessageContaining("allowed: 10ms to 1 hour");
         assertThat(config(10).sizing(SizingPolicy.fixed(10)).build().toString()).contains("sizing=fixed(10)");
+        assertThatThrownBy(() -> config(10).minimumIdle(5).sizing(SizingPolicy.fixed(3)).build())
+                .hasMessageContaining("sizing fixed: got 3 connections with minimumIdle 5");
+    }
+
+    @Test
+    void aPolicyWithMinimumIdleLeftUnsetSizesThePoolInsteadOfTheDefault() {
+        FerryConfig c = config(10).sizing(SizingPolicy.reactive()).build();
+        assertThat(c.minimumIdle()).isZero();
+        assertThat(c.adaptations()).anySatisfy(a -> assertThat(a).contains("minimumIdle 10 -> 0"));
+        assertThat(config(10).minimumIdle(4).sizing(SizingPolicy.reactive()).build().minimumIdle()).isEqualTo(4);
+    }
+
+    @Test
+    void aFixedPoolOpensNoMoreForWaitingCallers() throws Exception {
+        FerryPool pool = start(config(10).sizing(SizingPolicy.fixed(2)));
+        await().until(() -> pool.totalConnections() == 2);
+        hold(2);
+        List<Future<?>> queued = waiters(pool, 3);
+        advance(Duration.ofSeconds(1));
+        assertThat(pool.totalConnections()).isEqualTo(2);
+        releaseHeld();
+        for (Future<?> f : queued) {
+            assertThat(f.get(10, TimeUnit.SECONDS)).isEqualTo(true);
+        }
+        assertThat(db.connectAttempts.get()).isEqualTo(2);
     }
 }

@@ -51,9 +51,9 @@ final class CombinedSizing implements SizingPolicy {
     }
 
     @Override
-    public void validate(int maximumPoolSize) {
+    public void validate(int maximumPoolSize, int minimumIdle) {
         for (SizingPolicy p : policies) {
-            p.validate(maximumPoolSize);
+            p.validate(maximumPoolSize, minimumIdle);
         }
     }
 

@@ -29,10 +29,11 @@ import java.util.List;
  * connections stay until idleTimeout retires them, or, with {@code retireIdleAfter}, once idle that long.
  *
  * <p><b>History.</b> With a history file, the numbers are read when the policy is built (a missing file is an
- * empty history) and written after each hour ends, to a temporary file moved into place, so a crash leaves the
- * old history or the new one, never half of one. A write that fails is logged and retried at the next hour; a
- * file that cannot be read fails the build, naming the file and the line. The state is touched only by
- * {@link #target}, which the pool calls from one thread at a time.
+ * empty history) and written after each hour ends, outside the policy's lock, to a temporary file of its own
+ * (unique per write) moved into place, so a crash or another writer leaves one whole history, never half of
+ * one. A write that fails is logged and retried at the next hour; a file that cannot be read fails the build,
+ * naming the file and the line. The hour in progress when the pool closes is not saved. The numbers are
+ * guarded by the policy's monitor, held for a few instructions (nothing blocks under it).
  */
 public final class ForecastSizing implements SizingPolicy {
 
@@ -67,18 +68,38 @@ public final class ForecastSizing implements SizingPolicy {
     }
 
     @Override
-    public synchronized int target(PoolLoad load) {
+    public int target(PoolLoad load) {
+        double[] toSave = null;
+        int target;
+        synchronized (this) {
+            target = observe(load);
+            if (savePending != null) {
+                toSave = savePending;
+                savePending = null;
+            }
+        }
+        if (toSave != null) {
+            save(toSave); // outside the lock: callers of forecastAt() never wait on the disk
+        }
+        return target;
+    }
+
+    private double[] savePending;
+
+    private int observe(PoolLoad load) {
+        double[] toSave = null;
         ZonedDateTime now = load.wallTime();
         int h = hourOfWeek(now);
         if (h != hour) {
             if (hour >= 0) {
                 learned[hour] = Math.max(peakThisHour, decay * learned[hour]);
-                save();
+                toSave = learned.clone();
             }
             hour = h;
             peakThisHour = 0;
         }
         peakThisHour = Math.max(peakThisHour, load.peakDemand());
+        savePending = toSave;
         return forecastAt(now);
     }
 
@@ -98,20 +119,29 @@ public final class ForecastSizing implements SizingPolicy {
         return learned.clone();
     }
 
-    private void save() {
+    private void save(double[] numbers) {
         if (historyFile == null) {
             return;
         }
         StringBuilder text = new StringBuilder(HEADER).append('\n');
         for (int h = 0; h < HOURS; h++) {
-            text.append(h).append(' ').append(learned[h]).append('\n');
+            text.append(h).append(' ').append(numbers[h]).append('\n');
         }
+        Path tmp = null;
         try {
-            Path tmp = historyFile.resolveSibling(historyFile.getFileName() + ".tmp");
+            Path dir = historyFile.toAbsolutePath().getParent();
+            tmp = Files.createTempFile(dir, historyFile.getFileName().toString(), ".tmp"); // unique per writer
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
             Files.move(tmp, historyFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             LOG.warn("forecast sizing: could not write history to {} (retried next hour): {}", historyFile, e.toString());
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort: a stray temporary file is harmless
+                }
+            }
         }
     }
 

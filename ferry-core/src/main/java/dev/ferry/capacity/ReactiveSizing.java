@@ -31,7 +31,7 @@ import java.util.ArrayDeque;
  * policy says no. That is HikariCP's spike
  * test: 50 callers at once on 5 connections, 2 ms queries, 150 ms to connect: the queue is gone in 20 ms, so
  * opening connections that are ready at 150 ms only leaves the pool larger. With nothing lent there is nothing
- * to come back, and with no connect time measured yet there is nothing to compare: the answer is yes.
+ * to come back, and with no connect time or hold measured yet there is nothing to compare: the answer is yes.
  * A "no" is not final: the pool asks again shortly, and as the holds of the connections out now grow older
  * {@code H} grows, so a queue behind long holds does get new connections.
  *
@@ -91,7 +91,7 @@ public final class ReactiveSizing implements SizingPolicy {
         }
         long hold = Math.max(load.meanHoldNanos(), load.meanActiveAgeNanos());
         if (hold <= 0) {
-            return false; // lent this very instant: they will be back long before a connect finishes
+            return true; // nothing measured (a policy set while connections were out): nothing to weigh
         }
         double returnsBeforeConnect = (double) load.active() * load.meanConnectNanos() / hold;
         // Callers wait: will they be served? Nobody waits: will minimumIdle be idle again? (Not both: idle

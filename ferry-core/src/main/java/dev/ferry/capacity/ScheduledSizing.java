@@ -20,8 +20,8 @@ import java.util.Set;
  * zero outside every window (then only minimumIdle and other policies hold connections). A window whose end
  * is not after its start runs past midnight into the next day ({@code FRIDAY 22:00-02:00} ends Saturday 02:00);
  * the day named is the day it starts. Windows are checked when built: two that overlap (lead times
- * included) with different minimums would leave the target to the order they were written in, so they fail
- * with both named. Windows with the same minimum may overlap.
+ * included) with different minimums fail, with both named, as a likely mistake (the target would silently be the
+ * higher of the two wherever they overlap). Windows with the same minimum may overlap.
  *
  * <p>Outside its windows the policy holds nothing: connections it had opened stay until idleTimeout retires
  * them, or, with {@code retireIdleAfter}, once they have been idle that long.
@@ -99,7 +99,7 @@ public final class ScheduledSizing implements SizingPolicy {
     }
 
     @Override
-    public void validate(int maximumPoolSize) {
+    public void validate(int maximumPoolSize, int minimumIdle) {
         for (Window w : windows) {
             if (w.minimum() > maximumPoolSize) {
                 throw new IllegalArgumentException("sizing scheduled: window " + w + " asks for " + w.minimum()

@@ -6,8 +6,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * This pool's fair share of a PostgreSQL server's connections, so that many instances of one application never
- * together exhaust the server ({@code FATAL: sorry, too many clients already}).
+ * This pool's fair share of a PostgreSQL server's connections, so that many instances of one application, once
+ * their caps agree, do not together exhaust the server ({@code FATAL: sorry, too many clients already}).
  *
  * <h2>Design notes</h2>
  *
@@ -19,45 +19,55 @@ import java.sql.Statement;
  *       application's instances must leave alone;
  *   <li><b>peers</b>: client sessions with this connection's {@code application_name} beyond the ones this
  *       pool has open: other instances of the same application;
- *   <li><b>instances</b> = {@code 1 + ceil(peers / maximumPoolSize)}: peers are assumed to be configured like
- *       this one, so each holds at most maximumPoolSize sessions (fewer open sessions count as one instance);
+ *   <li><b>instances</b> = {@code 1 + ceil(peers / perInstance)}, where {@code perInstance} is this instance's
+ *       own current cap (maximumPoolSize before the first read): peers are assumed to be configured and capped
+ *       like this one, so each holds at most that many sessions (fewer open sessions count as one instance);
  *   <li><b>cap</b> = {@code floor((limit - foreign) / instances)}, at least 1 and at most maximumPoolSize.
  * </ul>
- * Sessions are counted from {@code pg_stat_activity} ({@code backend_type = 'client backend'}), which lists
- * every role's sessions with their application names. The count is a moment's view: the pool re-reads it each
- * sizing period, so a peer that starts or stops moves every instance's cap within a period. Applications that
- * do not set {@code application_name} share the empty name, and so count each other as peers.
+ * Sessions are counted from {@code pg_stat_activity} (client backends; see {@link #QUERY} for other roles'). The
+ * count is a moment's view, re-read each sizing period; as the instances' caps come down, {@code perInstance}
+ * comes down with them and the instance count rises, until the caps agree (four instances of 50 on a limit of
+ * 100: 25 each is where their caps agree). Clients that do not set an application name share their driver's default (pgjdbc's is
+ * "PostgreSQL JDBC Driver"), so unrelated applications left at the default count each other as peers.
  */
 public record ServerShare(int limit, int foreign, int peers, int instances, int cap) {
 
+    /**
+     * Sessions of other roles show a null {@code backend_type} (and may show a null application name) to a role
+     * without {@code pg_read_all_stats}: they are counted, as other applications' sessions. Background workers
+     * of other roles may then be counted too, which only lowers the cap.
+     */
     static final String QUERY = "select current_setting('max_connections')::int"
             + " - current_setting('superuser_reserved_connections')::int"
             + " - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0),"
             + " count(*) filter (where application_name is distinct from current_setting('application_name')),"
             + " count(*) filter (where application_name = current_setting('application_name'))"
-            + " from pg_stat_activity where backend_type = 'client backend'";
+            + " from pg_stat_activity where coalesce(backend_type, 'client backend') = 'client backend'";
 
     /**
      * Reads the server's numbers on {@code connection} (one of this pool's).
      *
-     * @param ownOpen         sessions this pool has open now (its own, not peers')
-     * @param maximumPoolSize this pool's budget, the most any instance is assumed to hold
+     * @param ownOpen         sessions this pool has open now (its own, reserve included, not peers')
+     * @param maximumPoolSize this pool's budget
+     * @param perInstance     the most sessions a peer is assumed to hold (this instance's current cap)
      * @param timeoutSeconds  the query's timeout
      */
-    public static ServerShare read(Connection connection, int ownOpen, int maximumPoolSize, int timeoutSeconds)
-            throws SQLException {
+    public static ServerShare read(Connection connection, int ownOpen, int maximumPoolSize, int perInstance,
+                                   int timeoutSeconds) throws SQLException {
         try (Statement s = connection.createStatement()) {
             s.setQueryTimeout(timeoutSeconds);
             ResultSet rs = s.executeQuery(QUERY);
             rs.next();
-            return of(rs.getInt(1), rs.getInt(2), rs.getInt(3), ownOpen, maximumPoolSize);
+            return of(rs.getInt(1), rs.getInt(2), rs.getInt(3), ownOpen, maximumPoolSize, perInstance);
         }
     }
 
     /** The share from the server's numbers: see the class notes. */
-    public static ServerShare of(int limit, int foreign, int sameName, int ownOpen, int maximumPoolSize) {
+    public static ServerShare of(int limit, int foreign, int sameName, int ownOpen, int maximumPoolSize,
+                                 int perInstance) {
         int peers = Math.max(0, sameName - ownOpen);
-        int instances = 1 + (peers + maximumPoolSize - 1) / maximumPoolSize;
+        int each = Math.max(1, Math.min(maximumPoolSize, perInstance));
+        int instances = 1 + (peers + each - 1) / each;
         int cap = Math.max(1, Math.min(maximumPoolSize, (limit - foreign) / instances));
         return new ServerShare(limit, foreign, peers, instances, cap);
     }

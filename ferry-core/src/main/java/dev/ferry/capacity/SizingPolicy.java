@@ -9,10 +9,14 @@ import java.util.List;
  * a connection opened for each caller that would otherwise wait, idle ones above minimumIdle retired after
  * idleTimeout).
  *
- * <p>The pool calls {@link #target} once per {@code sizingPeriod} on its scheduler thread, and
- * {@link #grow} from the thread of a caller about to wait (or from a re-check the pool schedules);
- * never under a lock of the pool's. Whatever a policy answers, the pool stays within {@code [minimumIdle,
- * maximumPoolSize]} (and under a server-aware cap): a policy shapes the pool inside the budget, never beyond it.
+ * <p>The pool calls {@link #target} once per {@code sizingPeriod} on its scheduler, one period at a time, and
+ * {@link #grow} from the thread of a caller about to wait (or from a re-check the pool schedules); never under
+ * a lock of the pool's. Whatever a policy answers, the pool never opens more than maximumPoolSize (lowered by a
+ * server-aware cap), and never retires an idle connection that would leave fewer than minimumIdle idle. A
+ * policy may decline to open a connection to restore minimumIdle ({@link #grow}); the reactive one does while
+ * the lent connections will be back before a connect could finish. With a policy and minimumIdle left unset,
+ * minimumIdle defaults to 0 instead of maximumPoolSize (logged as an adaptation), so the policy, not the
+ * default, sizes the pool.
  *
  * <p>Policies compose with {@link #combine}: the highest target wins, and a connection is opened on demand
  * only if every policy agrees. So {@code combine(reactive(), scheduled)} pre-warms for the calendar and still
@@ -45,12 +49,12 @@ public interface SizingPolicy {
     }
 
     /**
-     * Checks the policy against the pool's budget when the configuration is built.
+     * Checks the policy against the pool's sizes when the configuration is built, and when either changes.
      *
      * @throws IllegalArgumentException naming the policy, the value and what is allowed, if the policy asks for
-     *                                  more connections than maximumPoolSize
+     *                                  more connections than maximumPoolSize, or contradicts minimumIdle
      */
-    default void validate(int maximumPoolSize) {
+    default void validate(int maximumPoolSize, int minimumIdle) {
     }
 
     /** A pool of exactly {@code size} connections, opened at start and kept. */

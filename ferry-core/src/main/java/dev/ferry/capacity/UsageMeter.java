@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  * adds the part of its hold since the period started; the pool adds the part of the holds still out when the
  * period ends) plus the time callers spent waiting, divided by the period's length. A burst of a few
  * milliseconds moves it by that much, however many callers it had. It is approximate at the edges: a return
- * racing the period's end may count in either period, and a wait counts in the period it ends in.
+ * racing the period's end may count its lent time in the period ending, the next one, or partly in both, and a
+ * wait counts in the period it ends in.
  */
 public final class UsageMeter {
 

@@ -55,7 +55,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * connection goes straight into the first waiter's slot (a CRITICAL one, unless it was cancelled meanwhile) and
  * running threads do not poll the array, so a critical caller waits for the next return, not behind running
  * threads (a waiter's own scan may still find a connection left IDLE before the critical caller arrived).
- * CRITICAL callers are not counted against maxWaiting.
+ * A lane's caller within its lane's minimum waits at the GUARANTEED rank, between CRITICAL and NORMAL, with the
+ * same hand-off. CRITICAL and GUARANTEED callers are not counted against maxWaiting.
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
  * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
@@ -132,7 +133,7 @@ final class ConnectionBag {
 
     /** Takes a free connection without waiting, or returns null. Never takes one in hand-off mode. */
     PoolEntry poll() {
-        if (waiting.get() != 0 && (handoff || oldestIsVirtual() || waiters.criticalWaiting())) {
+        if (waiting.get() != 0 && (handoff || oldestIsVirtual() || waiters.handOffRankWaiting())) {
             return null;
         }
         Object[] slot = hintSlot();
@@ -206,14 +207,24 @@ final class ConnectionBag {
     PoolEntry await(long deadlineNanos, int maxWaiting, Priority priority, Acceptor accept, Runnable onWaiting)
             throws InterruptedException {
         java.util.Objects.requireNonNull(priority, "priority");
-        // CRITICAL callers are never turned away by maxWaiting: NORMAL ones filling the queue must not lock them out.
-        if (waiting.incrementAndGet() > maxWaiting && priority != Priority.CRITICAL) {
+        return await(deadlineNanos, maxWaiting, WaiterQueue.rankOf(priority), accept, onWaiting);
+    }
+
+    /**
+     * {@link #await} at a rank of {@link WaiterQueue}'s: a priority's, or GUARANTEED (a lane's caller within its
+     * minimum), which is served after CRITICAL and before NORMAL, with CRITICAL's hand-off.
+     */
+    PoolEntry await(long deadlineNanos, int maxWaiting, int rank, Acceptor accept, Runnable onWaiting)
+            throws InterruptedException {
+        // CRITICAL and GUARANTEED callers are never turned away by maxWaiting: NORMAL ones filling the queue must
+        // not lock them out.
+        if (waiting.incrementAndGet() > maxWaiting && rank > WaiterQueue.GUARANTEED) {
             waiting.decrementAndGet();
             return REJECTED;
         }
         long start = System.nanoTime();
         long deadline = deadlineNanos;
-        Waiter waiter = new Waiter(Thread.currentThread(), start, priority, clock.read());
+        Waiter waiter = new Waiter(Thread.currentThread(), start, rank, clock.read());
         try {
             waiters.add(waiter);
         } catch (Throwable t) {
@@ -375,7 +386,7 @@ final class ConnectionBag {
     void requite(PoolEntry entry) {
         for (;;) {
             if (waiting.get() != 0) {
-                if (handoff || oldestIsVirtual() || waiters.criticalWaiting()) {
+                if (handoff || oldestIsVirtual() || waiters.handOffRankWaiting()) {
                     Waiter next;
                     while ((next = waiters.poll()) != null) {
                         if (next.offer(entry)) {
@@ -547,6 +558,22 @@ final class ConnectionBag {
         return oldest;
     }
 
+    /**
+     * Hands an IN_USE entry to the first CRITICAL waiter (a reserve connection, which no other caller may have).
+     *
+     * @return false if no CRITICAL caller waits; the caller still owns the entry then
+     */
+    boolean handToCritical(PoolEntry entry) {
+        Waiter next;
+        while ((next = waiters.pollCritical()) != null) {
+            if (next.offer(entry)) {
+                LockSupport.unpark(next.thread);
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether a CRITICAL caller is waiting now. */
     boolean criticalWaiting() {
         return waiters.criticalWaiting();
@@ -567,23 +594,23 @@ final class ConnectionBag {
         final Thread thread;
         final boolean virtual;
         final long since;
-        final Priority priority;
+        final int rank;
         final long arrivedAt;
         /** Set by the waiter before it parks; cleared by the one returner that wakes it. */
         private final AtomicBoolean parked = new AtomicBoolean();
         private final AtomicReference<PoolEntry> slot = new AtomicReference<>();
 
-        Waiter(Thread thread, long since, Priority priority, long arrivedAt) {
+        Waiter(Thread thread, long since, int rank, long arrivedAt) {
             this.thread = thread;
             this.virtual = VirtualThreadCheck.isVirtual(thread);
             this.since = since;
-            this.priority = priority;
+            this.rank = rank;
             this.arrivedAt = arrivedAt;
         }
 
         @Override
-        public Priority priority() {
-            return priority;
+        public int rank() {
+            return rank;
         }
 
         @Override
@@ -593,7 +620,7 @@ final class ConnectionBag {
 
         /** A fresh slot for the same caller, which keeps its arrival time, priority and any wake it holds. */
         Waiter renew() {
-            Waiter w = new Waiter(thread, since, priority, arrivedAt);
+            Waiter w = new Waiter(thread, since, rank, arrivedAt);
             w.woken = woken;
             return w;
         }

@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Lanes.</b> With lanes configured, every NORMAL and BULK borrower is first admitted to its lane
  * ({@link dev.ferry.capacity.LaneBudget}: the main lane when it names none; waiting there only at a capped
  * lane's cap), within the same timeout, and leaves it after its connection is back in the bag. If it must wait
- * for a connection, it waits in the bag at the rank its lane gives it (CRITICAL while the lane is within its
- * minimum, BULK above its weighted share); the emergency reserve and shedding still go by its own priority.
+ * for a connection, it waits in the bag at the rank its lane gives it (GUARANTEED within the lane's minimum,
+ * BULK above its weighted share); the emergency reserve and shedding go by its own priority, and a returned
+ * reserve connection goes only to a CRITICAL waiter.
  * CRITICAL borrowers are not admitted to lanes. Without lanes, the borrow path reads one final field more.
  *
  * <p><b>Budget.</b> {@link #openConnections} counts physical connections from the moment a connect starts until
@@ -349,12 +350,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         java.util.Objects.requireNonNull(priority, "priority");
         if (lanes == null) {
             if (lane != null && !lane.equals(dev.ferry.capacity.Lane.MAIN)) {
-                throw new IllegalArgumentException("lane: got '" + lane + "'; allowed: none configured (see "
-                        + "FerryConfig.Builder.lane), so only the main lane");
+                throw new SQLException(poolName + " - lane: got '" + lane + "'; allowed: none configured (see "
+                        + "FerryConfig.Builder.lane), so only the main lane", "HY000");
             }
             return getConnection(connectionTimeoutNanos, priority);
         }
-        return borrowInLane(lanes.lane(lane), connectionTimeoutNanos, priority);
+        dev.ferry.capacity.LaneBudget.Slot slot;
+        try {
+            slot = lanes.lane(lane);
+        } catch (IllegalArgumentException noSuchLane) {
+            throw new SQLException(poolName + " - " + noSuchLane.getMessage(), "HY000", noSuchLane);
+        }
+        return borrowInLane(slot, connectionTimeoutNanos, priority);
     }
 
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
@@ -362,7 +369,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (budgetByLane != null && priority != Priority.CRITICAL) {
             return borrowInLane(budgetByLane.lane(null), timeoutNanos, priority);
         }
-        return borrow(timeoutNanos, priority, null);
+        return borrow(timeoutNanos, priority, null, 0);
     }
 
     /**
@@ -373,37 +380,37 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private Connection borrowInLane(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
             throws SQLException {
         if (priority == Priority.CRITICAL) {
-            return borrow(timeoutNanos, priority, null);
+            return borrow(timeoutNanos, priority, null, 0);
         }
         if (closed) {
             throw closedException();
         }
-        dev.ferry.capacity.LaneBudget.Admission admission;
+        int admittedBefore;
         long remaining = timeoutNanos;
         try {
-            admission = lanes.tryAdmit(lane); // the common case: no wait, no clock read
-            if (admission == null) {
+            admittedBefore = lanes.tryAdmit(lane); // the common case: no wait, no clock read
+            if (admittedBefore < 0) {
                 long start = System.nanoTime();
-                admission = lanes.admit(lane, timeoutNanos);
+                admittedBefore = lanes.admit(lane, timeoutNanos);
                 remaining = Math.max(0, timeoutNanos - (System.nanoTime() - start));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
         }
-        if (admission == null) {
+        if (admittedBefore < 0) {
             throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
                     + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                     + "ms at the lane's cap " + laneState(lane) + " " + state(), "08001");
         }
         Connection c;
         try {
-            c = borrow(remaining, priority, lane);
+            c = borrow(remaining, priority, lane, admittedBefore);
         } catch (Throwable t) {
-            lanes.leave(admission);
+            lanes.leave(lane);
             throw t;
         }
-        ((ProxyConnection) c).entry.lane = admission; // the borrower owns the entry: a plain store, read at return
+        ((ProxyConnection) c).entry.lane = lane; // the borrower owns the entry: a plain store, read at return
         return c;
     }
 
@@ -421,9 +428,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private int[] lentByLane() {
         int[] lent = new int[lanes.size()];
         for (PoolEntry e : bag.snapshot()) {
-            dev.ferry.capacity.LaneBudget.Admission a = e.lane; // written by the borrower; a moment's view
+            dev.ferry.capacity.LaneBudget.Slot a = e.lane; // written by the borrower; a moment's view
             if (a != null && e.state() == PoolEntry.IN_USE) {
-                lent[a.lane().index()]++;
+                lent[a.index()]++;
             }
         }
         return lent;
@@ -433,8 +440,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * Lends a connection: the fast path, or {@link #borrowSlow}. {@code lane} (null: none) sets the rank the
      * caller waits at if it must wait.
      */
-    private Connection borrow(long timeoutNanos, Priority priority, dev.ferry.capacity.LaneBudget.Slot lane)
-            throws SQLException {
+    private Connection borrow(long timeoutNanos, Priority priority, dev.ferry.capacity.LaneBudget.Slot lane,
+                              int admittedBefore) throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -457,19 +464,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lendableBefore(entry, deadline)) {
                     return lend(entry, ticker.read());
                 }
-                return lend(borrowSlow(deadline, timeout, priority, lane), ticker.read());
+                return lend(borrowSlow(deadline, timeout, priority, lane, admittedBefore), ticker.read());
             }
         }
         long timeout = timeoutNanos;
         if (measuring) {
             long waitStart = ticker.read();
             try {
-                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
+                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane, admittedBefore), ticker.read());
             } finally {
                 sizer.meter.waited(ticker.read() - waitStart); // waiting is demand too (sizing policy)
             }
         }
-        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
+        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane, admittedBefore), ticker.read());
     }
 
     /**
@@ -536,7 +543,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private PoolEntry borrowSlow(long deadline, long timeout, Priority priority,
-                                 dev.ferry.capacity.LaneBudget.Slot lane) throws SQLException {
+                                 dev.ferry.capacity.LaneBudget.Slot lane, int admittedBefore) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
@@ -592,14 +599,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lane == null) {
                     entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
                 } else {
-                    // A lane's caller waits at its lane's rank (within its minimum: CRITICAL; above its share: BULK).
-                    Priority rank = lanes.rank(lane, priority, lentByLane());
-                    lanes.waiting(lane);
-                    try {
-                        entry = bag.await(deadline, config.maxWaiting(), rank, lendableBefore, callerWaits);
-                    } finally {
-                        lanes.served(lane);
-                    }
+                    // A lane's caller waits at its lane's rank (within its minimum: GUARANTEED; above its share: BULK).
+                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority, admittedBefore);
+                    int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
+                            : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
+                            : WaiterQueue.rankOf(priority);
+                    entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
                 }
             }
         } catch (InterruptedException e) {
@@ -683,7 +688,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
-        dev.ferry.capacity.LaneBudget.Admission lane = entry.lane;
+        dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
         if (lane == null) {
             returnEntry(entry);
             return;
@@ -713,9 +718,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return;
         }
         if (entry.reserve) {
-            if (bag.criticalWaiting()) {
-                bag.requite(entry); // straight to the first CRITICAL waiter (hand-off)
-            } else {
+            if (!bag.handToCritical(entry)) { // straight to the first CRITICAL waiter, never to anyone else
                 retire(entry, "reserve connection returned");
             }
             return;
@@ -880,7 +883,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         // Callers wait, or idle connections are below minimumIdle. Without a policy, open (HikariCP's rule); with
         // one, only if it agrees: for reactive sizing, only if lent connections will not come back first.
-        return sizer.grow();
+        return sizer.grow(unserved > ready);
     }
 
     /** The most connections the pool may open now: maximumPoolSize, lowered by the server-aware cap. */
@@ -1206,27 +1209,37 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /**
      * Runs {@code work} on an idle connection, claimed as housekeeping claims one so nobody borrows it meanwhile;
-     * null if none is idle. A transaction the work opened (autocommit off) is rolled back; a connection the work
-     * broke is retired.
+     * null if none is idle. A transaction the work opened (autocommit off) is rolled back; if the work fails, the
+     * connection is kept if it still validates, and retired otherwise.
      */
     <T> T withIdleConnection(ConnectionWork<T> work) throws SQLException {
         for (PoolEntry entry : bag.snapshot()) {
             if (entry.state() != PoolEntry.IDLE || entry.evict || !bag.reserve(entry)) {
                 continue;
             }
-            boolean broken = true;
+            boolean failed = true;
             try {
                 T result = work.apply(entry.connection);
-                if (!entry.autoCommit) {
-                    entry.connection.rollback();
-                }
-                broken = false;
+                failed = false;
                 return result;
             } finally {
-                if (broken || entry.evict) {
-                    retire(entry, "failed a pool query");
-                } else {
+                // A transaction the work opened (autocommit off) ends here, whether the work failed or not. A
+                // failed query does not make a connection broken: it is kept if it is still alive.
+                boolean usable = !entry.evict;
+                if (usable && !entry.autoCommit) {
+                    try {
+                        entry.connection.rollback();
+                    } catch (SQLException | RuntimeException e) {
+                        usable = false;
+                    }
+                }
+                if (usable && failed) {
+                    usable = factory.isAlive(entry, validationNanos);
+                }
+                if (usable) {
                     bag.unreserve(entry);
+                } else {
+                    retire(entry, "broken during a pool query");
                 }
             }
         }
@@ -1249,11 +1262,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public void setSizingPolicy(dev.ferry.capacity.SizingPolicy policy) {
-        if (policy != null) {
-            policy.validate(maximumPoolSize);
+        resizeLock.lock(); // validated against sizes no concurrent resize is changing
+        try {
+            if (policy != null) {
+                policy.validate(maximumPoolSize, minimumIdle);
+            }
+            measuring = policy != null;
+            sizer.setPolicy(policy);
+        } finally {
+            resizeLock.unlock();
         }
-        measuring = policy != null;
-        sizer.setPolicy(policy);
         LOG.info("{} - sizing policy now {}", poolName, policy == null ? "none (HikariCP's)" : policy);
     }
 
@@ -1273,7 +1291,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw new IllegalStateException(poolName + " - no lanes configured; lanes are set when the pool is built "
                     + "(FerryConfig.Builder.lane), and changed here");
         }
-        lanes.reconfigure(lane, maximumPoolSize);
+        resizeLock.lock(); // against a concurrent setMaximumPoolSize checking the lanes it is about to change
+        try {
+            lanes.reconfigure(lane, maximumPoolSize);
+        } finally {
+            resizeLock.unlock();
+        }
         LOG.info("{} - lane now {}", poolName, lane);
     }
 
@@ -1349,9 +1372,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return bag.waiting();
     }
 
-    /** Physical connections open or being opened or closed: what the database sees. */
+    /** Physical connections open or being opened or closed: what the database sees (the reserve apart). */
     public int openConnections() {
         return openConnections.get();
+    }
+
+    /** Every session this pool holds on the database: its budget's and its emergency reserve's. */
+    int sessionsOpen() {
+        return openConnections.get() + reserveOpen.get();
+    }
+
+    /** Runs pool work off the scheduler's thread (the server-share query), on the closer's threads. */
+    void runInBackground(Runnable task) {
+        closer.execute(task);
     }
 
     /** Times a connection stayed out longer than leakDetectionThreshold. */
@@ -1385,6 +1418,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (lanes != null) {
                 lanes.checkBudget(size); // the lanes' minimums must still fit
             }
+            dev.ferry.capacity.SizingPolicy policy = sizer.policy();
+            if (policy != null) {
+                policy.validate(size, Math.min(minimumIdle, size)); // as when set: asking for more than size fails
+            }
             if (minimumIdleFollowsMaximum && minimumIdle > size) {
                 LOG.info("{} - adapted minimumIdle {} -> {} (default; follows the maximumPoolSize set)", poolName,
                         minimumIdle, size);
@@ -1393,6 +1430,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             maximumPoolSize = size;
         } finally {
             resizeLock.unlock();
+        }
+        if (lanes != null) {
+            lanes.rebalance(); // caps bind or stop binding against the new budget: waiters at a cap look again
         }
         for (PoolEntry entry : bag.snapshot()) {
             if (bag.size() <= size) {
@@ -1412,6 +1452,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (minimumIdle < 0 || minimumIdle > maximumPoolSize) {
                 throw new IllegalArgumentException("minimumIdle: got " + minimumIdle + "; allowed: 0 to "
                         + "maximumPoolSize (" + maximumPoolSize + ")");
+            }
+            dev.ferry.capacity.SizingPolicy policy = sizer.policy();
+            if (policy != null) {
+                policy.validate(maximumPoolSize, minimumIdle);
             }
             this.minimumIdle = minimumIdle;
             minimumIdleFollowsMaximum = false;

@@ -74,8 +74,8 @@ final class PoolEntry {
     Throwable borrowSite;
     Future<?> leakCheck;
     long borrowedAt;
-    /** The borrower's admission to its lane (it leaves the lane when the connection is returned); null if none. */
-    dev.ferry.capacity.LaneBudget.Admission lane;
+    /** The lane the borrower was admitted to (it leaves the lane when the connection is returned); null if none. */
+    dev.ferry.capacity.LaneBudget.Slot lane;
     /**
      * When it was last lent, written at lend only while a sizing policy measures holds (plain, owner-written).
      * Starts long before lastAccessed (2^62 ns, about 146 years, so differences do not overflow), so "lent since

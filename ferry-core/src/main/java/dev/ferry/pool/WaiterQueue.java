@@ -12,8 +12,9 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  *
  * <h2>Design notes</h2>
  *
- * <p>One lock-free deque per priority. The head to serve is the CRITICAL deque's head if there is one. Otherwise
- * it is the NORMAL head, unless the BULK head has waited {@link #AGING_NANOS} or more and arrived before the NORMAL
+ * <p>One lock-free deque per rank: CRITICAL, GUARANTEED (a lane's caller within its lane's minimum, see
+ * {@code LaneBudget}), NORMAL, BULK. The head to serve is the CRITICAL deque's head if there is one, else the
+ * GUARANTEED deque's. Otherwise it is the NORMAL head, unless the BULK head has waited {@link #AGING_NANOS} or more and arrived before the NORMAL
  * head: an aged BULK waiter competes with NORMAL ones by arrival time, so a stream of NORMAL callers cannot
  * hold BULK work back for more than a second (a stream of CRITICAL callers can: they always go first). Each operation is linearizable on its own deque; a reader looking at several deques while a
  * waiter joins may miss it, which the bag tolerates (a waiter scans for a free connection after joining, see
@@ -24,9 +25,23 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
     /** How long a BULK waiter waits before it is served alongside NORMAL ones, by arrival. */
     static final long AGING_NANOS = 1_000_000_000L;
 
-    /** What the queue needs of a waiter: its priority and when it started waiting, by the queue's clock. */
+    static final int CRITICAL = 0;
+    static final int GUARANTEED = 1;
+    static final int NORMAL = 2;
+    static final int BULK = 3;
+
+    /** The rank of a caller of this priority that is not a lane's guaranteed caller. */
+    static int rankOf(Priority p) {
+        return switch (p) {
+            case CRITICAL -> CRITICAL;
+            case NORMAL -> NORMAL;
+            case BULK -> BULK;
+        };
+    }
+
+    /** What the queue needs of a waiter: its rank and when it started waiting, by the queue's clock. */
     interface Ranked {
-        Priority priority();
+        int rank();
 
         long arrivedAt();
     }
@@ -39,14 +54,16 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
     }
 
     private final ConcurrentLinkedDeque<W> critical = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<W> guaranteed = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<W> normal = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<W> bulk = new ConcurrentLinkedDeque<>();
 
     private ConcurrentLinkedDeque<W> of(W w) {
-        return switch (w.priority()) {
+        return switch (w.rank()) {
             case CRITICAL -> critical;
+            case GUARANTEED -> guaranteed;
             case NORMAL -> normal;
-            case BULK -> bulk;
+            default -> bulk;
         };
     }
 
@@ -64,17 +81,25 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
     }
 
     boolean isEmpty() {
-        return critical.isEmpty() && normal.isEmpty() && bulk.isEmpty();
+        return critical.isEmpty() && guaranteed.isEmpty() && normal.isEmpty() && bulk.isEmpty();
     }
 
-    /** Whether a CRITICAL caller is waiting: then every returned connection goes straight to one. */
+    /** Whether a CRITICAL caller is waiting. */
     boolean criticalWaiting() {
         return !critical.isEmpty();
+    }
+
+    /** Whether a CRITICAL or GUARANTEED caller waits: then every returned connection goes straight to one. */
+    boolean handOffRankWaiting() {
+        return !critical.isEmpty() || !guaranteed.isEmpty();
     }
 
     /** The waiter to serve next, or null. */
     W peek() {
         W c = critical.peekFirst();
+        if (c == null) {
+            c = guaranteed.peekFirst();
+        }
         if (c != null) {
             return c;
         }
@@ -93,9 +118,12 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
     W peekHighest() {
         W w = critical.peekFirst();
         if (w == null) {
-            w = normal.peekFirst();
+            w = guaranteed.peekFirst();
             if (w == null) {
-                w = bulk.peekFirst();
+                w = normal.peekFirst();
+                if (w == null) {
+                    w = bulk.peekFirst();
+                }
             }
         }
         return w;
@@ -106,10 +134,18 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
         return clock.read() - b.arrivedAt() >= AGING_NANOS && b.arrivedAt() - n.arrivedAt() <= 0;
     }
 
+    /** Removes and returns the first CRITICAL waiter, or null. */
+    W pollCritical() {
+        return critical.pollFirst();
+    }
+
     /** Removes and returns the waiter to serve next, or null. */
     W poll() {
         for (;;) {
             W w = critical.pollFirst();
+            if (w == null) {
+                w = guaranteed.pollFirst();
+            }
             if (w != null) {
                 return w;
             }
@@ -126,7 +162,7 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
         }
     }
 
-    /** Waiters in service order: CRITICAL, then NORMAL, then BULK (aging affects only who is served first). */
+    /** Waiters in service order: CRITICAL, GUARANTEED, NORMAL, BULK (aging affects only who is served first). */
     @Override
     public Iterator<W> iterator() {
         return new Iterator<>() {
@@ -135,7 +171,7 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
 
             @SuppressWarnings("unchecked")
             private Iterator<W>[] iterators() {
-                return new Iterator[] {critical.iterator(), normal.iterator(), bulk.iterator()};
+                return new Iterator[] {critical.iterator(), guaranteed.iterator(), normal.iterator(), bulk.iterator()};
             }
 
             @Override

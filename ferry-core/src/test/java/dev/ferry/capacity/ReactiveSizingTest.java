@@ -82,6 +82,8 @@ class ReactiveSizingTest {
         assertThat(policy.grow(Loads.waiting(0, 0, 1, 0, 2 * MS, 0, 150 * MS))).isTrue();
         // No connect time measured yet: nothing to weigh, so open.
         assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 2 * MS, MS, 0))).isTrue();
+        // No hold measured (the policy was set while these were out): nothing to weigh, so open.
+        assertThat(policy.grow(Loads.waiting(5, 0, 45, 0, 0, 0, 150 * MS))).isTrue();
     }
 
     @Test

@@ -83,7 +83,7 @@ class ScheduledSizingTest {
                 .hasMessageContaining("a start and a different end");
         assertThatThrownBy(() -> ScheduledSizing.builder().window(DayOfWeek.MONDAY, LocalTime.NOON,
                 LocalTime.of(13, 0), 0)).hasMessageContaining("got minimum 0");
-        assertThatThrownBy(() -> saturdayMornings.validate(10))
+        assertThatThrownBy(() -> saturdayMornings.validate(10, 0))
                 .hasMessageContaining("asks for 20 connections with maximumPoolSize 10");
     }
 }
