@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntSupplier;
@@ -17,39 +18,43 @@ import java.util.function.IntSupplier;
  *
  * <h2>Design notes</h2>
  *
- * <p><b>Admission.</b> A borrower in a lane is admitted to it before it borrows (counted in the lane's
- * {@code admitted}: callers lent a connection or waiting in the pool for one), and leaves it when it returns the
- * connection, or at once if it got none. Callers that name no lane use the {@link Lane#MAIN} lane, which exists
- * in every lane setup (minimum 0, cap unlimited, weight 1, unless configured). CRITICAL callers are not admitted
- * to any lane: they are served ahead of lane callers by the pool (and may use its reserve), so lanes never hold
- * them back.
+ * <p><b>Admission.</b> A borrower in a lane is admitted to it before it borrows, and leaves it when it returns
+ * the connection, or at once if it got none. The pool marks each connection it lends with the borrower's lane,
+ * so a lane's connections are counted from the pool's connections ({@code lent}), not by a counter on the
+ * borrow path. Callers that name no lane use the {@link Lane#MAIN} lane, which exists in every lane setup
+ * (minimum 0, cap unlimited, weight 1, unless configured). CRITICAL callers are not admitted to any lane: they
+ * are served ahead of lane callers by the pool (and may use its reserve), so lanes never hold them back.
  *
  * <p><b>Caps.</b> A lane whose cap is at or above the pool's budget (maximumPoolSize, lowered by a server-aware
- * cap; read at each admission) cannot bind before the budget does: its callers are admitted at once, and wait,
- * if they must, in the pool's queue, where running threads keep the pool's throughput (see
- * {@code ConnectionBag}). A lane whose cap is below the budget admits while fewer than {@code cap} callers are
- * admitted; others wait at the cap, first come first served, within their timeout, and each caller leaving
- * the lane signals the first of them. Every admission is counted, capped or not, so a cap that starts to bind
- * (the budget grew, or the cap was lowered) counts the callers admitted before it; they keep their place, and
- * new callers wait until the lane is below its cap. A waiter at the cap also looks again every 50 ms, so a cap
- * that stops binding because the server-aware cap moved frees it without a signal.
+ * cap; read at each admission) cannot bind before the budget does: its callers are admitted at once, with no
+ * count and no lock, and wait, if they must, in the pool's queue, where running threads keep the pool's
+ * throughput (see {@code ConnectionBag}). A lane whose cap is below the budget admits under the lane's lock while
+ * its occupancy (its connections lent, counted from the pool's connections, plus capped admissions not yet lent,
+ * counted exactly) is below the cap; others wait at the cap, first come first served, within their timeout, and
+ * each caller leaving the lane signals the first of them. Since lent connections are counted however their
+ * callers were admitted, a cap that starts to bind (the budget grew, or the cap was lowered) counts them; they
+ * keep their connections, and new callers wait until the lane is below its cap. A waiter at the cap also looks
+ * again every 50 ms, so a cap that stops binding because the server-aware cap moved frees it without a signal.
  *
  * <p><b>Minimums and shares: the rank a lane's caller waits at.</b> Lanes do not queue callers for the budget;
- * the pool does, by priority, and a lane sets the rank its caller waits at ({@link #rank}). A caller admitted
- * while its lane had fewer than {@code minimum} callers admitted waits at the guaranteed rank: the pool hands
- * it the next connection returned anywhere, ahead of every other non-CRITICAL caller, and running threads do
- * not take connections meanwhile. So when a lane needs its minimum, borrowed capacity goes back to it at the
- * next return, never after another lane's borrowing; a lent connection is never taken from a borrower. (Such a
- * caller is not CRITICAL: it cannot open or be handed the emergency reserve, and may be shed like any NORMAL
- * caller; like a CRITICAL one, it is not turned away by maxWaiting.) Otherwise, a caller whose lane has more
- * callers admitted than its weighted share of the budget ({@code budget * weight / sum of the weights of lanes
- * with callers admitted}) waits at BULK rank if another lane has callers admitted (BULK is aged after a second,
- * so none starves), else at its own priority. Ranks are decided when the caller must wait and kept while it
+ * the pool does, by priority, and a lane sets the rank its caller waits at ({@link #rank}), decided when the
+ * caller must wait, from each lane's demand (lent, plus waiting in the pool, plus capped admissions on their
+ * way). While no other lane has demand, that is the caller's own priority: there is no one to take from or yield
+ * to. Otherwise, a caller whose lane's demand is below its {@code minimum} waits at the GUARANTEED rank: the
+ * pool hands it the next connection returned anywhere, ahead of every other non-CRITICAL caller, and running
+ * threads do not take connections meanwhile. So when a lane needs its minimum, borrowed capacity goes back to it
+ * at the next return, never after another lane's borrowing; a lent connection is never taken from a borrower.
+ * (Such a caller is not CRITICAL: it is never handed an emergency reserve connection and may be shed like any
+ * NORMAL caller; like a CRITICAL one, it is not turned away by maxWaiting.) The demand is a moment's view, read
+ * without a lock, so callers of a lane arriving together may all see room under its minimum: the rank may go to
+ * a few more than {@code minimum} callers. A caller whose lane's demand, itself included, is above its weighted
+ * share of the budget ({@code budget * weight / sum of the weights of lanes with demand}) waits at BULK rank
+ * (aged after a second, so none starves); others at their own priority's. Ranks are kept while the caller
  * waits, so shares are approximate under shifting load: two busy lanes with weights 3 and 1 settle near three
  * to one.
  *
- * <p><b>Cost.</b> Admission to a lane without a binding cap is one atomic increment (and leaving, one decrement);
- * to a capped lane, the same under the lane's lock. The rank is computed only for callers that must wait. Only
+ * <p><b>Cost.</b> Admission to a lane without a binding cap is a comparison; to a capped lane, a count of the
+ * pool's connections and an atomic add under the lane's lock. The rank is computed only for callers that must wait. Only
  * capped lanes' admissions and {@link #reconfigure} take a lock ({@link ReentrantLock}s: nothing is
  * synchronized); nothing blocks under one but the wait at a cap ({@link Condition#awaitNanos}, which releases
  * it).
@@ -61,15 +66,19 @@ public final class LaneBudget {
     /** Whether the main lane was added (not configured): its cap is unlimited, and checks skip it. */
     private final boolean implicitMain;
     private final IntSupplier budget;
+    private final Lending lent;
+    private volatile boolean closed;
     /** Serialises {@link #reconfigure}. */
     private final ReentrantLock configLock = new ReentrantLock();
 
     /**
      * @param configured the lanes; a {@link Lane#MAIN} lane is added if absent
      * @param budget     the pool's budget now
+     * @param lent       what the pool's connections say of the lanes (a moment's view)
      */
-    public LaneBudget(List<Lane> configured, IntSupplier budget) {
+    public LaneBudget(List<Lane> configured, IntSupplier budget, Lending lent) {
         this.budget = budget;
+        this.lent = lent;
         for (Lane lane : configured) {
             lanes.put(lane.name(), new Slot(lane, lanes.size()));
         }
@@ -141,33 +150,44 @@ public final class LaneBudget {
     /**
      * Admits a caller to {@code lane} if it need not wait at a cap (no clock read).
      *
-     * @return how many callers the lane had admitted before this one (0 or more), or -1 if it must wait
+     * @return {@link #FREE} (no binding cap: nothing to give back but the lane), {@link #CAPPED} (counted as
+     *         pending until {@link #lent} or {@link #leave}), or {@link #WAIT} if it must wait
      */
     public int tryAdmit(Slot lane) {
         if (lane.config.cap() >= budget.getAsInt()) {
-            return lane.admitted.getAndIncrement();
+            return FREE;
         }
         lane.lock.lock();
         try {
-            if (lane.atCap == 0 && lane.admitted.get() < lane.config.cap()) {
-                return lane.admitted.getAndIncrement();
+            if (lane.atCap == 0 && occupancy(lane) < lane.config.cap()) {
+                lane.pending.incrementAndGet();
+                return CAPPED;
             }
-            return -1;
+            return WAIT;
         } finally {
             lane.lock.unlock();
         }
     }
 
+    public static final int WAIT = 0;
+    public static final int FREE = 1;
+    public static final int CAPPED = 2;
+
+    /** Callers of a lane holding a connection or admitted on their way to one. */
+    private int occupancy(Slot lane) {
+        return lent.lentIn(lane.index) + lane.pending.get();
+    }
+
     /**
      * Admits a caller to {@code lane}, waiting at its cap for {@code timeoutNanos} at most.
      *
-     * @return how many callers the lane had admitted before this one, or -1 on timeout
+     * @return as {@link #tryAdmit}, {@link #WAIT} meaning timed out
      * @throws InterruptedException if interrupted while waiting at the cap (not admitted then)
      */
     public int admit(Slot lane, long timeoutNanos) throws InterruptedException {
-        int before = tryAdmit(lane);
-        if (before >= 0) {
-            return before;
+        int now = tryAdmit(lane);
+        if (now != WAIT) {
+            return now;
         }
         long deadline = System.nanoTime() + timeoutNanos;
         lane.lock.lock();
@@ -175,18 +195,25 @@ public final class LaneBudget {
             lane.atCap++;
             try {
                 for (;;) {
-                    if (lane.config.cap() >= budget.getAsInt() || lane.admitted.get() < lane.config.cap()) {
-                        return lane.admitted.getAndIncrement();
+                    if (closed) {
+                        return WAIT;
+                    }
+                    if (lane.config.cap() >= budget.getAsInt()) {
+                        return FREE;
+                    }
+                    if (occupancy(lane) < lane.config.cap()) {
+                        lane.pending.incrementAndGet();
+                        return CAPPED;
                     }
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
-                        return -1;
+                        return WAIT;
                     }
                     lane.room.awaitNanos(Math.min(remaining, CAP_RECHECK_NANOS));
                 }
             } finally {
                 lane.atCap--;
-                if (lane.atCap > 0 && lane.admitted.get() < lane.config.cap()) {
+                if (lane.atCap > 0 && occupancy(lane) < lane.config.cap()) {
                     lane.room.signal(); // room left (we timed out, or more left): the next one looks
                 }
             }
@@ -195,9 +222,24 @@ public final class LaneBudget {
         }
     }
 
-    /** A caller leaves its lane: its connection is back, or it got none. */
-    public void leave(Slot lane) {
-        lane.admitted.decrementAndGet();
+    /**
+     * A capped admission's connection is lent (the pool has marked it with the lane): it now counts as lent,
+     * not pending.
+     */
+    public void lent(Slot lane, int admission) {
+        if (admission == CAPPED) {
+            lane.pending.decrementAndGet();
+        }
+    }
+
+    /**
+     * A caller leaves its lane: its connection is back (unmarked), or it got none ({@code admission} is then
+     * what it was admitted with, and a capped one stops counting as pending).
+     */
+    public void leave(Slot lane, int admission) {
+        if (admission == CAPPED) {
+            lane.pending.decrementAndGet();
+        }
         if (lane.atCap > 0) { // volatile read: a waiter counted itself under the lock before it awaited
             lane.lock.lock();
             try {
@@ -208,37 +250,71 @@ public final class LaneBudget {
         }
     }
 
+    /** A caller of {@code lane} starts waiting in the pool (demand, for ranks); {@link #served} when it stops. */
+    public void waiting(Slot lane) {
+        lane.queued.increment();
+    }
+
+    public void served(Slot lane) {
+        lane.queued.decrement();
+    }
+
     /** How many lanes there are (the main lane included). */
     public int size() {
         return order.length;
     }
 
     /**
-     * The rank a caller of {@code lane} waits at in the pool if it must (see the class notes).
-     *
-     * @param admittedBefore what {@link #tryAdmit} or {@link #admit} returned for this caller
-     * @return {@link Rank#GUARANTEED} within the lane's minimum; else BULK above its weighted share when another
-     *         lane has callers admitted; else the caller's own priority
+     * The rank a caller of {@code lane} about to wait in the pool waits at (see the class notes): with no other
+     * lane wanting connections, its own priority's; else GUARANTEED within the lane's minimum, BULK above its
+     * weighted share, its own priority's otherwise.
      */
-    public Rank rank(Slot lane, Priority own, int admittedBefore) {
-        Lane c = lane.config;
-        if (admittedBefore < c.minimum()) {
-            return Rank.GUARANTEED;
+    public Rank rank(Slot lane, Priority own) {
+        Rank ownRank = own == Priority.BULK ? Rank.BULK : Rank.NORMAL;
+        if (!othersWant(lane)) {
+            return ownRank; // nobody to take from or yield to (the usual case, checked with one scan at most)
         }
-        if (own == Priority.BULK) {
-            return Rank.BULK;
-        }
-        long admitted = lane.admitted.get();
-        long weights = c.weight();
+        long before = demand(lane);
+        long weights = lane.config.weight();
         boolean others = false;
         for (Slot s : order) {
-            if (s != lane && s.admitted.get() > 0) {
+            if (s != lane && demand(s) > 0) {
                 weights += s.config.weight();
                 others = true;
             }
         }
-        boolean aboveShare = admitted * weights > (long) budget.getAsInt() * c.weight();
-        return aboveShare && others ? Rank.BULK : Rank.NORMAL;
+        if (!others) {
+            return ownRank; // nobody to take from or yield to
+        }
+        Lane c = lane.config;
+        if (before < c.minimum()) {
+            return Rank.GUARANTEED;
+        }
+        boolean aboveShare = (before + 1) * weights > (long) budget.getAsInt() * c.weight();
+        return aboveShare ? Rank.BULK : ownRank;
+    }
+
+    private boolean othersWant(Slot lane) {
+        for (Slot s : order) {
+            if (s != lane && (s.queued.sum() > 0 || s.pending.get() > 0)) {
+                return true;
+            }
+        }
+        return lent.lentOutside(lane);
+    }
+
+    /** What the pool's connections say of the lanes: it marks each lent connection with its borrower's lane. */
+    public interface Lending {
+        /** Connections lent now to callers of the lane at this index. */
+        int lentIn(int laneIndex);
+
+        /** Whether any connection is lent now to a caller of another lane than this one. */
+        boolean lentOutside(Slot lane);
+    }
+
+    /** Lent, waiting in the pool, or admitted on the way: a lane's demand, as far as the counts can tell. */
+    private long demand(Slot s) {
+        return lent.lentIn(s.index) + s.queued.sum() + s.pending.get();
     }
 
     /** The rank a caller waits at in the pool: a priority, plus the guaranteed rank of a lane's minimum. */
@@ -247,6 +323,12 @@ public final class LaneBudget {
         GUARANTEED,
         NORMAL,
         BULK
+    }
+
+    /** Fails the waits at the caps (the pool is closing). */
+    public void close() {
+        closed = true;
+        rebalance();
     }
 
     /** Lets waiters at the caps look again (the budget changed). */
@@ -290,7 +372,7 @@ public final class LaneBudget {
     public List<LaneState> state(int[] lent) {
         List<LaneState> out = new ArrayList<>();
         for (Slot s : order) {
-            out.add(new LaneState(s.config, lent[s.index], s.admitted.get() - lent[s.index], s.atCap));
+            out.add(new LaneState(s.config, lent[s.index], (int) s.queued.sum(), s.atCap));
         }
         return out;
     }
@@ -299,8 +381,10 @@ public final class LaneBudget {
     public static final class Slot {
         volatile Lane config;
         final int index;
-        /** Callers admitted: lent a connection, or waiting in the pool for one. */
-        final AtomicInteger admitted = new AtomicInteger();
+        /** Capped admissions not yet lent (counted exactly: a cap is checked against it). */
+        final AtomicInteger pending = new AtomicInteger();
+        /** Callers waiting in the pool (counted on the waiting path only; striped: many wait at once). */
+        final LongAdder queued = new LongAdder();
         final ReentrantLock lock = new ReentrantLock(true);
         final Condition room = lock.newCondition();
         /** Callers waiting at the cap (written under the lock). */

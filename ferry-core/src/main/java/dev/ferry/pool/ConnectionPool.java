@@ -218,7 +218,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 config.serverAwareCap(), ticker.read());
         this.measuring = sizer.measuring();
         this.lanes = config.lanes().isEmpty() ? null
-                : new dev.ferry.capacity.LaneBudget(config.lanes(), this::connectionCap);
+                : new dev.ferry.capacity.LaneBudget(config.lanes(), this::connectionCap,
+                        new dev.ferry.capacity.LaneBudget.Lending() {
+                            @Override
+                            public int lentIn(int laneIndex) {
+                                return lentInLane(laneIndex);
+                            }
+
+                            @Override
+                            public boolean lentOutside(dev.ferry.capacity.LaneBudget.Slot lane) {
+                                return lentOutsideLane(lane);
+                            }
+                        });
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
         }
@@ -369,7 +380,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (budgetByLane != null && priority != Priority.CRITICAL) {
             return borrowInLane(budgetByLane.lane(null), timeoutNanos, priority);
         }
-        return borrow(timeoutNanos, priority, null, 0);
+        return borrow(timeoutNanos, priority, null);
     }
 
     /**
@@ -380,37 +391,43 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private Connection borrowInLane(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
             throws SQLException {
         if (priority == Priority.CRITICAL) {
-            return borrow(timeoutNanos, priority, null, 0);
+            return borrow(timeoutNanos, priority, null);
         }
         if (closed) {
             throw closedException();
         }
-        int admittedBefore;
+        int admission;
         long remaining = timeoutNanos;
         try {
-            admittedBefore = lanes.tryAdmit(lane); // the common case: no wait, no clock read
-            if (admittedBefore < 0) {
+            admission = lanes.tryAdmit(lane); // the common case: no wait, no clock read
+            if (admission == dev.ferry.capacity.LaneBudget.WAIT) {
                 long start = System.nanoTime();
-                admittedBefore = lanes.admit(lane, timeoutNanos);
+                admission = lanes.admit(lane, timeoutNanos);
                 remaining = Math.max(0, timeoutNanos - (System.nanoTime() - start));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
         }
-        if (admittedBefore < 0) {
+        if (admission == dev.ferry.capacity.LaneBudget.WAIT) {
+            if (closed) {
+                throw closedException();
+            }
             throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
                     + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                     + "ms at the lane's cap " + laneState(lane) + " " + state(), "08001");
         }
         Connection c;
         try {
-            c = borrow(remaining, priority, lane, admittedBefore);
+            c = borrow(remaining, priority, lane);
         } catch (Throwable t) {
-            lanes.leave(lane);
+            lanes.leave(lane, admission);
             throw t;
         }
-        ((ProxyConnection) c).entry.lane = lane; // the borrower owns the entry: a plain store, read at return
+        // The borrower owns the entry: a plain store, read at return and by lentInLane. Marked before a capped
+        // admission stops counting as pending, so the lane's occupancy never reads low.
+        ((ProxyConnection) c).entry.lane = lane;
+        lanes.lent(lane, admission);
         return c;
     }
 
@@ -424,7 +441,30 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return "";
     }
 
-    /** Connections lent now per lane, by the lane's index (a scan of the entries: for the waiting path only). */
+    /** Connections lent now to one lane's callers (a scan of the entries: for capped lanes and waiters only). */
+    private int lentInLane(int index) {
+        int n = 0;
+        for (PoolEntry e : bag.snapshot()) {
+            dev.ferry.capacity.LaneBudget.Slot a = e.lane;
+            if (a != null && a.index() == index && e.state() == PoolEntry.IN_USE) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether a connection is lent now to a caller of a lane other than {@code lane}. */
+    private boolean lentOutsideLane(dev.ferry.capacity.LaneBudget.Slot lane) {
+        for (PoolEntry e : bag.snapshot()) {
+            dev.ferry.capacity.LaneBudget.Slot a = e.lane;
+            if (a != null && a != lane && e.state() == PoolEntry.IN_USE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Connections lent now per lane, by the lane's index (a scan of the entries). */
     private int[] lentByLane() {
         int[] lent = new int[lanes.size()];
         for (PoolEntry e : bag.snapshot()) {
@@ -440,8 +480,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * Lends a connection: the fast path, or {@link #borrowSlow}. {@code lane} (null: none) sets the rank the
      * caller waits at if it must wait.
      */
-    private Connection borrow(long timeoutNanos, Priority priority, dev.ferry.capacity.LaneBudget.Slot lane,
-                              int admittedBefore) throws SQLException {
+    private Connection borrow(long timeoutNanos, Priority priority, dev.ferry.capacity.LaneBudget.Slot lane)
+            throws SQLException {
         if (closed) {
             throw closedException();
         }
@@ -464,19 +504,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 if (lendableBefore(entry, deadline)) {
                     return lend(entry, ticker.read());
                 }
-                return lend(borrowSlow(deadline, timeout, priority, lane, admittedBefore), ticker.read());
+                return lend(borrowSlow(deadline, timeout, priority, lane), ticker.read());
             }
         }
         long timeout = timeoutNanos;
         if (measuring) {
             long waitStart = ticker.read();
             try {
-                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane, admittedBefore), ticker.read());
+                return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
             } finally {
                 sizer.meter.waited(ticker.read() - waitStart); // waiting is demand too (sizing policy)
             }
         }
-        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane, admittedBefore), ticker.read());
+        return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
     }
 
     /**
@@ -543,7 +583,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private PoolEntry borrowSlow(long deadline, long timeout, Priority priority,
-                                 dev.ferry.capacity.LaneBudget.Slot lane, int admittedBefore) throws SQLException {
+                                 dev.ferry.capacity.LaneBudget.Slot lane) throws SQLException {
         if (suspended) {
             awaitResume(deadline, timeout);
         }
@@ -600,11 +640,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
                 } else {
                     // A lane's caller waits at its lane's rank (within its minimum: GUARANTEED; above its share: BULK).
-                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority, admittedBefore);
+                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority);
                     int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
                             : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
                             : WaiterQueue.rankOf(priority);
-                    entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
+                    lanes.waiting(lane);
+                    try {
+                        entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
+                    } finally {
+                        lanes.served(lane);
+                    }
                 }
             }
         } catch (InterruptedException e) {
@@ -697,7 +742,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         try {
             returnEntry(entry); // the connection first, then the lane (whose counts rank the next waiters)
         } finally {
-            lanes.leave(lane);
+            lanes.leave(lane, dev.ferry.capacity.LaneBudget.FREE); // no longer marked: it left the lane's count
         }
     }
 
@@ -1542,6 +1587,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         closed = true;
         sizer.stop();
+        if (lanes != null) {
+            lanes.close();
+        }
 
         Future<?> hk = housekeeping;
         if (hk != null) {
