@@ -40,7 +40,8 @@ import java.util.function.IntSupplier;
  * the pool does, by priority, and a lane sets the rank its caller waits at ({@link #rank}), decided when the
  * caller must wait, from each lane's demand (lent, plus waiting in the pool, plus capped admissions on their
  * way). While no other lane has demand, that is the caller's own priority: there is no one to take from or yield
- * to. Otherwise, a caller whose lane's demand is below its {@code minimum} waits at the GUARANTEED rank: the
+ * to, and the caller is not counted as waiting (so a lane alone in the pool pays for no count). Callers waiting
+ * from before another lane's demand began are not counted then, so a lane's demand may read low by those. Otherwise, a caller whose lane's demand is below its {@code minimum} waits at the GUARANTEED rank: the
  * pool hands it the next connection returned anywhere, ahead of every other non-CRITICAL caller, and running
  * threads do not take connections meanwhile. So when a lane needs its minimum, borrowed capacity goes back to it
  * at the next return, never after another lane's borrowing; a lent connection is never taken from a borrower.
@@ -265,14 +266,15 @@ public final class LaneBudget {
     }
 
     /**
-     * The rank a caller of {@code lane} about to wait in the pool waits at (see the class notes): with no other
-     * lane wanting connections, its own priority's; else GUARANTEED within the lane's minimum, BULK above its
-     * weighted share, its own priority's otherwise.
+     * The rank a caller of {@code lane} about to wait in the pool waits at (see the class notes): null when no
+     * other lane wants connections (then its own priority's, and it need not be counted as waiting); else
+     * GUARANTEED within the lane's minimum, BULK above its weighted share, its own priority's otherwise (then the
+     * caller is counted as waiting, {@link #waiting}, while it waits).
      */
     public Rank rank(Slot lane, Priority own) {
         Rank ownRank = own == Priority.BULK ? Rank.BULK : Rank.NORMAL;
         if (!othersWant(lane)) {
-            return ownRank; // nobody to take from or yield to (the usual case, checked with one scan at most)
+            return null; // nobody to take from or yield to (the usual case, checked with one scan at most)
         }
         long before = demand(lane);
         long weights = lane.config.weight();

@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Lanes.</b> With lanes configured, every NORMAL and BULK borrower is first admitted to its lane
  * ({@link dev.ferry.capacity.LaneBudget}: the main lane when it names none; waiting there only at a capped
- * lane's cap), within the same timeout, and leaves it after its connection is back in the bag. If it must wait
+ * lane's cap), within the same timeout, and leaves it after its connection is back in the bag. The connection
+ * it is lent is marked with its lane (a plain field the borrower owns; lanes count their connections from these
+ * marks). If it must wait
  * for a connection, it waits in the bag at the rank its lane gives it (GUARANTEED within the lane's minimum,
  * BULK above its weighted share); the emergency reserve and shedding go by its own priority, and a returned
  * reserve connection goes only to a CRITICAL waiter.
@@ -641,14 +643,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 } else {
                     // A lane's caller waits at its lane's rank (within its minimum: GUARANTEED; above its share: BULK).
                     dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority);
-                    int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
-                            : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
-                            : WaiterQueue.rankOf(priority);
-                    lanes.waiting(lane);
-                    try {
-                        entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
-                    } finally {
-                        lanes.served(lane);
+                    if (rank == null) { // no other lane wants connections: wait as any caller, uncounted
+                        entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
+                    } else {
+                        int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
+                                : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
+                                : WaiterQueue.rankOf(priority);
+                        lanes.waiting(lane);
+                        try {
+                            entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
+                        } finally {
+                            lanes.served(lane);
+                        }
                     }
                 }
             }
