@@ -119,6 +119,7 @@ class PostgresServerShareTest {
         scheduler.advance(Duration.ofSeconds(1));
         await().during(Duration.ofMillis(300)).until(() -> pool.serverShare() == null);
         assertThat(pool.connectionCap()).isEqualTo(7);
-        assertThat(scheduler.pending()).as("no sizing period left scheduled").isLessThanOrEqualTo(1);
+        scheduler.advance(Duration.ofSeconds(1)); // the period after the cap turned off ends the chain
+        assertThat(scheduler.pending()).as("no sizing period left scheduled (housekeeping only)").isLessThanOrEqualTo(1);
     }
 }

@@ -33,7 +33,9 @@ import java.util.function.IntSupplier;
  * counted exactly) is below the cap; others wait at the cap, first come first served, within their timeout, and
  * each caller leaving the lane signals the first of them. Since lent connections are counted however their
  * callers were admitted, a cap that starts to bind (the budget grew, or the cap was lowered) counts them; they
- * keep their connections, and new callers wait until the lane is below its cap. A waiter at the cap also looks
+ * keep their connections, and new callers wait until the lane is below its cap. Callers admitted before the cap
+ * bound and still waiting in the pool are not counted, and get their connections too, so for a while the lane
+ * may hold more than its cap by that many. A waiter at the cap also looks
  * again every 50 ms, so a cap that stops binding because the server-aware cap moved frees it without a signal.
  *
  * <p><b>Minimums and shares: the rank a lane's caller waits at.</b> Lanes do not queue callers for the budget;
@@ -43,7 +45,8 @@ import java.util.function.IntSupplier;
  * to, and the caller is not counted as waiting (so a lane alone in the pool pays for no count). Callers waiting
  * from before another lane's demand began are not counted then, so a lane's demand may read low by those. Otherwise, a caller whose lane's demand is below its {@code minimum} waits at the GUARANTEED rank: the
  * pool hands it the next connection returned anywhere, ahead of every other non-CRITICAL caller, and running
- * threads do not take connections meanwhile. So when a lane needs its minimum, borrowed capacity goes back to it
+ * threads do not take connections meanwhile (except one left idle by a return that raced the waiter joining the
+ * queue, which a newcomer's own scan may find, as {@code ConnectionBag} says). So when a lane needs its minimum, borrowed capacity goes back to it
  * at the next return, never after another lane's borrowing; a lent connection is never taken from a borrower.
  * (Such a caller is not CRITICAL: it is never handed an emergency reserve connection and may be shed like any
  * NORMAL caller; like a CRITICAL one, it is not turned away by maxWaiting.) The demand is a moment's view, read
@@ -55,10 +58,12 @@ import java.util.function.IntSupplier;
  * to one.
  *
  * <p><b>Cost.</b> Admission to a lane without a binding cap is a comparison; to a capped lane, a count of the
- * pool's connections and an atomic add under the lane's lock. The rank is computed only for callers that must wait. Only
- * capped lanes' admissions and {@link #reconfigure} take a lock ({@link ReentrantLock}s: nothing is
- * synchronized); nothing blocks under one but the wait at a cap ({@link Condition#awaitNanos}, which releases
- * it).
+ * pool's connections and an atomic add under the lane's lock. The rank is computed only for callers that must
+ * wait. Locks ({@link ReentrantLock}s: nothing is synchronized) are taken by capped admissions, by a caller
+ * leaving a lane that has waiters at its cap (to signal one), by {@link #rebalance}, {@link #close} and
+ * {@link #reconfigure}; nothing blocks under one but the wait at a cap ({@link Condition#awaitNanos}, which
+ * releases it). A lane's mark on a connection is a plain field: a reader on another thread may see it late,
+ * which can cost a waiter at a cap a missed signal, bounded by its 50 ms re-check.
  */
 public final class LaneBudget {
 
@@ -126,15 +131,11 @@ public final class LaneBudget {
         validate(configured(null), Integer.MAX_VALUE, maximumPoolSize);
     }
 
+    /** Every lane's settings (the main lane included, configured or not), one of them replaced. */
     private List<Lane> configured(Lane replacing) {
         List<Lane> all = new ArrayList<>();
         for (Slot s : order) {
-            boolean implicit = implicitMain && s.name().equals(Lane.MAIN);
-            if (replacing != null && s.name().equals(replacing.name())) {
-                all.add(replacing);
-            } else if (!implicit) {
-                all.add(s.config);
-            }
+            all.add(replacing != null && s.name().equals(replacing.name()) ? replacing : s.config);
         }
         return all;
     }
@@ -176,7 +177,10 @@ public final class LaneBudget {
 
     /** Callers of a lane holding a connection or admitted on their way to one. */
     private int occupancy(Slot lane) {
-        return lent.lentIn(lane.index) + lane.pending.get();
+        // Pending first: a borrower marks its connection before it stops counting as pending, so reading in this
+        // order may count it twice (safe), never not at all.
+        int pending = lane.pending.get();
+        return pending + lent.lentIn(lane.index);
     }
 
     /**
@@ -316,7 +320,8 @@ public final class LaneBudget {
 
     /** Lent, waiting in the pool, or admitted on the way: a lane's demand, as far as the counts can tell. */
     private long demand(Slot s) {
-        return lent.lentIn(s.index) + s.queued.sum() + s.pending.get();
+        long pending = s.pending.get(); // first: see occupancy()
+        return pending + lent.lentIn(s.index) + s.queued.sum();
     }
 
     /** The rank a caller waits at in the pool: a priority, plus the guaranteed rank of a lane's minimum. */

@@ -56,7 +56,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * running threads do not poll the array, so a critical caller waits for the next return, not behind running
  * threads (a waiter's own scan may still find a connection left IDLE before the critical caller arrived).
  * A lane's caller within its lane's minimum waits at the GUARANTEED rank, between CRITICAL and NORMAL, with the
- * same hand-off. CRITICAL and GUARANTEED callers are not counted against maxWaiting.
+ * same hand-off. CRITICAL and GUARANTEED callers are never turned away by maxWaiting (they are counted as
+ * waiting, so they use up room NORMAL and BULK callers would have).
  *
  * <p><b>Unusable connections.</b> A waiter offers each connection it obtains to the pool's check (lifetime,
  * eviction, validation), which may retire it, or give it back when too little of the waiter's time is left to
@@ -268,7 +269,7 @@ final class ConnectionBag {
                     if (free != null) {
                         waiter.parked.set(false);
                         if (!waiter.cancel()) {
-                            requite(free); // a returner handed us one while we found another: give one back
+                            giveBack(free); // a returner handed us one while we found another: give one back
                             continue; // and check the handed one above
                         }
                         // Out of the queue (so no returner hands us a second one while we check this one).
@@ -333,16 +334,30 @@ final class ConnectionBag {
             return accept.accept(entry, deadline);
         } catch (Throwable t) {
             if (entry.state() != PoolEntry.REMOVED) { // the check may have retired it before it threw
-                requite(entry);
+                giveBack(entry);
             }
             throw t;
         }
     }
 
+    /**
+     * Gives back an entry a waiter will not use. A reserve connection goes only to a CRITICAL waiter; with none,
+     * it is marked evicted, so whoever takes it next retires it instead of using it (the pool closes it).
+     */
+    private void giveBack(PoolEntry entry) {
+        if (entry.reserve) {
+            if (handToCritical(entry)) {
+                return;
+            }
+            entry.evict = true;
+        }
+        requite(entry);
+    }
+
     /** A waiter leaving abnormally: its slot is cancelled (or what was handed to it given back). */
     private void leave(Waiter waiter) {
         if (!waiter.cancel()) {
-            requite(waiter.entry());
+            giveBack(waiter.entry());
         }
         passWakeOn();
     }

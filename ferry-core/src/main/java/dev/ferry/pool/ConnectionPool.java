@@ -703,7 +703,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long remaining = deadline - System.nanoTime();
         if (remaining < minValidationNanos) {
-            bag.requite(entry);
+            giveBack(entry);
             return false;
         }
         if (!factory.isAlive(entry, Math.min(validationNanos, remaining))) {
@@ -712,6 +712,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         entry.lastAlive = ticker.read();
         return true;
+    }
+
+    /** Gives back an entry a waiter could not use: a reserve one only to a CRITICAL waiter, else it is closed. */
+    private void giveBack(PoolEntry entry) {
+        if (entry.reserve) {
+            if (!bag.handToCritical(entry)) {
+                retire(entry, "reserve connection given back");
+            }
+        } else {
+            bag.requite(entry);
+        }
     }
 
     private boolean needsValidation(PoolEntry entry, long now) {

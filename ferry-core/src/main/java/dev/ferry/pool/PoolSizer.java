@@ -151,10 +151,13 @@ final class PoolSizer {
                 int wanted = p.target(load);
                 if (policy == p) { // replaced meanwhile: the new one's answer comes next period
                     target = Math.max(0, Math.min(wanted, load.maximumPoolSize()));
-                }
-                Duration retireAfter = p.retireIdleAfter();
-                if (retireAfter != null) {
-                    pool.retireIdleAbove(target, retireAfter.toNanos());
+                    if (policy == null) {
+                        target = 0; // removed between the check and the write (both volatile: one side sees it)
+                    }
+                    Duration retireAfter = p.retireIdleAfter();
+                    if (retireAfter != null && policy == p) {
+                        pool.retireIdleAbove(target, retireAfter.toNanos());
+                    }
                 }
             }
             pool.requestConnections();
@@ -178,7 +181,10 @@ final class PoolSizer {
             nextTick = scheduler.schedule(this::tick, delay);
         } catch (RuntimeException refused) {
             chainRunning.set(false);
-            LOG.debug("{} - sizing stopped: scheduler refused ({})", poolName, refused.toString());
+            if (!stopped) {
+                LOG.warn("{} - sizing periods stopped: the scheduler refused the next one ({}); setting a policy "
+                        + "again restarts them", poolName, refused.toString());
+            }
         }
     }
 
