@@ -42,7 +42,9 @@ import java.util.function.IntSupplier;
  * the pool does, by priority, and a lane sets the rank its caller waits at ({@link #rank}), decided when the
  * caller must wait, from each lane's demand (lent, plus waiting in the pool, plus capped admissions on their
  * way). While no other lane has demand, that is the caller's own priority: there is no one to take from or yield
- * to, and the caller is not counted as waiting (so a lane alone in the pool pays for no count). Callers waiting
+ * to, and the caller is not counted as waiting (so a lane alone in the pool pays for no count). Whether another
+ * lane has demand is looked up at most once a millisecond per lane (it scans the pool's connections, which
+ * other threads are writing), so a lane that starts to want connections is seen within a millisecond. Callers waiting
  * from before another lane's demand began are not counted then, so a lane's demand may read low by those. Otherwise, a caller whose lane's demand is below its {@code minimum} waits at the GUARANTEED rank: the
  * pool hands it the next connection returned anywhere, ahead of every other non-CRITICAL caller, and running
  * threads do not take connections meanwhile (except one left idle by a return that raced the waiter joining the
@@ -274,11 +276,13 @@ public final class LaneBudget {
      * other lane wants connections (then its own priority's, and it need not be counted as waiting); else
      * GUARANTEED within the lane's minimum, BULK above its weighted share, its own priority's otherwise (then the
      * caller is counted as waiting, {@link #waiting}, while it waits).
+     *
+     * @param nanoTime System.nanoTime() now (the caller has read it already)
      */
-    public Rank rank(Slot lane, Priority own) {
+    public Rank rank(Slot lane, Priority own, long nanoTime) {
         Rank ownRank = own == Priority.BULK ? Rank.BULK : Rank.NORMAL;
-        if (!othersWant(lane)) {
-            return null; // nobody to take from or yield to (the usual case, checked with one scan at most)
+        if (!othersWantRecently(lane, nanoTime)) {
+            return null; // nobody to take from or yield to (the usual case)
         }
         long before = demand(lane);
         long weights = lane.config.weight();
@@ -299,6 +303,22 @@ public final class LaneBudget {
         boolean aboveShare = (before + 1) * weights > (long) budget.getAsInt() * c.weight();
         return aboveShare ? Rank.BULK : ownRank;
     }
+
+    /**
+     * {@link #othersWant}, re-read at most every {@link #OTHERS_RECHECK_NANOS} per lane: the scan reads
+     * connections other threads are writing, and a lane alone in a busy pool would pay it on every wait.
+     */
+    private boolean othersWantRecently(Slot lane, long now) {
+        if (now - lane.othersCheckedAt < OTHERS_RECHECK_NANOS) {
+            return lane.othersWanted;
+        }
+        boolean want = othersWant(lane);
+        lane.othersWanted = want;
+        lane.othersCheckedAt = now;
+        return want;
+    }
+
+    private static final long OTHERS_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private boolean othersWant(Slot lane) {
         for (Slot s : order) {
@@ -396,6 +416,9 @@ public final class LaneBudget {
         final Condition room = lock.newCondition();
         /** Callers waiting at the cap (written under the lock). */
         volatile int atCap;
+        /** Whether another lane wanted connections when last looked ({@link #othersWantRecently}), and when. */
+        volatile boolean othersWanted;
+        volatile long othersCheckedAt = System.nanoTime() - OTHERS_RECHECK_NANOS;
 
         Slot(Lane config, int index) {
             this.config = config;

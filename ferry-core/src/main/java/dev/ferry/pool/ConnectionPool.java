@@ -606,7 +606,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 break; // what we find now we could not validate: wait instead (see above)
             }
         }
-        if (deadline - System.nanoTime() <= 0) {
+        long beforeWait = System.nanoTime();
+        if (deadline - beforeWait <= 0) {
             throw timeoutException(timeout);
         }
         long waitFrom = 0;
@@ -642,7 +643,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
                 } else {
                     // A lane's caller waits at its lane's rank (within its minimum: GUARANTEED; above its share: BULK).
-                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority);
+                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority, beforeWait);
                     if (rank == null) { // no other lane wants connections: wait as any caller, uncounted
                         entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
                     } else {

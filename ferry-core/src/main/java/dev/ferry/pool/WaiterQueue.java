@@ -16,7 +16,9 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * {@code LaneBudget}), NORMAL, BULK. The head to serve is the CRITICAL deque's head if there is one, else the
  * GUARANTEED deque's. Otherwise it is the NORMAL head, unless the BULK head has waited {@link #AGING_NANOS} or more and arrived before the NORMAL
  * head: an aged BULK waiter competes with NORMAL ones by arrival time, so a stream of NORMAL callers cannot
- * hold BULK work back for more than a second (a stream of CRITICAL callers can: they always go first). Each operation is linearizable on its own deque; a reader looking at several deques while a
+ * hold BULK work back for more than a second (a stream of CRITICAL callers can: they always go first). A
+ * counter of CRITICAL and GUARANTEED waiters (raised before one is added, lowered after one is taken out) lets
+ * the common case, none of them, skip those two deques. Each operation is linearizable on its own deque; a reader looking at several deques while a
  * waiter joins may miss it, which the bag tolerates (a waiter scans for a free connection after joining, see
  * {@link ConnectionBag}).
  */
@@ -53,6 +55,12 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
         this.clock = clock;
     }
 
+    /**
+     * CRITICAL and GUARANTEED waiters queued: raised before one is added, lowered after one is taken out, so
+     * zero means both deques are empty and the hot path reads one counter instead of two deques. (Rarely written:
+     * those ranks are rare.)
+     */
+    private final java.util.concurrent.atomic.AtomicInteger handOffRanked = new java.util.concurrent.atomic.AtomicInteger();
     private final ConcurrentLinkedDeque<W> critical = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<W> guaranteed = new ConcurrentLinkedDeque<>();
     private final ConcurrentLinkedDeque<W> normal = new ConcurrentLinkedDeque<>();
@@ -68,16 +76,33 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
     }
 
     void add(W w) {
+        if (w.rank() <= GUARANTEED) {
+            handOffRanked.incrementAndGet();
+        }
         of(w).add(w);
     }
 
     /** Puts a waiter back at the head of its priority (it was refused a connection it had been given). */
     void offerFirst(W w) {
+        if (w.rank() <= GUARANTEED) {
+            handOffRanked.incrementAndGet();
+        }
         of(w).offerFirst(w);
     }
 
     boolean remove(W w) {
-        return of(w).remove(w);
+        boolean removed = of(w).remove(w);
+        if (removed && w.rank() <= GUARANTEED) {
+            handOffRanked.decrementAndGet();
+        }
+        return removed;
+    }
+
+    private W taken(W w) {
+        if (w != null) {
+            handOffRanked.decrementAndGet();
+        }
+        return w;
     }
 
     boolean isEmpty() {
@@ -86,22 +111,24 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
 
     /** Whether a CRITICAL caller is waiting. */
     boolean criticalWaiting() {
-        return !critical.isEmpty();
+        return handOffRanked.get() != 0 && !critical.isEmpty();
     }
 
     /** Whether a CRITICAL or GUARANTEED caller waits: then every returned connection goes straight to one. */
     boolean handOffRankWaiting() {
-        return !critical.isEmpty() || !guaranteed.isEmpty();
+        return handOffRanked.get() != 0;
     }
 
     /** The waiter to serve next, or null. */
     W peek() {
-        W c = critical.peekFirst();
-        if (c == null) {
-            c = guaranteed.peekFirst();
-        }
-        if (c != null) {
-            return c;
+        if (handOffRanked.get() != 0) {
+            W c = critical.peekFirst();
+            if (c == null) {
+                c = guaranteed.peekFirst();
+            }
+            if (c != null) {
+                return c;
+            }
         }
         W n = normal.peekFirst();
         W b = bulk.peekFirst();
@@ -116,14 +143,17 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
      * do not decide who is served (is it a virtual thread?), without reading the clock.
      */
     W peekHighest() {
-        W w = critical.peekFirst();
-        if (w == null) {
-            w = guaranteed.peekFirst();
+        W w = null;
+        if (handOffRanked.get() != 0) {
+            w = critical.peekFirst();
             if (w == null) {
-                w = normal.peekFirst();
-                if (w == null) {
-                    w = bulk.peekFirst();
-                }
+                w = guaranteed.peekFirst();
+            }
+        }
+        if (w == null) {
+            w = normal.peekFirst();
+            if (w == null) {
+                w = bulk.peekFirst();
             }
         }
         return w;
@@ -136,18 +166,20 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
 
     /** Removes and returns the first CRITICAL waiter, or null. */
     W pollCritical() {
-        return critical.pollFirst();
+        return taken(critical.pollFirst());
     }
 
     /** Removes and returns the waiter to serve next, or null. */
     W poll() {
         for (;;) {
-            W w = critical.pollFirst();
-            if (w == null) {
-                w = guaranteed.pollFirst();
-            }
-            if (w != null) {
-                return w;
+            if (handOffRanked.get() != 0) {
+                W w = critical.pollFirst();
+                if (w == null) {
+                    w = guaranteed.pollFirst();
+                }
+                if (w != null) {
+                    return taken(w);
+                }
             }
             W n = normal.peekFirst();
             W b = bulk.peekFirst();
@@ -155,7 +187,7 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
                 return null;
             }
             // The head of the chosen deque may change before pollFirst; whoever is its head then is next in it.
-            w = (b != null && (n == null || bulkAged(b, n)) ? bulk : normal).pollFirst();
+            W w = (b != null && (n == null || bulkAged(b, n)) ? bulk : normal).pollFirst();
             if (w != null) {
                 return w;
             }
