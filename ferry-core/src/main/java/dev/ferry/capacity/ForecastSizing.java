@@ -69,14 +69,11 @@ public final class ForecastSizing implements SizingPolicy {
 
     @Override
     public int target(PoolLoad load) {
-        double[] toSave = null;
+        double[] toSave;
         int target;
         synchronized (this) {
-            target = observe(load);
-            if (savePending != null) {
-                toSave = savePending;
-                savePending = null;
-            }
+            toSave = observe(load);
+            target = forecastAt(load.wallTime());
         }
         if (toSave != null) {
             save(toSave); // outside the lock: callers of forecastAt() never wait on the disk
@@ -84,12 +81,10 @@ public final class ForecastSizing implements SizingPolicy {
         return target;
     }
 
-    private double[] savePending;
-
-    private int observe(PoolLoad load) {
+    /** Records the load's demand; when an hour has ended, learns it and returns the numbers to save, else null. */
+    private double[] observe(PoolLoad load) {
         double[] toSave = null;
-        ZonedDateTime now = load.wallTime();
-        int h = hourOfWeek(now);
+        int h = hourOfWeek(load.wallTime());
         if (h != hour) {
             if (hour >= 0) {
                 learned[hour] = Math.max(peakThisHour, decay * learned[hour]);
@@ -99,8 +94,7 @@ public final class ForecastSizing implements SizingPolicy {
             peakThisHour = 0;
         }
         peakThisHour = Math.max(peakThisHour, load.peakDemand());
-        savePending = toSave;
-        return forecastAt(now);
+        return toSave;
     }
 
     @Override
@@ -192,11 +186,7 @@ public final class ForecastSizing implements SizingPolicy {
          * long. Default none: idleTimeout retires them, as any idle connection.
          */
         public Builder retireIdleAfter(Duration idle) {
-            if (idle == null || idle.isNegative() || idle.isZero()) {
-                throw new IllegalArgumentException("forecast retireIdleAfter: got " + idle
-                        + "; allowed: a positive duration");
-            }
-            this.retireIdleAfter = idle;
+            this.retireIdleAfter = PolicySettings.positive("forecast retireIdleAfter", idle);
             return this;
         }
 
@@ -211,10 +201,7 @@ public final class ForecastSizing implements SizingPolicy {
 
         /** How far ahead connections are opened. Default 30 minutes. */
         public Builder lead(Duration lead) {
-            if (lead == null || lead.isNegative() || lead.compareTo(Duration.ofDays(1)) > 0) {
-                throw new IllegalArgumentException("forecast lead: got " + lead + "; allowed: 0 to 1 day");
-            }
-            this.lead = lead;
+            this.lead = PolicySettings.lead("forecast lead", lead);
             return this;
         }
 

@@ -132,20 +132,13 @@ public final class ReactiveSizing implements SizingPolicy {
 
         /** How far back the mean demand looks. Default 10 s. */
         public Builder window(Duration window) {
-            if (window == null || window.isNegative() || window.isZero()) {
-                throw new IllegalArgumentException("reactive window: got " + window + "; allowed: a positive duration");
-            }
-            this.window = window;
+            this.window = PolicySettings.positive("reactive window", window);
             return this;
         }
 
         /** How long demand must stay low before the target drops, and idle connections are retired. Default 60 s. */
         public Builder calmPeriod(Duration calmPeriod) {
-            if (calmPeriod == null || calmPeriod.isNegative() || calmPeriod.isZero()) {
-                throw new IllegalArgumentException("reactive calmPeriod: got " + calmPeriod
-                        + "; allowed: a positive duration");
-            }
-            this.calmPeriod = calmPeriod;
+            this.calmPeriod = PolicySettings.positive("reactive calmPeriod", calmPeriod);
             return this;
         }
 

@@ -132,11 +132,7 @@ public final class ScheduledSizing implements SizingPolicy {
          * Default none: idleTimeout retires them, as any idle connection.
          */
         public Builder retireIdleAfter(Duration idle) {
-            if (idle == null || idle.isNegative() || idle.isZero()) {
-                throw new IllegalArgumentException("scheduled retireIdleAfter: got " + idle
-                        + "; allowed: a positive duration");
-            }
-            this.retireIdleAfter = idle;
+            this.retireIdleAfter = PolicySettings.positive("scheduled retireIdleAfter", idle);
             return this;
         }
 
@@ -164,10 +160,7 @@ public final class ScheduledSizing implements SizingPolicy {
 
         /** How long before a window starts its connections are opened. Default 30 minutes. */
         public Builder lead(Duration lead) {
-            if (lead == null || lead.isNegative() || lead.compareTo(Duration.ofDays(1)) > 0) {
-                throw new IllegalArgumentException("scheduled lead: got " + lead + "; allowed: 0 to 1 day");
-            }
-            this.lead = lead;
+            this.lead = PolicySettings.lead("scheduled lead", lead);
             return this;
         }
 

@@ -589,11 +589,6 @@ final class ConnectionBag {
         return false;
     }
 
-    /** Whether a CRITICAL caller is waiting now. */
-    boolean criticalWaiting() {
-        return waiters.criticalWaiting();
-    }
-
     /** Fails current and future waits at once; lending of what is idle is up to the pool. */
     void close() {
         closed = true;

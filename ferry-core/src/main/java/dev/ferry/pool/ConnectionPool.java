@@ -157,8 +157,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final PoolSizer sizer;
     /** Lanes sharing the budget; null when none are configured (then no permits are taken). */
     private final dev.ferry.capacity.LaneBudget lanes;
-    /** Lends and returns are timed for the sizing policy (only while one is set: two adds per return). */
-    private volatile boolean measuring;
     /** Null unless queueWaitTarget is set. */
     private final dev.ferry.capacity.OverloadDetector overload;
     /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
@@ -218,7 +216,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         this.sizer = new PoolSizer(this, poolName, scheduler, config.sizingPeriod(), config.sizing(),
                 config.serverAwareCap(), ticker.read());
-        this.measuring = sizer.measuring();
         this.lanes = config.lanes().isEmpty() ? null
                 : new dev.ferry.capacity.LaneBudget(config.lanes(), this::connectionCap,
                         new dev.ferry.capacity.LaneBudget.Lending() {
@@ -510,7 +507,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
         }
         long timeout = timeoutNanos;
-        if (measuring) {
+        if (sizer.measuring()) {
             long waitStart = ticker.read();
             try {
                 return lend(borrowSlow(System.nanoTime() + timeout, timeout, priority, lane), ticker.read());
@@ -731,7 +728,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection lend(PoolEntry entry, long now) {
-        if (measuring) {
+        if (sizer.measuring()) {
             entry.lentAt = now;
         }
         long leakThreshold = leakThresholdNanos;
@@ -772,7 +769,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             leakCheck.cancel(false);
         }
         long now = ticker.read();
-        if (measuring && entry.lentAt - entry.lastAccessed >= 0) {
+        if (sizer.measuring() && entry.lentAt - entry.lastAccessed >= 0) {
             sizer.meter.held(entry.lentAt, now);
         }
         entry.lastAccessed = now;
@@ -1330,7 +1327,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (policy != null) {
                 policy.validate(maximumPoolSize, minimumIdle);
             }
-            measuring = policy != null;
             sizer.setPolicy(policy);
         } finally {
             resizeLock.unlock();

@@ -81,7 +81,10 @@ final class PoolSizer {
         return policy != null || serverAware;
     }
 
-    /** Whether lends and returns should be measured (hold times feed the policy). */
+    /**
+     * Whether lends and returns are timed (hold times feed the policy): only while a policy is set, since it
+     * costs two adds per return. Read on the pool's borrow and return paths.
+     */
     boolean measuring() {
         return policy != null;
     }

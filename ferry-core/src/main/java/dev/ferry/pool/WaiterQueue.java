@@ -109,11 +109,6 @@ final class WaiterQueue<W extends WaiterQueue.Ranked> implements Iterable<W> {
         return critical.isEmpty() && guaranteed.isEmpty() && normal.isEmpty() && bulk.isEmpty();
     }
 
-    /** Whether a CRITICAL caller is waiting. */
-    boolean criticalWaiting() {
-        return handOffRanked.get() != 0 && !critical.isEmpty();
-    }
-
     /** Whether a CRITICAL or GUARANTEED caller waits: then every returned connection goes straight to one. */
     boolean handOffRankWaiting() {
         return handOffRanked.get() != 0;
