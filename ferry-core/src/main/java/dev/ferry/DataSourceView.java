@@ -24,9 +24,24 @@ public final class DataSourceView implements DataSource {
         this.lane = lane;
     }
 
+    /** The lane, looked up once the pool has started (a lane's settings may change; the lane stays). */
+    private volatile dev.ferry.capacity.LaneBudget.Slot slot;
+
     @Override
     public Connection getConnection() throws SQLException {
-        return lane == null ? pool.getConnection(priority) : pool.getConnection(lane, priority);
+        if (lane == null) {
+            return pool.getConnection(priority);
+        }
+        dev.ferry.capacity.LaneBudget.Slot s = slot;
+        dev.ferry.pool.ConnectionPool p = pool.started();
+        if (s == null) {
+            s = p.laneSlot(lane);
+            if (s == null) {
+                return p.getConnection(priority); // no lanes configured, and this is the main lane
+            }
+            slot = s;
+        }
+        return p.getConnection(s, priority);
     }
 
     /** The same lane at another priority. */

@@ -114,13 +114,10 @@ public class FerryDataSource implements DataSource, Closeable {
         return new DataSourceView(this, Priority.NORMAL, name);
     }
 
-    /** Borrows in a lane at a priority ({@link #lane}). */
-    Connection getConnection(String lane, Priority priority) throws SQLException {
+    /** The pool, started now if it has not been (for this pool's DataSource views). */
+    ConnectionPool started() throws SQLException {
         ConnectionPool p = pool;
-        if (p == null) {
-            p = start0();
-        }
-        return p.getConnection(lane, priority);
+        return p != null ? p : start0();
     }
 
     /** Unsupported, as in HikariCP: a pool holds connections of one user. Use one data source per user. */

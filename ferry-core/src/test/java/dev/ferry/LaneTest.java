@@ -255,6 +255,29 @@ class LaneTest {
     }
 
     @Test
+    void aLaneViewLooksItsLaneUpOnceAndAViewTakenBeforeThePoolStartsIsCheckedAtItsFirstBorrow() throws Exception {
+        FerryDataSource ds = start(config(2).lane("reports", 0, 1));
+        DataSource reports = ds.lane("reports");
+        take(reports, 1);
+        assertThat(lane(ds.unwrap(FerryPool.class), "reports").lent()).isEqualTo(1);
+        held.remove(0).close();
+        take(reports, 1); // the looked-up lane is kept: borrowing again counts in the same lane
+        assertThat(lane(ds.unwrap(FerryPool.class), "reports").lent()).isEqualTo(1);
+
+        FerryDataSource lazy = new FerryDataSource(); // started by its first borrow: views cannot check names yet
+        opened.add(lazy);
+        lazy.setJdbcUrl(db.url());
+        lazy.setDriverClassName("dev.ferry.testkit.StubDriver");
+        lazy.setMaximumPoolSize(1);
+        DataSource main = lazy.lane("main");
+        DataSource unknown = lazy.lane("reports");
+        take(main, 1); // the main lane of a pool without lanes is the pool
+        assertThat(lazy.unwrap(FerryPool.class).lanes()).isEmpty();
+        assertThatThrownBy(unknown::getConnection).isInstanceOf(java.sql.SQLException.class)
+                .hasMessageContaining("lane: got 'reports'; allowed: none configured");
+    }
+
+    @Test
     void underStressNoLaneExceedsItsCapTheBudgetHoldsAndNoConnectionIsLentTwice() throws Exception {
         int max = 6;
         FerryDataSource ds = start(config(max).minimumIdle(0).lane("web", 2, 6, 3).lane("jobs", 1, 3, 1)

@@ -358,20 +358,34 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     @Override
     public Connection getConnection(String lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
+        dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane);
+        return slot == null ? getConnection(connectionTimeoutNanos, priority) : getConnection(slot, priority);
+    }
+
+    /**
+     * The lane named {@code name} (null: the main lane), for a lane's DataSource view to look up once; null if
+     * the pool has no lanes and {@code name} is the main lane.
+     *
+     * @throws SQLException if there is no such lane
+     */
+    public dev.ferry.capacity.LaneBudget.Slot laneSlot(String name) throws SQLException {
         if (lanes == null) {
-            if (lane != null && !lane.equals(dev.ferry.capacity.Lane.MAIN)) {
-                throw new SQLException(poolName + " - lane: got '" + lane + "'; allowed: none configured (see "
+            if (name != null && !name.equals(dev.ferry.capacity.Lane.MAIN)) {
+                throw new SQLException(poolName + " - lane: got '" + name + "'; allowed: none configured (see "
                         + "FerryConfig.Builder.lane), so only the main lane", "HY000");
             }
-            return getConnection(connectionTimeoutNanos, priority);
+            return null;
         }
-        dev.ferry.capacity.LaneBudget.Slot slot;
         try {
-            slot = lanes.lane(lane);
+            return lanes.lane(name);
         } catch (IllegalArgumentException noSuchLane) {
             throw new SQLException(poolName + " - " + noSuchLane.getMessage(), "HY000", noSuchLane);
         }
-        return borrowInLane(slot, connectionTimeoutNanos, priority);
+    }
+
+    /** Lends a connection to a caller in a lane of this pool's ({@link #laneSlot}) at this priority. */
+    public Connection getConnection(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority) throws SQLException {
+        return borrowInLane(lane, connectionTimeoutNanos, java.util.Objects.requireNonNull(priority, "priority"));
     }
 
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
@@ -386,24 +400,32 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * Admits the caller to its lane (see {@link dev.ferry.capacity.LaneBudget}), then lends it a connection, both
      * within the one timeout; the caller leaves the lane when the connection is back (in {@link #release}), or at
      * once if none was lent. CRITICAL callers are not admitted to lanes.
+     *
+     * <p>Kept small, with the wait at a cap and every message in other methods: this is the hot path of every
+     * borrow in a lane, and the JIT inlines small methods into their callers more reliably.
      */
     private Connection borrowInLane(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
             throws SQLException {
         if (priority == Priority.CRITICAL) {
             return borrow(timeoutNanos, priority, null);
         }
+        int admission = lanes.tryAdmit(lane); // the common case: no wait, no clock read
+        if (admission == dev.ferry.capacity.LaneBudget.WAIT) {
+            return borrowAfterCap(lane, timeoutNanos, priority);
+        }
+        return borrowAdmitted(lane, admission, timeoutNanos, priority);
+    }
+
+    /** {@link #borrowInLane} for a caller that must wait at its lane's cap first, within the one timeout. */
+    private Connection borrowAfterCap(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
+            throws SQLException {
         if (closed) {
             throw closedException();
         }
         int admission;
-        long remaining = timeoutNanos;
+        long start = System.nanoTime();
         try {
-            admission = lanes.tryAdmit(lane); // the common case: no wait, no clock read
-            if (admission == dev.ferry.capacity.LaneBudget.WAIT) {
-                long start = System.nanoTime();
-                admission = lanes.admit(lane, timeoutNanos);
-                remaining = Math.max(0, timeoutNanos - (System.nanoTime() - start));
-            }
+            admission = lanes.admit(lane, timeoutNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException(poolName + " - interrupted while waiting in lane " + lane.name(), "HY008", e);
@@ -416,9 +438,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                     + "ms at the lane's cap " + laneState(lane) + " " + state(), "08001");
         }
+        long remaining = Math.max(0, timeoutNanos - (System.nanoTime() - start));
+        return borrowAdmitted(lane, admission, remaining, priority);
+    }
+
+    /** Lends a connection to a caller admitted to {@code lane}, marking it with the lane; leaves it if none. */
+    private Connection borrowAdmitted(dev.ferry.capacity.LaneBudget.Slot lane, int admission, long timeoutNanos,
+                                      Priority priority) throws SQLException {
         Connection c;
         try {
-            c = borrow(remaining, priority, lane);
+            c = borrow(timeoutNanos, priority, lane);
         } catch (Throwable t) {
             lanes.leave(lane, admission);
             throw t;
@@ -636,25 +665,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
             }
             if (entry == null) {
-                if (lane == null) {
-                    entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
-                } else {
-                    // A lane's caller waits at its lane's rank (within its minimum: GUARANTEED; above its share: BULK).
-                    dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority, beforeWait);
-                    if (rank == null) { // no other lane wants connections: wait as any caller, uncounted
-                        entry = bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
-                    } else {
-                        int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
-                                : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
-                                : WaiterQueue.rankOf(priority);
-                        lanes.waiting(lane);
-                        try {
-                            entry = bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
-                        } finally {
-                            lanes.served(lane);
-                        }
-                    }
-                }
+                entry = lane == null
+                        ? bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits)
+                        : awaitInLane(lane, deadline, priority, beforeWait);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -680,6 +693,27 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             overload.served(ticker.read() - waitFrom); // CRITICAL waits are short by design: they would mask overload
         }
         return entry;
+    }
+
+    /**
+     * Waits in the bag as a caller of {@code lane}, at its lane's rank (within its minimum: GUARANTEED; above its
+     * weighted share: BULK). Apart from {@link #borrowSlow} so that method keeps one shape with and without lanes.
+     */
+    private PoolEntry awaitInLane(dev.ferry.capacity.LaneBudget.Slot lane, long deadline, Priority priority,
+                                  long now) throws InterruptedException {
+        dev.ferry.capacity.LaneBudget.Rank rank = lanes.rank(lane, priority, now);
+        if (rank == null) { // no other lane wants connections: wait as any caller, uncounted
+            return bag.await(deadline, config.maxWaiting(), priority, lendableBefore, callerWaits);
+        }
+        int bagRank = rank == dev.ferry.capacity.LaneBudget.Rank.GUARANTEED ? WaiterQueue.GUARANTEED
+                : rank == dev.ferry.capacity.LaneBudget.Rank.BULK ? WaiterQueue.BULK
+                : WaiterQueue.rankOf(priority);
+        lanes.waiting(lane);
+        try {
+            return bag.await(deadline, config.maxWaiting(), bagRank, lendableBefore, callerWaits);
+        } finally {
+            lanes.served(lane);
+        }
     }
 
     /**
@@ -754,6 +788,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return;
         }
         entry.lane = null;
+        releaseInLane(entry, lane);
+    }
+
+    /** {@link #release} of a connection lent in a lane: apart, so the path without lanes stays small. */
+    private void releaseInLane(PoolEntry entry, dev.ferry.capacity.LaneBudget.Slot lane) {
         try {
             returnEntry(entry); // the connection first, then the lane (whose counts rank the next waiters)
         } finally {
