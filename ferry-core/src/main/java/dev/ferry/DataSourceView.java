@@ -24,7 +24,10 @@ public final class DataSourceView implements DataSource {
         this.lane = lane;
     }
 
-    /** The lane, looked up once the pool has started (a lane's settings may change; the lane stays). */
+    /**
+     * The lane, looked up at the first borrow after the pool has started and kept (a lane's settings may change;
+     * the lane stays). A pool without lanes has none: the main lane's view then borrows from the pool itself.
+     */
     private volatile dev.ferry.capacity.LaneBudget.Slot slot;
 
     @Override

@@ -255,7 +255,7 @@ class LaneTest {
     }
 
     @Test
-    void aLaneViewLooksItsLaneUpOnceAndAViewTakenBeforeThePoolStartsIsCheckedAtItsFirstBorrow() throws Exception {
+    void aLaneViewKeepsItsLaneAndAViewTakenBeforeThePoolStartsIsCheckedAtItsFirstBorrow() throws Exception {
         FerryDataSource ds = start(config(2).lane("reports", 0, 1));
         DataSource reports = ds.lane("reports");
         take(reports, 1);
@@ -263,6 +263,11 @@ class LaneTest {
         held.remove(0).close();
         take(reports, 1); // the looked-up lane is kept: borrowing again counts in the same lane
         assertThat(lane(ds.unwrap(FerryPool.class), "reports").lent()).isEqualTo(1);
+
+        FerryDataSource other = start(config(2).lane("reports", 0, 1));
+        LaneBudget.Slot foreign = other.unwrap(dev.ferry.pool.ConnectionPool.class).laneSlot("reports");
+        assertThatThrownBy(() -> ds.unwrap(dev.ferry.pool.ConnectionPool.class).getConnection(foreign, Priority.NORMAL))
+                .isInstanceOf(java.sql.SQLException.class).hasMessageContaining("a lane of another pool");
 
         FerryDataSource lazy = new FerryDataSource(); // started by its first borrow: views cannot check names yet
         opened.add(lazy);

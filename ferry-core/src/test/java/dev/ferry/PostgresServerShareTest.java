@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The server-aware cap on a real PostgreSQL: other instances of the same application are simulated by plain
@@ -44,6 +46,32 @@ class PostgresServerShareTest {
         for (int i = 0; i < n; i++) {
             sessions.add(DriverManager.getConnection(Postgres.url(), props));
         }
+    }
+
+    /**
+     * Advances sizing periods until {@code done}, looking before each advance: a period starts a read only when
+     * the last one has finished, so none is left running (holding the connection) when this returns.
+     */
+    private void awaitRead(FerryPool pool, java.util.concurrent.Callable<Boolean> done) {
+        await().until(() -> {
+            if (done.call()) {
+                return true;
+            }
+            scheduler.advance(Duration.ofSeconds(1));
+            return false;
+        });
+    }
+
+    private static java.util.Set<Integer> backendPids(Connection admin, String applicationName) throws Exception {
+        java.util.Set<Integer> pids = new java.util.HashSet<>();
+        try (Statement s = admin.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pid FROM pg_stat_activity WHERE application_name = '"
+                     + applicationName + "'")) {
+            while (rs.next()) {
+                pids.add(rs.getInt(1));
+            }
+        }
+        return pids;
     }
 
     private static int setting(Connection admin, String name) throws Exception {
@@ -108,6 +136,44 @@ class PostgresServerShareTest {
         assertThat(alone.peers()).isZero();
         assertThat(alone.instances()).isEqualTo(1);
         assertThat(pool.connectionCap()).isEqualTo(Math.min(max, limit - alone.foreign()));
+    }
+
+    /** The share is read on an idle pooled connection: with autocommit off, its transaction must not stay open. */
+    @ParameterizedTest(name = "minimumIdle {0}")
+    @ValueSource(ints = {0, 1})
+    void withAutocommitOffTheShareIsReadWithoutLeavingATransactionOpenOrLosingTheConnection(int minimumIdle)
+            throws Exception {
+        String app = Postgres.uniqueApplicationName("ferry-share-tx");
+        Connection admin = Postgres.admin();
+        sessions.add(admin);
+        openPeerSessions(app, 2);
+        FerryDataSource ds = new FerryDataSource(Postgres.config(app).maximumPoolSize(4).minimumIdle(minimumIdle)
+                .autoCommit(false).connectionTimeout(Duration.ofSeconds(5)).serverAwareCap(true).ticker(ticker)
+                .scheduler(scheduler).build());
+        closeables.add(ds);
+        FerryPool pool = ds.unwrap(FerryPool.class);
+        await().until(() -> pool.idleConnections() == 1);
+        awaitRead(pool, () -> pool.serverShare() != null);
+        java.util.Set<Integer> backends = backendPids(admin, app); // the 2 peers and the pool's one connection
+        assertThat(backends).hasSize(3);
+        for (int read = 1; read <= 3; read++) { // each period reads again (a new ServerShare), on the idle connection
+            ServerShare previous = pool.serverShare();
+            awaitRead(pool, () -> pool.serverShare() != previous);
+        }
+        assertThat(pool.serverShare().peers()).isEqualTo(2);
+        assertThat(backendPids(admin, app)).as("the connection the share was read on was kept").isEqualTo(backends);
+        assertThat(pool.idleConnections()).isEqualTo(1);
+        try (Statement st = admin.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app
+                     + "' AND state LIKE 'idle in transaction%'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("sessions left idle in a transaction").isZero();
+        }
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            assertThat(c.getAutoCommit()).isFalse(); // the pool's setting, untouched by the share's read
+            st.execute("SELECT 1");
+            c.rollback();
+        }
     }
 
     @Test

@@ -173,6 +173,11 @@ public final class LaneBudget {
         }
     }
 
+    /** Whether {@code slot} is one of these lanes (not another pool's). */
+    public boolean owns(Slot slot) {
+        return slot != null && slot.index < order.length && order[slot.index] == slot;
+    }
+
     public static final int WAIT = 0;
     public static final int FREE = 1;
     public static final int CAPPED = 2;

@@ -126,7 +126,7 @@ final class ConnectionBag {
      * Per thread, a one-slot array holding a weak reference to the entry it returned last. Only JDK types sit in
      * the thread's map: a strong reference from it to a Ferry class would keep an application's class loader
      * alive after the pool closes (HikariCP's Tomcat leak test). The borrowed entry keeps the slot
-     * ({@link PoolEntry#hintSlot}) so its return writes the hint with one plain store.
+     * ({@link PoolEntry#hintSlot}) so its return writes the hint with one plain store, and none when it is unchanged.
      */
     private final ThreadLocal<Object[]> lastReturned = new ThreadLocal<>();
     private volatile boolean handoff;
@@ -169,9 +169,9 @@ final class ConnectionBag {
 
     /**
      * Leaves the returned entry as its borrower's hint (a plain store: the slot is only a hint). Written only when
-     * it changes: threads' slots are small arrays the collector may pack into one cache line, and a store on
-     * every return from two cores would pass that line back and forth (we measured 2,000 instead of 13,000
-     * borrows per ms with 32 threads on a pool of 8 in the forks where it happened).
+     * it changes, which a thread that borrows and returns in a loop rarely does: threads' slots are small arrays
+     * the collector may place side by side, and a store on every return would make two cores pass their shared
+     * cache line back and forth.
      */
     private static void hint(PoolEntry entry) {
         Object[] slot = entry.hintSlot;

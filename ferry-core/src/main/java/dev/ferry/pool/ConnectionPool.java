@@ -157,6 +157,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final PoolSizer sizer;
     /** Lanes sharing the budget; null when none are configured (then no permits are taken). */
     private final dev.ferry.capacity.LaneBudget lanes;
+    /** The main lane of {@link #lanes} (null without lanes), looked up once: every plain borrow goes to it. */
+    private final dev.ferry.capacity.LaneBudget.Slot mainLane;
     /** Null unless queueWaitTarget is set. */
     private final dev.ferry.capacity.OverloadDetector overload;
     /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
@@ -229,6 +231,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                                 return lentOutsideLane(lane);
                             }
                         });
+        this.mainLane = lanes == null ? null : lanes.lane(null);
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
         }
@@ -383,15 +386,23 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
-    /** Lends a connection to a caller in a lane of this pool's ({@link #laneSlot}) at this priority. */
+    /**
+     * Lends a connection to a caller in a lane of this pool's ({@link #laneSlot}) at this priority.
+     *
+     * @throws SQLException as {@link #getConnection()}, or if {@code lane} is not one of this pool's lanes
+     */
     public Connection getConnection(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority) throws SQLException {
-        return borrowInLane(lane, connectionTimeoutNanos, java.util.Objects.requireNonNull(priority, "priority"));
+        java.util.Objects.requireNonNull(priority, "priority");
+        if (lanes == null || !lanes.owns(lane)) {
+            throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
+                    + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
+        }
+        return borrowInLane(lane, connectionTimeoutNanos, priority);
     }
 
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
-        dev.ferry.capacity.LaneBudget budgetByLane = lanes;
-        if (budgetByLane != null && priority != Priority.CRITICAL) {
-            return borrowInLane(budgetByLane.lane(null), timeoutNanos, priority);
+        if (mainLane != null && priority != Priority.CRITICAL) {
+            return borrowInLane(mainLane, timeoutNanos, priority);
         }
         return borrow(timeoutNanos, priority, null);
     }
@@ -975,7 +986,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return true; // the policy's target (pre-warming): in the background, before demand
         }
         int ready = bag.count(PoolEntry.IDLE) + pendingCreates.get();
-        boolean belowMinimumIdle = ready < minimumIdle;
+        // A connection the pool itself holds for a moment (a keepalive check, the server share's query) still counts
+        // toward minimumIdle: else the pool would open one each time it looks at its only idle connection. It does
+        // not count for waiting callers, who should not wait for the pool's own query to end.
+        boolean belowMinimumIdle = ready < minimumIdle && ready + bag.count(PoolEntry.RESERVED) < minimumIdle;
         int unserved = bag.unserved();
         if (!belowMinimumIdle && unserved <= ready) {
             return false;
