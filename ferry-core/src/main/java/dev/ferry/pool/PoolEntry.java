@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * it from {@link #IDLE} to {@link #IN_USE} (or {@link #RESERVED}) by CAS owns the connection until it moves it
  * back. Every other field is written only by the owner, except {@link #evict}, which anyone may set.
  */
-final class PoolEntry {
+final class PoolEntry extends CacheLinePadding {
 
     static final int IDLE = 0;
     static final int IN_USE = 1;
