@@ -98,6 +98,10 @@ final class HtmlReport {
             <h1><!--TITLE--></h1>
             <p class="note" id="settings"></p>
             <table id="summary"></table>
+            <div id="batching"></div>
+            <p class="note"><label><input type="checkbox" id="logscale"> log scale for the charts over time</label>
+              (so a pool far above or below the others, such as <code>direct</code>, does not flatten them);
+              click a pool in a chart's legend to hide or show it.</p>
             <div class="grid">
               <div><h2>Throughput (requests completed per second)</h2><div id="throughput"></div></div>
               <div><h2>Latency p50 over time (ms)</h2><div id="p50"></div></div>
@@ -114,30 +118,57 @@ final class HtmlReport {
             const pools = Object.keys(DATA.summary.pools);
             document.getElementById("settings").textContent = "settings: " + JSON.stringify(DATA.summary.settings);
             const table = document.getElementById("summary");
-            const head = ["pool", "requests", "success %", "timeouts", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+            // As RunResult.successText: rounded down, with the decimals it takes, so a failure never reads 100.0.
+            const success = (ok, n) => {
+              if (n === 0) return "-";
+              if (ok >= n) return "100.0";
+              const p = 100 * ok / n, d = Math.max(1, Math.min(4, Math.ceil(-Math.log10(100 - p))));
+              return (Math.floor(p * 10 ** d) / 10 ** d).toFixed(d);
+            };
+            const head = ["pool", "requests", "success %", "failed", "timeouts", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
                           "acquire p99 ms", "connections opened", "peak pool", "round trips"];
             table.innerHTML = "<tr>" + head.map(h => "<th>" + h + "</th>").join("") + "</tr>" + pools.map(p => {
               const r = DATA.summary.pools[p], f = v => (Math.round(v * 100) / 100).toString();
-              return "<tr>" + [p + (r.batched ? " (batched)" : ""), r.requests, f(r.success_percent), r.timeouts,
+              return "<tr>" + [p + (r.batched ? " (batched)" : ""), r.requests, success(r.succeeded, r.requests), r.failed, r.timeouts,
                 f(r.throughput_per_s), f(r.latency_ms.p50), f(r.latency_ms.p95), f(r.latency_ms.p99), f(r.latency_ms.max),
                 r.acquire_measured ? f(r.acquire_ms.p99) : "-", r.connections_opened, r.peak_pool_size, r.round_trips]
                 .map(v => "<td>" + v + "</td>").join("") + "</tr>";
             }).join("");
-            function timeChart(id, field, label) {
+            const batched = pools.filter(p => DATA.summary.pools[p].batch);
+            if (batched.length > 0) {
+              const bucket = low => low === 1 ? "1" : low + "-" + (2 * low - 1);
+              document.getElementById("batching").innerHTML = "<h2>Batching</h2><table><tr><th>pool</th><th>batches</th>"
+                + "<th>requests per batch</th><th>batch sizes</th><th>flushed because</th><th>mean queue wait ms</th></tr>"
+                + batched.map(p => { const b = DATA.summary.pools[p].batch; return "<tr>" + [p, b.batches,
+                    (Math.round(b.requests_per_batch * 10) / 10).toString(),
+                    Object.entries(b.batch_sizes).map(([low, n]) => bucket(Number(low)) + ": " + n).join(", "),
+                    Object.entries(b.flush_reasons).map(([r, n]) => r + " " + n).join(", "),
+                    (Math.round(b.mean_queue_wait_ms * 100) / 100).toString()]
+                  .map(v => "<td>" + v + "</td>").join("") + "</tr>"; }).join("") + "</table>";
+            }
+            // On a log scale a zero has no place: it is left out of the line (null) instead of breaking the axis.
+            const onScale = (v, log) => v == null || (log && v <= 0) ? null : v;
+            function timeChart(id, field, label, log) {
               const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
               const x = Array.from({length: len}, (_, i) => Math.round((i + 1) * DATA.sampleSeconds * 10) / 10);
               const series = pools.map(p => x.map((_, i) => {
-                const s = DATA.summary.pools[p].timeline[i]; return s ? s[field] : null; }));
-              new uPlot({ width: 560, height: 260, scales: { x: { time: false } },
-                axes: [{ label: "seconds" }, { label: label }],
+                const s = DATA.summary.pools[p].timeline[i]; return s ? onScale(s[field], log) : null; }));
+              const el = document.getElementById(id);
+              el.innerHTML = "";
+              new uPlot({ width: 560, height: 260, scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+                axes: [{ label: "seconds" }, { label: label + (log ? " (log)" : "") }],
                 series: [{}].concat(pools.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))) },
-                [x].concat(series), document.getElementById(id));
+                [x].concat(series), el);
             }
-            timeChart("throughput", "throughput", "requests/s");
-            timeChart("p50", "p50Ms", "ms");
-            timeChart("p99", "p99Ms", "ms");
-            timeChart("size", "poolSize", "connections");
-            timeChart("waiting", "waiting", "callers");
+            function timeCharts(log) {
+              timeChart("throughput", "throughput", "requests/s", log);
+              timeChart("p50", "p50Ms", "ms", log);
+              timeChart("p99", "p99Ms", "ms", log);
+              timeChart("size", "poolSize", "connections", log);
+              timeChart("waiting", "waiting", "callers", log);
+            }
+            timeCharts(false);
+            document.getElementById("logscale").addEventListener("change", e => timeCharts(e.target.checked));
             (function () {
               const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
               const x = Array.from({length: len}, (_, i) => Math.round((i + 1) * DATA.sampleSeconds * 10) / 10);

@@ -14,7 +14,9 @@ import org.HdrHistogram.Histogram;
  * {@code {"scenario", "pools": {"<pool>": {"requests", "succeeded", "failed", "timeouts", "throughput_per_s",
  * "latency_ms": {p50, p95, p99, max}, "acquire_ms": {...}, "connections_opened", "peak_pool_size",
  * "round_trips", "by_priority": {"critical"|"normal"|"bulk": {"requests", "succeeded", "failed", "timeouts",
- * "success_percent", "latency_ms", "acquire_ms"}}, "reserve_uses", ...}}}}.
+ * "success_percent", "latency_ms", "acquire_ms"}}, "reserve_uses", "batch" (batched pools only): {"requests",
+ * "batches", "requests_per_batch", "batch_sizes": {"1": n, "2": n, "4": n, ...}, "flush_reasons": {"natural": n,
+ * ...}, "mean_queue_wait_ms"}, ...}}}}.
  */
 final class JsonReport {
 
@@ -57,6 +59,19 @@ final class JsonReport {
             });
             p.put("by_priority", byPriority);
             p.put("reserve_uses", r.reserveUses());
+            if (r.batch() != null) {
+                BatchFigures b = r.batch();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("requests", b.requests());
+                m.put("batches", b.batches());
+                m.put("requests_per_batch", b.requestsPerBatch());
+                Map<String, Long> sizes = new LinkedHashMap<>();
+                b.sizes().forEach((low, n) -> sizes.put(String.valueOf(low), n));
+                m.put("batch_sizes", sizes);
+                m.put("flush_reasons", b.flushReasons());
+                m.put("mean_queue_wait_ms", b.meanQueueWaitMs());
+                p.put("batch", m);
+            }
             p.put("timeline", r.samples());
             pools.put(r.pool(), p);
         }

@@ -295,7 +295,7 @@ final class LoadCommand implements Callable<Integer> {
             boolean batchThis = name.equals("ferry-batched") || (batching && name.equals("ferry"));
             long openedBefore = CountingDriver.opened(name);
             try (Target target = Target.create(name, url, credentials, scenario, timeout);
-                 ProgressBar bar = progress ? bar(name + (batchThis ? "+b" : ""), scenario) : null) {
+                 ProgressBar bar = progress ? bar(out, name + (batchThis ? "+b" : ""), scenario) : null) {
                 LoadRunner runner = new LoadRunner(scenario, accounts, batchThis);
                 if (fault != null) {
                     runner.withFault(fault, name, out);
@@ -361,11 +361,30 @@ final class LoadCommand implements Callable<Integer> {
         }
     }
 
-    private static ProgressBar bar(String task, Scenario scenario) {
+    /** How often the progress line is printed when there is no terminal to redraw a bar on. */
+    static final int LOG_PROGRESS_MILLIS = 5000;
+
+    /**
+     * A progress bar redrawn in place on a terminal. Without one (output to a file or a CI log, where redrawing
+     * would write hundreds of {@code \r} frames into one line) it is a plain line on {@code out} every
+     * {@link #LOG_PROGRESS_MILLIS}, and one at the end.
+     */
+    private static ProgressBar bar(PrintStream out, String task, Scenario scenario) {
         long expected = scenario.expectedRequests();
-        return new ProgressBarBuilder().setTaskName(String.format(Locale.ROOT, "%-8s", task))
-                .setInitialMax(expected > 0 ? expected : -1).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(250).showSpeed().continuousUpdate().build();
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(String.format(Locale.ROOT, "%-8s", task))
+                .setInitialMax(expected > 0 ? expected : -1).setStyle(ProgressBarStyle.ASCII).showSpeed()
+                .continuousUpdate();
+        if (System.console() == null) {
+            java.util.concurrent.atomic.AtomicReference<String> last = new java.util.concurrent.atomic.AtomicReference<>();
+            b.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(line -> {
+                if (!line.equals(last.getAndSet(line))) { // closing renders the last state once more
+                    out.println(line);
+                }
+            }, 100)).setUpdateIntervalMillis(LOG_PROGRESS_MILLIS);
+        } else {
+            b.setUpdateIntervalMillis(250);
+        }
+        return b.build();
     }
 
     private Scenario scenario() {

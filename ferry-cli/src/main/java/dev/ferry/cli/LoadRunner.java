@@ -211,8 +211,8 @@ final class LoadRunner {
         }
         target.measuredRunStarts();
         long statementsBefore = statements.sum();
-        long executionsBefore = lookup != null ? lookup.stats().executions()
-                : writer != null ? writer.stats().executions() : 0;
+        dev.ferry.batch.BatchStats batchBefore = lookup != null ? lookup.stats() : writer != null ? writer.stats() : null;
+        long executionsBefore = batchBefore != null ? batchBefore.executions() : 0;
 
         // Per-second samples and pool-size peak.
         List<RunResult.Sample> samples = new CopyOnWriteArrayList<>();
@@ -331,13 +331,16 @@ final class LoadRunner {
         sample.run(); // the last, partial interval: short runs still get a point
         double seconds = (System.nanoTime() - start) / 1e9;
         long roundTrips = statements.sum() - statementsBefore;
-        if (lookup != null) {
-            roundTrips = lookup.stats().executions() - executionsBefore;
-            lookup.close();
-        }
-        if (writer != null) {
-            roundTrips = writer.stats().executions() - executionsBefore;
-            writer.close();
+        BatchFigures batch = null;
+        if (lookup != null || writer != null) {
+            dev.ferry.batch.BatchStats after = lookup != null ? lookup.stats() : writer.stats();
+            roundTrips = after.executions() - executionsBefore;
+            batch = BatchFigures.between(batchBefore, after);
+            if (lookup != null) {
+                lookup.close();
+            } else {
+                writer.close();
+            }
         }
         Map<String, Long> errorCounts = new TreeMap<>();
         errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
@@ -346,7 +349,7 @@ final class LoadRunner {
         return new RunResult(target.name, lookup != null || writer != null, requests.sum(), succeeded.sum(), failed,
                 timeouts.sum(), errorCounts, seconds, latency.getIntervalHistogram(), acquire.getIntervalHistogram(),
                 CountingDriver.opened(target.name) - openedBefore, peak.get(), roundTrips, series,
-                priorities(byPriority), target.reserveUses());
+                priorities(byPriority), target.reserveUses(), batch);
     }
 
     /** The priorities the mix uses, by name ("critical", "normal", "bulk"), in that order. */

@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.HdrHistogram.Histogram;
 
@@ -10,11 +11,12 @@ import org.HdrHistogram.Histogram;
  * @param samples    one per second: throughput, latency percentiles and pool state during that second
  * @param byPriority the same figures per priority of the scenario's mix ("critical", "normal", "bulk")
  * @param reserveUses connections Ferry opened from its emergency reserve (0 for other pools)
+ * @param batch      what the batcher did, for a batched pool; null otherwise
  */
 record RunResult(String pool, boolean batched, long requests, long succeeded, long failed, long timeouts,
                  Map<String, Long> errors, double seconds, Histogram latency, Histogram acquire,
                  long connectionsOpened, int peakPoolSize, long roundTrips, List<Sample> samples,
-                 Map<String, ByPriority> byPriority, long reserveUses) {
+                 Map<String, ByPriority> byPriority, long reserveUses, BatchFigures batch) {
 
     /** The same figures for the requests of one priority. */
     record ByPriority(long requests, long succeeded, long failed, long timeouts, Histogram latency,
@@ -35,6 +37,25 @@ record RunResult(String pool, boolean batched, long requests, long succeeded, lo
 
     double successPercent() {
         return requests == 0 ? 0 : 100.0 * succeeded / requests;
+    }
+
+    /**
+     * A success rate as text that shows any failure: "100.0" only when every request succeeded; otherwise rounded
+     * down, with as many decimals (up to 4) as it takes to show how far below 100 it is (2 failures in 15,000:
+     * "99.98"), so a failure never reads as 100.0%.
+     */
+    static String successText(long succeeded, long requests) {
+        if (requests == 0) {
+            return "-";
+        }
+        if (succeeded >= requests) {
+            return "100.0";
+        }
+        double percent = 100.0 * succeeded / requests;
+        int decimals = (int) Math.max(1, Math.min(4, Math.ceil(-Math.log10(100.0 - percent))));
+        double scale = Math.pow(10, decimals);
+        double shown = Math.floor(percent * scale) / scale;
+        return String.format(Locale.ROOT, "%." + decimals + "f", shown);
     }
 
     static double ms(Histogram h, double percentile) {

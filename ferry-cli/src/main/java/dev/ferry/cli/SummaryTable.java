@@ -16,8 +16,8 @@ final class SummaryTable {
         RunResult base = results.stream().filter(r -> r.pool().equals(baseline)).findFirst()
                 .orElse(results.get(results.size() - 1));
         out.printf(Locale.ROOT, "%nscenario %s%n", scenario);
-        out.printf(Locale.ROOT, "%-14s %9s %8s %8s %10s | %-27s | %-27s | %6s %5s %9s %8s %8s  %s%n", "pool",
-                "requests", "success", "timeouts", "req/s", "latency ms p50/p95/p99/max",
+        out.printf(Locale.ROOT, "%-14s %9s %9s %8s %8s %10s | %-27s | %-27s | %6s %5s %9s %8s %8s  %s%n", "pool",
+                "requests", "success", "failed", "timeouts", "req/s", "latency ms p50/p95/p99/max",
                 "acquire ms p50/p95/p99/max", "conns", "peak", "trips", "req/trip", "vs " + base.pool(), "errors");
         for (RunResult r : results) {
             String errors = r.errors().isEmpty() ? "-" : r.errors().entrySet().stream()
@@ -28,14 +28,20 @@ final class SummaryTable {
             String perTrip = r.roundTrips() > 0
                     ? String.format(Locale.ROOT, "%.1f", (double) r.succeeded() / r.roundTrips()) : "-";
             String name = r.pool() + (r.batched() && !r.pool().contains("batched") ? " (b)" : "");
-            out.printf(Locale.ROOT, "%-14s %9d %7.1f%% %8d %10.0f | %-27s | %-27s | %6d %5d %9d %8s %8s  %s%n",
-                    name, r.requests(), r.successPercent(), r.timeouts(), r.throughputPerSecond(),
+            out.printf(Locale.ROOT, "%-14s %9d %8s%% %8d %8d %10.0f | %-27s | %-27s | %6d %5d %9d %8s %8s  %s%n",
+                    name, r.requests(), RunResult.successText(r.succeeded(), r.requests()), r.failed(), r.timeouts(),
+                    r.throughputPerSecond(),
                     percentiles(r.latency()), acquire, r.connectionsOpened(), r.peakPoolSize(), r.roundTrips(),
                     perTrip, ratio, errors);
         }
         out.println("(b: batched; acquire: time to get a connection; conns: physical connections opened; "
                 + "peak: most connections at once; trips: statements sent; req/trip: batching efficiency; "
                 + "vs: throughput ratio)");
+        for (RunResult r : results) {
+            if (r.batch() != null) {
+                out.printf(Locale.ROOT, "%s batching: %s%n", r.pool(), r.batch().describe());
+            }
+        }
     }
 
     /** Per priority, when the scenario mixes priorities: requests, success, latency and acquire percentiles. */
@@ -44,11 +50,12 @@ final class SummaryTable {
             return;
         }
         out.printf(Locale.ROOT, "%nby priority (Ferry borrows at the request's priority; other pools have none)%n");
-        out.printf(Locale.ROOT, "%-14s %-9s %9s %8s %8s | %-27s | %-27s%n", "pool", "priority", "requests", "ok",
-                "timeouts", "latency p50/p95/p99/max ms", "acquire p50/p95/p99/max ms");
+        out.printf(Locale.ROOT, "%-14s %-9s %9s %9s %8s %8s | %-27s | %-27s%n", "pool", "priority", "requests", "ok",
+                "failed", "timeouts", "latency p50/p95/p99/max ms", "acquire p50/p95/p99/max ms");
         for (RunResult r : results) {
-            r.byPriority().forEach((name, b) -> out.printf(Locale.ROOT, "%-14s %-9s %9d %7.1f%% %8d | %-27s | %-27s%n",
-                    r.pool(), name, b.requests(), b.successPercent(), b.timeouts(), percentiles(b.latency()),
+            r.byPriority().forEach((name, b) -> out.printf(Locale.ROOT, "%-14s %-9s %9d %8s%% %8d %8d | %-27s | %-27s%n",
+                    r.pool(), name, b.requests(), RunResult.successText(b.succeeded(), b.requests()), b.failed(),
+                    b.timeouts(), percentiles(b.latency()),
                     b.acquire().getTotalCount() == 0 ? "-" : percentiles(b.acquire())));
             if (r.reserveUses() > 0) {
                 out.printf(Locale.ROOT, "%-14s reserve: %d connections opened for CRITICAL requests%n", r.pool(),

@@ -87,6 +87,24 @@ class LoadCommandTest {
             assertThat(pools.get("ferry").get("round_trips").asLong()).as("%s: batching saves round trips", scenario)
                     .isLessThan(pools.get("ferry").get("succeeded").asLong());
             assertThat(pools.get("hikari").get("round_trips").asLong()).isEqualTo(pools.get("hikari").get("succeeded").asLong());
+            // The batcher's own figures, for the measured run only (the warm-up's 100 requests are not in them).
+            JsonNode batch = pools.get("ferry").get("batch");
+            assertThat(pools.get("hikari").has("batch")).isFalse();
+            long batches = batch.get("batches").asLong();
+            assertThat(batches).isPositive().isLessThanOrEqualTo(pools.get("ferry").get("round_trips").asLong());
+            assertThat(batch.get("requests").asLong()).isEqualTo(pools.get("ferry").get("requests").asLong());
+            assertThat(batch.get("requests_per_batch").asDouble()).isGreaterThan(1.0);
+            long bySize = 0;
+            for (JsonNode n : batch.get("batch_sizes")) {
+                bySize += n.asLong();
+            }
+            long byReason = 0;
+            for (JsonNode n : batch.get("flush_reasons")) {
+                byReason += n.asLong();
+            }
+            assertThat(bySize).as("every batch has a size").isEqualTo(batches);
+            assertThat(byReason).as("every batch has a reason").isEqualTo(batches);
+            assertThat(run.out()).contains("ferry batching: " + batches + " batches");
         }
     }
 
@@ -191,6 +209,19 @@ class LoadCommandTest {
         assertThat(run.exit()).as(run.err()).isZero();
         JsonNode ferry = checkSchema(json, "sustained", List.of("ferry")).get("pools").get("ferry");
         assertThat(ferry.get("requests").asLong()).as("arrivals follow the rate, not completions").isEqualTo(400);
+    }
+
+    /** Without a terminal (tests have none, as a log file has none) progress is plain lines, not redrawn frames. */
+    @Test
+    void withoutATerminalProgressIsAPlainLineEveryFewSeconds() {
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "100", "--duration", "6",
+                "--warmup", "0", "--pools", "ferry");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out() + run.err()).doesNotContain("\r");
+        List<String> progress = run.out().lines().filter(l -> l.matches("ferry\\s+\\d+%.*")).toList();
+        assertThat(progress).as(run.out()).hasSizeGreaterThanOrEqualTo(2); // one after 5 s, one at the end
+        assertThat(progress.get(progress.size() - 1)).contains("600/600");
+        assertThat(run.out()).contains("success", "failed");
     }
 
     /** Side by side, both pools measure from the same moment and one fault command runs once for both. */

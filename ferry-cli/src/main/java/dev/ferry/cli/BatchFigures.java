@@ -1,0 +1,68 @@
+package dev.ferry.cli;
+
+import dev.ferry.batch.BatchStats;
+import dev.ferry.batch.FlushReason;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What a batched pool's batcher did during the measured run (warm-up excluded): the difference of its counters
+ * between two snapshots.
+ *
+ * @param requests     requests the batcher took
+ * @param batches      batches sent (round trips; retries and split halves not counted)
+ * @param sizes        batches by size bucket, keyed by the bucket's lower bound (1, 2, 4, 8, ...)
+ * @param flushReasons batches by why they were sent (natural, full, linger, min_batch, critical, disabled)
+ * @param meanQueueWaitMs mean time a request waited in the queue before its batch was sent
+ */
+record BatchFigures(long requests, long batches, Map<Integer, Long> sizes, Map<String, Long> flushReasons,
+                    double meanQueueWaitMs) {
+
+    static BatchFigures between(BatchStats before, BatchStats after) {
+        Map<Integer, Long> sizes = new TreeMap<>();
+        after.sizeHistogram().forEach((bucket, n) -> {
+            long d = n - before.sizeHistogram().getOrDefault(bucket, 0L);
+            if (d > 0) {
+                sizes.put(bucket, d);
+            }
+        });
+        Map<String, Long> reasons = new LinkedHashMap<>();
+        for (FlushReason reason : FlushReason.values()) {
+            long d = after.flushReasons().getOrDefault(reason, 0L) - before.flushReasons().getOrDefault(reason, 0L);
+            if (d > 0) {
+                reasons.put(reason.name().toLowerCase(Locale.ROOT), d);
+            }
+        }
+        long requests = after.requests() - before.requests();
+        long served = requests - (after.rejected() - before.rejected());
+        double meanWait = served <= 0 ? 0 : (after.queueWaitNanos() - before.queueWaitNanos()) / 1e6 / served;
+        return new BatchFigures(requests, after.batches() - before.batches(), sizes, reasons, meanWait);
+    }
+
+    /** Requests per batch: how many requests shared a round trip, on average. */
+    double requestsPerBatch() {
+        return batches == 0 ? 0 : (double) requests / batches;
+    }
+
+    /** One line for the summary: "58933 batches, 4.5 requests each; sizes 1: 120, 2-3: 800, ...; flushed ...". */
+    String describe() {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%d batches, %.1f requests each; sizes",
+                batches, requestsPerBatch()));
+        String sep = " ";
+        for (Map.Entry<Integer, Long> e : sizes.entrySet()) {
+            int low = e.getKey();
+            int high = low * 2 - 1;
+            b.append(sep).append(low == high ? String.valueOf(low) : low + "-" + high).append(": ").append(e.getValue());
+            sep = ", ";
+        }
+        b.append("; flushed");
+        sep = " ";
+        for (Map.Entry<String, Long> e : flushReasons.entrySet()) {
+            b.append(sep).append(e.getKey()).append(' ').append(e.getValue());
+            sep = ", ";
+        }
+        return b.append(String.format(Locale.ROOT, "; queue wait %.2f ms mean", meanQueueWaitMs)).toString();
+    }
+}
