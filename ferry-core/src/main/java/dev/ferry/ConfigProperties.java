@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * milliseconds, and {@code dataSource.*} keys as data source properties. Values that are not strings (put into
  * a {@code Properties} by code) are read by their string form, except data source properties, which are passed
  * on as they are. HikariCP settings Ferry has no use for
- * ({@code registerMbeans}, {@code isolateInternalQueries}) are accepted and logged as ignored; a key that is
+ * ({@code isolateInternalQueries}) are accepted and logged as ignored; a key that is
  * neither fails, naming it, rather than being dropped silently.
  */
 final class ConfigProperties {
@@ -87,7 +87,8 @@ final class ConfigProperties {
             case "connectionInitSql" -> b.connectionInitSql(v);
             case "connectionTestQuery" -> b.connectionTestQuery(v);
             case "exceptionOverrideClassName" -> b.exceptionOverrideClassName(v);
-            case "registerMbeans", "isolateInternalQueries" ->
+            case "registerMbeans" -> b.registerMbeans(bool(key, v));
+            case "isolateInternalQueries" ->
                     LOG.info("{}={} is a HikariCP setting Ferry does not use; ignored (see README's migration table)",
                             key, v);
             default -> throw new IllegalArgumentException(key + ": not a setting Ferry or HikariCP knows; "

@@ -63,6 +63,7 @@ public final class FerryConfig {
     private final List<dev.ferry.capacity.Lane> lanes;
     private final Duration sizingPeriod;
     private final boolean serverAwareCap;
+    private final boolean registerMbeans;
     private final java.time.Clock clock;
     private final boolean autoCommit;
     private final boolean readOnly;
@@ -115,6 +116,7 @@ public final class FerryConfig {
         this.lanes = List.copyOf(b.lanes);
         this.sizingPeriod = b.sizingPeriod;
         this.serverAwareCap = b.serverAwareCap;
+        this.registerMbeans = b.registerMbeans;
         this.clock = b.clock;
         this.autoCommit = b.autoCommit;
         this.readOnly = b.readOnly;
@@ -376,6 +378,11 @@ public final class FerryConfig {
     }
 
     /** Whether the pool keeps within its fair share of the PostgreSQL server's connections. */
+    /** Whether the pool registers its JMX MBeans (HikariCP's {@code registerMbeans}; see {@code PoolMBeans}). */
+    public boolean registerMbeans() {
+        return registerMbeans;
+    }
+
     public boolean serverAwareCap() {
         return serverAwareCap;
     }
@@ -411,6 +418,7 @@ public final class FerryConfig {
                         + overloadInterval.toMillis() + "ms, shedOnOverload=" + shedOnOverload)
                 + (sizing == null ? "" : ", sizing=" + sizing + ", sizingPeriod=" + sizingPeriod.toMillis() + "ms")
                 + (serverAwareCap ? ", serverAwareCap=true" : "")
+                + (registerMbeans ? ", registerMbeans=true" : "")
                 + (lanes.isEmpty() ? "" : ", lanes=" + lanes)
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
@@ -482,6 +490,7 @@ public final class FerryConfig {
         final List<dev.ferry.capacity.Lane> lanes = new java.util.ArrayList<>();
         Duration sizingPeriod = Duration.ofSeconds(1);
         boolean serverAwareCap;
+        boolean registerMbeans;
         java.time.Clock clock = java.time.Clock.systemDefaultZone();
         boolean autoCommit = true;
         boolean readOnly;
@@ -536,6 +545,7 @@ public final class FerryConfig {
             c.lanes.addAll(lanes);
             c.sizingPeriod = sizingPeriod;
             c.serverAwareCap = serverAwareCap;
+            c.registerMbeans = registerMbeans;
             c.clock = clock;
             c.autoCommit = autoCommit;
             c.readOnly = readOnly;
@@ -765,6 +775,16 @@ public final class FerryConfig {
          * Keep this pool within its fair share of a PostgreSQL server's connections, counting the other
          * instances of the same application ({@code ServerShare}); re-read every sizing period. Default false.
          */
+        /**
+         * Registers the pool's MBeans with the platform MBean server while it runs (HikariCP's name): the pool's
+         * figures and controls as {@code dev.ferry:type=Pool,name=<poolName>}, and one
+         * {@code dev.ferry:type=Lane,pool=<poolName>,name=<lane>} per lane.
+         */
+        public Builder registerMbeans(boolean registerMbeans) {
+            this.registerMbeans = registerMbeans;
+            return set("registerMbeans");
+        }
+
         public Builder serverAwareCap(boolean serverAwareCap) {
             this.serverAwareCap = serverAwareCap;
             return set("serverAwareCap");

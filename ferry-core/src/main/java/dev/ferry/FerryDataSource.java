@@ -538,11 +538,13 @@ public class FerryDataSource implements DataSource, Closeable {
         return settings.shutdownTimeout.toMillis();
     }
 
-    /** HikariCP's JMX switch: accepted so configurations compile and start; Ferry has no MBeans yet (logged). */
+    /** HikariCP's JMX switch: registers the pool's MBeans while it runs (see FerryConfig.Builder#registerMbeans). */
     public void setRegisterMbeans(boolean register) {
-        if (register) {
-            LOG.info("registerMbeans=true is a HikariCP setting Ferry does not support yet; ignored");
-        }
+        set("registerMbeans", () -> settings.registerMbeans(register));
+    }
+
+    public boolean isRegisterMbeans() {
+        return settings.registerMbeans;
     }
 
     /**

@@ -12,12 +12,15 @@ import java.util.TreeMap;
  * between two snapshots.
  *
  * @param requests     requests the batcher took
+ * @param sent         of those, the ones sent in a batch (not refused, timed out or withdrawn while queued)
  * @param batches      batches sent (round trips; retries and split halves not counted)
- * @param sizes        batches by size bucket, keyed by the bucket's lower bound (1, 2, 4, 8, ...)
- * @param flushReasons batches by why they were sent (natural, full, linger, min_batch, critical, disabled)
- * @param meanQueueWaitMs mean time a request waited in the queue before its batch was sent
+ * @param sizes        batches by size bucket (distinct keys for a lookup, rows for a writer), keyed by the
+ *                     bucket's lower bound (1, 2, 4, 8, ...); empty buckets left out
+ * @param flushReasons batches by why they were sent: every reason (natural, full, linger, min_batch, critical,
+ *                     disabled), 0 included
+ * @param meanQueueWaitMs mean time a sent request waited in the queue before its batch went
  */
-record BatchFigures(long requests, long batches, Map<Integer, Long> sizes, Map<String, Long> flushReasons,
+record BatchFigures(long requests, long sent, long batches, Map<Integer, Long> sizes, Map<String, Long> flushReasons,
                     double meanQueueWaitMs) {
 
     static BatchFigures between(BatchStats before, BatchStats after) {
@@ -31,19 +34,18 @@ record BatchFigures(long requests, long batches, Map<Integer, Long> sizes, Map<S
         Map<String, Long> reasons = new LinkedHashMap<>();
         for (FlushReason reason : FlushReason.values()) {
             long d = after.flushReasons().getOrDefault(reason, 0L) - before.flushReasons().getOrDefault(reason, 0L);
-            if (d > 0) {
-                reasons.put(reason.name().toLowerCase(Locale.ROOT), d);
-            }
+            reasons.put(reason.name().toLowerCase(Locale.ROOT), d);
         }
         long requests = after.requests() - before.requests();
-        long served = requests - (after.rejected() - before.rejected());
-        double meanWait = served <= 0 ? 0 : (after.queueWaitNanos() - before.queueWaitNanos()) / 1e6 / served;
-        return new BatchFigures(requests, after.batches() - before.batches(), sizes, reasons, meanWait);
+        long sent = requests - (after.rejected() - before.rejected()) - (after.timedOut() - before.timedOut())
+                - (after.withdrawn() - before.withdrawn());
+        double meanWait = sent <= 0 ? 0 : (after.queueWaitNanos() - before.queueWaitNanos()) / 1e6 / sent;
+        return new BatchFigures(requests, sent, after.batches() - before.batches(), sizes, reasons, meanWait);
     }
 
-    /** Requests per batch: how many requests shared a round trip, on average. */
+    /** Requests per batch: how many requests shared a round trip, on average (those sent, over batches). */
     double requestsPerBatch() {
-        return batches == 0 ? 0 : (double) requests / batches;
+        return batches == 0 ? 0 : (double) sent / batches;
     }
 
     /** One line for the summary: "58933 batches, 4.5 requests each; sizes 1: 120, 2-3: 800, ...; flushed ...". */
@@ -60,8 +62,10 @@ record BatchFigures(long requests, long batches, Map<Integer, Long> sizes, Map<S
         b.append("; flushed");
         sep = " ";
         for (Map.Entry<String, Long> e : flushReasons.entrySet()) {
-            b.append(sep).append(e.getKey()).append(' ').append(e.getValue());
-            sep = ", ";
+            if (e.getValue() > 0) {
+                b.append(sep).append(e.getKey()).append(' ').append(e.getValue());
+                sep = ", ";
+            }
         }
         return b.append(String.format(Locale.ROOT, "; queue wait %.2f ms mean", meanQueueWaitMs)).toString();
     }

@@ -122,8 +122,11 @@ final class HtmlReport {
             const success = (ok, n) => {
               if (n === 0) return "-";
               if (ok >= n) return "100.0";
-              const p = 100 * ok / n, d = Math.max(1, Math.min(4, Math.ceil(-Math.log10(100 - p))));
-              return (Math.floor(p * 10 ** d) / 10 ** d).toFixed(d);
+              const failed100 = BigInt(n - ok) * 100n, all = BigInt(n); // exact, as in Java
+              let d = 1;
+              while (d < 4 && failed100 * 10n ** BigInt(d) < all) d++;
+              const scaled = (BigInt(ok) * 100n * 10n ** BigInt(d) / all).toString().padStart(d + 1, "0");
+              return scaled.slice(0, -d) + "." + scaled.slice(-d);
             };
             const head = ["pool", "requests", "success %", "failed", "timeouts", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
                           "acquire p99 ms", "connections opened", "peak pool", "round trips"];
@@ -142,11 +145,12 @@ final class HtmlReport {
                 + batched.map(p => { const b = DATA.summary.pools[p].batch; return "<tr>" + [p, b.batches,
                     (Math.round(b.requests_per_batch * 10) / 10).toString(),
                     Object.entries(b.batch_sizes).map(([low, n]) => bucket(Number(low)) + ": " + n).join(", "),
-                    Object.entries(b.flush_reasons).map(([r, n]) => r + " " + n).join(", "),
+                    Object.entries(b.flush_reasons).filter(([, n]) => n > 0).map(([r, n]) => r + " " + n).join(", "),
                     (Math.round(b.mean_queue_wait_ms * 100) / 100).toString()]
                   .map(v => "<td>" + v + "</td>").join("") + "</tr>"; }).join("") + "</table>";
             }
             // On a log scale a zero has no place: it is left out of the line (null) instead of breaking the axis.
+            const drawn = {};
             const onScale = (v, log) => v == null || (log && v <= 0) ? null : v;
             function timeChart(id, field, label, log) {
               const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));
@@ -154,8 +158,9 @@ final class HtmlReport {
               const series = pools.map(p => x.map((_, i) => {
                 const s = DATA.summary.pools[p].timeline[i]; return s ? onScale(s[field], log) : null; }));
               const el = document.getElementById(id);
+              if (drawn[id]) drawn[id].destroy();
               el.innerHTML = "";
-              new uPlot({ width: 560, height: 260, scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+              drawn[id] = new uPlot({ width: 560, height: 260, scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
                 axes: [{ label: "seconds" }, { label: label + (log ? " (log)" : "") }],
                 series: [{}].concat(pools.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))) },
                 [x].concat(series), el);
@@ -167,7 +172,7 @@ final class HtmlReport {
               timeChart("size", "poolSize", "connections", log);
               timeChart("waiting", "waiting", "callers", log);
             }
-            timeCharts(false);
+            timeCharts(document.getElementById("logscale").checked); // a reload may restore the box ticked
             document.getElementById("logscale").addEventListener("change", e => timeCharts(e.target.checked));
             (function () {
               const len = Math.max(1, ...pools.map(p => DATA.summary.pools[p].timeline.length));

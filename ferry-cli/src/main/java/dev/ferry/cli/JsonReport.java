@@ -15,7 +15,7 @@ import org.HdrHistogram.Histogram;
  * "latency_ms": {p50, p95, p99, max}, "acquire_ms": {...}, "connections_opened", "peak_pool_size",
  * "round_trips", "by_priority": {"critical"|"normal"|"bulk": {"requests", "succeeded", "failed", "timeouts",
  * "success_percent", "latency_ms", "acquire_ms"}}, "reserve_uses", "batch" (batched pools only): {"requests",
- * "batches", "requests_per_batch", "batch_sizes": {"1": n, "2": n, "4": n, ...}, "flush_reasons": {"natural": n,
+ * "sent", "batches", "requests_per_batch", "batch_sizes": {"1": n, "2": n, "4": n, ...}, "flush_reasons": {"natural": n,
  * ...}, "mean_queue_wait_ms"}, ...}}}}.
  */
 final class JsonReport {
@@ -63,6 +63,7 @@ final class JsonReport {
                 BatchFigures b = r.batch();
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("requests", b.requests());
+                m.put("sent", b.sent());
                 m.put("batches", b.batches());
                 m.put("requests_per_batch", b.requestsPerBatch());
                 Map<String, Long> sizes = new LinkedHashMap<>();

@@ -361,6 +361,25 @@ final class LoadCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Whether the output is an interactive terminal. Up to JDK 21 {@code System.console()} is null when it is not;
+     * from JDK 22 a console may be returned for redirected output too, and {@code Console.isTerminal()} (JDK 22+,
+     * read by reflection: we build for 17) says which.
+     */
+    static boolean terminal() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException beforeJdk22) {
+            return true;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false; // when in doubt, plain lines: they read well on a terminal too
+        }
+    }
+
     /** How often the progress line is printed when there is no terminal to redraw a bar on. */
     static final int LOG_PROGRESS_MILLIS = 5000;
 
@@ -374,7 +393,7 @@ final class LoadCommand implements Callable<Integer> {
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(String.format(Locale.ROOT, "%-8s", task))
                 .setInitialMax(expected > 0 ? expected : -1).setStyle(ProgressBarStyle.ASCII).showSpeed()
                 .continuousUpdate();
-        if (System.console() == null) {
+        if (!terminal()) {
             java.util.concurrent.atomic.AtomicReference<String> last = new java.util.concurrent.atomic.AtomicReference<>();
             b.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(line -> {
                 if (!line.equals(last.getAndSet(line))) { // closing renders the last state once more

@@ -44,6 +44,8 @@ record RunResult(String pool, boolean batched, long requests, long succeeded, lo
      * down, with as many decimals (up to 4) as it takes to show how far below 100 it is (2 failures in 15,000:
      * "99.98"), so a failure never reads as 100.0%.
      */
+    private static final java.math.BigInteger HUNDRED = java.math.BigInteger.valueOf(100);
+
     static String successText(long succeeded, long requests) {
         if (requests == 0) {
             return "-";
@@ -51,11 +53,15 @@ record RunResult(String pool, boolean batched, long requests, long succeeded, lo
         if (succeeded >= requests) {
             return "100.0";
         }
-        double percent = 100.0 * succeeded / requests;
-        int decimals = (int) Math.max(1, Math.min(4, Math.ceil(-Math.log10(100.0 - percent))));
-        double scale = Math.pow(10, decimals);
-        double shown = Math.floor(percent * scale) / scale;
-        return String.format(Locale.ROOT, "%." + decimals + "f", shown);
+        // Exact integer arithmetic: a double's rounding would misplace the last digit (499,999 of 500,000).
+        java.math.BigInteger failedTimes100 = java.math.BigInteger.valueOf(requests - succeeded).multiply(HUNDRED);
+        java.math.BigInteger all = java.math.BigInteger.valueOf(requests);
+        int decimals = 1; // the fewest (up to 4) at which the failure rate, 100 * failed / requests, shows
+        while (decimals < 4 && failedTimes100.multiply(java.math.BigInteger.TEN.pow(decimals)).compareTo(all) < 0) {
+            decimals++;
+        }
+        return new java.math.BigDecimal(java.math.BigInteger.valueOf(succeeded).multiply(HUNDRED))
+                .divide(new java.math.BigDecimal(all), decimals, java.math.RoundingMode.DOWN).toPlainString();
     }
 
     static double ms(Histogram h, double percentile) {

@@ -157,6 +157,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final PoolSizer sizer;
     /** Lanes sharing the budget; null when none are configured (then no permits are taken). */
     private final dev.ferry.capacity.LaneBudget lanes;
+    /** The pool's JMX beans while it runs (registerMbeans), else null; unregistered by {@link #close}. */
+    private volatile dev.ferry.observe.PoolMBeans mbeans;
     /** The main lane of {@link #lanes} (null without lanes), looked up once: every plain borrow goes to it. */
     private final dev.ferry.capacity.LaneBudget.Slot mainLane;
     /** Null unless queueWaitTarget is set. */
@@ -248,6 +250,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         } catch (RuntimeException | Error e) {
             close(); // closes the first connection too
             throw e;
+        }
+        if (config.registerMbeans()) {
+            mbeans = dev.ferry.observe.PoolMBeans.register(this);
         }
         LOG.info("{} - started: {}", poolName, config);
     }
@@ -985,11 +990,21 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (open < sizer.target()) {
             return true; // the policy's target (pre-warming): in the background, before demand
         }
-        int ready = bag.count(PoolEntry.IDLE) + pendingCreates.get();
+        int idle = 0;
+        int reserved = 0;
+        for (PoolEntry e : bag.snapshot()) { // one pass: an entry between the two states is counted once
+            int state = e.state();
+            if (state == PoolEntry.IDLE) {
+                idle++;
+            } else if (state == PoolEntry.RESERVED) {
+                reserved++;
+            }
+        }
+        int ready = idle + pendingCreates.get();
         // A connection the pool itself holds for a moment (a keepalive check, the server share's query) still counts
-        // toward minimumIdle: else the pool would open one each time it looks at its only idle connection. It does
-        // not count for waiting callers, who should not wait for the pool's own query to end.
-        boolean belowMinimumIdle = ready < minimumIdle && ready + bag.count(PoolEntry.RESERVED) < minimumIdle;
+        // toward minimumIdle: else the pool would open one each time it looks at its only idle one. It does not
+        // count for waiting callers, who should not wait for the pool's own query to end.
+        boolean belowMinimumIdle = ready + reserved < minimumIdle;
         int unserved = bag.unserved();
         if (!belowMinimumIdle && unserved <= ready) {
             return false;
@@ -1653,6 +1668,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return;
         }
         closed = true;
+        dev.ferry.observe.PoolMBeans beans = mbeans;
+        if (beans != null) {
+            beans.unregister();
+        }
         sizer.stop();
         if (lanes != null) {
             lanes.close();
