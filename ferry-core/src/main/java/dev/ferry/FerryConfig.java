@@ -377,12 +377,12 @@ public final class FerryConfig {
         return sizingPeriod;
     }
 
-    /** Whether the pool keeps within its fair share of the PostgreSQL server's connections. */
     /** Whether the pool registers its JMX MBeans (HikariCP's {@code registerMbeans}; see {@code PoolMBeans}). */
     public boolean registerMbeans() {
         return registerMbeans;
     }
 
+    /** Whether the pool keeps within its fair share of the PostgreSQL server's connections. */
     public boolean serverAwareCap() {
         return serverAwareCap;
     }
@@ -772,10 +772,6 @@ public final class FerryConfig {
         }
 
         /**
-         * Keep this pool within its fair share of a PostgreSQL server's connections, counting the other
-         * instances of the same application ({@code ServerShare}); re-read every sizing period. Default false.
-         */
-        /**
          * Registers the pool's MBeans with the platform MBean server while it runs (HikariCP's name): the pool's
          * figures and controls as {@code dev.ferry:type=Pool,name=<poolName>}, and one
          * {@code dev.ferry:type=Lane,pool=<poolName>,name=<lane>} per lane.
@@ -785,6 +781,10 @@ public final class FerryConfig {
             return set("registerMbeans");
         }
 
+        /**
+         * Keep this pool within its fair share of a PostgreSQL server's connections, counting the other
+         * instances of the same application ({@code ServerShare}); re-read every sizing period. Default false.
+         */
         public Builder serverAwareCap(boolean serverAwareCap) {
             this.serverAwareCap = serverAwareCap;
             return set("serverAwareCap");

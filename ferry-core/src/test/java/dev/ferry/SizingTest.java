@@ -165,7 +165,9 @@ class SizingTest {
         for (Future<?> f : queued) {
             assertThat(f.get(10, TimeUnit.SECONDS)).isEqualTo(true); // served while the 5 are still held
         }
-        assertThat(pool.totalConnections()).isBetween(6, 15);
+        // At most one per waiter, plus what connectors already on their way may add: a waiter can be served by a
+        // connection another waiter gave back while a connector opens one for it (up to MAX_FILLERS = 3 at once).
+        assertThat(pool.totalConnections()).isBetween(6, 5 + 10 + 2);
     }
 
     @ParameterizedTest(name = "minimumIdle {0}")

@@ -24,9 +24,11 @@ import org.slf4j.LoggerFactory;
  * pool's runtime controls, so JMX changes are checked as API changes are: a refused value fails the JMX call with
  * the pool's message.
  *
- * <p>Names: a pool name with a character JMX treats as syntax ({@code , = : " * ?} or a line break) is quoted
- * ({@link ObjectName#quote}); others are used as they are. As in HikariCP, a second pool with a name already
- * registered still starts: its beans are not registered, and an ERROR says why.
+ * <p>Names: a pool or lane name with a character JMX treats as syntax ({@code , = : " * ? \} or a line break)
+ * is quoted ({@link ObjectName#quote}); others are used as they are. As in HikariCP, a second pool with a name
+ * already registered still starts: none of its beans are registered (all or nothing), and an ERROR names the
+ * bean that was there. Closing it then leaves the first pool's beans alone: a pool unregisters only what it
+ * registered, once.
  */
 public final class PoolMBeans {
 
@@ -34,11 +36,12 @@ public final class PoolMBeans {
     static final String DOMAIN = "dev.ferry";
 
     private final MBeanServer server;
-    private final List<ObjectName> registered;
+    /** What this pool registered; swapped for an empty list by the first {@link #unregister}. */
+    private final java.util.concurrent.atomic.AtomicReference<List<ObjectName>> registered;
 
     private PoolMBeans(MBeanServer server, List<ObjectName> registered) {
         this.server = server;
-        this.registered = registered;
+        this.registered = new java.util.concurrent.atomic.AtomicReference<>(List.copyOf(registered));
     }
 
     /** The name of a pool's bean. */
@@ -51,11 +54,20 @@ public final class PoolMBeans {
         return name("type=Lane,pool=" + value(poolName) + ",name=" + value(lane));
     }
 
-    /** Registers the pool's beans; never throws for JMX reasons (the pool runs without them, logged at ERROR). */
+    /**
+     * Registers the pool's beans, all or none; never throws for JMX reasons (the pool runs without them, logged at
+     * ERROR). A runtime without {@code java.management} counts as a JMX reason.
+     */
     public static PoolMBeans register(FerryPool pool) {
-        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         List<ObjectName> registered = new ArrayList<>();
         String name = pool.poolName();
+        MBeanServer server;
+        try {
+            server = ManagementFactory.getPlatformMBeanServer();
+        } catch (RuntimeException | LinkageError e) {
+            LOG.error("{} - registerMbeans: no platform MBean server: {}", name, e.toString());
+            return new PoolMBeans(null, List.of());
+        }
         try {
             ObjectName poolBean = poolName(name);
             server.registerMBean(new StandardMBean(new PoolBean(pool), PoolMXBean.class, true), poolBean);
@@ -67,24 +79,31 @@ public final class PoolMBeans {
                 registered.add(laneBean);
             }
         } catch (InstanceAlreadyExistsException e) {
-            LOG.error("{} - registerMbeans: a pool named '{}' is registered already, so this one's MBeans are not; "
-                    + "give each pool its own poolName", name, name);
-        } catch (JMException | RuntimeException e) {
+            LOG.error("{} - registerMbeans: a bean named {} is registered already (another pool named '{}'?), so "
+                    + "none of this pool's MBeans are; give each pool its own poolName", name, e.getMessage(), name);
+            unregister(server, registered);
+            registered.clear();
+        } catch (JMException | RuntimeException | LinkageError e) {
             LOG.error("{} - registerMbeans: could not register the pool's MBeans: {}", name, e.toString());
+            unregister(server, registered);
+            registered.clear();
         }
         return new PoolMBeans(server, registered);
     }
 
-    /** Unregisters what {@link #register} registered. */
+    /** Unregisters what {@link #register} registered; the first call does it, later calls nothing. */
     public void unregister() {
-        for (ObjectName name : registered) {
+        unregister(server, registered.getAndSet(List.of()));
+    }
+
+    private static void unregister(MBeanServer server, List<ObjectName> names) {
+        for (ObjectName name : names) {
             try {
                 server.unregisterMBean(name);
             } catch (JMException | RuntimeException e) {
                 LOG.warn("could not unregister {}: {}", name, e.toString());
             }
         }
-        registered.clear();
     }
 
     private static String value(String s) {

@@ -252,7 +252,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw e;
         }
         if (config.registerMbeans()) {
-            mbeans = dev.ferry.observe.PoolMBeans.register(this);
+            dev.ferry.observe.PoolMBeans beans = dev.ferry.observe.PoolMBeans.register(this);
+            mbeans = beans;
+            if (closed) {
+                beans.unregister(); // closed meanwhile (close saw no beans yet): do not leave them behind
+            }
         }
         LOG.info("{} - started: {}", poolName, config);
     }

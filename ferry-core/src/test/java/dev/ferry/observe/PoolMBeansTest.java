@@ -64,7 +64,8 @@ class PoolMBeansTest {
         server.setAttribute(name, new Attribute("Reserve", 2));
         assertThat(pool.reserve()).isEqualTo(2);
         assertThatThrownBy(() -> server.setAttribute(name, new Attribute("MaximumPoolSize", 0)))
-                .hasStackTraceContaining("maximumPoolSize");
+                .hasRootCauseInstanceOf(IllegalArgumentException.class).rootCause()
+                .hasMessageContaining("maximumPoolSize").hasMessageContaining("0");
         assertThat(pool.maximumPoolSize()).isEqualTo(6);
 
         server.invoke(name, "suspendPool", null, null);
@@ -82,10 +83,13 @@ class PoolMBeansTest {
                 .lane().cap()).isEqualTo(3);
         assertThat(server.isRegistered(new ObjectName("dev.ferry:type=Lane,pool=jmx-pool,name=main"))).isTrue();
 
-        // Nothing secret: no attribute names a URL, user or password, and no value carries the password.
-        for (var info : server.getMBeanInfo(name).getAttributes()) {
-            assertThat(info.getName().toLowerCase()).doesNotContain("password", "url", "user");
-            assertThat(String.valueOf(server.getAttribute(name, info.getName()))).doesNotContain("hunter2");
+        // Nothing secret: no attribute of any of the pool's beans names a URL, user or password, or carries the
+        // password given in the URL.
+        for (ObjectName bean : server.queryNames(new ObjectName("dev.ferry:*"), null)) {
+            for (var info : server.getMBeanInfo(bean).getAttributes()) {
+                assertThat(info.getName().toLowerCase()).doesNotContain("password", "url", "user");
+                assertThat(String.valueOf(server.getAttribute(bean, info.getName()))).doesNotContain("hunter2");
+            }
         }
 
         c.close();
@@ -100,8 +104,13 @@ class PoolMBeansTest {
         assertThat(server.isRegistered(PoolMBeans.poolName("orders, eu:1"))).isTrue();
         assertThat(PoolMBeans.poolName("orders, eu:1").getKeyProperty("name")).isEqualTo("\"orders, eu:1\"");
 
+        start(config("lanes with quotes").lane("a*b", 0, 2).lane("tab\"q", 0, 2));
+        assertThat(server.isRegistered(PoolMBeans.laneName("lanes with quotes", "a*b"))).isTrue();
+        assertThat(server.isRegistered(PoolMBeans.laneName("lanes with quotes", "tab\"q"))).isTrue();
+
         start(config("no-jmx").registerMbeans(false));
         assertThat(server.isRegistered(PoolMBeans.poolName("no-jmx"))).isFalse();
+        assertThat(server.queryNames(new ObjectName("dev.ferry:type=Lane,pool=no-jmx,*"), null)).isEmpty();
     }
 
     @Test
@@ -119,6 +128,28 @@ class PoolMBeansTest {
     }
 
     @Test
+    void aClashOnOneLaneRegistersNoneOfThePoolsBeansAndClosingLeavesTheOtherBeanAlone() throws Exception {
+        ObjectName taken = PoolMBeans.laneName("clash", "web");
+        server.registerMBean(new javax.management.StandardMBean(new PoolMBeansTest.Marker() { }, Marker.class), taken);
+        try {
+            FerryDataSource ds = start(config("clash").lane("web", 0, 2));
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isValid(1)).isTrue(); // it runs, without beans
+            }
+            assertThat(server.isRegistered(PoolMBeans.poolName("clash"))).as("all or nothing").isFalse();
+            assertThat(server.isRegistered(PoolMBeans.laneName("clash", "main"))).isFalse();
+            ds.close();
+            assertThat(server.isRegistered(taken)).as("not this pool's to remove").isTrue();
+        } finally {
+            server.unregisterMBean(taken);
+        }
+    }
+
+    /** A bean of someone else's, in the way of a pool's. */
+    public interface Marker {
+    }
+
+    @Test
     void theHikariCPPropertyTurnsItOn() throws Exception {
         Properties p = new Properties();
         p.setProperty("jdbcUrl", db.url());
@@ -131,8 +162,15 @@ class PoolMBeansTest {
         FerryDataSource ds = new FerryDataSource(config);
         opened.add(ds);
         assertThat(server.isRegistered(PoolMBeans.poolName("from-properties"))).isTrue();
-        FerryDataSource bean = new FerryDataSource();
+        FerryDataSource bean = new FerryDataSource(); // HikariCP's bean style: set, then start at first use
+        opened.add(bean);
+        bean.setJdbcUrl(db.url());
+        bean.setDriverClassName("dev.ferry.testkit.StubDriver");
+        bean.setPoolName("bean-style");
         bean.setRegisterMbeans(true);
         assertThat(bean.isRegisterMbeans()).isTrue();
+        bean.getConnection().close();
+        assertThat(server.isRegistered(PoolMBeans.poolName("bean-style"))).isTrue();
+        assertThatThrownBy(() -> bean.setRegisterMbeans(false)).isInstanceOf(IllegalStateException.class);
     }
 }
