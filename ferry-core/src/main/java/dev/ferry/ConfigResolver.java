@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 /**
@@ -34,7 +33,8 @@ import javax.sql.DataSource;
  */
 final class ConfigResolver {
 
-    private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
+    /** The system property that numbers generated pool names, JVM-wide (HikariCP keeps its own the same way). */
+    static final String POOL_NUMBER_PROPERTY = "dev.ferry.pool_number";
 
     /** HikariCP's "no limit" for connectionTimeout = 0 (Integer.MAX_VALUE milliseconds). */
     static final Duration NO_LIMIT = Duration.ofMillis(Integer.MAX_VALUE);
@@ -179,8 +179,22 @@ final class ConfigResolver {
                     + "none for a generated one");
         }
         r.exceptionOverride = resolveOverride(b);
-        r.poolName = b.poolName != null ? b.poolName : "ferry-" + POOL_NUMBER.incrementAndGet();
+        r.poolName = b.poolName != null ? b.poolName : "ferry-" + nextPoolNumber();
         return r;
+    }
+
+    /**
+     * The next number for a generated pool name, counted in a system property rather than a static field: two web
+     * applications in one container load Ferry twice, and per-loader numbers would both start at ferry-1 (then the
+     * second pool's JMX beans clash with the first's). The lock is the one {@code Properties} itself takes.
+     */
+    private static int nextPoolNumber() {
+        java.util.Properties system = System.getProperties();
+        synchronized (system) {
+            int next = Integer.getInteger(POOL_NUMBER_PROPERTY, 0) + 1;
+            System.setProperty(POOL_NUMBER_PROPERTY, String.valueOf(next));
+            return next;
+        }
     }
 
     /**

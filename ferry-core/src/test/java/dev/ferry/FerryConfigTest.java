@@ -38,6 +38,16 @@ class FerryConfigTest {
     }
 
     @Test
+    void generatedPoolNamesAreNumberedForTheWholeJvmNotPerClassLoader() {
+        synchronized (System.getProperties()) {
+            System.setProperty("dev.ferry.pool_number", "41"); // as if another class loader's Ferry had made 41
+            assertThat(FerryConfig.builder().jdbcUrl("jdbc:h2:mem:x").build().poolName()).isEqualTo("ferry-42");
+            assertThat(System.getProperty("dev.ferry.pool_number")).isEqualTo("42");
+        }
+        assertThat(FerryConfig.builder().jdbcUrl("jdbc:h2:mem:x").poolName("mine").build().poolName()).isEqualTo("mine");
+    }
+
+    @Test
     void minimumIdleAboveMaximum() {
         rejects(b -> b.maximumPoolSize(5).minimumIdle(6), "minimumIdle", "got 6", "at most maximumPoolSize (5)");
     }
