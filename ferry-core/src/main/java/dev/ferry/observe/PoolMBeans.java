@@ -68,6 +68,7 @@ public final class PoolMBeans {
             LOG.error("{} - registerMbeans: no platform MBean server: {}", name, e.toString());
             return new PoolMBeans(null, List.of());
         }
+        boolean all = false;
         try {
             ObjectName poolBean = poolName(name);
             server.registerMBean(new StandardMBean(new PoolBean(pool), PoolMXBean.class, true), poolBean);
@@ -78,13 +79,14 @@ public final class PoolMBeans {
                         true), laneBean);
                 registered.add(laneBean);
             }
+            all = true;
         } catch (InstanceAlreadyExistsException e) {
             LOG.error("{} - registerMbeans: a bean named {} is registered already (another pool named '{}'?), so "
                     + "none of this pool's MBeans are; give each pool its own poolName", name, e.getMessage(), name);
-            unregister(server, registered);
-            registered.clear();
         } catch (JMException | RuntimeException | LinkageError e) {
             LOG.error("{} - registerMbeans: could not register the pool's MBeans: {}", name, e.toString());
+        }
+        if (!all) { // all or none: take back what was registered before the failure
             unregister(server, registered);
             registered.clear();
         }

@@ -370,8 +370,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     @Override
     public Connection getConnection(String lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
-        dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane);
-        return slot == null ? getConnection(connectionTimeoutNanos, priority) : getConnection(slot, priority);
+        dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane); // one of ours: no need to check it again
+        return slot == null ? getConnection(connectionTimeoutNanos, priority)
+                : borrowInLane(slot, connectionTimeoutNanos, priority);
     }
 
     /**
