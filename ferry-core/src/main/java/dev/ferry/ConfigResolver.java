@@ -54,6 +54,7 @@ final class ConfigResolver {
         Duration idleTimeout;
         Duration keepaliveTime;
         ExceptionOverride exceptionOverride;
+        dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
         final List<String> adaptations = new ArrayList<>();
     }
 
@@ -179,6 +180,7 @@ final class ConfigResolver {
                     + "none for a generated one");
         }
         r.exceptionOverride = resolveOverride(b);
+        r.metricsTrackerFactory = resolveMetrics(b);
         r.poolName = b.poolName != null ? b.poolName : "ferry-" + nextPoolNumber();
         return r;
     }
@@ -319,6 +321,41 @@ final class ConfigResolver {
     }
 
     // ---------------------------------------------------------------- exception override
+
+    /** Class of ferry-micrometer's factory, made by reflection so core needs neither it nor Micrometer. */
+    static final String MICROMETER_FACTORY = "dev.ferry.micrometer.MicrometerMetricsTrackerFactory";
+
+    static dev.ferry.observe.MetricsTrackerFactory resolveMetrics(FerryConfig.Builder b) {
+        Object registry = b.metricRegistry;
+        if (registry == null) {
+            return b.metricsTrackerFactory;
+        }
+        if (b.metricsTrackerFactory != null) {
+            throw new IllegalArgumentException("metricRegistry and metricsTrackerFactory: got both; allowed: one "
+                    + "of them (as in HikariCP)");
+        }
+        Class<?> factory;
+        try {
+            factory = Class.forName(MICROMETER_FACTORY, true, FerryConfig.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException("metricRegistry: got a " + registry.getClass().getName()
+                    + "; allowed: a Micrometer MeterRegistry, with dev.ferry:ferry-micrometer on the class path (it "
+                    + "is not)");
+        }
+        for (java.lang.reflect.Constructor<?> c : factory.getConstructors()) {
+            if (c.getParameterCount() == 1 && c.getParameterTypes()[0].isInstance(registry)) {
+                try {
+                    return (dev.ferry.observe.MetricsTrackerFactory) c.newInstance(registry);
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalArgumentException("metricRegistry: could not bind "
+                            + registry.getClass().getName() + ": " + e, e);
+                }
+            }
+        }
+        throw new IllegalArgumentException("metricRegistry: got a " + registry.getClass().getName()
+                + "; allowed: a Micrometer io.micrometer.core.instrument.MeterRegistry (HikariCP's Dropwizard "
+                + "MetricRegistry is not supported)");
+    }
 
     private static ExceptionOverride resolveOverride(FerryConfig.Builder b) {
         if (b.exceptionOverrideClassName == null) {

@@ -81,6 +81,9 @@ public final class FerryConfig {
     private final boolean allowPoolSuspension;
     private final ThreadFactory threadFactory;
     private final ScheduledExecutorService scheduledExecutor;
+    private final dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
+    private final Object metricRegistry;
+    private final List<FerryListener> listeners;
     private final Set<String> explicit;
     private final List<String> adaptations;
     /** The settings as given, for {@link #toBuilder()}. */
@@ -135,6 +138,9 @@ public final class FerryConfig {
         this.allowPoolSuspension = b.allowPoolSuspension;
         this.threadFactory = b.threadFactory;
         this.scheduledExecutor = b.scheduledExecutor;
+        this.metricsTrackerFactory = r.metricsTrackerFactory;
+        this.metricRegistry = b.metricRegistry;
+        this.listeners = List.copyOf(b.listeners);
         this.explicit = Set.copyOf(b.explicit);
         this.adaptations = List.copyOf(r.adaptations);
         this.source = b.copy();
@@ -377,6 +383,24 @@ public final class FerryConfig {
         return sizingPeriod;
     }
 
+    /**
+     * What the pool reports its metrics to (set directly, or made from {@link #metricRegistry()}); null: no metrics,
+     * and nothing measured for them.
+     */
+    public dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory() {
+        return metricsTrackerFactory;
+    }
+
+    /** The Micrometer {@code MeterRegistry} given to {@link Builder#metricRegistry}, or null. */
+    public Object metricRegistry() {
+        return metricRegistry;
+    }
+
+    /** The listeners added with {@link Builder#listener}, in order (the logging listener is not among them). */
+    public List<FerryListener> listeners() {
+        return listeners;
+    }
+
     /** Whether the pool registers its JMX MBeans (HikariCP's {@code registerMbeans}; see {@code PoolMBeans}). */
     public boolean registerMbeans() {
         return registerMbeans;
@@ -419,6 +443,8 @@ public final class FerryConfig {
                 + (sizing == null ? "" : ", sizing=" + sizing + ", sizingPeriod=" + sizingPeriod.toMillis() + "ms")
                 + (serverAwareCap ? ", serverAwareCap=true" : "")
                 + (registerMbeans ? ", registerMbeans=true" : "")
+                + (metricsTrackerFactory == null ? "" : ", metrics=" + metricsTrackerFactory.getClass().getName())
+                + (listeners.isEmpty() ? "" : ", listeners=" + listeners.size())
                 + (lanes.isEmpty() ? "" : ", lanes=" + lanes)
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
@@ -504,6 +530,9 @@ public final class FerryConfig {
         boolean allowPoolSuspension;
         ThreadFactory threadFactory;
         ScheduledExecutorService scheduledExecutor;
+        dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
+        Object metricRegistry;
+        final List<FerryListener> listeners = new java.util.ArrayList<>();
         Ticker ticker = Ticker.system();
         Scheduler scheduler;
         /** HikariCP names of the settings the user set. */
@@ -559,6 +588,9 @@ public final class FerryConfig {
             c.allowPoolSuspension = allowPoolSuspension;
             c.threadFactory = threadFactory;
             c.scheduledExecutor = scheduledExecutor;
+            c.metricsTrackerFactory = metricsTrackerFactory;
+            c.metricRegistry = metricRegistry;
+            c.listeners.addAll(listeners);
             c.ticker = ticker;
             c.scheduler = scheduler;
             c.explicit.addAll(explicit);
@@ -866,6 +898,31 @@ public final class FerryConfig {
         public Builder scheduledExecutor(ScheduledExecutorService executor) {
             this.scheduledExecutor = executor;
             return set("scheduledExecutor");
+        }
+
+        /**
+         * Reports the pool's metrics (and those of batched lookups and writers built on it) to this factory
+         * (HikariCP's {@code metricsTrackerFactory}). Not together with {@link #metricRegistry}.
+         */
+        public Builder metricsTrackerFactory(dev.ferry.observe.MetricsTrackerFactory factory) {
+            this.metricsTrackerFactory = factory;
+            return set("metricsTrackerFactory");
+        }
+
+        /**
+         * A Micrometer {@code MeterRegistry} to report metrics to (HikariCP's {@code metricRegistry}): needs
+         * {@code dev.ferry:ferry-micrometer} on the class path. Typed {@code Object} so that core does not depend on
+         * Micrometer. Not together with {@link #metricsTrackerFactory}.
+         */
+        public Builder metricRegistry(Object registry) {
+            this.metricRegistry = registry;
+            return set("metricRegistry");
+        }
+
+        /** Adds a listener for the pool's {@link PoolEvent}s (the rate-limited logging listener is always on). */
+        public Builder listener(FerryListener listener) {
+            this.listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+            return set("listeners");
         }
 
         public Builder ticker(Ticker ticker) {

@@ -547,6 +547,48 @@ public class FerryDataSource implements DataSource, Closeable {
         return settings.registerMbeans;
     }
 
+    /** HikariCP's metricRegistry: a Micrometer MeterRegistry (needs ferry-micrometer). See FerryConfig.Builder. */
+    public void setMetricRegistry(Object registry) {
+        set("metricRegistry", () -> settings.metricRegistry(registry));
+    }
+
+    public Object getMetricRegistry() {
+        return settings.metricRegistry;
+    }
+
+    /** HikariCP's metricsTrackerFactory, with Ferry's interface. See FerryConfig.Builder#metricsTrackerFactory. */
+    public void setMetricsTrackerFactory(dev.ferry.observe.MetricsTrackerFactory factory) {
+        set("metricsTrackerFactory", () -> settings.metricsTrackerFactory(factory));
+    }
+
+    public dev.ferry.observe.MetricsTrackerFactory getMetricsTrackerFactory() {
+        return settings.metricsTrackerFactory;
+    }
+
+    /**
+     * The metrics factory this data source's pool reports to (set, or made from the metric registry set), or
+     * null: batched lookups and writers built on it report there too. Does not start the pool.
+     */
+    public dev.ferry.observe.MetricsTrackerFactory metricsFactory() {
+        ConnectionPool running = pool;
+        if (running != null) {
+            return running.config().metricsTrackerFactory();
+        }
+        lock.lock();
+        try {
+            return ConfigResolver.resolveMetrics(settings);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return null; // not configured yet (or wrongly): the pool's start will say why
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Adds a listener for pool events (before the pool starts, like every setting). */
+    public void addListener(FerryListener listener) {
+        set("listeners", () -> settings.listener(listener));
+    }
+
     /**
      * HikariCP's isolateInternalQueries: accepted and ignored, because Ferry's own queries (validation, the test
      * query) never leave a transaction open (see README's migration table).

@@ -180,6 +180,9 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
                 .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
                 .linger(linger, minBatch).ticker(ticker).rowError(rowError)
                 .budget(InFlightBudget.of(dataSource, capacity));
+        if (dataSource instanceof FerryDataSource ferry) {
+            b.metrics(ferry.metricsFactory());
+        }
         if (scheduler != null) {
             b.scheduler(scheduler);
         }

@@ -103,6 +103,8 @@ public final class Batcher<K, V> implements AutoCloseable {
     private final ExecutorService ownExecutor;
     private final ConcurrentHashMap<Object, BatchQueue<K, V>> groups = new ConcurrentHashMap<>();
     private final BatchCounters counters = new BatchCounters();
+    /** Null when no metrics factory was given. */
+    private final dev.ferry.observe.BatchMetrics metrics;
     private volatile boolean enabled = true;
     private volatile boolean closed;
 
@@ -128,6 +130,12 @@ public final class Batcher<K, V> implements AutoCloseable {
         this.ownScheduler = ownScheduler;
         this.executor = executor;
         this.ownExecutor = ownExecutor;
+        this.metrics = b.metrics == null ? null : b.metrics.create(this); // last: it may read stats() at once
+    }
+
+    /** The name given to the builder: it starts every error message, and tags this batcher's metrics. */
+    public String name() {
+        return name;
     }
 
     /** A builder for a batcher that runs batches with {@code function}. */
@@ -281,6 +289,13 @@ public final class Batcher<K, V> implements AutoCloseable {
         }
         if (ownExecutor != null) {
             ownExecutor.shutdown();
+        }
+        if (metrics != null) {
+            try {
+                metrics.close();
+            } catch (RuntimeException e) {
+                LOG.warn("{} - closing the metrics failed", name, e);
+            }
         }
     }
 
@@ -587,6 +602,9 @@ public final class Batcher<K, V> implements AutoCloseable {
                     byKey.computeIfAbsent(r.key, k -> new ArrayList<>(1)).add(r);
                 }
                 counters.size(byKey.size());
+                if (metrics != null) {
+                    metrics.batchExecuted(byKey.size());
+                }
                 run.execute(new ArrayList<>(byKey.keySet()), byKey);
             }
         } catch (RuntimeException | Error e) {

@@ -33,6 +33,7 @@ public final class BatcherBuilder<K, V> {
     InFlightBudget budget;
     OverflowPolicy overflow = OverflowPolicy.REJECT;
     Ticker ticker = Ticker.system();
+    dev.ferry.observe.MetricsTrackerFactory metrics;
     private Scheduler scheduler;
     private Executor executor;
 
@@ -59,6 +60,15 @@ public final class BatcherBuilder<K, V> {
 
     public BatcherBuilder<K, V> name(String name) {
         this.name = name;
+        return this;
+    }
+
+    /**
+     * Reports this batcher's figures to a metrics system (for example ferry-micrometer's factory). Batched
+     * lookups and writers built on a Ferry pool report to the pool's factory without this.
+     */
+    public BatcherBuilder<K, V> metrics(dev.ferry.observe.MetricsTrackerFactory factory) {
+        this.metrics = factory;
         return this;
     }
 

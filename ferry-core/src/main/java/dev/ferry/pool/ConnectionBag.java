@@ -354,7 +354,7 @@ final class ConnectionBag {
             if (handToCritical(entry)) {
                 return;
             }
-            entry.evict = true;
+            entry.evict("reserve connection given back");
         }
         requite(entry);
     }

@@ -166,6 +166,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** Reserve connections open now (not counted in {@link #openConnections}, the normal budget). */
     private final AtomicInteger reserveOpen = new AtomicInteger();
     private final AtomicInteger leaksSuspected = new AtomicInteger();
+    /** Null when no metrics factory is configured: then nothing is measured or recorded for metrics. */
+    private final dev.ferry.observe.PoolMetrics metrics;
+    private final PoolEvents events;
+    private final Exhaustion exhaustion = new Exhaustion();
+    /** A Shed event was raised for the present overload (one per overload, not one per refused caller). */
+    private final AtomicBoolean shedReported = new AtomicBoolean();
     private volatile SQLException lastConnectFailure;
     private volatile boolean closed;
     private volatile Future<?> housekeeping;
@@ -237,10 +243,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         for (String adaptation : config.adaptations()) {
             LOG.info("{} - adapted {}", poolName, adaptation);
         }
+        java.util.List<dev.ferry.FerryListener> listeners = new java.util.ArrayList<>();
+        listeners.add(new dev.ferry.observe.LoggingListener(ticker, dev.ferry.observe.LoggingListener.DEFAULT_INTERVAL));
+        listeners.addAll(config.listeners());
+        this.events = new PoolEvents(listeners);
+        this.metrics = config.metricsTrackerFactory() == null ? null : config.metricsTrackerFactory().create(this);
         try {
             checkDatabase();
         } catch (SQLException | RuntimeException e) {
             shutdownExecutors();
+            closeMetrics();
             throw e;
         }
         try {
@@ -296,7 +308,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             try {
                 long connectStart = ticker.read();
                 PoolEntry entry = factory.open();
-                sizer.meter.connected(ticker.read() - connectStart);
+                long connectNanos = ticker.read() - connectStart;
+                sizer.meter.connected(connectNanos);
+                if (metrics != null) {
+                    metrics.created(connectNanos);
+                }
                 connectionsCreated.incrementAndGet();
                 bag.add(entry);
                 bag.requite(entry);
@@ -372,6 +388,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         java.util.Objects.requireNonNull(priority, "priority");
         dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane); // one of ours: no need to check it again
         return slot == null ? getConnection(connectionTimeoutNanos, priority)
+                : metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
                 : borrowInLane(slot, connectionTimeoutNanos, priority);
     }
 
@@ -407,14 +424,31 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
                     + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
         }
-        return borrowInLane(lane, connectionTimeoutNanos, priority);
+        return metrics != null ? borrowMeasured(lane, connectionTimeoutNanos, priority)
+                : borrowInLane(lane, connectionTimeoutNanos, priority);
     }
 
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
+        if (metrics != null) {
+            return borrowMeasured(mainLane, timeoutNanos, priority);
+        }
         if (mainLane != null && priority != Priority.CRITICAL) {
             return borrowInLane(mainLane, timeoutNanos, priority);
         }
         return borrow(timeoutNanos, priority, null);
+    }
+
+    /**
+     * A borrow timed for the metrics (apart, so a pool without metrics reads no clock for them): in {@code lane}
+     * unless it is null or the caller is CRITICAL.
+     */
+    private Connection borrowMeasured(dev.ferry.capacity.LaneBudget.Slot lane, long timeoutNanos, Priority priority)
+            throws SQLException {
+        boolean inLane = lane != null && priority != Priority.CRITICAL;
+        long start = System.nanoTime();
+        Connection c = inLane ? borrowInLane(lane, timeoutNanos, priority) : borrow(timeoutNanos, priority, null);
+        metrics.acquired(inLane ? lane.name() : null, System.nanoTime() - start);
+        return c;
     }
 
     /**
@@ -455,6 +489,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (closed) {
                 throw closedException();
             }
+            timedOut(lane.name());
             throw new SQLTransientConnectionException(poolName + " - connection is not available in lane "
                     + lane.name() + ", request timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                     + "ms at the lane's cap " + laneState(lane) + " " + state(), "08001");
@@ -588,9 +623,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
         }
         PoolEntry entry;
+        long connectStart = ticker.read();
         try {
             entry = factory.open();
             entry.reserve = true;
+            if (metrics != null) {
+                metrics.created(ticker.read() - connectStart);
+            }
         } catch (Throwable e) {
             reserveOpen.decrementAndGet();
             if (e instanceof VirtualMachineError) {
@@ -601,8 +640,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         connectionsCreated.incrementAndGet();
         long uses = reserveUses.incrementAndGet();
-        LOG.warn("{} - emergency reserve used by a CRITICAL caller (use #{}): {} connections open, maximumPoolSize "
-                + "{}, reserve {}", poolName, uses, bag.size() + 1, maximumPoolSize, reserve);
+        if (metrics != null) {
+            metrics.reserveUsed();
+        }
+        events.fire(new dev.ferry.PoolEvent.ReserveUsed(poolName, uses, bag.size() + 1, maximumPoolSize, reserve));
         bag.add(entry);
         if (closed) {
             retire(entry, "pool closed");
@@ -655,19 +696,28 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long beforeWait = System.nanoTime();
         if (deadline - beforeWait <= 0) {
+            timedOut(lane == null ? null : lane.name());
             throw timeoutException(timeout);
         }
         long waitFrom = 0;
         if (overload != null) {
+            if (shedReported.get() && !overload.isOverloaded()) {
+                shedReported.set(false); // the overload is over: the next one raises its own event
+            }
             if (bag.waiting() == 0) {
                 overload.queueEmpty();
             } else if (overload.sheds(priority) && bag.count(PoolEntry.IDLE) == 0) {
+                shed(priority);
                 throw new SQLTransientConnectionException(poolName + " - overloaded: callers have waited "
                         + TimeUnit.NANOSECONDS.toMillis(overload.targetNanos()) + "ms or more for a connection for "
                         + "a while, so this " + priority + " request was refused at once instead of queueing "
                         + "(CRITICAL requests still wait) " + state(), "53300");
             }
             waitFrom = ticker.read();
+        }
+        if (openConnections.get() >= connectionCap() && exhaustion.waitAtCap(ticker.read())) {
+            events.fire(new dev.ferry.PoolEvent.Exhausted(poolName, totalConnections(), activeConnections(),
+                    waitingThreads() + 1, connectionCap()));
         }
         PoolEntry entry;
         try {
@@ -695,6 +745,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw new SQLException(poolName + " - interrupted while waiting for a connection", "HY008", e);
         }
         if (entry == ConnectionBag.REJECTED) {
+            if (metrics != null) {
+                metrics.rejected("maxWaiting");
+            }
             throw rejectedException();
         }
         if (entry == null) {
@@ -704,6 +757,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             if (overload != null && priority != Priority.CRITICAL) {
                 overload.served(ticker.read() - waitFrom); // a timeout is the longest wait of all
             }
+            timedOut(lane == null ? null : lane.name());
             throw timeoutException(timeout);
         }
         if (closed) {
@@ -748,7 +802,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long now = ticker.read();
         if (entry.evict || expired(entry, now)) {
-            retire(entry, entry.evict ? "evicted" : "lifetime reached");
+            retire(entry, entry.evict ? entry.evictReason() : "lifetime reached");
             return false;
         }
         if (!needsValidation(entry, now)) {
@@ -783,7 +837,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection lend(PoolEntry entry, long now) {
-        if (sizer.measuring()) {
+        if (metrics != null || sizer.measuring()) {
             entry.lentAt = now;
         }
         long leakThreshold = leakThresholdNanos;
@@ -804,6 +858,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
         dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
+        if (metrics != null) {
+            metrics.released(lane == null ? null : lane.name(), ticker.read() - entry.lentAt);
+        }
         if (lane == null) {
             returnEntry(entry);
             return;
@@ -822,19 +879,24 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private void returnEntry(PoolEntry entry) {
+        long now = ticker.read();
         Future<?> leakCheck = entry.leakCheck;
         if (leakCheck != null) {
             entry.leakCheck = null;
             entry.borrowSite = null;
             leakCheck.cancel(false);
+            if (entry.leakReported) {
+                entry.leakReported = false;
+                events.fire(new dev.ferry.PoolEvent.LeakReturned(poolName, entry.toString(),
+                        Duration.ofNanos(now - entry.borrowedAt)));
+            }
         }
-        long now = ticker.read();
         if (sizer.measuring() && entry.lentAt - entry.lastAccessed >= 0) {
             sizer.meter.held(entry.lentAt, now);
         }
         entry.lastAccessed = now;
         if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
-            retire(entry, entry.evict ? "evicted" : closed ? "pool closed" : "lifetime reached");
+            retire(entry, entry.evict ? entry.evictReason() : closed ? "pool closed" : "lifetime reached");
             return;
         }
         if (entry.reserve) {
@@ -847,13 +909,46 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return;
         }
         bag.requite(entry);
+        if (exhaustion.isExhausted()) {
+            checkRecovered(now);
+        }
+    }
+
+    private void checkRecovered(long now) {
+        dev.ferry.PoolEvent.Recovered recovered = exhaustion.recovered(poolName, now, bag.waiting());
+        if (recovered != null) {
+            events.fire(recovered);
+        }
+    }
+
+    /** A caller gives up waiting ({@code lane}: its lane, or null). */
+    private void timedOut(String lane) {
+        exhaustion.timeouts.increment();
+        if (metrics != null) {
+            metrics.timedOut(lane);
+        }
+    }
+
+    /** A caller is refused at once because the pool is overloaded. */
+    private void shed(Priority priority) {
+        if (metrics != null) {
+            metrics.rejected("shed");
+        }
+        if (shedReported.compareAndSet(false, true)) {
+            events.fire(new dev.ferry.PoolEvent.Shed(poolName, priority, Duration.ofNanos(overload.targetNanos()),
+                    bag.waiting()));
+        }
     }
 
     private void reportLeak(PoolEntry entry, Throwable site) {
         if (entry.borrowSite == site) {
             leaksSuspected.incrementAndGet();
-            LOG.warn("{} - connection leak suspected: {} has been out for more than {}ms; stack of the borrower "
-                    + "follows", poolName, entry, TimeUnit.NANOSECONDS.toMillis(leakThresholdNanos), site);
+            entry.leakReported = true;
+            if (metrics != null) {
+                metrics.leakSuspected();
+            }
+            events.fire(new dev.ferry.PoolEvent.LeakSuspected(poolName, entry.toString(),
+                    Duration.ofNanos(ticker.read() - entry.borrowedAt), site));
         }
     }
 
@@ -879,8 +974,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     void markBroken(PoolEntry entry, Exception cause) {
         if (!entry.evict) {
-            entry.evict = true;
-            LOG.warn("{} - connection {} marked broken: {}", poolName, entry, cause.toString());
+            entry.evict("broken" + (cause instanceof SQLException s && s.getSQLState() != null
+                    ? " (SQLState " + s.getSQLState() + ")" : "") + ": " + cause); // logged (rate-limited) as the eviction event when it is retired
+            LOG.debug("{} - connection {} marked broken: {}", poolName, entry, cause.toString());
         }
     }
 
@@ -1069,7 +1165,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 long connectStart = ticker.read();
                 try {
                     entry = factory.open();
-                    sizer.meter.connected(ticker.read() - connectStart);
+                    long connectNanos = ticker.read() - connectStart;
+                    sizer.meter.connected(connectNanos);
+                    if (metrics != null) {
+                        metrics.created(connectNanos);
+                    }
                 } catch (Throwable e) {
                     pendingCreates.decrementAndGet();
                     openConnections.decrementAndGet();
@@ -1169,7 +1269,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * or after validationTimeout if it has not, whichever is first (see the class notes).
      */
     private void close(PoolEntry entry, String reason) {
-        LOG.debug("{} - retiring {}: {}", poolName, entry, reason);
+        if (metrics != null) {
+            metrics.evicted(reason);
+        }
+        events.fire(new dev.ferry.PoolEvent.ConnectionEvicted(poolName, entry.toString(), reason));
         AtomicBoolean counted = new AtomicBoolean(true);
         Runnable uncount = () -> {
             if (counted.compareAndSet(true, false)) {
@@ -1237,7 +1340,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 boolean expired = maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
                 if (entry.state() == PoolEntry.IN_USE) {
                     if (expired) {
-                        entry.evict = true;
+                        entry.evict("lifetime reached");
                     }
                     continue;
                 }
@@ -1251,7 +1354,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
                 if (expired || idleTooLong || entry.evict) {
                     idle--;
-                    retire(entry, expired ? "lifetime reached" : idleTooLong ? "idle timeout" : "evicted");
+                    retire(entry, expired ? "lifetime reached" : idleTooLong ? "idle timeout" : entry.evictReason());
                 } else if (shrink) {
                     if (retireIfOversized(entry)) {
                         idle--;
@@ -1267,6 +1370,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
             }
             requestConnections();
+            if (exhaustion.isExhausted()) {
+                checkRecovered(ticker.read()); // no connection may come back to notice it
+            }
         } catch (RuntimeException e) {
             LOG.warn("{} - housekeeping failed", poolName, e);
         } finally {
@@ -1467,6 +1573,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 + "); rejected without waiting " + state(), "08001");
     }
 
+    private void closeMetrics() {
+        if (metrics != null) {
+            try {
+                metrics.close();
+            } catch (RuntimeException e) {
+                LOG.warn("{} - closing the metrics failed", poolName, e);
+            }
+        }
+    }
+
     private String state() {
         return "(total=" + totalConnections() + ", active=" + activeConnections() + ", idle=" + idleConnections()
                 + ", waiting=" + waitingThreads() + ")";
@@ -1541,6 +1657,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public void setMaximumPoolSize(int size) {
+        int oldSize;
         resizeLock.lock();
         try {
             if (size < 1 || (size < minimumIdle && !minimumIdleFollowsMaximum)) {
@@ -1559,9 +1676,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                         minimumIdle, size);
                 minimumIdle = size;
             }
+            oldSize = maximumPoolSize;
             maximumPoolSize = size;
         } finally {
             resizeLock.unlock();
+        }
+        if (oldSize != size) {
+            events.fire(new dev.ferry.PoolEvent.Resized(poolName, oldSize, size));
         }
         if (lanes != null) {
             lanes.rebalance(); // caps bind or stop binding against the new budget: waiters at a cap look again
@@ -1631,7 +1752,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     @Override
     public void softEvictConnections() {
         for (PoolEntry entry : bag.snapshot()) {
-            entry.evict = true;
+            entry.evict("soft eviction");
             if (bag.reserve(entry)) {
                 retire(entry, "soft eviction");
             }
@@ -1650,7 +1771,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (connection instanceof ProxyConnection) {
             ProxyConnection proxy = (ProxyConnection) connection;
             if (proxy.pool == this && !proxy.isClosedByPool()) {
-                proxy.entry.evict = true;
+                proxy.entry.evict("evicted by the application");
                 LOG.debug("{} - connection {} evicted by the application", poolName, proxy.entry);
                 return true;
             }
@@ -1708,7 +1829,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         for (PoolEntry entry : bag.snapshot()) {
             LOG.warn("{} - closing {} still lent after shutdownTimeout ({}ms)", poolName, entry,
                     config.shutdownTimeout().toMillis());
-            entry.evict = true;
+            entry.evict("pool closed");
             try {
                 entry.connection.abort(closer);
             } catch (SQLException | RuntimeException | LinkageError e) {
@@ -1717,6 +1838,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             retire(entry, "pool closed");
         }
         shutdownExecutors();
+        closeMetrics(); // last: a borrow or return racing the close still finds its meters
         LOG.info("{} - closed", poolName);
     }
 

@@ -35,6 +35,10 @@ final class PoolEntry extends CacheLinePadding {
     boolean reserve;
     /** Set when the connection must not be lent again: fatal error seen, lifetime reached, pool shrunk. */
     volatile boolean evict;
+    /** Why {@link #evict} was set (the first reason given), written before it. */
+    private volatile String evictReason;
+    /** Set by the leak check that reported this connection, so its return is reported too. */
+    volatile boolean leakReported;
     /**
      * Last return to the pool, for idle validation and idle retirement. Plain, like every owner-written field:
      * the returner writes it before publishing IDLE (a volatile write), and readers read the state first.
@@ -69,6 +73,20 @@ final class PoolEntry extends CacheLinePadding {
     ProxyStatement[] openStatements = new ProxyStatement[8];
     /** Volatile: the borrower's thread writes it, and a close() on another thread must see it (ProxyConnection). */
     volatile int openStatementCount;
+
+    /** Marks the connection so it is never lent again, for {@code reason} (kept if it is the first). */
+    void evict(String reason) {
+        if (evictReason == null) {
+            evictReason = reason;
+        }
+        evict = true;
+    }
+
+    /** Why it was marked evicted; "evicted" if no reason was given. */
+    String evictReason() {
+        String r = evictReason;
+        return r == null ? "evicted" : r;
+    }
 
     /** The borrower's stack, captured when leak detection is on. */
     Throwable borrowSite;

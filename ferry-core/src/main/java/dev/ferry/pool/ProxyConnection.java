@@ -231,7 +231,7 @@ final class ProxyConnection extends DelegatingConnection {
         if (closed != 0) {
             return;
         }
-        entry.evict = true;
+        entry.evict("aborted by the application");
         try {
             delegate.abort(executor);
         } finally {
@@ -253,7 +253,7 @@ final class ProxyConnection extends DelegatingConnection {
             }
         } catch (Throwable t) {
             // Not SQLException or RuntimeException (those are handled step by step): never lend it again.
-            entry.evict = true;
+            entry.evict("broken: " + t);
             throw t;
         } finally {
             delegate = ClosedConnection.INSTANCE;

@@ -1,0 +1,96 @@
+package dev.ferry;
+
+import java.time.Duration;
+
+/**
+ * Something a pool did or saw that an operator may act on, delivered to {@link FerryListener}s. Every event
+ * names its pool; none carries a password or a statement's literal values.
+ */
+public sealed interface PoolEvent {
+
+    /** The pool that raised the event. */
+    String pool();
+
+    /**
+     * A caller had to wait with no idle connection and the pool at its cap: it cannot grow to serve the demand.
+     * Raised once, until {@link Recovered}.
+     *
+     * @param total   physical connections open
+     * @param active  connections lent
+     * @param waiting callers waiting for a connection, this one included
+     * @param cap     the most connections the pool may open now (maximumPoolSize, or a lower server-aware cap)
+     */
+    record Exhausted(String pool, int total, int active, int waiting, int cap) implements PoolEvent {
+    }
+
+    /**
+     * A connection was returned with nobody waiting, after {@link Exhausted}.
+     *
+     * @param exhaustedFor how long the pool was exhausted
+     * @param timeouts     callers that timed out meanwhile
+     */
+    record Recovered(String pool, Duration exhaustedFor, long timeouts) implements PoolEvent {
+    }
+
+    /**
+     * A CRITICAL caller opened a connection beyond maximumPoolSize from the emergency reserve.
+     *
+     * @param uses    reserve uses since the pool started, this one included
+     * @param open    connections open now, the reserve's included
+     * @param reserve the reserve's size
+     */
+    record ReserveUsed(String pool, long uses, int open, int maximumPoolSize, int reserve) implements PoolEvent {
+    }
+
+    /**
+     * A connection has been out longer than leakDetectionThreshold.
+     *
+     * @param connection   the connection (its description, as in the log)
+     * @param heldFor      how long it has been out
+     * @param borrowerSite where it was borrowed: the stack of the borrower's {@code getConnection}
+     */
+    record LeakSuspected(String pool, String connection, Duration heldFor, Throwable borrowerSite)
+            implements PoolEvent {
+    }
+
+    /** A connection reported as {@link LeakSuspected} was returned after all, after {@code heldFor}. */
+    record LeakReturned(String pool, String connection, Duration heldFor) implements PoolEvent {
+    }
+
+    /**
+     * A statement took longer than slowStatementThreshold.
+     *
+     * @param fingerprint the statement with its literals replaced by {@code ?}
+     * @param elapsed     how long its execute call took
+     */
+    record SlowStatement(String pool, String fingerprint, Duration elapsed, Duration threshold)
+            implements PoolEvent {
+    }
+
+    /**
+     * A physical connection was taken out of the pool to be closed.
+     *
+     * @param reason why: {@code lifetime reached}, {@code idle timeout}, {@code broken (SQLState <state>): <the error>},
+     *               {@code evicted by the application}, {@code aborted by the application}, {@code failed
+     *               validation before lending}, {@code failed keepalive}, {@code soft eviction}, {@code pool
+     *               shrunk}, {@code idle above the sizing target}, {@code pool closed}, ...
+     */
+    record ConnectionEvicted(String pool, String connection, String reason) implements PoolEvent {
+    }
+
+    /**
+     * The pool's size changed: {@code setMaximumPoolSize} (by the application or JMX).
+     */
+    record Resized(String pool, int oldMaximumPoolSize, int newMaximumPoolSize) implements PoolEvent {
+    }
+
+    /**
+     * A caller was refused at once because callers have waited longer than queueWaitTarget for a while
+     * (shedOnOverload). Raised once per overload episode, not per refused caller.
+     *
+     * @param priority the refused caller's priority
+     * @param waiting  callers waiting when it was refused
+     */
+    record Shed(String pool, Priority priority, Duration queueWaitTarget, int waiting) implements PoolEvent {
+    }
+}

@@ -1,0 +1,169 @@
+package dev.ferry.observe;
+
+import dev.ferry.FerryListener;
+import dev.ferry.PoolEvent;
+import dev.ferry.Ticker;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Logs pool events through SLF4J (logger {@code dev.ferry.events}), at most one line per kind of event per
+ * interval (10 s by default), so an exhaustion or eviction storm cannot flood the log: the next line that is
+ * written says how many of its kind were left out meanwhile. Every pool installs one; the pool's own ticker
+ * drives the interval, so tests advance it by hand.
+ *
+ * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, slow statement, shed, a
+ * connection evicted because it failed a check or broke), INFO for recoveries and resizes, DEBUG for routine
+ * retirements (lifetime, idle timeout, shrinking, closing).
+ */
+public final class LoggingListener implements FerryListener {
+
+    private static final Logger EVENTS = LoggerFactory.getLogger("dev.ferry.events");
+    /** The default interval: one line per kind of event per 10 s. */
+    public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
+
+    private final Logger log;
+    private final Ticker ticker;
+    private final long intervalNanos;
+    private final Limit exhausted = new Limit();
+    private final Limit recovered = new Limit();
+    private final Limit reserve = new Limit();
+    private final Limit leak = new Limit();
+    private final Limit leakReturned = new Limit();
+    private final Limit slow = new Limit();
+    private final Limit evictedFailure = new Limit();
+    private final Limit evictedRoutine = new Limit();
+    private final Limit resized = new Limit();
+    private final Limit shed = new Limit();
+
+    public LoggingListener(Ticker ticker, Duration interval) {
+        this(ticker, interval, EVENTS);
+    }
+
+    /** For tests: logs to {@code logger}. */
+    LoggingListener(Ticker ticker, Duration interval, Logger logger) {
+        this.log = logger;
+        this.ticker = java.util.Objects.requireNonNull(ticker, "ticker");
+        this.intervalNanos = interval.toNanos();
+    }
+
+    @Override
+    public void poolExhausted(PoolEvent.Exhausted e) {
+        long left = exhausted.pass();
+        if (left >= 0) {
+            log.warn("{} - pool exhausted: a caller waits with no idle connection and the pool at its cap "
+                    + "(total={}, active={}, waiting={}, cap={}){}", e.pool(), e.total(), e.active(), e.waiting(),
+                    e.cap(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void poolRecovered(PoolEvent.Recovered e) {
+        long left = recovered.pass();
+        if (left >= 0) {
+            log.info("{} - pool recovered after {}ms exhausted ({} callers timed out meanwhile){}", e.pool(),
+                    e.exhaustedFor().toMillis(), e.timeouts(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void reserveUsed(PoolEvent.ReserveUsed e) {
+        long left = reserve.pass();
+        if (left >= 0) {
+            log.warn("{} - emergency reserve used by a CRITICAL caller (use #{}): {} connections open, "
+                    + "maximumPoolSize {}, reserve {}{}", e.pool(), e.uses(), e.open(), e.maximumPoolSize(),
+                    e.reserve(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void leakSuspected(PoolEvent.LeakSuspected e) {
+        long left = leak.pass();
+        if (left >= 0) {
+            log.warn("{} - connection leak suspected: {} has been out for {}ms; stack of the borrower follows{}",
+                    e.pool(), e.connection(), e.heldFor().toMillis(), suppressed(left), e.borrowerSite());
+        }
+    }
+
+    @Override
+    public void leakReturned(PoolEvent.LeakReturned e) {
+        long left = leakReturned.pass();
+        if (left >= 0) {
+            log.info("{} - connection {} reported as a leak was returned after {}ms{}", e.pool(), e.connection(),
+                    e.heldFor().toMillis(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void slowStatement(PoolEvent.SlowStatement e) {
+        long left = slow.pass();
+        if (left >= 0) {
+            log.warn("{} - slow statement: {}ms (threshold {}ms): {}{}", e.pool(), e.elapsed().toMillis(),
+                    e.threshold().toMillis(), e.fingerprint(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void connectionEvicted(PoolEvent.ConnectionEvicted e) {
+        if (isFailure(e.reason())) {
+            long left = evictedFailure.pass();
+            if (left >= 0) {
+                log.warn("{} - connection {} evicted: {}{}", e.pool(), e.connection(), e.reason(), suppressed(left));
+            }
+        } else if (log.isDebugEnabled()) {
+            long left = evictedRoutine.pass();
+            if (left >= 0) {
+                log.debug("{} - retiring {}: {}{}", e.pool(), e.connection(), e.reason(), suppressed(left));
+            }
+        }
+    }
+
+    @Override
+    public void resized(PoolEvent.Resized e) {
+        long left = resized.pass();
+        if (left >= 0) {
+            log.info("{} - maximumPoolSize {} -> {}{}", e.pool(), e.oldMaximumPoolSize(), e.newMaximumPoolSize(),
+                    suppressed(left));
+        }
+    }
+
+    @Override
+    public void shed(PoolEvent.Shed e) {
+        long left = shed.pass();
+        if (left >= 0) {
+            log.warn("{} - overloaded: callers have waited {}ms or more for a while; {} requests are refused at "
+                    + "once until it passes (CRITICAL still waits; {} waiting){}", e.pool(),
+                    e.queueWaitTarget().toMillis(), e.priority(), e.waiting(), suppressed(left));
+        }
+    }
+
+    /** Reasons that mean the connection broke or failed a check, not that it retired in the normal course. */
+    static boolean isFailure(String reason) {
+        return reason.startsWith("failed") || reason.startsWith("broken");
+    }
+
+    private static String suppressed(long left) {
+        return left == 0 ? "" : " (" + left + " more of these not logged in the last interval)";
+    }
+
+    /** One kind of event's rate limit: a line may be written once the interval since the last one has passed. */
+    private final class Limit {
+        private final AtomicLong nextAllowed = new AtomicLong(Long.MIN_VALUE);
+        private final AtomicLong skipped = new AtomicLong();
+        private volatile boolean started;
+
+        /** @return -1 if this one is not to be logged, else how many were left out since the last line */
+        long pass() {
+            long now = ticker.read();
+            long next = nextAllowed.get();
+            if ((started && now - next < 0) || !nextAllowed.compareAndSet(next, now + intervalNanos)) {
+                skipped.incrementAndGet();
+                return -1;
+            }
+            started = true;
+            return skipped.getAndSet(0);
+        }
+    }
+}

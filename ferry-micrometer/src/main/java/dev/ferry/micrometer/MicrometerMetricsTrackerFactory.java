@@ -1,0 +1,57 @@
+package dev.ferry.micrometer;
+
+import dev.ferry.FerryPool;
+import dev.ferry.batch.Batcher;
+import dev.ferry.observe.BatchMetrics;
+import dev.ferry.observe.MetricsTrackerFactory;
+import dev.ferry.observe.PoolMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Objects;
+
+/**
+ * Ferry's metrics in a Micrometer {@link MeterRegistry}: set it with {@code FerryConfig.Builder.metricsTrackerFactory}
+ * (or give the registry to {@code metricRegistry}, as with HikariCP). Pools report under {@code ferry.connections.*}
+ * (HikariCP's {@code hikaricp.connections.*} vocabulary, tag {@code pool}) and {@code ferry.lane.*} (tags
+ * {@code pool} and {@code lane}); batchers under {@code ferry.batch.*} (tag {@code batcher}). See
+ * {@link PoolMeters} and {@link BatchMeters} for every meter. With {@link #withOpenTelemetryNames()}, pools also
+ * report the OpenTelemetry database-client connection metrics ({@code db.client.connection.*}).
+ */
+public final class MicrometerMetricsTrackerFactory implements MetricsTrackerFactory {
+
+    private final MeterRegistry registry;
+    private final boolean openTelemetryNames;
+
+    public MicrometerMetricsTrackerFactory(MeterRegistry registry) {
+        this(registry, false);
+    }
+
+    private MicrometerMetricsTrackerFactory(MeterRegistry registry, boolean openTelemetryNames) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.openTelemetryNames = openTelemetryNames;
+    }
+
+    /** The same, also reporting the OpenTelemetry semantic-convention names ({@code db.client.connection.*}). */
+    public MicrometerMetricsTrackerFactory withOpenTelemetryNames() {
+        return new MicrometerMetricsTrackerFactory(registry, true);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    @Override
+    public PoolMetrics create(FerryPool pool) {
+        return new PoolMeters(registry, pool, openTelemetryNames);
+    }
+
+    @Override
+    public BatchMetrics create(Batcher<?, ?> batcher) {
+        return new BatchMeters(registry, batcher);
+    }
+
+    @Override
+    public String toString() {
+        return "MicrometerMetricsTrackerFactory{" + registry.getClass().getSimpleName()
+                + (openTelemetryNames ? ", with OpenTelemetry names" : "") + "}";
+    }
+}
