@@ -173,8 +173,9 @@ class PriorityTest {
 
     @Test
     void aStandingQueueIsOverloadAndSheddingRefusesNewNormalCallersButNeverCriticalOnes() throws Exception {
+        RecordingListener events = new RecordingListener();
         FerryDataSource ds = start(config(1).queueWaitTarget(Duration.ofMillis(50))
-                .overloadInterval(Duration.ofMillis(100)).shedOnOverload(true));
+                .overloadInterval(Duration.ofMillis(100)).shedOnOverload(true).listener(events));
         FerryPool pool = ds.unwrap(FerryPool.class);
         List<String> served = new CopyOnWriteArrayList<>();
         Connection held = ds.getConnection();
@@ -196,6 +197,13 @@ class PriorityTest {
         assertThatThrownBy(ds::getConnection).as("a new NORMAL caller is refused at once")
                 .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("overloaded")
                 .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("53300"));
+        assertThatThrownBy(ds::getConnection).hasMessageContaining("overloaded");
+        assertThat(events.of(PoolEvent.Shed.class)).as("one event for the overload, not one per refusal")
+                .singleElement().satisfies(e -> {
+                    assertThat(e.priority()).isEqualTo(Priority.NORMAL);
+                    assertThat(e.queueWaitTarget()).isEqualTo(Duration.ofMillis(50));
+                    assertThat(e.waiting()).isEqualTo(1);
+                });
         Future<?> critical = waiter(ds, Priority.CRITICAL, "critical", served, 2); // never shed: it waits
         c2.close(); // to the CRITICAL waiter first (its short wait is not reported: it would mask the queue)
         critical.get(10, TimeUnit.SECONDS);
