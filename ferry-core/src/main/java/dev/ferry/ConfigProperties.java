@@ -68,6 +68,8 @@ final class ConfigProperties {
             case "keepaliveTime" -> b.keepaliveTime(millis(v));
             case "validationTimeout" -> b.validationTimeout(millis(v));
             case "leakDetectionThreshold" -> b.leakDetectionThreshold(millis(v));
+            case "slowStatementThreshold" -> b.slowStatementThreshold(millis(v));
+            case "sqlStatistics" -> b.sqlStatistics(bool(key, v));
             case "initializationFailTimeout" -> b.initializationFailTimeout(millis(v));
             case "queryTimeout" -> b.queryTimeout(millis(v));
             case "housekeepingPeriod" -> b.housekeepingPeriod(millis(v));

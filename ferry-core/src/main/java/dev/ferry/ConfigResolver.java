@@ -94,6 +94,7 @@ final class ConfigResolver {
         notNegative("maxLifetime", b.maxLifetime, null);
         notNegative("keepaliveTime", b.keepaliveTime, null);
         notNegative("leakDetectionThreshold", b.leakDetectionThreshold, null);
+        notNegative("slowStatementThreshold", b.slowStatementThreshold, null);
         notNegative("queryTimeout", b.queryTimeout, null);
         notNegative("shutdownTimeout", b.shutdownTimeout, null);
         Objects.requireNonNull(b.initializationFailTimeout, "initializationFailTimeout must not be null");

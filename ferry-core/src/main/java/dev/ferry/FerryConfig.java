@@ -84,6 +84,8 @@ public final class FerryConfig {
     private final dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
     private final Object metricRegistry;
     private final List<FerryListener> listeners;
+    private final boolean sqlStatistics;
+    private final Duration slowStatementThreshold;
     private final Set<String> explicit;
     private final List<String> adaptations;
     /** The settings as given, for {@link #toBuilder()}. */
@@ -141,6 +143,8 @@ public final class FerryConfig {
         this.metricsTrackerFactory = r.metricsTrackerFactory;
         this.metricRegistry = b.metricRegistry;
         this.listeners = List.copyOf(b.listeners);
+        this.sqlStatistics = b.sqlStatistics;
+        this.slowStatementThreshold = b.slowStatementThreshold;
         this.explicit = Set.copyOf(b.explicit);
         this.adaptations = List.copyOf(r.adaptations);
         this.source = b.copy();
@@ -396,6 +400,19 @@ public final class FerryConfig {
         return metricRegistry;
     }
 
+    /**
+     * Whether the pool keeps per-statement figures ({@code dev.ferry.observe.SqlStatistics}): set, or implied by a
+     * slowStatementThreshold.
+     */
+    public boolean sqlStatistics() {
+        return sqlStatistics || !slowStatementThreshold.isZero();
+    }
+
+    /** Statements slower than this raise {@link PoolEvent.SlowStatement}; zero: none. */
+    public Duration slowStatementThreshold() {
+        return slowStatementThreshold;
+    }
+
     /** The listeners added with {@link Builder#listener}, in order (the logging listener is not among them). */
     public List<FerryListener> listeners() {
         return listeners;
@@ -445,6 +462,9 @@ public final class FerryConfig {
                 + (registerMbeans ? ", registerMbeans=true" : "")
                 + (metricsTrackerFactory == null ? "" : ", metrics=" + metricsTrackerFactory.getClass().getName())
                 + (listeners.isEmpty() ? "" : ", listeners=" + listeners.size())
+                + (sqlStatistics() ? ", sqlStatistics=true" : "")
+                + (slowStatementThreshold.isZero() ? "" : ", slowStatementThreshold="
+                        + slowStatementThreshold.toMillis() + "ms")
                 + (lanes.isEmpty() ? "" : ", lanes=" + lanes)
                 + ", autoCommit=" + autoCommit + ", readOnly=" + readOnly
                 + ", transactionIsolation=" + transactionIsolation + ", catalog=" + catalog + ", schema=" + schema
@@ -533,6 +553,8 @@ public final class FerryConfig {
         dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
         Object metricRegistry;
         final List<FerryListener> listeners = new java.util.ArrayList<>();
+        boolean sqlStatistics;
+        Duration slowStatementThreshold = Duration.ZERO;
         Ticker ticker = Ticker.system();
         Scheduler scheduler;
         /** HikariCP names of the settings the user set. */
@@ -591,6 +613,8 @@ public final class FerryConfig {
             c.metricsTrackerFactory = metricsTrackerFactory;
             c.metricRegistry = metricRegistry;
             c.listeners.addAll(listeners);
+            c.sqlStatistics = sqlStatistics;
+            c.slowStatementThreshold = slowStatementThreshold;
             c.ticker = ticker;
             c.scheduler = scheduler;
             c.explicit.addAll(explicit);
@@ -917,6 +941,24 @@ public final class FerryConfig {
         public Builder metricRegistry(Object registry) {
             this.metricRegistry = registry;
             return set("metricRegistry");
+        }
+
+        /**
+         * Keeps per-statement figures (calls, errors, rows, mean/p95/max time per fingerprint): see
+         * {@code FerryPool.sqlStatistics()}. Off by default: it times every execute (README, Metrics, has the cost).
+         */
+        public Builder sqlStatistics(boolean enabled) {
+            this.sqlStatistics = enabled;
+            return set("sqlStatistics");
+        }
+
+        /**
+         * Statements slower than this raise a {@link PoolEvent.SlowStatement} (logged, rate-limited) and count in
+         * {@code ferry.statements.slow}; turns sqlStatistics on. Zero (the default): off.
+         */
+        public Builder slowStatementThreshold(Duration threshold) {
+            this.slowStatementThreshold = threshold;
+            return set("slowStatementThreshold");
         }
 
         /** Adds a listener for the pool's {@link PoolEvent}s (the rate-limited logging listener is always on). */

@@ -584,6 +584,24 @@ public class FerryDataSource implements DataSource, Closeable {
         }
     }
 
+    /** Ferry's addition: keep per-statement figures (see FerryConfig.Builder#sqlStatistics). */
+    public void setSqlStatistics(boolean enabled) {
+        set("sqlStatistics", () -> settings.sqlStatistics(enabled));
+    }
+
+    public boolean isSqlStatistics() {
+        return settings.sqlStatistics;
+    }
+
+    /** Ferry's addition: statements slower than this many milliseconds raise an event (0: off). */
+    public void setSlowStatementThreshold(long millis) {
+        set("slowStatementThreshold", () -> settings.slowStatementThreshold(Duration.ofMillis(millis)));
+    }
+
+    public long getSlowStatementThreshold() {
+        return settings.slowStatementThreshold.toMillis();
+    }
+
     /** Adds a listener for pool events (before the pool starts, like every setting). */
     public void addListener(FerryListener listener) {
         set("listeners", () -> settings.listener(listener));

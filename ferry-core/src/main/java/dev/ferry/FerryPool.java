@@ -27,6 +27,12 @@ public interface FerryPool {
     int maximumPoolSize();
 
     /**
+     * The pool's per-statement figures (calls, errors, rows, mean/p95/max per fingerprint, {@code topSlowest}),
+     * when sqlStatistics or slowStatementThreshold is set; empty otherwise.
+     */
+    java.util.Optional<dev.ferry.observe.SqlStatistics> sqlStatistics();
+
+    /**
      * Borrows a connection, waiting at most {@code maxWait} or connectionTimeout, whichever is shorter: for work
      * with a deadline of its own (Ferry's batchers use it so a pool wait never outlasts a request's deadline).
      *

@@ -104,6 +104,14 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "do not draw the progress bar")
     boolean noProgress;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "serve the pools' metrics (Prometheus "
+            + "format) at http://HOST:PORT/metrics during the run; 9464 is the usual port")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1", description = "address --metrics-port listens "
+            + "on (default 127.0.0.1: this machine only)")
+    String metricsHost;
+
     @Option(names = "--side-by-side", description = "run the pools at the same time (each with the full load) "
             + "instead of in turn, so they meet the same --fault-command at the same moment")
     boolean sideBySide;
@@ -183,11 +191,22 @@ final class LoadCommand implements Callable<Integer> {
         }
         Fault fault = faultCommand == null ? null
                 : new Fault(faultCommand, Duration.ofMillis((long) (faultAt * 1000)));
-        List<RunResult> results = sideBySide
-                ? runSideBySide(System.out, url, credentials, scenario, poolNames, batch, scale,
-                        Duration.ofMillis(timeoutMs), warmup, fault)
-                : run(System.out, url, credentials, scenario, poolNames, batch, scale, Duration.ofMillis(timeoutMs),
-                        warmup, !noProgress, fault);
+        MetricsEndpoint metrics = metricsPort == null ? null : MetricsEndpoint.start(metricsHost, metricsPort);
+        List<RunResult> results;
+        try {
+            if (metrics != null) {
+                System.out.println("ferry load: metrics at " + metrics.address());
+            }
+            results = sideBySide
+                    ? runSideBySide(System.out, url, credentials, scenario, poolNames, batch, scale,
+                            Duration.ofMillis(timeoutMs), warmup, fault)
+                    : run(System.out, url, credentials, scenario, poolNames, batch, scale,
+                            Duration.ofMillis(timeoutMs), warmup, !noProgress, fault);
+        } finally {
+            if (metrics != null) {
+                metrics.close();
+            }
+        }
         SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
         SummaryTable.printByPriority(System.out, results);
         StepTable.print(System.out, scenario, results);

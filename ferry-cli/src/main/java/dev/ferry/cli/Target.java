@@ -92,6 +92,9 @@ abstract class Target implements AutoCloseable {
                 if (credentials.getProperty("password") != null) {
                     b.password(credentials.getProperty("password"));
                 }
+                if (MetricsEndpoint.registry() != null) {
+                    b.metricRegistry(MetricsEndpoint.registry());
+                }
                 FerryDataSource ds = new FerryDataSource(b.build());
                 FerryPool[] pool = new FerryPool[1];
                 return new Target(key) {
@@ -164,6 +167,9 @@ abstract class Target implements AutoCloseable {
                 }
                 c.setConnectionTimeout(Math.max(250, timeout.toMillis()));
                 c.setDataSourceProperties(credentials);
+                if (MetricsEndpoint.registry() != null) {
+                    c.setMetricRegistry(MetricsEndpoint.registry()); // hikaricp_connections_*, beside ferry's
+                }
                 HikariDataSource ds = new HikariDataSource(c);
                 HikariPoolMXBean mx = ds.getHikariPoolMXBean();
                 return new Target("hikari") {

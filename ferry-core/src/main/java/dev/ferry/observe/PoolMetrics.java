@@ -50,6 +50,14 @@ public interface PoolMetrics extends AutoCloseable {
     default void reserveUsed() {
     }
 
+    /** A statement ran for {@code nanos} (only while sqlStatistics is on). */
+    default void statement(long nanos, boolean failed) {
+    }
+
+    /** A statement took slowStatementThreshold or longer. */
+    default void slowStatement() {
+    }
+
     /** The pool closed: remove what was registered for it. */
     @Override
     default void close() {

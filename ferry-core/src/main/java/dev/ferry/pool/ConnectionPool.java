@@ -170,6 +170,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final dev.ferry.observe.PoolMetrics metrics;
     private final PoolEvents events;
     private final Exhaustion exhaustion = new Exhaustion();
+    /** Per-statement figures; null when sqlStatistics is off (then statements are not timed). */
+    final dev.ferry.observe.SqlStatistics statistics;
+    private final long slowStatementNanos;
     /** A Shed event was raised for the present overload (one per overload, not one per refused caller). */
     private final AtomicBoolean shedReported = new AtomicBoolean();
     private volatile SQLException lastConnectFailure;
@@ -247,6 +250,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         listeners.add(new dev.ferry.observe.LoggingListener(ticker, dev.ferry.observe.LoggingListener.DEFAULT_INTERVAL));
         listeners.addAll(config.listeners());
         this.events = new PoolEvents(listeners);
+        this.statistics = config.sqlStatistics()
+                ? new dev.ferry.observe.SqlStatistics(dev.ferry.observe.SqlStatistics.DEFAULT_MAX_FINGERPRINTS) : null;
+        this.slowStatementNanos = config.slowStatementThreshold().toNanos();
         this.metrics = config.metricsTrackerFactory() == null ? null : config.metricsTrackerFactory().create(this);
         try {
             checkDatabase();
@@ -919,6 +925,31 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (recovered != null) {
             events.fire(recovered);
         }
+    }
+
+    /** The clock statements are timed with (the configured ticker, so tests set the time a statement takes). */
+    long statementClock() {
+        return ticker.read();
+    }
+
+    /** A timed statement ran (on the borrower's thread, no lock held). */
+    void executed(dev.ferry.observe.SqlStatistics.Statement statement, long nanos, long rows, boolean failed) {
+        statement.record(nanos, rows, failed);
+        if (metrics != null) {
+            metrics.statement(nanos, failed);
+        }
+        if (slowStatementNanos > 0 && nanos >= slowStatementNanos) {
+            if (metrics != null) {
+                metrics.slowStatement();
+            }
+            events.fire(new dev.ferry.PoolEvent.SlowStatement(poolName, statement.fingerprint(),
+                    Duration.ofNanos(nanos), Duration.ofNanos(slowStatementNanos)));
+        }
+    }
+
+    @Override
+    public java.util.Optional<dev.ferry.observe.SqlStatistics> sqlStatistics() {
+        return java.util.Optional.ofNullable(statistics);
     }
 
     /** A caller gives up waiting ({@code lane}: its lane, or null). */

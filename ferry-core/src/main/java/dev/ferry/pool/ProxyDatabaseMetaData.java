@@ -39,7 +39,7 @@ final class ProxyDatabaseMetaData extends DelegatingDatabaseMetaData {
             return null;
         }
         connection.beforeExecute(); // metadata queries run in the borrower's transaction on some drivers
-        return new ProxyResultSet(connection, null, resultSet);
+        return new ProxyResultSet(connection, null, resultSet, null);
     }
 
     @Override

@@ -12,11 +12,24 @@ final class ProxyResultSet extends DelegatingResultSet {
 
     private final ProxyConnection connection;
     private final ProxyStatement statement;
+    /** Counts the rows read, for the pool's SQL statistics; null when they are off. */
+    private final dev.ferry.observe.SqlStatistics.Statement rowCounter;
 
-    ProxyResultSet(ProxyConnection connection, ProxyStatement statement, ResultSet delegate) {
+    ProxyResultSet(ProxyConnection connection, ProxyStatement statement, ResultSet delegate,
+                   dev.ferry.observe.SqlStatistics.Statement rowCounter) {
         super(delegate);
         this.connection = connection;
         this.statement = statement;
+        this.rowCounter = rowCounter;
+    }
+
+    @Override
+    public boolean next() throws SQLException {
+        boolean row = super.next();
+        if (row && rowCounter != null) {
+            rowCounter.rowRead();
+        }
+        return row;
     }
 
     @Override

@@ -37,7 +37,12 @@ class ProxyStatement extends DelegatingStatement {
 
     @Override
     final ResultSet wrap(ResultSet resultSet) {
-        return resultSet == null ? null : new ProxyResultSet(connection, this, resultSet);
+        return resultSet == null ? null : new ProxyResultSet(connection, this, resultSet, rowCounter());
+    }
+
+    /** Where rows read through this statement's result sets are counted: none, unless SQL statistics are on. */
+    dev.ferry.observe.SqlStatistics.Statement rowCounter() {
+        return null;
     }
 
     @Override

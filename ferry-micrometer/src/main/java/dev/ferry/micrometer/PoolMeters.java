@@ -7,6 +7,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import dev.ferry.observe.SqlStatistics;
+import dev.ferry.observe.StatementStats;
+import java.util.concurrent.atomic.AtomicLong;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -40,6 +44,12 @@ import java.util.function.ToDoubleFunction;
  * <tr><td>{@code ferry.lane.active}, {@code .pending}, {@code .min}, {@code .max} gauges</td><td>per lane:
  * lent, waiting (at the cap too), its minimum and cap</td></tr>
  * <tr><td>{@code ferry.lane.acquire} timer, {@code ferry.lane.timeout} counter</td><td>per lane</td></tr>
+ * <tr><td>{@code ferry.statements} timer, histogram [ferry_statements_seconds]; {@code ferry.statements.errors},
+ * {@code ferry.statements.slow} counters</td><td>statement execute time, failures, slow ones (sqlStatistics
+ * on)</td></tr>
+ * <tr><td>{@code ferry.statements.top.mean} gauges, tag {@code fingerprint}
+ * [ferry_statements_top_mean_seconds]</td><td>the 5 slowest fingerprints' mean time; which five is refreshed
+ * every 10 s at most, as statements run</td></tr>
  * </table>
  *
  * <p>With OpenTelemetry names also: {@code db.client.connection.count} (tag {@code state}: {@code idle},
@@ -52,6 +62,16 @@ import java.util.function.ToDoubleFunction;
 final class PoolMeters implements PoolMetrics {
 
     private static final String OTEL_POOL = "db.client.connection.pool.name";
+    private static final long TOP_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Fingerprints in {@code ferry.statements.top.mean}, and how much of each (label values stay readable). */
+    static final int TOP = 5;
+    static final int FINGERPRINT_LABEL_CHARS = 200;
+    /** Registered at start (at zero), so dashboards and alerts find the series before the first one happens. */
+    static final List<String> REJECTION_REASONS = List.of("maxWaiting", "shed");
+    /** The pool's fixed eviction reasons, registered at start likewise ("broken (SQLState ...)" ones as they come). */
+    static final List<String> EVICTION_REASONS = List.of("lifetime reached", "idle timeout",
+            "failed validation before lending", "failed keepalive", "soft eviction", "pool shrunk",
+            "idle above the sizing target", "evicted by the application", "pool closed");
 
     private final MeterRegistry registry;
     private final FerryPool pool;
@@ -66,6 +86,12 @@ final class PoolMeters implements PoolMetrics {
     private final Map<String, Counter> evicted = new ConcurrentHashMap<>();
     private final Map<String, Timer> laneAcquire = new ConcurrentHashMap<>();
     private final Map<String, Counter> laneTimeout = new ConcurrentHashMap<>();
+    private final Timer statements;
+    private final Counter statementErrors;
+    private final Counter slowStatements;
+    private final MultiGauge topMean;
+    /** When {@link #topMean} was last refreshed (nanoTime); refreshed from {@link #statement} every 10 s at most. */
+    private final AtomicLong topRefreshedAt = new AtomicLong(System.nanoTime() - TOP_REFRESH_NANOS);
     private final Timer otelWait;
     private final Timer otelUse;
     private final Timer otelCreate;
@@ -95,6 +121,17 @@ final class PoolMeters implements PoolMetrics {
                 + "leakDetectionThreshold").tags(tags).register(registry));
         reserveUsed = add(Counter.builder("ferry.connections.reserve.used").description("Emergency-reserve "
                 + "connections opened for CRITICAL callers").tags(tags).register(registry));
+        statements = add(Timer.builder("ferry.statements").description("Statement execute time (sqlStatistics on)")
+                .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+                .maximumExpectedValue(Duration.ofMinutes(10)).register(registry));
+        statementErrors = add(Counter.builder("ferry.statements.errors").description("Statements that failed")
+                .tags(tags).register(registry));
+        slowStatements = add(Counter.builder("ferry.statements.slow").description("Statements slower than "
+                + "slowStatementThreshold").tags(tags).register(registry));
+        topMean = MultiGauge.builder("ferry.statements.top.mean").description("Mean time of the " + TOP
+                + " slowest statement fingerprints").baseUnit("seconds").tags(tags).register(registry);
+        REJECTION_REASONS.forEach(this::rejectedCounter);
+        EVICTION_REASONS.forEach(this::evictedCounter);
         for (LaneBudget.LaneState lane : pool.lanes()) {
             String name = lane.lane().name();
             Tags laneTags = tags.and("lane", name);
@@ -200,24 +237,68 @@ final class PoolMeters implements PoolMetrics {
         }
     }
 
+    private Counter rejectedCounter(String reason) {
+        return rejected.computeIfAbsent(reason, r -> add(Counter.builder("ferry.connections.rejected")
+                .description("Callers refused at once").tags(Tags.of("pool", pool.poolName(), "reason", r))
+                .register(registry)));
+    }
+
+    private Counter evictedCounter(String reason) {
+        return evicted.computeIfAbsent(reasonTag(reason), r -> add(Counter.builder("ferry.connections.evicted")
+                .description("Connections retired, by reason").tags(Tags.of("pool", pool.poolName(), "reason", r))
+                .register(registry)));
+    }
+
     @Override
     public void rejected(String reason) {
-        rejected.computeIfAbsent(reason, r -> add(Counter.builder("ferry.connections.rejected")
-                .description("Callers refused at once").tags(Tags.of("pool", pool.poolName(), "reason", r))
-                .register(registry))).increment();
+        rejectedCounter(reason).increment();
     }
 
     @Override
     public void evicted(String reason) {
-        evicted.computeIfAbsent(reasonTag(reason), r -> add(Counter.builder("ferry.connections.evicted")
-                .description("Connections retired, by reason").tags(Tags.of("pool", pool.poolName(), "reason", r))
-                .register(registry))).increment();
+        evictedCounter(reason).increment();
     }
 
     /** A bounded tag: the reason up to its colon ("broken (SQLState 08006): <the driver's message>" becomes "broken (SQLState 08006)"). */
     static String reasonTag(String reason) {
         int colon = reason.indexOf(':');
         return colon < 0 ? reason : reason.substring(0, colon);
+    }
+
+    @Override
+    public void statement(long nanos, boolean failed) {
+        statements.record(nanos, TimeUnit.NANOSECONDS);
+        if (failed) {
+            statementErrors.increment();
+        }
+        long last = topRefreshedAt.get();
+        long now = System.nanoTime();
+        if (now - last >= TOP_REFRESH_NANOS && topRefreshedAt.compareAndSet(last, now)) {
+            refreshTop();
+        }
+    }
+
+    /** Re-labels the top-N gauge with the slowest fingerprints now (the gauges read their live figures). */
+    void refreshTop() {
+        SqlStatistics stats = pool.sqlStatistics().orElse(null);
+        if (stats == null) {
+            return;
+        }
+        List<MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
+        for (StatementStats s : stats.topSlowest(TOP)) {
+            String fingerprint = s.fingerprint();
+            String label = fingerprint.length() <= FINGERPRINT_LABEL_CHARS ? fingerprint
+                    : fingerprint.substring(0, FINGERPRINT_LABEL_CHARS) + "...";
+            rows.add(MultiGauge.Row.of(Tags.of("fingerprint", label), stats,
+                    st -> st.snapshot().stream().filter(x -> x.fingerprint().equals(fingerprint)).findFirst()
+                            .map(x -> x.mean().toNanos() / 1e9).orElse(Double.NaN)));
+        }
+        topMean.register(rows, true);
+    }
+
+    @Override
+    public void slowStatement() {
+        slowStatements.increment();
     }
 
     @Override
@@ -232,6 +313,7 @@ final class PoolMeters implements PoolMetrics {
 
     @Override
     public void close() {
+        topMean.register(List.of(), true);
         for (Meter m : meters) {
             registry.remove(m);
         }

@@ -80,6 +80,8 @@ public final class StubDatabase {
     public volatile boolean statementCloseFails;
     public volatile double connectFailureRate;
     public volatile double executeFailureRate;
+    /** Runs at the start of every statement execution (for example, to move a test's fake clock). */
+    public volatile Runnable onExecute;
 
     private StubDatabase(String url) {
         this.url = url;
@@ -152,6 +154,10 @@ public final class StubDatabase {
     /** Runs before every statement execution; throws a fatal error when a fault is due. */
     void execute(StubConnection connection) throws SQLException {
         executions.increment();
+        Runnable hook = onExecute;
+        if (hook != null) {
+            hook.run();
+        }
         sleep(executeDelayNanos, "executing");
         boolean work = !connection.getAutoCommit();
         if (connection.workSinceCommit != work) { // a volatile write per execution would dwarf what it records

@@ -1,0 +1,180 @@
+package dev.ferry.observe;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Per-statement figures a pool keeps when {@code sqlStatistics} (or a slowStatementThreshold) is set: for each
+ * fingerprint ({@link SqlFingerprint}), calls, errors, rows, total, p95 and max time. Read them with
+ * {@link #snapshot()} or {@link #topSlowest(int)}.
+ *
+ * <p>Bounded: at most {@code maxFingerprints} fingerprints are kept (then new ones count under {@code (other)}),
+ * and at most four times as many distinct SQL texts are remembered to skip fingerprinting them again (beyond
+ * that, a text is fingerprinted at each prepare). Recording is lock-free (striped adders and an atomic
+ * histogram per fingerprint), on the executing thread.
+ */
+public final class SqlStatistics {
+
+    /** The default bound on fingerprints. */
+    public static final int DEFAULT_MAX_FINGERPRINTS = 1_000;
+    static final String OTHER = "(other)";
+
+    private final int maxFingerprints;
+    private final ConcurrentHashMap<String, Statement> byFingerprint = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Statement> bySql = new ConcurrentHashMap<>();
+    private final Statement other = new Statement(OTHER);
+
+    public SqlStatistics(int maxFingerprints) {
+        if (maxFingerprints < 1) {
+            throw new IllegalArgumentException("maxFingerprints: got " + maxFingerprints + "; allowed: 1 or more");
+        }
+        this.maxFingerprints = maxFingerprints;
+    }
+
+    /** Where executions of {@code sql} are counted (looked up once per prepared statement, or per execute). */
+    public Statement statement(String sql) {
+        Statement s = bySql.get(sql);
+        if (s != null) {
+            return s;
+        }
+        String fingerprint = SqlFingerprint.of(sql);
+        s = byFingerprint.get(fingerprint);
+        if (s == null) {
+            s = byFingerprint.size() >= maxFingerprints ? other
+                    : byFingerprint.computeIfAbsent(fingerprint, Statement::new);
+        }
+        if (bySql.size() < 4 * maxFingerprints) {
+            bySql.putIfAbsent(sql, s);
+        }
+        return s;
+    }
+
+    /** Every fingerprint's figures, {@code (other)} last if anything was counted there. */
+    public List<StatementStats> snapshot() {
+        List<StatementStats> all = new ArrayList<>();
+        for (Statement s : byFingerprint.values()) {
+            all.add(s.stats());
+        }
+        if (other.calls.sum() > 0) {
+            all.add(other.stats());
+        }
+        return all;
+    }
+
+    /** The {@code n} fingerprints with the longest mean time, longest first. */
+    public List<StatementStats> topSlowest(int n) {
+        List<StatementStats> all = snapshot();
+        all.removeIf(s -> s.calls() == 0);
+        all.sort(Comparator.comparing(StatementStats::mean).reversed());
+        return all.subList(0, Math.min(n, all.size()));
+    }
+
+    /** Forgets every figure (and fingerprint). */
+    public void reset() {
+        bySql.clear();
+        byFingerprint.clear();
+        other.clear();
+    }
+
+    /** One fingerprint's counters. */
+    public static final class Statement {
+        /** Four buckets per doubling, from 1 µs: bucket 4 + 4 * (h - 2) + s holds [(4 + s) << (h - 2), (5 + s) << (h - 2)) µs. */
+        private static final int BUCKETS = 164;
+
+        private final String fingerprint;
+        private final LongAdder calls = new LongAdder();
+        private final LongAdder errors = new LongAdder();
+        private final LongAdder rows = new LongAdder();
+        private final LongAdder nanos = new LongAdder();
+        private final AtomicLong max = new AtomicLong();
+        private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS);
+
+        Statement(String fingerprint) {
+            this.fingerprint = fingerprint;
+        }
+
+        public String fingerprint() {
+            return fingerprint;
+        }
+
+        /** One execution: its time, rows changed (0 for a query: its rows are added as they are read), failed. */
+        public void record(long elapsedNanos, long rowsChanged, boolean failed) {
+            calls.increment();
+            nanos.add(elapsedNanos);
+            if (failed) {
+                errors.increment();
+            }
+            if (rowsChanged > 0) {
+                rows.add(rowsChanged);
+            }
+            if (elapsedNanos > max.get()) {
+                max.accumulateAndGet(elapsedNanos, Math::max);
+            }
+            histogram.incrementAndGet(bucket(elapsedNanos));
+        }
+
+        /** A row read from one of its result sets. */
+        public void rowRead() {
+            rows.increment();
+        }
+
+        static int bucket(long nanos) {
+            long micros = Math.max(1, nanos / 1_000);
+            if (micros < 4) {
+                return (int) micros - 1;
+            }
+            int h = 63 - Long.numberOfLeadingZeros(micros);
+            int s = (int) ((micros >>> (h - 2)) & 3);
+            return Math.min(BUCKETS - 1, 4 + 4 * (h - 2) + s);
+        }
+
+        /** The upper bound of a bucket, in nanoseconds. */
+        static long upperNanos(int bucket) {
+            if (bucket < 3) {
+                return (bucket + 2) * 1_000L;
+            }
+            int h = (bucket - 4) / 4 + 2;
+            int s = (bucket - 4) % 4;
+            return ((5L + s) << (h - 2)) * 1_000L;
+        }
+
+        private void clear() {
+            calls.reset();
+            errors.reset();
+            rows.reset();
+            nanos.reset();
+            max.set(0);
+            for (int i = 0; i < BUCKETS; i++) {
+                histogram.set(i, 0);
+            }
+        }
+
+        StatementStats stats() {
+            long[] counts = new long[BUCKETS];
+            long total = 0;
+            for (int i = 0; i < BUCKETS; i++) {
+                counts[i] = histogram.get(i);
+                total += counts[i];
+            }
+            long maxNanos = max.get();
+            long p95 = 0;
+            long target = (long) Math.ceil(total * 0.95);
+            long seen = 0;
+            for (int i = 0; i < BUCKETS && total > 0; i++) {
+                seen += counts[i];
+                if (seen >= target) {
+                    p95 = Math.min(upperNanos(i), maxNanos);
+                    break;
+                }
+            }
+            return new StatementStats(fingerprint, calls.sum(), errors.sum(), rows.sum(), Duration.ofNanos(nanos.sum()),
+                    Duration.ofNanos(p95), Duration.ofNanos(maxNanos));
+        }
+    }
+}
