@@ -93,7 +93,7 @@ abstract class Target implements AutoCloseable {
                     b.password(credentials.getProperty("password"));
                 }
                 if (MetricsEndpoint.registry() != null) {
-                    b.metricRegistry(MetricsEndpoint.registry());
+                    b.metricRegistry(MetricsEndpoint.registry()).sqlStatistics(true); // the dashboard's statement panels
                 }
                 FerryDataSource ds = new FerryDataSource(b.build());
                 FerryPool[] pool = new FerryPool[1];
