@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0-SNAPSHOT",
         description = "Ferry: a JDBC connection pool and request batcher, and the tools to measure it.",
-        subcommands = {DemoCommand.class, LoadCommand.class})
+        subcommands = {DemoCommand.class, LoadCommand.class, AdviseCommand.class})
 public final class FerryCommand implements Runnable {
 
     @CommandLine.Spec

@@ -30,16 +30,8 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--url", description = "JDBC URL of the database (every scenario but pool-spike)")
     String url;
 
-    @Option(names = "--user", description = "database user")
-    String user;
-
-    @Option(names = "--password-env", paramLabel = "VAR",
-            description = "name of the environment variable holding the password (never pass it on the command line)")
-    String passwordEnv;
-
-    @Option(names = "--password", interactive = true, arity = "0..1",
-            description = "prompt for the password")
-    char[] password;
+    @picocli.CommandLine.Mixin
+    Credentials credentials;
 
     @Option(names = "--scenario", required = true,
             description = "spike, sustained, ramp, peak-day, exhaustion, lookup, ingest, or pool-spike (HikariCP's "
@@ -166,7 +158,7 @@ final class LoadCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--url: missing; allowed: a JDBC URL (only pool-spike runs without one)");
         }
         Scenario scenario = scenario();
-        Properties credentials = credentials();
+        Properties credentials = this.credentials.properties();
         boolean batch = batching == null ? scenario.batching() : parseOnOff(batching);
         List<String> poolNames = pools.stream().map(p -> p.trim().toLowerCase(Locale.ROOT)).collect(Collectors.toList());
         for (String p : poolNames) {
@@ -490,25 +482,6 @@ final class LoadCommand implements Callable<Integer> {
             default:
                 throw new IllegalArgumentException("--batching: got '" + value + "'; allowed: on, off");
         }
-    }
-
-    private Properties credentials() {
-        Properties p = new Properties();
-        if (user != null) {
-            p.setProperty("user", user);
-        }
-        if (passwordEnv != null) {
-            String value = System.getenv(passwordEnv);
-            if (value == null) {
-                throw new IllegalArgumentException("--password-env: environment variable " + passwordEnv
-                        + " is not set");
-            }
-            p.setProperty("password", value);
-        } else if (password != null) {
-            p.setProperty("password", new String(password));
-            Arrays.fill(password, ' ');
-        }
-        return p;
     }
 
     /** Thrown when the database cannot be reached, with a one-line reason. */
