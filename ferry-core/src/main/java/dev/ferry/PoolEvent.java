@@ -24,7 +24,8 @@ public sealed interface PoolEvent {
     }
 
     /**
-     * A connection was returned with nobody waiting, after {@link Exhausted}.
+     * After {@link Exhausted}: a connection was returned, or housekeeping ran, with nobody waiting and no caller
+     * having waited at the cap for a second.
      *
      * @param exhaustedFor how long the pool was exhausted
      * @param timeouts     callers that timed out meanwhile

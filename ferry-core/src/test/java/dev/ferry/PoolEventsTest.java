@@ -214,6 +214,46 @@ class PoolEventsTest {
         }
     }
 
+    @Test
+    void aThrowingMetricsTrackerBreaksNothing() throws Exception {
+        PoolMetrics broken = new PoolMetrics() {
+            @Override
+            public void acquired(String lane, long nanos) {
+                throw new IllegalStateException("tracker bug");
+            }
+
+            @Override
+            public void released(String lane, long nanos) {
+                throw new IllegalStateException("tracker bug");
+            }
+
+            @Override
+            public void created(long nanos) {
+                throw new IllegalStateException("tracker bug");
+            }
+
+            @Override
+            public void evicted(String reason) {
+                throw new IllegalStateException("tracker bug");
+            }
+        };
+        FerryPool pool = start(FerryConfig.builder().jdbcUrl(db.url()).driverClassName("dev.ferry.testkit.StubDriver")
+                .ticker(ticker).scheduler(scheduler).maximumPoolSize(2).minimumIdle(0)
+                .connectionTimeout(Duration.ofMillis(250)).metricsTrackerFactory(p -> broken));
+        for (int i = 0; i < 5; i++) {
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isValid(1)).isTrue();
+            }
+        }
+        assertThat(pool.activeConnections()).as("every connection came back").isZero();
+        assertThat(db.opened.get()).as("a connect whose metrics failed still counts as made").isEqualTo(1);
+        pool.softEvictConnections();
+        await().until(() -> db.open.get() == 0); // closed despite the tracker
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isValid(1)).isTrue();
+        }
+    }
+
     /** A metrics SPI implementation that counts calls (and sums nanos) by method. */
     static final class Recording implements MetricsTrackerFactory, PoolMetrics {
         final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();

@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.observe.IndexAdvice;
 import dev.ferry.observe.IndexAdvisor;
@@ -95,6 +96,55 @@ class PostgresIndexAdvisorTest {
                     .as("no filter: an index would not help").isEmpty();
             assertThat(IndexAdvisor.create().advise(c, "SELECT * FROM ferry_adv_users WHERE lower(name) = 'x'"))
                     .as("an expression, not a plain column").isEmpty();
+        }
+    }
+
+    @Test
+    void quotedNamesTheCallersTransactionAndFailuresAreRespected() throws Exception {
+        try (Connection c = Postgres.admin()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS \"Ferry Orders\"");
+                s.execute("CREATE TABLE \"Ferry Orders\" (id bigint PRIMARY KEY, \"userId\" bigint)");
+                s.execute("INSERT INTO \"Ferry Orders\" SELECT g, g FROM generate_series(1, 50000) g");
+                s.execute("ANALYZE \"Ferry Orders\"");
+            }
+            try {
+                assertThat(IndexAdvisor.create().advise(c, "SELECT * FROM \"Ferry Orders\" WHERE \"userId\" = 7"))
+                        .extracting(IndexAdvice::createIndex)
+                        .containsExactly("CREATE INDEX ON public.\"Ferry Orders\" (\"userId\")");
+
+                c.setAutoCommit(false); // the caller's own transaction survives the advice
+                try (Statement s = c.createStatement()) {
+                    s.execute("INSERT INTO \"Ferry Orders\" VALUES (-1, -1)");
+                }
+                assertThat(IndexAdvisor.create().advise(c, "SELECT * FROM ferry_adv_users WHERE discord_id = ?"))
+                        .hasSize(1);
+                try (Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("SELECT count(*) FROM \"Ferry Orders\" WHERE id = -1")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isEqualTo(1);
+                }
+                c.rollback();
+                c.setAutoCommit(true);
+
+                assertThatThrownBy(() -> IndexAdvisor.create().advise(c, "SELECT * FROM no_such_table WHERE a = ?"))
+                        .isInstanceOf(SQLException.class);
+                assertThatThrownBy(() -> IndexAdvisor.create().analyze(true)
+                        .advise(c, "SELECT 1; DELETE FROM ferry_adv_users"))
+                        .hasMessageContaining("several statements");
+                assertThat(IndexAdvisor.create().advise(c, "SELECT * FROM ferry_adv_users WHERE discord_id = ?"))
+                        .as("nothing left behind by the failures").hasSize(1);
+                assertThat(hypotheticalIndexes(c)).isZero();
+                try (Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ferry_advise%'")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isZero();
+                }
+            } finally {
+                try (Statement s = c.createStatement()) {
+                    s.execute("DROP TABLE IF EXISTS \"Ferry Orders\"");
+                }
+            }
         }
     }
 

@@ -150,8 +150,14 @@ class SqlStatisticsTest {
             assertThat(o.fingerprint()).isEqualTo("(other)");
             assertThat(o.calls()).isEqualTo(2);
         });
+        SqlStatistics.Statement kept = stats.statement("SELECT x FROM a WHERE id = 9");
         stats.reset();
         assertThat(stats.snapshot()).isEmpty();
+        kept.record(2_000, 1, false); // a statement prepared before the reset still counts
+        assertThat(stats.snapshot()).singleElement().satisfies(st -> {
+            assertThat(st.fingerprint()).isEqualTo("SELECT x FROM a WHERE id = ?");
+            assertThat(st.calls()).isEqualTo(1);
+        });
     }
 
     @Test

@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.ferry.FerryConfig;
 import dev.ferry.FerryDataSource;
+import dev.ferry.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.Locale;
 import javax.sql.DataSource;
@@ -41,6 +43,64 @@ public enum PoolFactory {
                     .poolName("bench-ferry-lanes")
                     .build());
             return ds.lane("web");
+        }
+    },
+    /**
+     * Ferry reporting to Micrometer (ferry-micrometer, a SimpleMeterRegistry): every borrow and return records
+     * the acquire and usage timers, with their percentile histograms.
+     */
+    FERRY_MICROMETER {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            return new FerryDataSource(FerryConfig.builder()
+                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
+                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
+                    .connectionTimeout(Duration.ofSeconds(30))
+                    .metricRegistry(new SimpleMeterRegistry())
+                    .poolName("bench-ferry-micrometer")
+                    .build());
+        }
+    },
+    /** As FERRY_MICROMETER, with percentile histograms on the acquire and usage timers (what the dashboard reads). */
+    FERRY_MICROMETER_HISTOGRAMS {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            return new FerryDataSource(FerryConfig.builder()
+                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
+                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
+                    .connectionTimeout(Duration.ofSeconds(30))
+                    .metricsTrackerFactory(new MicrometerMetricsTrackerFactory(new SimpleMeterRegistry())
+                            .withPercentileHistograms())
+                    .poolName("bench-ferry-micrometer-histograms")
+                    .build());
+        }
+    },
+    /** Ferry keeping SQL statistics: every execute is timed and counted under its fingerprint. */
+    FERRY_SQLSTATS {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            return new FerryDataSource(FerryConfig.builder()
+                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
+                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
+                    .connectionTimeout(Duration.ofSeconds(30))
+                    .sqlStatistics(true)
+                    .poolName("bench-ferry-sqlstats")
+                    .build());
+        }
+    },
+    /** HikariCP with its own Micrometer tracker on a SimpleMeterRegistry (HikariCP's setMetricRegistry). */
+    HIKARI_MICROMETER {
+        @Override
+        public DataSource create(String url, int poolSize) {
+            HikariConfig config = new HikariConfig();
+            config.setJdbcUrl(url);
+            config.setDriverClassName(STUB_DRIVER);
+            config.setMaximumPoolSize(poolSize);
+            config.setMinimumIdle(poolSize);
+            config.setConnectionTimeout(30_000);
+            config.setMetricRegistry(new SimpleMeterRegistry());
+            config.setPoolName("bench-hikari-micrometer");
+            return new HikariDataSource(config);
         }
     },
     HIKARI {

@@ -14,7 +14,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 public class PoolState {
 
-    @Param({"ferry", "hikari", "ferry-lanes"})
+    @Param({"ferry", "hikari", "ferry-lanes", "ferry-micrometer", "hikari-micrometer", "ferry-micrometer-histograms",
+            "ferry-sqlstats"})
     public String pool;
 
     @Param({"16"})

@@ -75,7 +75,7 @@ final class AdviseCommand implements Callable<Integer> {
             }
             int proposals = 0;
             for (String statement : statements) {
-                out.println("-- " + statement);
+                statement.lines().forEach(line -> out.println("-- " + line)); // only the proposals run in psql
                 List<IndexAdvice> advice;
                 try {
                     advice = advisor.advise(c, statement);

@@ -93,7 +93,9 @@ abstract class Target implements AutoCloseable {
                     b.password(credentials.getProperty("password"));
                 }
                 if (MetricsEndpoint.registry() != null) {
-                    b.metricRegistry(MetricsEndpoint.registry()).sqlStatistics(true); // the dashboard's statement panels
+                    // Histograms and SQL statistics: the dashboard's percentile and statement panels need them.
+                    b.metricsTrackerFactory(new dev.ferry.micrometer.MicrometerMetricsTrackerFactory(
+                            MetricsEndpoint.registry()).withPercentileHistograms()).sqlStatistics(true);
                 }
                 FerryDataSource ds = new FerryDataSource(b.build());
                 FerryPool[] pool = new FerryPool[1];

@@ -603,7 +603,11 @@ public final class Batcher<K, V> implements AutoCloseable {
                 }
                 counters.size(byKey.size());
                 if (metrics != null) {
-                    metrics.batchExecuted(byKey.size());
+                    try {
+                        metrics.batchExecuted(byKey.size());
+                    } catch (RuntimeException | LinkageError e) {
+                        LOG.debug("{} - metrics failed in batchExecuted (ignored)", name, e);
+                    }
                 }
                 run.execute(new ArrayList<>(byKey.keySet()), byKey);
             }

@@ -27,13 +27,21 @@ import java.util.regex.Pattern;
  * the database, each proposal is created as a hypothetical index (visible to this session only, nothing is
  * written) to give the planner's cost with it; without hypopg, only the cost now is given.
  *
- * <p>Everything runs in one transaction that is rolled back, on the connection given (its autocommit is restored).
+ * <p>Everything runs in a transaction that is rolled back, on the connection given: with autocommit on, its own
+ * (autocommit is restored after); with autocommit off, a savepoint in the caller's transaction, rolled back to.
+ * The prepared statement and hypothetical indexes it makes are removed after, also when it fails. Only single
+ * statements are explained: a text with a {@code ;} between statements is refused.
  */
 public final class IndexAdvisor {
 
-    /** A filter term on a plain column: {@code (col = ...)}, {@code ((col)::text = ...)}, {@code (t.col < ...)}. */
+    /**
+     * A filter term on a plain column, as the plan prints it: {@code (col = ...)}, {@code ((col)::text = ...)},
+     * {@code (t.col < ...)}, {@code ("Some Table"."userId" = ...)}. Group 1 or 2: the column (quoted or plain);
+     * group 3: the operator.
+     */
     private static final Pattern TERM = Pattern.compile(
-            "(?<![A-Za-z0-9_(])\\(+(?:[A-Za-z_][A-Za-z0-9_]*\\.)?\"?([A-Za-z_][A-Za-z0-9_$]*)\"?\\)?"
+            "(?<![A-Za-z0-9_(])\\(+(?:\"(?:[^\"]|\"\")+\"\\.|[A-Za-z_][A-Za-z0-9_$]*\\.)?"
+                    + "(?:\"((?:[^\"]|\"\")+)\"|([A-Za-z_][A-Za-z0-9_$]*))\\)?"
                     + "(?:::[A-Za-z ]+(?:\\[])?\\)?)? (=|<|<=|>|>=) ");
 
     private final boolean analyze;
@@ -70,17 +78,68 @@ public final class IndexAdvisor {
         return new IndexAdvisor(analyze, minTableRows, share);
     }
 
-    /** Proposals for one statement (none if its plan needs no index, or it cannot be explained). */
+    /**
+     * Proposals for one statement; none if its plan needs no index.
+     *
+     * @throws SQLException if it cannot be explained (a syntax error, an unknown table, a parameter whose type the
+     *                      server cannot infer), or if it is several statements
+     */
     public List<IndexAdvice> advise(Connection connection, String sql) throws SQLException {
+        String statement = sql.trim();
+        while (statement.endsWith(";")) {
+            statement = statement.substring(0, statement.length() - 1).trim();
+        }
+        if (SqlFingerprint.of(statement).contains(";")) {
+            throw new SQLException("index advisor: got several statements; allowed: one statement", "42601");
+        }
+        String prepared = "ferry_advise_" + Long.toHexString(System.nanoTime()) + "_" + Long.toHexString(
+                Thread.currentThread().getId());
         boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
+        java.sql.Savepoint savepoint = null;
+        if (autoCommit) {
+            connection.setAutoCommit(false);
+        } else {
+            savepoint = connection.setSavepoint();
+        }
         try {
-            return adviseInTransaction(connection, sql.trim());
+            return adviseInTransaction(connection, statement, prepared);
         } finally {
             try {
-                connection.rollback(); // EXPLAIN ANALYZE of a SELECT changes nothing; hypopg's indexes vanish too
+                if (savepoint == null) {
+                    connection.rollback(); // EXPLAIN ANALYZE of a SELECT leaves nothing behind
+                } else {
+                    connection.rollback(savepoint);
+                    connection.releaseSavepoint(savepoint);
+                }
             } finally {
-                connection.setAutoCommit(autoCommit);
+                if (autoCommit) {
+                    connection.setAutoCommit(true);
+                }
+                cleanUp(connection, prepared);
+            }
+        }
+    }
+
+    /** PREPARE and hypopg's indexes outlive a rollback: drop ours (quietly: there may be none). */
+    private static void cleanUp(Connection c, String prepared) {
+        for (String sql : new String[] {"DEALLOCATE " + prepared, "SELECT hypopg_reset()"}) {
+            java.sql.Savepoint sp = null;
+            try (Statement s = c.createStatement()) {
+                if (!c.getAutoCommit()) {
+                    sp = c.setSavepoint();
+                }
+                s.execute(sql);
+                if (sp != null) {
+                    c.releaseSavepoint(sp);
+                }
+            } catch (SQLException notThere) {
+                try {
+                    if (sp != null) {
+                        c.rollback(sp);
+                    }
+                } catch (SQLException ignored) {
+                    // the connection is broken: nothing left to clean
+                }
             }
         }
     }
@@ -96,28 +155,35 @@ public final class IndexAdvisor {
         return out;
     }
 
-    private List<IndexAdvice> adviseInTransaction(Connection c, String sql) throws SQLException {
+    private List<IndexAdvice> adviseInTransaction(Connection c, String sql, String prepared) throws SQLException {
         boolean hypopg = hasHypopg(c);
-        Map<String, Object> plan = explain(c, sql);
+        Map<String, Object> plan = explain(c, sql, prepared);
         double costBefore = number(plan, "Total Cost");
         List<IndexAdvice> out = new ArrayList<>();
         for (Map<String, Object> scan : seqScans(plan, new ArrayList<>())) {
-            String table = scan.get("Schema") + "." + scan.get("Relation Name");
+            String schema = (String) scan.get("Schema");
+            String relation = (String) scan.get("Relation Name");
             String filter = (String) scan.get("Filter");
-            if (filter == null) {
+            if (filter == null || schema == null || relation == null) {
                 continue;
             }
-            double tableRows = tableRows(c, table);
+            String table = ident(c, schema) + "." + ident(c, relation);
+            long oid = tableOid(c, schema, relation);
+            double tableRows = tableRows(c, oid);
             double kept = scan.containsKey("Actual Rows") ? number(scan, "Actual Rows") * Math.max(1,
                     number(scan, "Actual Loops")) : number(scan, "Plan Rows");
             if (tableRows < minTableRows || kept > tableRows * maxSelectivity) {
                 continue;
             }
-            List<String> columns = columns(c, table, filter);
-            if (columns.isEmpty() || leadingIndexExists(c, table, columns.get(0))) {
+            List<String> columns = columns(c, oid, filter);
+            if (columns.isEmpty() || leadingIndexExists(c, oid, columns.get(0))) {
                 continue;
             }
-            String create = "CREATE INDEX ON " + table + " (" + String.join(", ", columns) + ")";
+            List<String> quoted = new ArrayList<>();
+            for (String col : columns) {
+                quoted.add(ident(c, col));
+            }
+            String create = "CREATE INDEX ON " + table + " (" + String.join(", ", quoted) + ")";
             String reason = String.format(Locale.ROOT, "Seq Scan on %s: filter %s keeps ~%.0f of %.0f rows%s", table,
                     filter, kept, tableRows, scan.containsKey("Actual Rows") ? " (actual)" : " (estimated)");
             double costAfter = Double.NaN;
@@ -126,9 +192,12 @@ public final class IndexAdvisor {
                     ps.setString(1, create);
                     ps.executeQuery().close();
                 }
-                costAfter = number(explainPlain(c, sql), "Total Cost");
-                try (Statement s = c.createStatement()) {
-                    s.execute("SELECT hypopg_reset()");
+                try {
+                    costAfter = number(explainPlain(c, sql, prepared), "Total Cost");
+                } finally {
+                    try (Statement s = c.createStatement()) {
+                        s.execute("SELECT hypopg_reset()"); // one hypothetical index at a time
+                    }
                 }
             }
             out.add(new IndexAdvice(sql, table, columns, create, reason, costBefore, costAfter));
@@ -136,15 +205,15 @@ public final class IndexAdvisor {
         return out;
     }
 
-    private Map<String, Object> explain(Connection c, String sql) throws SQLException {
+    private Map<String, Object> explain(Connection c, String sql, String prepared) throws SQLException {
         if (analyze && isSelect(sql) && !hasParameters(sql)) {
             return plan(c, "EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) " + sql);
         }
-        return explainPlain(c, sql);
+        return explainPlain(c, sql, prepared);
     }
 
     /** Plain EXPLAIN; a statement with parameters is prepared and explained with its generic plan. */
-    private Map<String, Object> explainPlain(Connection c, String sql) throws SQLException {
+    private Map<String, Object> explainPlain(Connection c, String sql, String prepared) throws SQLException {
         if (!hasParameters(sql)) {
             return plan(c, "EXPLAIN (VERBOSE, FORMAT JSON) " + sql);
         }
@@ -152,13 +221,11 @@ public final class IndexAdvisor {
         int count = countParameters(numbered);
         try (Statement s = c.createStatement()) {
             s.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-            s.execute("PREPARE ferry_advise AS " + numbered);
-            try {
-                return plan(c, "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE ferry_advise("
-                        + String.join(", ", java.util.Collections.nCopies(count, "NULL")) + ")");
-            } finally {
-                s.execute("DEALLOCATE ferry_advise");
-            }
+            s.execute("PREPARE " + prepared + " AS " + numbered);
+            Map<String, Object> plan = plan(c, "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE " + prepared + "("
+                    + String.join(", ", java.util.Collections.nCopies(count, "NULL")) + ")");
+            s.execute("DEALLOCATE " + prepared); // on failure, cleanUp does it after the rollback
+            return plan;
         }
     }
 
@@ -189,12 +256,13 @@ public final class IndexAdvisor {
     }
 
     /** The filter's plain columns that exist in the table: equality ones in order, then one range one. */
-    private static List<String> columns(Connection c, String table, String filter) throws SQLException {
+    private static List<String> columns(Connection c, long table, String filter) throws SQLException {
         Set<String> equal = new LinkedHashSet<>();
         Set<String> range = new LinkedHashSet<>();
         Matcher m = TERM.matcher(filter);
         while (m.find()) {
-            (m.group(2).equals("=") ? equal : range).add(m.group(1));
+            String column = m.group(1) != null ? m.group(1).replace("\"\"", "\"") : m.group(2);
+            (m.group(3).equals("=") ? equal : range).add(column);
         }
         List<String> columns = new ArrayList<>();
         for (String col : equal) {
@@ -211,10 +279,10 @@ public final class IndexAdvisor {
         return columns;
     }
 
-    private static boolean isColumn(Connection c, String table, String column) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass "
+    private static boolean isColumn(Connection c, long table, String column) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = ?::oid "
                 + "AND attname = ? AND attnum > 0 AND NOT attisdropped")) {
-            ps.setString(1, table);
+            ps.setLong(1, table);
             ps.setString(2, column);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
@@ -222,10 +290,10 @@ public final class IndexAdvisor {
         }
     }
 
-    private static boolean leadingIndexExists(Connection c, String table, String column) throws SQLException {
+    private static boolean leadingIndexExists(Connection c, long table, String column) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_index i JOIN pg_attribute a ON "
-                + "a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = ?::regclass AND a.attname = ?")) {
-            ps.setString(1, table);
+                + "a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = ?::oid AND a.attname = ?")) {
+            ps.setLong(1, table);
             ps.setString(2, column);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
@@ -233,11 +301,37 @@ public final class IndexAdvisor {
         }
     }
 
-    private static double tableRows(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, table);
+    /** The table's oid, looked up by its names as the plan gives them (no quoting, no case folding). */
+    private static long tableOid(Connection c, String schema, String relation) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON "
+                + "n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, schema);
+            ps.setString(2, relation);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("index advisor: table " + schema + "." + relation + " not found", "42P01");
+                }
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static double tableRows(Connection c, long table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples FROM pg_class WHERE oid = ?::oid")) {
+            ps.setLong(1, table);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getDouble(1) : 0;
+            }
+        }
+    }
+
+    /** A name as SQL must write it (PostgreSQL's quote_ident: quoted if upper case, special or a keyword). */
+    private static String ident(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
             }
         }
     }

@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Logs pool events through SLF4J (logger {@code dev.ferry.events}), at most one line per kind of event per
  * interval (10 s by default), so an exhaustion or eviction storm cannot flood the log: the next line that is
- * written says how many of its kind were left out meanwhile. Every pool installs one; the pool's own ticker
- * drives the interval, so tests advance it by hand.
+ * written says how many of its kind were left out meanwhile. Leaks are the exception: each is logged with its
+ * borrower's stack, which is what finds the leak. Every pool installs one; the pool's own ticker drives the
+ * interval, so tests advance it by hand.
  *
  * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, slow statement, shed, a
  * connection evicted because it failed a check or broke), INFO for recoveries and resizes, DEBUG for routine
@@ -27,16 +28,15 @@ public final class LoggingListener implements FerryListener {
     private final Logger log;
     private final Ticker ticker;
     private final long intervalNanos;
-    private final Limit exhausted = new Limit();
-    private final Limit recovered = new Limit();
-    private final Limit reserve = new Limit();
-    private final Limit leak = new Limit();
-    private final Limit leakReturned = new Limit();
-    private final Limit slow = new Limit();
-    private final Limit evictedFailure = new Limit();
-    private final Limit evictedRoutine = new Limit();
-    private final Limit resized = new Limit();
-    private final Limit shed = new Limit();
+    private final Limit exhausted;
+    private final Limit recovered;
+    private final Limit reserve;
+    private final Limit leakReturned;
+    private final Limit slow;
+    private final Limit evictedFailure;
+    private final Limit evictedRoutine;
+    private final Limit resized;
+    private final Limit shed;
 
     public LoggingListener(Ticker ticker, Duration interval) {
         this(ticker, interval, EVENTS);
@@ -47,6 +47,15 @@ public final class LoggingListener implements FerryListener {
         this.log = logger;
         this.ticker = java.util.Objects.requireNonNull(ticker, "ticker");
         this.intervalNanos = interval.toNanos();
+        this.exhausted = new Limit();
+        this.recovered = new Limit();
+        this.reserve = new Limit();
+        this.leakReturned = new Limit();
+        this.slow = new Limit();
+        this.evictedFailure = new Limit();
+        this.evictedRoutine = new Limit();
+        this.resized = new Limit();
+        this.shed = new Limit();
     }
 
     @Override
@@ -78,13 +87,11 @@ public final class LoggingListener implements FerryListener {
         }
     }
 
+    /** Not rate-limited: each leak's borrower stack is what finds it (as HikariCP logs every one). */
     @Override
     public void leakSuspected(PoolEvent.LeakSuspected e) {
-        long left = leak.pass();
-        if (left >= 0) {
-            log.warn("{} - connection leak suspected: {} has been out for {}ms; stack of the borrower follows{}",
-                    e.pool(), e.connection(), e.heldFor().toMillis(), suppressed(left), e.borrowerSite());
-        }
+        log.warn("{} - connection leak suspected: {} has been out for {}ms; stack of the borrower follows",
+                e.pool(), e.connection(), e.heldFor().toMillis(), e.borrowerSite());
     }
 
     @Override
@@ -150,19 +157,18 @@ public final class LoggingListener implements FerryListener {
 
     /** One kind of event's rate limit: a line may be written once the interval since the last one has passed. */
     private final class Limit {
-        private final AtomicLong nextAllowed = new AtomicLong(Long.MIN_VALUE);
+        /** When the next line may be written: from the start, at once. */
+        private final AtomicLong nextAllowed = new AtomicLong(ticker.read());
         private final AtomicLong skipped = new AtomicLong();
-        private volatile boolean started;
 
         /** @return -1 if this one is not to be logged, else how many were left out since the last line */
         long pass() {
             long now = ticker.read();
             long next = nextAllowed.get();
-            if ((started && now - next < 0) || !nextAllowed.compareAndSet(next, now + intervalNanos)) {
+            if (now - next < 0 || !nextAllowed.compareAndSet(next, now + intervalNanos)) {
                 skipped.incrementAndGet();
                 return -1;
             }
-            started = true;
             return skipped.getAndSet(0);
         }
     }

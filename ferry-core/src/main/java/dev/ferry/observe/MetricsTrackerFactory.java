@@ -12,8 +12,9 @@ import dev.ferry.batch.Batcher;
 public interface MetricsTrackerFactory {
 
     /**
-     * Called once when the pool has started; register gauges that read {@code pool} (its live figures) and
-     * return what records the pool's events.
+     * Called once while the pool starts, before its first connection is opened (so connects are timed too):
+     * register gauges that read {@code pool} (its live figures, readable from then on) and return what records
+     * the pool's events. If the pool then fails to start, the tracker is closed.
      */
     PoolMetrics create(FerryPool pool);
 

@@ -7,8 +7,9 @@ package dev.ferry.observe;
  *
  * <p>Called on the thread where the event happens (a borrower's, a connector's, the housekeeper's), never under
  * one of the pool's locks, and on the borrow and return paths of every connection: implementations must be
- * quick and must not block. An exception thrown here is not caught on the borrow path; do not throw. When no
- * factory is configured the pool calls nothing and reads no extra clock.
+ * quick and must not block. Anything an implementation throws is logged (once at WARN) and ignored, so a broken
+ * tracker cannot break a borrow; do not rely on it. When no factory is configured the pool calls nothing and
+ * reads no clock for metrics.
  *
  * <p>{@code lane} is the lane's name, or null when the caller borrowed in no lane (no lanes configured, or a
  * CRITICAL caller, which is never admitted to a lane).

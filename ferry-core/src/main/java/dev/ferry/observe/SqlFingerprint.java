@@ -2,12 +2,23 @@ package dev.ferry.observe;
 
 /**
  * A statement's fingerprint: its text with every literal replaced by {@code ?}, so {@code WHERE id = 42} and
- * {@code WHERE id = 7} are one statement. String, numeric and PostgreSQL positional ({@code $1}) literals become
- * {@code ?}; a list of them ({@code IN (?, ?, ?)}) becomes {@code ?, ...}; comments go; runs of white space
- * become one space. Quoted identifiers and keywords are kept as written. A fingerprint never holds a literal
- * value, so it is safe to log and to use as a metric label.
+ * {@code WHERE id = 7} are one statement. String (also {@code E''} and dollar-quoted {@code $$...$$},
+ * {@code $tag$...$tag$}), numeric and positional ({@code $1}) literals become {@code ?}; a list of them
+ * ({@code IN (?, ?, ?)}) becomes {@code ?, ...}, and a list of such rows ({@code VALUES (?, ...), (?, ...)})
+ * {@code (?, ...), ...}; comments go; runs of white space become one space. Quoted identifiers and keywords are
+ * kept as written. A fingerprint holds no literal value, so it is safe to log and to use as a metric label.
+ *
+ * <p>Two dialects differ in how strings are written. The standard one (PostgreSQL, H2, ...) reads backslashes as
+ * escapes only in {@code E''} strings and {@code "..."} as a quoted name. {@link #ofMySql} reads backslash escapes
+ * in every string and {@code "..."} as a string, as MySQL and MariaDB do by default. Where the standard reading
+ * of a statement with backslashes would leave more of it than the MySQL one, the shorter is kept: of two
+ * readings, the one that folds more into {@code ?} never shows what the other hid.
  */
 public final class SqlFingerprint {
+
+    /** Rows of literals: {@code (?, ...), (?, ...)} or {@code (?), (?)}. */
+    private static final java.util.regex.Pattern ROWS = java.util.regex.Pattern.compile(
+            "\\((?:\\?, \\.\\.\\.|\\?)\\)(?:\\s*,\\s*\\((?:\\?, \\.\\.\\.|\\?)\\))+");
 
     /** Two or more literals in a row, separated by commas. */
     private static final java.util.regex.Pattern LIST = java.util.regex.Pattern.compile("\\?(?:\\s*,\\s*\\?)+");
@@ -15,7 +26,22 @@ public final class SqlFingerprint {
     private SqlFingerprint() {
     }
 
+    /** The standard reading (PostgreSQL, H2, SQL Server, Oracle); see the class notes for backslashes. */
     public static String of(String sql) {
+        String standard = of(sql, false);
+        if (sql.indexOf('\\') < 0) {
+            return standard;
+        }
+        String mysql = of(sql, true);
+        return mysql.length() < standard.length() ? mysql : standard;
+    }
+
+    /** MySQL's and MariaDB's reading: backslash escapes in every string, {@code "..."} is a string. */
+    public static String ofMySql(String sql) {
+        return of(sql, true);
+    }
+
+    private static String of(String sql, boolean mysql) {
         int n = sql.length();
         StringBuilder out = new StringBuilder(Math.min(n, 4096));
         boolean space = false;
@@ -44,9 +70,21 @@ public final class SqlFingerprint {
                 out.append(' ');
             }
             space = false;
-            if (c == '\'' || ((c == 'E' || c == 'e' || c == 'N' || c == 'n') && next == '\''
-                    && !identifierEnds(out))) {
-                i = skipString(sql, c == '\'' ? i : i + 1);
+            if (c == '\'' || (mysql && c == '"')) {
+                i = skipString(sql, i, c, mysql);
+                literal(out);
+            } else if ((c == 'E' || c == 'e') && next == '\'' && !identifierEnds(out)) {
+                i = skipString(sql, i + 1, '\'', true);
+                literal(out);
+            } else if ((c == 'N' || c == 'n' || c == 'X' || c == 'x' || c == 'B' || c == 'b') && next == '\''
+                    && !identifierEnds(out)) {
+                i = skipString(sql, i + 1, '\'', mysql);
+                literal(out);
+            } else if (c == '$' && !identifierEnds(out) && dollarTag(sql, i) > 0) {
+                int tagEnd = dollarTag(sql, i);
+                String tag = sql.substring(i, tagEnd);
+                int close = sql.indexOf(tag, tagEnd);
+                i = close < 0 ? n : close + tag.length();
                 literal(out);
             } else if (c == '"' || c == '`') {
                 int end = sql.indexOf(c, i + 1);
@@ -74,7 +112,20 @@ public final class SqlFingerprint {
                 i++;
             }
         }
-        return LIST.matcher(out).replaceAll("?, ...");
+        String folded = LIST.matcher(out).replaceAll("?, ...");
+        return ROWS.matcher(folded).replaceAll("(?, ...), ...");
+    }
+
+    /** The end of a dollar-quote opening tag ({@code $$} or {@code $name$}) at {@code i}, or -1. */
+    private static int dollarTag(String sql, int i) {
+        int j = i + 1;
+        while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
+            if (j == i + 1 && Character.isDigit(sql.charAt(j))) {
+                return -1; // $1: a positional parameter
+            }
+            j++;
+        }
+        return j < sql.length() && sql.charAt(j) == '$' ? j + 1 : -1;
     }
 
     private static void literal(StringBuilder out) {
@@ -89,18 +140,21 @@ public final class SqlFingerprint {
         return Character.isLetterOrDigit(last) || last == '_';
     }
 
-    /** From an opening quote, past the closing one ({@code ''} is an escaped quote inside). */
-    private static int skipString(String sql, int quote) {
+    /**
+     * From an opening quote, past the closing one (a doubled quote is one inside; with {@code backslashes}, a
+     * backslash escapes the next character). An unterminated string runs to the end.
+     */
+    private static int skipString(String sql, int quote, char q, boolean backslashes) {
         int i = quote + 1;
         int n = sql.length();
         while (i < n) {
             char c = sql.charAt(i);
-            if (c == '\\' && i + 1 < n) {
-                i += 2; // MySQL and E'' strings escape with a backslash
+            if (backslashes && c == '\\' && i + 1 < n) {
+                i += 2;
                 continue;
             }
-            if (c == '\'') {
-                if (i + 1 < n && sql.charAt(i + 1) == '\'') {
+            if (c == q) {
+                if (i + 1 < n && sql.charAt(i + 1) == q) {
                     i += 2;
                     continue;
                 }

@@ -6,7 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -14,10 +14,11 @@ import java.util.concurrent.atomic.LongAdder;
  * fingerprint ({@link SqlFingerprint}), calls, errors, rows, total, p95 and max time. Read them with
  * {@link #snapshot()} or {@link #topSlowest(int)}.
  *
- * <p>Bounded: at most {@code maxFingerprints} fingerprints are kept (then new ones count under {@code (other)}),
- * and at most four times as many distinct SQL texts are remembered to skip fingerprinting them again (beyond
- * that, a text is fingerprinted at each prepare). Recording is lock-free (striped adders and an atomic
- * histogram per fingerprint), on the executing thread.
+ * <p>Bounded: about {@code maxFingerprints} fingerprints are kept (statements first seen at the same moment may
+ * pass the bound by a few), then new ones count under {@code (other)}; at most four times as many distinct SQL
+ * texts of up to 4,096 characters are remembered, to skip fingerprinting them again (others are fingerprinted
+ * at each prepare or execute). Those texts hold the statements' literals, in memory only: they are never shown.
+ * Recording is lock-free (striped adders, for the histogram's buckets too), on the executing thread.
  */
 public final class SqlStatistics {
 
@@ -25,16 +26,26 @@ public final class SqlStatistics {
     public static final int DEFAULT_MAX_FINGERPRINTS = 1_000;
     static final String OTHER = "(other)";
 
+    /** Longest SQL text remembered (see the class notes). */
+    private static final int MAX_REMEMBERED_CHARS = 4_096;
+
     private final int maxFingerprints;
+    private final boolean mysqlStrings;
     private final ConcurrentHashMap<String, Statement> byFingerprint = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Statement> bySql = new ConcurrentHashMap<>();
     private final Statement other = new Statement(OTHER);
 
     public SqlStatistics(int maxFingerprints) {
+        this(maxFingerprints, false);
+    }
+
+    /** With {@code mysqlStrings}, statements are fingerprinted as MySQL reads them ({@link SqlFingerprint#ofMySql}). */
+    public SqlStatistics(int maxFingerprints, boolean mysqlStrings) {
         if (maxFingerprints < 1) {
             throw new IllegalArgumentException("maxFingerprints: got " + maxFingerprints + "; allowed: 1 or more");
         }
         this.maxFingerprints = maxFingerprints;
+        this.mysqlStrings = mysqlStrings;
     }
 
     /** Where executions of {@code sql} are counted (looked up once per prepared statement, or per execute). */
@@ -43,23 +54,31 @@ public final class SqlStatistics {
         if (s != null) {
             return s;
         }
-        String fingerprint = SqlFingerprint.of(sql);
+        String fingerprint = mysqlStrings ? SqlFingerprint.ofMySql(sql) : SqlFingerprint.of(sql);
         s = byFingerprint.get(fingerprint);
         if (s == null) {
             s = byFingerprint.size() >= maxFingerprints ? other
                     : byFingerprint.computeIfAbsent(fingerprint, Statement::new);
         }
-        if (bySql.size() < 4 * maxFingerprints) {
+        if (sql.length() <= MAX_REMEMBERED_CHARS && bySql.size() < 4 * maxFingerprints) {
             bySql.putIfAbsent(sql, s);
         }
         return s;
     }
 
-    /** Every fingerprint's figures, {@code (other)} last if anything was counted there. */
+    /** The counters of a fingerprint (as {@link StatementStats#fingerprint()} gives it), if it is known. */
+    public java.util.Optional<Statement> find(String fingerprint) {
+        return OTHER.equals(fingerprint) ? java.util.Optional.of(other)
+                : java.util.Optional.ofNullable(byFingerprint.get(fingerprint));
+    }
+
+    /** The figures of every fingerprint that ran since the start or the last reset, {@code (other)} last. */
     public List<StatementStats> snapshot() {
         List<StatementStats> all = new ArrayList<>();
         for (Statement s : byFingerprint.values()) {
-            all.add(s.stats());
+            if (s.calls.sum() > 0) {
+                all.add(s.stats());
+            }
         }
         if (other.calls.sum() > 0) {
             all.add(other.stats());
@@ -75,10 +94,15 @@ public final class SqlStatistics {
         return all.subList(0, Math.min(n, all.size()));
     }
 
-    /** Forgets every figure (and fingerprint). */
+    /**
+     * Zeroes every figure. The fingerprints stay known (and count toward the bound): statements prepared earlier
+     * keep counting into them, so nothing recorded after the reset is lost. A statement running during the reset
+     * may be counted partly before it and partly after.
+     */
     public void reset() {
-        bySql.clear();
-        byFingerprint.clear();
+        for (Statement s : byFingerprint.values()) {
+            s.clear();
+        }
         other.clear();
     }
 
@@ -93,7 +117,11 @@ public final class SqlStatistics {
         private final LongAdder rows = new LongAdder();
         private final LongAdder nanos = new LongAdder();
         private final AtomicLong max = new AtomicLong();
-        private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS);
+        /**
+         * Counts per bucket, each made at its first use (a statement's times fall in a few buckets) and striped
+         * ({@link LongAdder}), so threads running the same statement do not contend on one counter.
+         */
+        private final AtomicReferenceArray<LongAdder> histogram = new AtomicReferenceArray<>(BUCKETS);
 
         Statement(String fingerprint) {
             this.fingerprint = fingerprint;
@@ -116,7 +144,13 @@ public final class SqlStatistics {
             if (elapsedNanos > max.get()) {
                 max.accumulateAndGet(elapsedNanos, Math::max);
             }
-            histogram.incrementAndGet(bucket(elapsedNanos));
+            int b = bucket(elapsedNanos);
+            LongAdder count = histogram.get(b);
+            if (count == null) {
+                histogram.compareAndSet(b, null, new LongAdder());
+                count = histogram.get(b);
+            }
+            count.increment();
         }
 
         /** A row read from one of its result sets. */
@@ -151,15 +185,17 @@ public final class SqlStatistics {
             nanos.reset();
             max.set(0);
             for (int i = 0; i < BUCKETS; i++) {
-                histogram.set(i, 0);
+                histogram.set(i, null);
             }
         }
 
-        StatementStats stats() {
+        /** This fingerprint's figures now. */
+        public StatementStats stats() {
             long[] counts = new long[BUCKETS];
             long total = 0;
             for (int i = 0; i < BUCKETS; i++) {
-                counts[i] = histogram.get(i);
+                LongAdder count = histogram.get(i);
+                counts[i] = count == null ? 0 : count.sum();
                 total += counts[i];
             }
             long maxNanos = max.get();

@@ -10,9 +10,11 @@ import java.time.Duration;
  *                    gathers the statements that came after the table of fingerprints was full
  * @param calls       executions
  * @param errors      executions that threw
- * @param rows        rows changed (update counts) plus rows read through the result sets of its queries
+ * @param rows        rows changed (update counts) plus rows read through its result sets (generated keys
+ *                    included)
  * @param total       time in its execute calls, all together
- * @param p95         95th percentile of one execution's time, estimated from a histogram (within 19%)
+ * @param p95         95th percentile of one execution's time, from a histogram: at most 25% above the true value
+ *                    (a bucket's upper bound), and never above {@code max}
  * @param max         the longest execution
  */
 public record StatementStats(String fingerprint, long calls, long errors, long rows, Duration total, Duration p95,

@@ -250,10 +250,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         listeners.add(new dev.ferry.observe.LoggingListener(ticker, dev.ferry.observe.LoggingListener.DEFAULT_INTERVAL));
         listeners.addAll(config.listeners());
         this.events = new PoolEvents(listeners);
-        this.statistics = config.sqlStatistics()
-                ? new dev.ferry.observe.SqlStatistics(dev.ferry.observe.SqlStatistics.DEFAULT_MAX_FINGERPRINTS) : null;
+        this.statistics = config.sqlStatistics() ? new dev.ferry.observe.SqlStatistics(
+                dev.ferry.observe.SqlStatistics.DEFAULT_MAX_FINGERPRINTS, fatalErrors.isMySql()) : null;
         this.slowStatementNanos = config.slowStatementThreshold().toNanos();
-        this.metrics = config.metricsTrackerFactory() == null ? null : config.metricsTrackerFactory().create(this);
+        this.metrics = config.metricsTrackerFactory() == null ? null
+                : new GuardedPoolMetrics(java.util.Objects.requireNonNull(config.metricsTrackerFactory().create(this),
+                        "metricsTrackerFactory.create returned null"), poolName);
         try {
             checkDatabase();
         } catch (SQLException | RuntimeException e) {
@@ -849,6 +851,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         long leakThreshold = leakThresholdNanos;
         if (leakThreshold > 0) {
             Throwable site = new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
+            entry.leakReport = null; // this borrow's report, if any, is decided by the CAS in reportLeak
             entry.borrowSite = site;
             entry.borrowedAt = now;
             try {
@@ -863,36 +866,38 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
+        long now = ticker.read();
         dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
-        if (metrics != null) {
-            metrics.released(lane == null ? null : lane.name(), ticker.read() - entry.lentAt);
+        if (metrics != null && entry.lentAt - entry.lastAccessed >= 0) { // lent since its last return (not an entry
+            metrics.released(lane == null ? null : lane.name(), now - entry.lentAt); // taken back unlent at close)
         }
         if (lane == null) {
-            returnEntry(entry);
+            returnEntry(entry, now);
             return;
         }
         entry.lane = null;
-        releaseInLane(entry, lane);
+        releaseInLane(entry, lane, now);
     }
 
     /** {@link #release} of a connection lent in a lane: apart, so the path without lanes stays small. */
-    private void releaseInLane(PoolEntry entry, dev.ferry.capacity.LaneBudget.Slot lane) {
+    private void releaseInLane(PoolEntry entry, dev.ferry.capacity.LaneBudget.Slot lane, long now) {
         try {
-            returnEntry(entry); // the connection first, then the lane (whose counts rank the next waiters)
+            returnEntry(entry, now); // the connection first, then the lane (whose counts rank the next waiters)
         } finally {
             lanes.leave(lane, dev.ferry.capacity.LaneBudget.FREE); // no longer marked: it left the lane's count
         }
     }
 
-    private void returnEntry(PoolEntry entry) {
-        long now = ticker.read();
+    private void returnEntry(PoolEntry entry, long now) {
         Future<?> leakCheck = entry.leakCheck;
         if (leakCheck != null) {
+            Throwable site = entry.borrowSite;
             entry.leakCheck = null;
             entry.borrowSite = null;
             leakCheck.cancel(false);
-            if (entry.leakReported) {
-                entry.leakReported = false;
+            // Either the report claimed this borrow first (then it was reported, and its return is too), or this
+            // return did (then a report still running finds it returned and says nothing).
+            if (PoolEntry.LEAK_REPORT.getAndSet(entry, PoolEntry.RETURNED) == site && site != null) {
                 events.fire(new dev.ferry.PoolEvent.LeakReturned(poolName, entry.toString(),
                         Duration.ofNanos(now - entry.borrowedAt)));
             }
@@ -972,9 +977,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private void reportLeak(PoolEntry entry, Throwable site) {
-        if (entry.borrowSite == site) {
+        if (entry.borrowSite == site && PoolEntry.LEAK_REPORT.compareAndSet(entry, null, site)) {
             leaksSuspected.incrementAndGet();
-            entry.leakReported = true;
             if (metrics != null) {
                 metrics.leakSuspected();
             }
@@ -1606,11 +1610,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     private void closeMetrics() {
         if (metrics != null) {
-            try {
-                metrics.close();
-            } catch (RuntimeException e) {
-                LOG.warn("{} - closing the metrics failed", poolName, e);
-            }
+            metrics.close(); // guarded: a failure is logged
         }
     }
 

@@ -53,6 +53,11 @@ final class FatalErrors {
                 || u.contains("mariadb") ? MYSQL : GENERIC;
     }
 
+    /** Whether the source is MySQL or MariaDB (their string syntax differs too: SQL statistics' fingerprints). */
+    boolean isMySql() {
+        return this == MYSQL;
+    }
+
     boolean isFatal(SQLException e) {
         int depth = 0;
         for (SQLException x = e; x != null && depth < 10; x = x.getNextException(), depth++) {

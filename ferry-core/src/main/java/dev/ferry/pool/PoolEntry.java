@@ -37,8 +37,16 @@ final class PoolEntry extends CacheLinePadding {
     volatile boolean evict;
     /** Why {@link #evict} was set (the first reason given), written before it. */
     private volatile String evictReason;
-    /** Set by the leak check that reported this connection, so its return is reported too. */
-    volatile boolean leakReported;
+    /**
+     * For the leak events of the present borrow: null (undecided), the borrow site (its leak check reported it
+     * first) or {@link #RETURNED} (it was returned first). Reset by the borrower at lend.
+     */
+    volatile Throwable leakReport;
+    static final Throwable RETURNED = new Throwable("returned", null, false, false) {
+    };
+    static final java.util.concurrent.atomic.AtomicReferenceFieldUpdater<PoolEntry, Throwable> LEAK_REPORT =
+            java.util.concurrent.atomic.AtomicReferenceFieldUpdater.newUpdater(PoolEntry.class, Throwable.class,
+                    "leakReport");
     /**
      * Last return to the pool, for idle validation and idle retirement. Plain, like every owner-written field:
      * the returner writes it before publishing IDLE (a volatile write), and readers read the state first.

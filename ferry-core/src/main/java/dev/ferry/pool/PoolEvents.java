@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Delivers a pool's events to its listeners (the logging listener first, then the user's, in the order added),
- * on the calling thread. The pool calls {@link #fire} only outside its locks. A listener that throws is logged
- * and the others still hear the event: a listener's bug must not fail a borrow or stop housekeeping.
+ * on the calling thread. The pool calls {@link #fire} only outside its locks. A listener that throws (anything
+ * but a {@link VirtualMachineError}) is logged and the others still hear the event: a listener's bug must not
+ * fail a borrow or stop housekeeping. Events raised by racing threads may reach listeners out of order.
  */
 final class PoolEvents {
 
@@ -25,7 +26,9 @@ final class PoolEvents {
         for (FerryListener l : listeners) {
             try {
                 deliver(l, event);
-            } catch (RuntimeException e) {
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable e) {
                 LOG.warn("{} - listener {} failed on {}", event.pool(), l.getClass().getName(),
                         event.getClass().getSimpleName(), e);
             }

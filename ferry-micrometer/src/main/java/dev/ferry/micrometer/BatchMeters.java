@@ -17,8 +17,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
 /**
- * One batcher's meters, tag {@code batcher}. Counters are read from {@link Batcher#stats()} when the registry
- * asks; only the batch size is recorded as it happens.
+ * One batcher's meters, tag {@code batcher} (its name: give batchers distinct names; a second batcher with a
+ * name already reporting to the registry gets no meters, with a WARN). Counters are read from
+ * {@link Batcher#stats()} when the registry asks; only the batch size is recorded as it happens.
  *
  * <table>
  * <caption>Meters (Prometheus names in brackets)</caption>
@@ -45,6 +46,15 @@ final class BatchMeters implements BatchMetrics {
     BatchMeters(MeterRegistry registry, Batcher<?, ?> batcher) {
         this.registry = registry;
         Tags tags = Tags.of("batcher", batcher.name());
+        if (registry.find("ferry.batch.requests").tags(tags).meter() != null) {
+            // Micrometer would hand back the other batcher's meters: its figures would show for both, and closing
+            // either would remove both. Report this one nowhere rather than wrongly.
+            org.slf4j.LoggerFactory.getLogger(BatchMeters.class).warn("batcher '{}': another batcher of that name "
+                    + "already reports to this registry; this one has no meters (give each a name with "
+                    + "BatcherBuilder.name or the helpers' .name)", batcher.name());
+            size = null;
+            return;
+        }
         counter("ferry.batch.requests", "Requests submitted", tags, batcher, s -> s.requests());
         counter("ferry.batch.round.trips", "Batches sent", tags, batcher, s -> s.batches());
         counter("ferry.batch.executions", "Batch function calls, retries and split halves included", tags, batcher,
@@ -86,7 +96,9 @@ final class BatchMeters implements BatchMetrics {
 
     @Override
     public void batchExecuted(int distinctKeys) {
-        size.record(distinctKeys);
+        if (size != null) {
+            size.record(distinctKeys);
+        }
     }
 
     @Override

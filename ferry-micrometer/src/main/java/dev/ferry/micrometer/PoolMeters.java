@@ -2,15 +2,14 @@ package dev.ferry.micrometer;
 
 import dev.ferry.FerryPool;
 import dev.ferry.capacity.LaneBudget;
+import dev.ferry.observe.SqlStatistics;
+import dev.ferry.observe.StatementStats;
 import dev.ferry.observe.PoolMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
-import dev.ferry.observe.SqlStatistics;
-import dev.ferry.observe.StatementStats;
-import java.util.concurrent.atomic.AtomicLong;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -19,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -30,7 +30,7 @@ import java.util.function.ToDoubleFunction;
  * <tr><td>{@code ferry.connections.active}, {@code .idle}, {@code .pending}</td><td>lent; idle; callers
  * waiting</td></tr>
  * <tr><td>{@code ferry.connections.max}, {@code .min}</td><td>maximumPoolSize, minimumIdle (now)</td></tr>
- * <tr><td>{@code ferry.connections.acquire} timer, percentile histogram [ferry_connections_acquire_seconds]
+ * <tr><td>{@code ferry.connections.acquire} timer [ferry_connections_acquire_seconds]
  * </td><td>getConnection's time, waiting included</td></tr>
  * <tr><td>{@code ferry.connections.usage} timer</td><td>how long connections are held</td></tr>
  * <tr><td>{@code ferry.connections.creation} timer</td><td>connect time</td></tr>
@@ -44,25 +44,27 @@ import java.util.function.ToDoubleFunction;
  * <tr><td>{@code ferry.lane.active}, {@code .pending}, {@code .min}, {@code .max} gauges</td><td>per lane:
  * lent, waiting (at the cap too), its minimum and cap</td></tr>
  * <tr><td>{@code ferry.lane.acquire} timer, {@code ferry.lane.timeout} counter</td><td>per lane</td></tr>
- * <tr><td>{@code ferry.statements} timer, histogram [ferry_statements_seconds]; {@code ferry.statements.errors},
+ * <tr><td>{@code ferry.statements} timer [ferry_statements_seconds]; {@code ferry.statements.errors},
  * {@code ferry.statements.slow} counters</td><td>statement execute time, failures, slow ones (sqlStatistics
  * on)</td></tr>
  * <tr><td>{@code ferry.statements.top.mean} gauges, tag {@code fingerprint}
  * [ferry_statements_top_mean_seconds]</td><td>the 5 slowest fingerprints' mean time; which five is refreshed
- * every 10 s at most, as statements run</td></tr>
+ * every 10 s on a daemon thread of this binding's, one per pool with SQL statistics</td></tr>
  * </table>
  *
  * <p>With OpenTelemetry names also: {@code db.client.connection.count} (tag {@code state}: {@code idle},
  * {@code used}), {@code .max}, {@code .idle.min}, {@code .pending_requests}, {@code .timeouts},
  * {@code .create_time}, {@code .wait_time}, {@code .use_time}, tag {@code db.client.connection.pool.name}.
  *
- * <p>Recording is called on borrow and return paths; the timers here are Micrometer's (lock-free). Every meter
- * registered is removed when the pool closes.
+ * <p>Timers have percentile histograms ({@code _bucket} series) only with
+ * {@link MicrometerMetricsTrackerFactory#withPercentileHistograms()}, except {@code ferry.connections.creation},
+ * which always has one. Recording is called on borrow and return paths; the timers here are Micrometer's
+ * (lock-free). Every meter registered is removed when the pool closes.
  */
 final class PoolMeters implements PoolMetrics {
 
     private static final String OTEL_POOL = "db.client.connection.pool.name";
-    private static final long TOP_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final long TOP_REFRESH_SECONDS = 10;
     /** Fingerprints in {@code ferry.statements.top.mean}, and how much of each (label values stay readable). */
     static final int TOP = 5;
     static final int FINGERPRINT_LABEL_CHARS = 200;
@@ -90,14 +92,17 @@ final class PoolMeters implements PoolMetrics {
     private final Counter statementErrors;
     private final Counter slowStatements;
     private final MultiGauge topMean;
-    /** When {@link #topMean} was last refreshed (nanoTime); refreshed from {@link #statement} every 10 s at most. */
-    private final AtomicLong topRefreshedAt = new AtomicLong(System.nanoTime() - TOP_REFRESH_NANOS);
+    /** Refreshes {@link #topMean} every 10 s, off the pool's threads; null without SQL statistics. */
+    private final java.util.concurrent.ScheduledExecutorService topRefresher;
+    /** Orders refreshTop's registration against close's removal (the binding's lock: no pool code runs under it). */
+    private final ReentrantLock topLock = new ReentrantLock();
+    private volatile boolean closed;
     private final Timer otelWait;
     private final Timer otelUse;
     private final Timer otelCreate;
     private final Counter otelTimeouts;
 
-    PoolMeters(MeterRegistry registry, FerryPool pool, boolean openTelemetryNames) {
+    PoolMeters(MeterRegistry registry, FerryPool pool, boolean openTelemetryNames, boolean histograms) {
         this.registry = registry;
         this.pool = pool;
         Tags tags = Tags.of("pool", pool.poolName());
@@ -108,10 +113,10 @@ final class PoolMeters implements PoolMetrics {
         gauge("ferry.connections.max", "maximumPoolSize", tags, p -> p.maximumPoolSize());
         gauge("ferry.connections.min", "minimumIdle", tags, p -> p.minimumIdle());
         acquire = add(Timer.builder("ferry.connections.acquire").description("Time to get a connection, waiting "
-                + "included").tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(1_000))
+                + "included").tags(tags).publishPercentileHistogram(histograms).minimumExpectedValue(Duration.ofNanos(1_000))
                 .maximumExpectedValue(Duration.ofSeconds(60)).register(registry));
         usage = add(Timer.builder("ferry.connections.usage").description("Time connections are held").tags(tags)
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(1_000))
+                .publishPercentileHistogram(histograms).minimumExpectedValue(Duration.ofNanos(1_000))
                 .maximumExpectedValue(Duration.ofMinutes(10)).register(registry));
         creation = add(Timer.builder("ferry.connections.creation").description("Connect time").tags(tags)
                 .publishPercentileHistogram().register(registry));
@@ -122,7 +127,7 @@ final class PoolMeters implements PoolMetrics {
         reserveUsed = add(Counter.builder("ferry.connections.reserve.used").description("Emergency-reserve "
                 + "connections opened for CRITICAL callers").tags(tags).register(registry));
         statements = add(Timer.builder("ferry.statements").description("Statement execute time (sqlStatistics on)")
-                .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+                .tags(tags).publishPercentileHistogram(histograms).minimumExpectedValue(Duration.ofNanos(10_000))
                 .maximumExpectedValue(Duration.ofMinutes(10)).register(registry));
         statementErrors = add(Counter.builder("ferry.statements.errors").description("Statements that failed")
                 .tags(tags).register(registry));
@@ -130,6 +135,15 @@ final class PoolMeters implements PoolMetrics {
                 + "slowStatementThreshold").tags(tags).register(registry));
         topMean = MultiGauge.builder("ferry.statements.top.mean").description("Mean time of the " + TOP
                 + " slowest statement fingerprints").baseUnit("seconds").tags(tags).register(registry);
+        topRefresher = pool.sqlStatistics().isEmpty() ? null
+                : java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, pool.poolName() + "-top-statements");
+                    t.setDaemon(true);
+                    return t;
+                });
+        if (topRefresher != null) {
+            topRefresher.scheduleWithFixedDelay(this::refreshTopQuietly, 1, TOP_REFRESH_SECONDS, TimeUnit.SECONDS);
+        }
         REJECTION_REASONS.forEach(this::rejectedCounter);
         EVICTION_REASONS.forEach(this::evictedCounter);
         for (LaneBudget.LaneState lane : pool.lanes()) {
@@ -141,7 +155,7 @@ final class PoolMeters implements PoolMetrics {
             gauge("ferry.lane.min", "The lane's minimum", laneTags, p -> lane(p, name, 2));
             gauge("ferry.lane.max", "The lane's cap", laneTags, p -> lane(p, name, 3));
             laneAcquire.put(name, add(Timer.builder("ferry.lane.acquire").description("Time to get a connection in "
-                    + "the lane, waiting included").tags(laneTags).publishPercentileHistogram()
+                    + "the lane, waiting included").tags(laneTags).publishPercentileHistogram(histograms)
                     .minimumExpectedValue(Duration.ofNanos(1_000)).maximumExpectedValue(Duration.ofSeconds(60))
                     .register(registry)));
             laneTimeout.put(name, add(Counter.builder("ferry.lane.timeout").description("The lane's callers that "
@@ -251,12 +265,16 @@ final class PoolMeters implements PoolMetrics {
 
     @Override
     public void rejected(String reason) {
-        rejectedCounter(reason).increment();
+        if (!closed) { // after close, a new counter would never be removed
+            rejectedCounter(reason).increment();
+        }
     }
 
     @Override
     public void evicted(String reason) {
-        evictedCounter(reason).increment();
+        if (!closed) {
+            evictedCounter(reason).increment();
+        }
     }
 
     /** A bounded tag: the reason up to its colon ("broken (SQLState 08006): <the driver's message>" becomes "broken (SQLState 08006)"). */
@@ -271,29 +289,46 @@ final class PoolMeters implements PoolMetrics {
         if (failed) {
             statementErrors.increment();
         }
-        long last = topRefreshedAt.get();
-        long now = System.nanoTime();
-        if (now - last >= TOP_REFRESH_NANOS && topRefreshedAt.compareAndSet(last, now)) {
+    }
+
+    private void refreshTopQuietly() {
+        try {
             refreshTop();
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(PoolMeters.class).debug("refreshing the top statements failed", e);
         }
     }
 
-    /** Re-labels the top-N gauge with the slowest fingerprints now (the gauges read their live figures). */
+    /**
+     * Re-labels the top-N gauge with the slowest fingerprints now; each row reads its own statement's live mean.
+     * Runs on this binding's own thread (registering meters takes the registry's lock: not on a pool thread).
+     */
     void refreshTop() {
         SqlStatistics stats = pool.sqlStatistics().orElse(null);
-        if (stats == null) {
+        if (stats == null || closed) {
             return;
         }
         List<MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
         for (StatementStats s : stats.topSlowest(TOP)) {
-            String fingerprint = s.fingerprint();
-            String label = fingerprint.length() <= FINGERPRINT_LABEL_CHARS ? fingerprint
-                    : fingerprint.substring(0, FINGERPRINT_LABEL_CHARS) + "...";
-            rows.add(MultiGauge.Row.of(Tags.of("fingerprint", label), stats,
-                    st -> st.snapshot().stream().filter(x -> x.fingerprint().equals(fingerprint)).findFirst()
-                            .map(x -> x.mean().toNanos() / 1e9).orElse(Double.NaN)));
+            stats.find(s.fingerprint()).ifPresent(statement -> rows.add(MultiGauge.Row.of(
+                    Tags.of("fingerprint", label(s.fingerprint())), statement,
+                    st -> st.stats().mean().toNanos() / 1e9)));
         }
-        topMean.register(rows, true);
+        topLock.lock();
+        try {
+            if (!closed) {
+                topMean.register(rows, true);
+            }
+        } finally {
+            topLock.unlock();
+        }
+    }
+
+    /** A fingerprint as a label value: up to 200 characters, a long one ended with a hash of the whole. */
+    static String label(String fingerprint) {
+        return fingerprint.length() <= FINGERPRINT_LABEL_CHARS ? fingerprint
+                : fingerprint.substring(0, FINGERPRINT_LABEL_CHARS) + "... #"
+                        + Integer.toHexString(fingerprint.hashCode());
     }
 
     @Override
@@ -313,7 +348,16 @@ final class PoolMeters implements PoolMetrics {
 
     @Override
     public void close() {
-        topMean.register(List.of(), true);
+        closed = true;
+        if (topRefresher != null) {
+            topRefresher.shutdownNow();
+        }
+        topLock.lock();
+        try {
+            topMean.register(List.of(), true);
+        } finally {
+            topLock.unlock();
+        }
         for (Meter m : meters) {
             registry.remove(m);
         }

@@ -9,7 +9,6 @@ import dev.ferry.FerryDataSource;
 import dev.ferry.FerryPool;
 import dev.ferry.Priority;
 import dev.ferry.batch.BatchedLookup;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -189,6 +188,69 @@ class MicrometerBindingTest {
     }
 
     @Test
+    void statementMetersAndTheSlowestFingerprints() throws Exception {
+        String name = "statements";
+        start(h2(name).maximumPoolSize(1).minimumIdle(0).slowStatementThreshold(Duration.ofNanos(1))
+                .metricRegistry(registry));
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE t (id INT PRIMARY KEY)");
+            s.executeUpdate("INSERT INTO t VALUES (1), (2)");
+            s.executeQuery("SELECT id FROM t WHERE id = 2").close();
+            assertThatThrownBy(() -> s.executeQuery("SELECT nope FROM t")).isInstanceOf(SQLException.class);
+        }
+        assertThat(timerCount("ferry.statements", name)).isEqualTo(4);
+        assertThat(counter("ferry.statements.errors", Tags.of("pool", name))).isEqualTo(1);
+        assertThat(counter("ferry.statements.slow", Tags.of("pool", name))).as("a 1 ns threshold: all").isEqualTo(4);
+        // The binding's own thread refreshes which five are shown: first 1 s after the start, then every 10 s.
+        await().atMost(Duration.ofSeconds(15)).until(() -> registry.find("ferry.statements.top.mean")
+                .tag("pool", name).gauges().size() == 4);
+        assertThat(registry.get("ferry.statements.top.mean").tag("pool", name).gauges())
+                .extracting(g -> g.getId().getTag("fingerprint")).contains("SELECT id FROM t WHERE id = ?",
+                        "INSERT INTO t VALUES (?, ...), ...", "SELECT nope FROM t")
+                .allSatisfy(f -> assertThat(f).doesNotContain("2"));
+        assertThat(registry.get("ferry.statements.top.mean").tags("pool", name, "fingerprint",
+                "SELECT id FROM t WHERE id = ?").gauge().value()).isPositive();
+    }
+
+    @Test
+    void aLeakIsCounted() throws Exception {
+        String name = "leak";
+        List<Runnable> scheduled = new java.util.concurrent.CopyOnWriteArrayList<>();
+        start(h2(name).maximumPoolSize(1).minimumIdle(0).leakDetectionThreshold(Duration.ofSeconds(2))
+                .scheduler((task, delay) -> {
+                    scheduled.add(task);
+                    return new java.util.concurrent.CompletableFuture<>();
+                }).metricRegistry(registry));
+        try (Connection c = ds.getConnection()) {
+            scheduled.forEach(Runnable::run); // the leak check (and a housekeeping run), as if 2 s had passed
+            assertThat(counter("ferry.connections.leaks", Tags.of("pool", name))).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void twoBatchersOfOneNameDoNotShareMeters() throws Exception {
+        MicrometerMetricsTrackerFactory factory = new MicrometerMetricsTrackerFactory(registry);
+        dev.ferry.batch.BatchFunction<Integer, Integer> square = keys -> {
+            java.util.Map<Integer, Integer> out = new java.util.HashMap<>();
+            keys.forEach(k -> out.put(k, k * k));
+            return out;
+        };
+        try (dev.ferry.batch.Batcher<Integer, Integer> first = dev.ferry.batch.Batcher.builder(square).name("dup")
+                .metrics(factory).build()) {
+            try (dev.ferry.batch.Batcher<Integer, Integer> second = dev.ferry.batch.Batcher.builder(square)
+                    .name("dup").metrics(factory).build()) {
+                assertThat(first.get(3)).isEqualTo(9);
+                assertThat(second.get(4)).isEqualTo(16);
+                assertThat(second.get(5)).isEqualTo(25);
+                assertThat(registry.get("ferry.batch.requests").tag("batcher", "dup").functionCounter().count())
+                        .as("the first batcher's figures only").isEqualTo(1);
+            }
+            assertThat(registry.find("ferry.batch.requests").tag("batcher", "dup").functionCounter())
+                    .as("the second's close removed nothing of the first's").isNotNull();
+        }
+    }
+
+    @Test
     void closingThePoolRemovesItsMeters() throws Exception {
         start(h2("closing").maximumPoolSize(1).metricRegistry(registry));
         assertThat(registry.find("ferry.connections.active").tag("pool", "closing").gauge()).isNotNull();
@@ -224,13 +286,20 @@ class MicrometerBindingTest {
     @Test
     void prometheusScrapeHasTheDocumentedNames() throws Exception {
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        start(h2("scrape").maximumPoolSize(2).minimumIdle(0).metricRegistry(prometheus));
+        start(h2("scrape").maximumPoolSize(2).minimumIdle(0).metricsTrackerFactory(
+                new MicrometerMetricsTrackerFactory(prometheus).withPercentileHistograms()));
         ds.getConnection().close();
         String scrape = prometheus.scrape();
         assertThat(scrape).contains("ferry_connections_active{pool=\"scrape\"}",
                 "ferry_connections_pending{pool=\"scrape\"}", "ferry_connections_acquire_seconds_bucket{",
                 "ferry_connections_acquire_seconds_count{pool=\"scrape\"} 1", "ferry_connections_max{pool=\"scrape\"} 2");
-        MeterRegistry unused = prometheus; // both registries work the same way through the one factory
-        assertThat(unused).isNotNull();
+        ds.close();
+        PrometheusMeterRegistry plain = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        start(h2("plain").maximumPoolSize(2).minimumIdle(0).metricRegistry(plain));
+        ds.getConnection().close();
+        assertThat(plain.scrape()).as("no histograms unless asked, as in HikariCP")
+                .contains("ferry_connections_acquire_seconds_count{pool=\"plain\"} 1")
+                .doesNotContain("ferry_connections_acquire_seconds_bucket")
+                .contains("ferry_connections_creation_seconds_bucket");
     }
 }
