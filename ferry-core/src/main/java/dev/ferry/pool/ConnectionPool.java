@@ -81,6 +81,15 @@ import org.slf4j.LoggerFactory;
  * After {@code setMaximumPoolSize} shrinks the pool, the database sees the old size until lent connections
  * come back.
  *
+ * <p><b>Observation.</b> Metrics go to the configured tracker through {@link GuardedPoolMetrics}, which logs and
+ * swallows whatever it throws; without a tracker the field is null and the borrow and return paths read no clock
+ * for metrics (a timed borrow is a separate method, {@code borrowMeasured}). Events go through
+ * {@link PoolEvents} (the logging listener, then the user's), likewise guarded. Both are called on the thread
+ * where the thing happens and never under the pool's or the bag's locks: a resize raises its event after
+ * releasing resizeLock, an eviction after the bag has let go of the entry. With SQL statistics on, connections
+ * hand out timed statement proxies ({@link TimedStatement}, {@link TimedPreparedStatement}); without, the plain
+ * ones. Exhaustion ({@link Exhaustion}) is tracked apart from the pool's hot fields, since waiters write it.
+ *
  * <p><b>Time.</b> Ages (idle, lifetime, keepalive, validation bypass) are read from the configured
  * {@link Ticker}; periodic work is scheduled on the configured {@link Scheduler}, so tests advance both by hand.
  * Waiting for a connection uses the JVM's clock, because it parks a real thread.
