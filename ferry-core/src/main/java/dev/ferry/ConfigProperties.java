@@ -93,7 +93,7 @@ final class ConfigProperties {
             case "isolateInternalQueries" ->
                     LOG.info("{}={} is a HikariCP setting Ferry does not use; ignored (see README's migration table)",
                             key, v);
-            default -> throw new IllegalArgumentException(key + ": not a setting Ferry or HikariCP knows; "
+            default -> throw new UnknownSettingException(key, key + ": not a setting Ferry or HikariCP knows; "
                     + "allowed: HikariCP's property names (jdbcUrl, maximumPoolSize, connectionTimeout, ...) and "
                     + "dataSource.* for driver properties");
         }

@@ -1,0 +1,75 @@
+package dev.ferry.spring;
+
+import dev.ferry.FerryConfig;
+import dev.ferry.FerryDataSource;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceProperties;
+import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Ferry as the application's {@link DataSource}, in place of HikariCP: active when {@code spring.datasource.type}
+ * is {@code dev.ferry.FerryDataSource} or unset, and the application defines no DataSource of its own. Ordered
+ * before Boot's DataSource auto-configuration, which then backs off (it creates a DataSource only when there is
+ * none). See {@link FerryConfigBinder} for the properties read.
+ *
+ * <p>Also, when their classes are present: a {@link DataSourcePoolMetadataProvider} (so Boot's
+ * {@code jdbc.connections.*} meters and its {@code db} health see the pool), the Micrometer binding (Ferry's
+ * {@code ferry.connections.*} meters, when a {@code MeterRegistry} bean and ferry-micrometer are there); the
+ * {@code ferry} health indicator is {@link FerryHealthAutoConfiguration}'s.
+ */
+@AutoConfiguration(before = DataSourceAutoConfiguration.class)
+@ConditionalOnClass({DataSource.class, FerryDataSource.class})
+@ConditionalOnProperty(name = "spring.datasource.type", havingValue = "dev.ferry.FerryDataSource", matchIfMissing = true)
+@EnableConfigurationProperties({DataSourceProperties.class, FerryProperties.class})
+public class FerryAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean(DataSource.class)
+    FerryDataSource dataSource(DataSourceProperties dataSource, FerryProperties ferry, Environment environment,
+                               ObjectProvider<FerryMetricsBinding> metrics) {
+        FerryConfigBinder binder = new FerryConfigBinder(dataSource, ferry, environment);
+        FerryConfig.Builder b = binder.builder();
+        FerryMetricsBinding binding = metrics.getIfAvailable();
+        if (binding != null) {
+            binding.bind(b, ferry.isPercentileHistograms());
+        }
+        FerryConfig config;
+        try {
+            config = b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("Ferry cannot start with these properties: " + binder.describe(e), e);
+        }
+        return new FerryDataSource(config);
+    }
+
+    @Bean
+    @ConditionalOnClass(DataSourcePoolMetadataProvider.class)
+    DataSourcePoolMetadataProvider ferryPoolMetadataProvider() {
+        return FerryDataSourcePoolMetadata::of;
+    }
+
+    /**
+     * Ferry's meters in the application's MeterRegistry (Actuator), with ferry-micrometer on the class path. The
+     * registry is looked up when the pool is built, not by a bean condition: Boot defines it in an
+     * auto-configuration that may come after this one.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = {"io.micrometer.core.instrument.MeterRegistry",
+            "dev.ferry.micrometer.MicrometerMetricsTrackerFactory"})
+    static class Metrics {
+        @Bean
+        FerryMetricsBinding ferryMetricsBinding(ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry) {
+            return new FerryMetricsBinding(registry);
+        }
+    }
+}

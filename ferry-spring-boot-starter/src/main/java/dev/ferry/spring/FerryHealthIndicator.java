@@ -1,0 +1,46 @@
+package dev.ferry.spring;
+
+import dev.ferry.FerryDataSource;
+import dev.ferry.FerryPool;
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+
+/**
+ * The pool's state for Actuator's health endpoint ({@code ferry}): DOWN when closed, OUT_OF_SERVICE while
+ * suspended, UP otherwise, with the figures an operator acts on (total, active, idle, waiting, maximum, cap,
+ * overloaded, oldest wait, reserve uses). It reads the pool's counters only: the {@code db} indicator already
+ * runs a query. A pool not started yet (lazily, at its first borrow) is UP with {@code started=false}.
+ */
+public class FerryHealthIndicator extends AbstractHealthIndicator {
+
+    private final FerryDataSource dataSource;
+
+    public FerryHealthIndicator(FerryDataSource dataSource) {
+        super("Ferry pool health check failed");
+        this.dataSource = dataSource;
+    }
+
+    @Override
+    protected void doHealthCheck(Health.Builder builder) throws Exception {
+        if (dataSource.isClosed()) {
+            builder.down().withDetail("pool", dataSource.getPoolName()).withDetail("closed", true);
+            return;
+        }
+        if (!dataSource.isRunning()) {
+            builder.up().withDetail("pool", dataSource.getPoolName()).withDetail("started", false);
+            return;
+        }
+        FerryPool pool = dataSource.unwrap(FerryPool.class);
+        (pool.isSuspended() ? builder.outOfService() : builder.up())
+                .withDetail("pool", pool.poolName())
+                .withDetail("total", pool.totalConnections())
+                .withDetail("active", pool.activeConnections())
+                .withDetail("idle", pool.idleConnections())
+                .withDetail("waiting", pool.waitingThreads())
+                .withDetail("maximumPoolSize", pool.maximumPoolSize())
+                .withDetail("cap", pool.connectionCap())
+                .withDetail("overloaded", pool.isOverloaded())
+                .withDetail("oldestWaitMs", pool.oldestWait().toMillis())
+                .withDetail("reserveUses", pool.reserveUses());
+    }
+}
