@@ -33,7 +33,7 @@ class AccountController {
 
     /** A point read, batched with whatever other requests are reading at the same moment. */
     @GetMapping("/accounts/{id}")
-    Account account(@PathVariable long id) throws InterruptedException, ExecutionException, TimeoutException {
+    Account account(@PathVariable("id") long id) throws InterruptedException, ExecutionException, TimeoutException {
         return accounts.load(id).get(10, TimeUnit.SECONDS)
                 .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no account " + id));
     }
