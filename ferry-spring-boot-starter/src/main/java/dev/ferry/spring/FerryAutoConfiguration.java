@@ -13,14 +13,17 @@ import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceProperties;
 import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
  * Ferry as the application's {@link DataSource}, in place of HikariCP: active when {@code spring.datasource.type}
- * is {@code dev.ferry.FerryDataSource} or unset, and the application defines no DataSource of its own. Ordered
- * before Boot's DataSource auto-configuration, which then backs off (it creates a DataSource only when there is
- * none). See {@link FerryConfigBinder} for the properties read.
+ * is {@code dev.ferry.FerryDataSource} or unset, the application defines no DataSource of its own, and it has not
+ * excluded Boot's DataSource auto-configuration (then it wants none). Ordered before Boot's DataSource
+ * auto-configuration, which then backs off (it creates a DataSource only when there is none). Also listed for
+ * Boot's JDBC test slices ({@code @JdbcTest}, {@code @DataJpaTest} with a real database), so they use Ferry too.
+ * See {@link FerryConfigBinder} for the properties read.
  *
  * <p>Also, when their classes are present: a {@link DataSourcePoolMetadataProvider} (so Boot's
  * {@code jdbc.connections.*} meters and its {@code db} health see the pool), the Micrometer binding (Ferry's
@@ -30,6 +33,7 @@ import org.springframework.core.env.Environment;
 @AutoConfiguration(before = DataSourceAutoConfiguration.class)
 @ConditionalOnClass({DataSource.class, FerryDataSource.class})
 @ConditionalOnProperty(name = "spring.datasource.type", havingValue = "dev.ferry.FerryDataSource", matchIfMissing = true)
+@Conditional(OnDataSourceAutoConfigurationIncluded.class)
 @EnableConfigurationProperties({DataSourceProperties.class, FerryProperties.class})
 public class FerryAutoConfiguration {
 

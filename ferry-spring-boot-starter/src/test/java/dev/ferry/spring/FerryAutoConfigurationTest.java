@@ -208,6 +208,30 @@ class FerryAutoConfigurationTest {
                 });
     }
 
+    @Test
+    void anApplicationThatExcludesBootsDataSourceGetsNone() {
+        try (var context = new org.springframework.boot.builder.SpringApplicationBuilder(NoDataSourceApp.class)
+                .web(org.springframework.boot.WebApplicationType.NONE)
+                .properties("spring.datasource.url=jdbc:h2:mem:excluded").run()) {
+            assertThat(context.getBeansOfType(DataSource.class)).isEmpty();
+        }
+        try (var context = new org.springframework.boot.builder.SpringApplicationBuilder(DataSourceApp.class)
+                .web(org.springframework.boot.WebApplicationType.NONE)
+                .properties("spring.datasource.url=jdbc:h2:mem:included").run()) {
+            assertThat(context.getBean(DataSource.class)).isInstanceOf(FerryDataSource.class);
+        }
+    }
+
+    @org.springframework.boot.SpringBootConfiguration
+    @org.springframework.boot.autoconfigure.EnableAutoConfiguration(exclude = DataSourceAutoConfiguration.class)
+    static class NoDataSourceApp {
+    }
+
+    @org.springframework.boot.SpringBootConfiguration
+    @org.springframework.boot.autoconfigure.EnableAutoConfiguration
+    static class DataSourceApp {
+    }
+
     private static String rootMessage(Throwable t) {
         StringBuilder all = new StringBuilder();
         for (Throwable x = t; x != null; x = x.getCause()) {
