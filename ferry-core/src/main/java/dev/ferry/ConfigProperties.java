@@ -19,6 +19,15 @@ final class ConfigProperties {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigProperties.class);
     private static final String DATA_SOURCE_PREFIX = "dataSource.";
+    /** Every key {@link #apply} knows (besides {@code dataSource.*}); FerryConfigTest keeps it in step. */
+    static final java.util.List<String> KEYS = java.util.List.of(
+            "jdbcUrl", "username", "password", "driverClassName", "dataSourceClassName", "poolName",
+            "maximumPoolSize", "minimumIdle", "connectionTimeout", "idleTimeout", "maxLifetime", "keepaliveTime",
+            "validationTimeout", "leakDetectionThreshold", "slowStatementThreshold", "sqlStatistics",
+            "initializationFailTimeout", "queryTimeout", "housekeepingPeriod", "shutdownTimeout", "maxWaiting",
+            "reserve", "reserveTimeout", "queueWaitTarget", "overloadInterval", "shedOnOverload", "autoCommit",
+            "readOnly", "allowPoolSuspension", "transactionIsolation", "catalog", "schema", "connectionInitSql",
+            "connectionTestQuery", "exceptionOverrideClassName", "registerMbeans", "isolateInternalQueries");
 
     private ConfigProperties() {
     }

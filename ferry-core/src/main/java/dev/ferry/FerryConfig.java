@@ -401,6 +401,14 @@ public final class FerryConfig {
     }
 
     /**
+     * The settings a properties file (or {@link Builder#properties}) may name: HikariCP's names and Ferry's,
+     * besides {@code dataSource.*} for driver properties.
+     */
+    public static java.util.List<String> propertyNames() {
+        return ConfigProperties.KEYS;
+    }
+
+    /**
      * Whether the pool keeps per-statement figures ({@code dev.ferry.observe.SqlStatistics}): set, or implied by a
      * slowStatementThreshold.
      */

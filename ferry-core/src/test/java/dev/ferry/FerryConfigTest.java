@@ -311,4 +311,23 @@ class FerryConfigTest {
         assertThat(copy.transactionIsolation()).isEqualTo(c.transactionIsolation());
         assertThat(copy.poolName()).isEqualTo(c.poolName());
     }
+
+    @org.junit.jupiter.api.Test
+    void everyListedPropertyNameIsKnownAndOthersAreUnknown() {
+        for (String key : FerryConfig.propertyNames()) {
+            java.util.Properties p = new java.util.Properties();
+            p.setProperty(key, "x");
+            try {
+                FerryConfig.builder().properties(p);
+            } catch (UnknownSettingException e) {
+                throw new AssertionError(key + " is listed but not known", e);
+            } catch (IllegalArgumentException badValue) {
+                // known, and "x" is not a valid value for it
+            }
+        }
+        java.util.Properties unknown = new java.util.Properties();
+        unknown.setProperty("healthCheckRegistry", "x");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FerryConfig.builder().properties(unknown))
+                .isInstanceOf(UnknownSettingException.class).hasMessageContaining("healthCheckRegistry");
+    }
 }

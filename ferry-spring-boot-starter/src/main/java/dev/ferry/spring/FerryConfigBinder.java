@@ -1,7 +1,6 @@
 package dev.ferry.spring;
 
 import dev.ferry.FerryConfig;
-import dev.ferry.UnknownSettingException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,6 +31,8 @@ final class FerryConfigBinder {
 
     private final DataSourceProperties dataSource;
     private final FerryProperties ferry;
+    private final Binder binder;
+    /** Every key under spring.datasource.hikari, to find the ones Ferry does not know. */
     private final Map<String, String> hikari;
     /** Ferry's setting name -> the Boot property that set it last. */
     private final Map<String, String> origin = new LinkedHashMap<>();
@@ -40,8 +41,9 @@ final class FerryConfigBinder {
     FerryConfigBinder(DataSourceProperties dataSource, FerryProperties ferry, Environment environment) {
         this.dataSource = dataSource;
         this.ferry = ferry;
-        this.hikari = Binder.get(environment).bind("spring.datasource.hikari", Bindable.mapOf(String.class,
-                Object.class)).map(FerryConfigBinder::flatten).orElse(Map.of());
+        this.binder = Binder.get(environment);
+        this.hikari = binder.bind("spring.datasource.hikari", Bindable.mapOf(String.class, Object.class))
+                .map(FerryConfigBinder::flatten).orElse(Map.of());
     }
 
     /** The HikariCP keys found that Ferry does not know (logged, not applied). */
@@ -81,28 +83,47 @@ final class FerryConfigBinder {
         return property == null ? message : property + ": " + message;
     }
 
+    /**
+     * Each HikariCP setting is bound by its own name, so Boot's relaxed forms all work (kebab, camel, and
+     * environment variables such as {@code SPRING_DATASOURCE_HIKARI_MINIMUMIDLE}); keys under the prefix that name
+     * no setting are collected as ignored.
+     */
     private void applyHikari(FerryConfig.Builder b) {
-        for (Map.Entry<String, String> e : hikari.entrySet()) {
-            int dot = e.getKey().indexOf('.');
-            String setting = dot < 0 ? camel(e.getKey()) : camel(e.getKey().substring(0, dot)) + e.getKey().substring(dot);
-            String key = setting.startsWith("dataSourceProperties.") ? "dataSource."
-                    + setting.substring("dataSourceProperties.".length()) : setting;
-            Properties one = new Properties();
-            one.setProperty(key, e.getValue());
-            try {
-                b.properties(one);
-                origin.put(setting, HIKARI + e.getKey());
-            } catch (UnknownSettingException unknown) {
-                ignored.add(HIKARI + e.getKey());
-            } catch (IllegalArgumentException invalid) {
-                throw new IllegalStateException("Ferry cannot start with these properties: " + HIKARI + e.getKey()
-                        + ": " + invalid.getMessage(), invalid);
+        for (String setting : FerryConfig.propertyNames()) {
+            String property = HIKARI + kebab(setting);
+            binder.bind(property, Bindable.of(String.class)).ifBound(value -> {
+                Properties one = new Properties();
+                one.setProperty(setting, value);
+                try {
+                    b.properties(one);
+                    origin.put(setting, property);
+                } catch (IllegalArgumentException invalid) {
+                    throw new IllegalStateException("Ferry cannot start with these properties: " + property + ": "
+                            + invalid.getMessage(), invalid);
+                }
+            });
+        }
+        binder.bind(HIKARI + "data-source-properties", Bindable.mapOf(String.class, String.class))
+                .ifBound(map -> map.forEach(b::dataSourceProperty));
+        java.util.Set<String> known = new java.util.HashSet<>();
+        for (String setting : FerryConfig.propertyNames()) {
+            known.add(normalized(setting));
+        }
+        for (String key : hikari.keySet()) {
+            String first = key.contains(".") ? key.substring(0, key.indexOf('.')) : key;
+            if (!known.contains(normalized(first)) && !normalized(first).equals("datasourceproperties")) {
+                ignored.add(HIKARI + key);
             }
         }
         if (!ignored.isEmpty()) {
             LOG.warn("Ferry ignores these HikariCP properties (no Ferry equivalent; see README's migration table): {}",
                     ignored);
         }
+    }
+
+    /** A key without dashes, underscores and case, as Boot compares names. */
+    private static String normalized(String key) {
+        return key.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
     }
 
     private void applyFerry(FerryConfig.Builder b) {
@@ -173,24 +194,6 @@ final class FerryConfigBinder {
             apply.accept(value);
             origin.put(setting, property);
         }
-    }
-
-    /** maximum-pool-size, maximumPoolSize, maximum_pool_size -> maximumPoolSize (Boot's relaxed names). */
-    static String camel(String key) {
-        StringBuilder out = new StringBuilder();
-        boolean upper = false;
-        for (char c : key.toCharArray()) {
-            if (c == '-' || c == '_') {
-                upper = true;
-            } else if (c == '.') {
-                out.append(c);
-                upper = false;
-            } else {
-                out.append(upper ? Character.toUpperCase(c) : c);
-                upper = false;
-            }
-        }
-        return out.toString();
     }
 
     static String kebab(String setting) {

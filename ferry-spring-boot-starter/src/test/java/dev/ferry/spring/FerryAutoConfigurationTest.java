@@ -139,6 +139,15 @@ class FerryAutoConfigurationTest {
                         assertThat(rs.getString(1)).isEqualTo("PostgreSQL");
                     }
                 });
+        runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+                        new org.springframework.core.env.SystemEnvironmentPropertySource("test-systemEnvironment", java.util.Map.of(
+                                "SPRING_DATASOURCE_HIKARI_MINIMUMIDLE", "0",
+                                "SPRING_DATASOURCE_HIKARI_CONNECTIONTIMEOUT", "2000"))))
+                .run(context -> {
+                    FerryDataSource ds = context.getBean(FerryDataSource.class);
+                    assertThat(ds.unwrap(FerryPool.class).minimumIdle()).as("from an environment variable").isZero();
+                    assertThat(ds.getConnectionTimeout()).isEqualTo(2_000);
+                });
         runner.withPropertyValues("spring.datasource.hikari.maximum-pool-size=5",
                         "spring.datasource.ferry.maximum-pool-size=6")
                 .run(context -> assertThat(context.getBean(FerryDataSource.class).unwrap(FerryPool.class)
