@@ -57,13 +57,28 @@ public class FerryDataSource implements DataSource, Closeable {
      * @throws PoolInitializationException if the pool cannot start; its cause is the SQLException
      */
     public FerryDataSource(FerryConfig config) {
+        this(config, true);
+    }
+
+    private FerryDataSource(FerryConfig config, boolean startNow) {
         this.config = config;
         this.settings = config.toBuilder();
-        try {
-            start0();
-        } catch (SQLException e) {
-            throw new PoolInitializationException(e);
+        if (startNow) {
+            try {
+                start0();
+            } catch (SQLException e) {
+                throw new PoolInitializationException(e);
+            }
         }
+    }
+
+    /**
+     * A data source with a validated configuration that starts its pool at the first {@code getConnection} (or
+     * {@link #start()}), as a HikariDataSource configured by setters does: what Spring Boot's starter builds, so an
+     * application context starts even while the database is down, as it does with HikariCP.
+     */
+    public static FerryDataSource startingOnFirstUse(FerryConfig config) {
+        return new FerryDataSource(java.util.Objects.requireNonNull(config, "config"), false);
     }
 
     @Override

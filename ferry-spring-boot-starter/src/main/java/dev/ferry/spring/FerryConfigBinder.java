@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceProperties;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.core.env.Environment;
 
 /**
@@ -30,6 +31,10 @@ final class FerryConfigBinder {
     static final String HIKARI = "spring.datasource.hikari.";
 
     private final DataSourceProperties dataSource;
+    /** Boot's connection details (Testcontainers' @ServiceConnection, Docker Compose), when there are some. */
+    private final JdbcConnectionDetails connectionDetails;
+    /** maximumPoolSize as set so far (Ferry's default 10): a lane without a cap is capped there. */
+    private int maximumPoolSize = 10;
     private final FerryProperties ferry;
     private final Binder binder;
     /** Every key under spring.datasource.hikari, to find the ones Ferry does not know. */
@@ -38,8 +43,10 @@ final class FerryConfigBinder {
     private final Map<String, String> origin = new LinkedHashMap<>();
     private final List<String> ignored = new ArrayList<>();
 
-    FerryConfigBinder(DataSourceProperties dataSource, FerryProperties ferry, Environment environment) {
+    FerryConfigBinder(DataSourceProperties dataSource, JdbcConnectionDetails connectionDetails, FerryProperties ferry,
+                      Environment environment) {
         this.dataSource = dataSource;
+        this.connectionDetails = connectionDetails;
         this.ferry = ferry;
         this.binder = Binder.get(environment);
         this.hikari = binder.bind("spring.datasource.hikari", Bindable.mapOf(String.class, Object.class))
@@ -53,25 +60,33 @@ final class FerryConfigBinder {
 
     FerryConfig.Builder builder() {
         FerryConfig.Builder b = FerryConfig.builder();
-        set(b, "jdbcUrl", "spring.datasource.url", dataSource.determineUrl(), b::jdbcUrl);
-        set(b, "username", "spring.datasource.username", dataSource.determineUsername(), b::username);
-        set(b, "password", "spring.datasource.password", dataSource.determinePassword(), b::password);
-        set(b, "driverClassName", "spring.datasource.driver-class-name", dataSource.determineDriverClassName(),
-                b::driverClassName);
-        if (dataSource.getName() != null && !dataSource.isGenerateUniqueName()) {
-            set(b, "poolName", "spring.datasource.name", dataSource.getName(), b::poolName);
+        // With a data source class (HikariCP's dataSourceClassName), the URL and driver are its business, as in
+        // Boot's HikariCP configuration.
+        boolean dataSourceClass = binder.bind(HIKARI + "data-source-class-name", String.class).isBound();
+        // Boot's own PropertiesJdbcConnectionDetails (package-private) only restates spring.datasource.*: read those
+        // directly, with their embedded-database defaults.
+        if (connectionDetails != null
+                && !connectionDetails.getClass().getName().endsWith(".PropertiesJdbcConnectionDetails")) {
+            set(b, "jdbcUrl", "the JdbcConnectionDetails bean", connectionDetails.getJdbcUrl(), b::jdbcUrl);
+            set(b, "username", "the JdbcConnectionDetails bean", connectionDetails.getUsername(), b::username);
+            set(b, "password", "the JdbcConnectionDetails bean", connectionDetails.getPassword(), b::password);
+            set(b, "driverClassName", "the JdbcConnectionDetails bean", connectionDetails.getDriverClassName(),
+                    b::driverClassName);
+        } else {
+            if (!dataSourceClass) {
+                set(b, "jdbcUrl", "spring.datasource.url", dataSource.determineUrl(), b::jdbcUrl);
+                set(b, "driverClassName", "spring.datasource.driver-class-name",
+                        dataSource.determineDriverClassName(), b::driverClassName);
+            }
+            set(b, "username", "spring.datasource.username", dataSource.determineUsername(), b::username);
+            set(b, "password", "spring.datasource.password", dataSource.determinePassword(), b::password);
+        }
+        if (dataSource.getName() != null && !dataSource.getName().isBlank()) {
+            set(b, "poolName", "spring.datasource.name", dataSource.getName(), b::poolName); // as Boot does for HikariCP
         }
         applyHikari(b);
         applyFerry(b);
         return b;
-    }
-
-    FerryConfig build() {
-        try {
-            return builder().build();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("Ferry cannot start with these properties: " + describe(e), e);
-        }
     }
 
     /** "spring.datasource.ferry.maximum-pool-size: maximumPoolSize: got 0; allowed: at least 1". */
@@ -80,6 +95,10 @@ final class FerryConfigBinder {
         int colon = message.indexOf(':');
         String setting = colon < 0 ? "" : message.substring(0, colon).trim();
         String property = origin.get(setting);
+        if (property == null && message.startsWith("lane ")) { // "lane reports(min 0, cap 20, weight 1): ..."
+            String lane = message.substring(5).split("[( :]", 2)[0];
+            property = origin.get("lane " + lane);
+        }
         return property == null ? message : property + ": " + message;
     }
 
@@ -97,6 +116,9 @@ final class FerryConfigBinder {
                 try {
                     b.properties(one);
                     origin.put(setting, property);
+                    if (setting.equals("maximumPoolSize")) {
+                        maximumPoolSize = Integer.parseInt(value.trim());
+                    }
                 } catch (IllegalArgumentException invalid) {
                     throw new IllegalStateException("Ferry cannot start with these properties: " + property + ": "
                             + invalid.getMessage(), invalid);
@@ -111,7 +133,9 @@ final class FerryConfigBinder {
         }
         for (String key : hikari.keySet()) {
             String first = key.contains(".") ? key.substring(0, key.indexOf('.')) : key;
-            if (!known.contains(normalized(first)) && !normalized(first).equals("datasourceproperties")) {
+            boolean legacyEnvironmentForm = known.contains(normalized(key.replace(".", ""))); // MAXIMUM_POOL_SIZE
+            if (!known.contains(normalized(first)) && !legacyEnvironmentForm
+                    && !normalized(first).equals("datasourceproperties")) {
                 ignored.add(HIKARI + key);
             }
         }
@@ -130,6 +154,10 @@ final class FerryConfigBinder {
         FerryProperties f = ferry;
         set(b, "poolName", f.getPoolName(), b::poolName);
         set(b, "maximumPoolSize", f.getMaximumPoolSize(), b::maximumPoolSize);
+        if (f.getMaximumPoolSize() != null) {
+            maximumPoolSize = f.getMaximumPoolSize();
+        }
+        set(b, "housekeepingPeriod", f.getHousekeepingPeriod(), b::housekeepingPeriod);
         set(b, "minimumIdle", f.getMinimumIdle(), b::minimumIdle);
         set(b, "connectionTimeout", f.getConnectionTimeout(), b::connectionTimeout);
         set(b, "idleTimeout", f.getIdleTimeout(), b::idleTimeout);
@@ -173,9 +201,8 @@ final class FerryConfigBinder {
             }
         }
         f.getLanes().forEach((name, lane) -> {
-            origin.put("lane", FERRY + "lanes." + name);
-            int cap = lane.getCap() != null ? lane.getCap()
-                    : f.getMaximumPoolSize() != null ? f.getMaximumPoolSize() : Integer.MAX_VALUE;
+            origin.put("lane " + name, FERRY + "lanes." + name);
+            int cap = lane.getCap() != null ? lane.getCap() : maximumPoolSize;
             try {
                 b.lane(name, lane.getMinimum(), cap, lane.getWeight());
             } catch (IllegalArgumentException e) {

@@ -19,9 +19,18 @@ final class FerryDataSourcePoolMetadata extends AbstractDataSourcePoolMetadata<F
         super(dataSource);
     }
 
-    /** The metadata of a Ferry data source (also behind a proxy or a lane view), or null. */
+    /** The metadata of a Ferry data source (also behind a JDBC wrapper or a lane view), or null. */
     static DataSourcePoolMetadata of(DataSource dataSource) {
         FerryDataSource ferry = DataSourceUnwrapper.unwrap(dataSource, FerryDataSource.class);
+        if (ferry == null) {
+            try { // DataSourceUnwrapper asks JDBC's unwrap only for interfaces; FerryDataSource is a class
+                if (dataSource.isWrapperFor(FerryDataSource.class)) {
+                    ferry = dataSource.unwrap(FerryDataSource.class);
+                }
+            } catch (SQLException notOurs) {
+                return null;
+            }
+        }
         return ferry == null ? null : new FerryDataSourcePoolMetadata(ferry);
     }
 

@@ -2,7 +2,7 @@ package dev.ferry.spring;
 
 import dev.ferry.FerryDataSource;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -15,7 +15,7 @@ import org.springframework.context.annotation.Bean;
 @AutoConfiguration(after = FerryAutoConfiguration.class,
         afterName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
 @ConditionalOnClass(name = "org.springframework.boot.health.contributor.AbstractHealthIndicator")
-@ConditionalOnBean(FerryDataSource.class)
+@ConditionalOnSingleCandidate(FerryDataSource.class)
 public class FerryHealthAutoConfiguration {
 
     @Bean

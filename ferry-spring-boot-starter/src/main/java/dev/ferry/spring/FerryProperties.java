@@ -38,6 +38,8 @@ public class FerryProperties {
     private Duration initializationFailTimeout;
     /** Default statement timeout set on every statement (default 0: none). */
     private Duration queryTimeout;
+    /** How often housekeeping runs (default 30s). */
+    private Duration housekeepingPeriod;
     /** How long close() waits for lent connections (default 10s). */
     private Duration shutdownTimeout;
     /** Callers that may wait at once before getConnection fails fast (default: no limit). */
@@ -409,5 +411,13 @@ public class FerryProperties {
 
     public void setPercentileHistograms(boolean percentileHistograms) {
         this.percentileHistograms = percentileHistograms;
+    }
+
+    public Duration getHousekeepingPeriod() {
+        return housekeepingPeriod;
+    }
+
+    public void setHousekeepingPeriod(Duration housekeepingPeriod) {
+        this.housekeepingPeriod = housekeepingPeriod;
     }
 }

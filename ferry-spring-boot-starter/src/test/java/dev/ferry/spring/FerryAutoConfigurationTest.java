@@ -241,6 +241,78 @@ class FerryAutoConfigurationTest {
     static class DataSourceApp {
     }
 
+    @Test
+    void connectionDetailsWinOverProperties() {
+        runner.withUserConfiguration(Details.class).run(context -> {
+            try (Connection c = context.getBean(DataSource.class).getConnection()) {
+                assertThat(c.getMetaData().getURL()).isEqualTo("jdbc:h2:mem:from-details");
+            }
+        });
+    }
+
+    @Test
+    void theContextStartsWhileTheDatabaseIsDownAsWithHikari() {
+        runner.withPropertyValues("spring.datasource.url=jdbc:postgresql://127.0.0.1:1/nowhere",
+                "spring.datasource.ferry.connection-timeout=250ms").run(context -> {
+            assertThat(context).hasNotFailed();
+            FerryDataSource ds = context.getBean(FerryDataSource.class);
+            assertThat(ds.isRunning()).isFalse();
+            Health health = context.getBean(FerryHealthIndicator.class).health(true);
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("started", false);
+            org.assertj.core.api.Assertions.assertThatThrownBy(ds::getConnection)
+                    .isInstanceOf(java.sql.SQLException.class);
+        });
+    }
+
+    @Test
+    void aLaneBeanDoesNotStopFerryAndALaneWithoutACapTakesThePoolsSize() {
+        runner.withUserConfiguration(LaneBean.class).withPropertyValues(
+                "spring.datasource.hikari.maximum-pool-size=4", "spring.datasource.ferry.lanes.reports.minimum=1",
+                "spring.datasource.name=named").run(context -> {
+            assertThat(context).hasNotFailed();
+            FerryDataSource ds = context.getBean(FerryDataSource.class);
+            FerryPool pool = ds.unwrap(FerryPool.class);
+            assertThat(pool.poolName()).as("spring.datasource.name").isEqualTo("named");
+            assertThat(pool.lanes()).filteredOn(l -> l.lane().name().equals("reports")).singleElement()
+                    .satisfies(l -> assertThat(l.lane().cap()).isEqualTo(4));
+            try (Connection c = context.getBean("reports", DataSource.class).getConnection()) {
+                assertThat(c.isValid(1)).isTrue();
+            }
+        });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class Details {
+        @Bean
+        org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails details() {
+            return new org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails() {
+                @Override
+                public String getUsername() {
+                    return "sa";
+                }
+
+                @Override
+                public String getPassword() {
+                    return "";
+                }
+
+                @Override
+                public String getJdbcUrl() {
+                    return "jdbc:h2:mem:from-details";
+                }
+            };
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class LaneBean {
+        @Bean(defaultCandidate = false)
+        dev.ferry.DataSourceView reports(FerryDataSource dataSource) {
+            return dataSource.lane("reports");
+        }
+    }
+
     private static String rootMessage(Throwable t) {
         StringBuilder all = new StringBuilder();
         for (Throwable x = t; x != null; x = x.getCause()) {

@@ -51,6 +51,9 @@ class AccountController {
     /** A payment: CRITICAL, so it is served first, and from the reserve when the pool is exhausted. */
     @PostMapping("/payments")
     Map<String, Object> pay(@RequestBody Payment payment) throws SQLException {
+        if (payment.amount() <= 0) {
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "amount must be positive");
+        }
         try (Connection c = dataSource.getConnection(Priority.CRITICAL);
              PreparedStatement ps = c.prepareStatement(
                      "UPDATE sample_accounts SET balance = balance - ? WHERE id = ? AND balance >= ?")) {
