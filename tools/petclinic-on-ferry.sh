@@ -42,7 +42,8 @@ run() { # name pom extra-env...
     ferry=$(grep -cE 'dev\.ferry\.pool\.ConnectionPool +: .* - started' "$work/$name.log" || true)
     hikari=$(grep -cE 'HikariPool-[0-9]+ - Start completed' "$work/$name.log" || true)
     local settings
-    settings=$(grep -oE 'minimumIdle=[0-9]+, connectionTimeout=[0-9]+ms' "$work/$name.log" | sort -u | tr '\n' ' ')
+    settings=$( { grep -oE 'minimumIdle=[0-9]+, connectionTimeout=[0-9]+ms|(minimumIdle|connectionTimeout)\.+[0-9]+' \
+        "$work/$name.log" || true; } | sed -E 's/\.+/=/' | sort -u | tr '\n' ' ')
     printf '%-18s %s   (pools started: Ferry %s, HikariCP %s) %s\n' "$name" \
         "${totals:-no test totals: see $work/$name.log}" "$ferry" "$hikari" "$settings"
 }
@@ -52,7 +53,7 @@ sed 's#<dependencies>#<dependencies>\n    <dependency><groupId>dev.ferry</groupI
     "$work/app/pom.xml" > "$work/app/pom-ferry.xml"
 
 short=(SPRING_DATASOURCE_HIKARI_MINIMUMIDLE=0 SPRING_DATASOURCE_HIKARI_CONNECTIONTIMEOUT=2000)
-export LOGGING_LEVEL_COM_ZAXXER_HIKARI_HIKARICONFIG=DEBUG # HikariCP prints its settings only at DEBUG
+export LOGGING_LEVEL_COM_ZAXXER_HIKARI=DEBUG # HikariCP prints its settings only at DEBUG
 run hikari-defaults pom.xml X=1
 run ferry-defaults pom-ferry.xml X=1
 run hikari-min0-2s pom.xml "${short[@]}"
