@@ -1884,8 +1884,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     private void shutdownExecutors() {
         connector.shutdownNow();
-        closer.shutdown();
         boolean interrupted = Thread.interrupted();
+        try {
+            // A connect under way finishes (or fails) first, and its connection is retired to the closer below,
+            // not closed on the connector's thread after close() has returned (PoolFactoryTest saw one open).
+            if (!interrupted && !connector.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("{} - a connect did not finish within 5 s of close; it is closed when it does", poolName);
+            }
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        closer.shutdown();
         try {
             if (interrupted || !closer.awaitTermination(5, TimeUnit.SECONDS)) {
                 runLeftoverCloses();

@@ -1,0 +1,139 @@
+package dev.ferry.ha;
+
+import dev.ferry.Ticker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.ToIntFunction;
+
+/**
+ * Which hosts may take work, by PgCat's rules: a replica that fails (a connect, a validation, a health check) is
+ * banned for {@code banTime}, then tried again; the primary is never banned (there is nowhere else to write);
+ * when every replica is banned, all are unbanned at once (better to try a replica that may have come back than
+ * to send every read to the primary). Reads go to the usable replica with the least outstanding work, or to the
+ * primary when there is none.
+ *
+ * <p>Time is the injected {@link Ticker}'s. Thread-safe: bans are kept in volatile per-host fields, and the rules
+ * are applied on read, so a ban expires without a timer.
+ *
+ * <p>Status: issue 12's first step. The routing of a pool's reads to replicas is not built yet; this class and
+ * {@link ReplicationLag} are what it will use.
+ */
+public final class HostHealth {
+
+    /** A host's role in the cluster. */
+    public enum Role { PRIMARY, REPLICA }
+
+    /** One host. */
+    public static final class Host {
+        private final String name;
+        private final Role role;
+        /** Banned until this ticker time; 0 when not banned. */
+        private volatile long bannedUntil;
+        private volatile String banReason;
+
+        public Host(String name, Role role) {
+            this.name = Objects.requireNonNull(name, "name");
+            this.role = Objects.requireNonNull(role, "role");
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public Role role() {
+            return role;
+        }
+
+        @Override
+        public String toString() {
+            return name + "(" + role.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        }
+    }
+
+    private final List<Host> hosts;
+    private final long banNanos;
+    private final Ticker ticker;
+
+    public HostHealth(List<Host> hosts, Duration banTime, Ticker ticker) {
+        this.hosts = List.copyOf(hosts);
+        if (this.hosts.stream().filter(h -> h.role == Role.PRIMARY).count() > 1) {
+            throw new IllegalArgumentException("hosts: got more than one primary; allowed: at most one");
+        }
+        if (banTime == null || banTime.isNegative() || banTime.isZero()) {
+            throw new IllegalArgumentException("banTime: got " + banTime + "; allowed: a positive duration");
+        }
+        this.banNanos = banTime.toNanos();
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+    }
+
+    /**
+     * A host failed: a replica is banned for banTime (from now, also if it was banned already); the primary is
+     * not. Returns whether this banned it.
+     */
+    public boolean failed(Host host, String reason) {
+        if (host.role == Role.PRIMARY) {
+            return false;
+        }
+        host.banReason = reason;
+        host.bannedUntil = Math.max(1, ticker.read() + banNanos);
+        return true;
+    }
+
+    /** Whether the host is banned now (the primary never is). */
+    public boolean isBanned(Host host) {
+        long until = host.bannedUntil;
+        return until != 0 && ticker.read() - until < 0;
+    }
+
+    /** Why the host was last banned, or null. */
+    public String banReason(Host host) {
+        return isBanned(host) ? host.banReason : null;
+    }
+
+    /** The replicas that may take reads now: those not banned, or all of them when every one is banned. */
+    public List<Host> usableReplicas() {
+        List<Host> replicas = new ArrayList<>();
+        List<Host> usable = new ArrayList<>();
+        for (Host h : hosts) {
+            if (h.role == Role.REPLICA) {
+                replicas.add(h);
+                if (!isBanned(h)) {
+                    usable.add(h);
+                }
+            }
+        }
+        if (usable.isEmpty() && !replicas.isEmpty()) {
+            for (Host h : replicas) {
+                h.bannedUntil = 0; // all banned: unban all (PgCat's rule)
+            }
+            return replicas;
+        }
+        return usable;
+    }
+
+    /** The primary, or null if none is known. */
+    public Host primary() {
+        for (Host h : hosts) {
+            if (h.role == Role.PRIMARY) {
+                return h;
+            }
+        }
+        return null;
+    }
+
+    /** Where a read goes: the usable replica with the least {@code outstanding} work, else the primary. */
+    public Host forRead(ToIntFunction<Host> outstanding) {
+        Host best = null;
+        int least = Integer.MAX_VALUE;
+        for (Host h : usableReplicas()) {
+            int n = outstanding.applyAsInt(h);
+            if (n < least) { // ties go to the first listed: a stable order
+                least = n;
+                best = h;
+            }
+        }
+        return best != null ? best : primary();
+    }
+}
