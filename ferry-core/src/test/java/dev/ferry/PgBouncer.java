@@ -101,5 +101,10 @@ final class PgBouncer implements AutoCloseable {
     public void close() throws InterruptedException {
         process.destroy();
         process.waitFor(10, TimeUnit.SECONDS);
+        try (var files = Files.walk(dir)) { // its config and logs (the directory is open to the postgres user)
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory: the system cleans it eventually
+        }
     }
 }

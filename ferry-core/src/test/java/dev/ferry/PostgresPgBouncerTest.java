@@ -102,10 +102,19 @@ class PostgresPgBouncerTest {
      */
     @Test
     void withoutTheseSettingsPgBouncerBreaksThings() throws Exception {
+        // Its own PgBouncers: the prepared statements and the session SET left on their server connections must
+        // not reach the other tests.
+        try (PgBouncer own = PgBouncer.start(4)) {
+            preparedStatementsCollideWithoutThresholdZero(own);
+        }
+        sessionSetsOutliveTheBorrow();
+    }
+
+    private void preparedStatementsCollideWithoutThresholdZero(PgBouncer own) throws Exception {
         for (String params : new String[] {"", "prepareThreshold=0"}) {
             AtomicInteger failures = new AtomicInteger();
             java.util.concurrent.atomic.AtomicReference<String> first = new java.util.concurrent.atomic.AtomicReference<>();
-            try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(bouncer.url(params))
+            try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(own.url(params))
                     .maximumPoolSize(16).minimumIdle(0).build())) {
                 List<Future<?>> work = new ArrayList<>();
                 for (int t = 0; t < 16; t++) {
@@ -138,7 +147,9 @@ class PostgresPgBouncerTest {
                 assertThat(failures.get()).isZero();
             }
         }
-        // Its own PgBouncer, so the tainted server connection cannot reach the other tests.
+    }
+
+    private void sessionSetsOutliveTheBorrow() throws Exception {
         try (PgBouncer own = PgBouncer.start(1);
              FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(own.url("prepareThreshold=0"))
                      .maximumPoolSize(4).minimumIdle(0).build())) {

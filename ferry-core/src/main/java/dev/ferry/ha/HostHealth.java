@@ -14,8 +14,9 @@ import java.util.function.ToIntFunction;
  * to send every read to the primary). Reads go to the usable replica with the least outstanding work, or to the
  * primary when there is none.
  *
- * <p>Time is the injected {@link Ticker}'s. Thread-safe: bans are kept in volatile per-host fields, and the rules
- * are applied on read, so a ban expires without a timer.
+ * <p>Time is the injected {@link Ticker}'s (any origin: only differences of its readings are used). Thread-safe: a
+ * host's ban (its end and reason together) is one atomic reference, set by {@link #failed} and cleared by the
+ * unban-all rule only if it is still the ban that rule saw; a ban expires on read, without a timer.
  *
  * <p>Status: issue 12's first step. The routing of a pool's reads to replicas is not built yet; this class and
  * {@link ReplicationLag} are what it will use.
@@ -29,9 +30,9 @@ public final class HostHealth {
     public static final class Host {
         private final String name;
         private final Role role;
-        /** Banned until this ticker time; 0 when not banned. */
-        private volatile long bannedUntil;
-        private volatile String banReason;
+        /** The present ban, or null; its end is compared by difference with the ticker's reading. */
+        private final java.util.concurrent.atomic.AtomicReference<Ban> ban =
+                new java.util.concurrent.atomic.AtomicReference<>();
 
         public Host(String name, Role role) {
             this.name = Objects.requireNonNull(name, "name");
@@ -50,6 +51,9 @@ public final class HostHealth {
         public String toString() {
             return name + "(" + role.name().toLowerCase(java.util.Locale.ROOT) + ")";
         }
+    }
+
+    private record Ban(long until, String reason) {
     }
 
     private final List<Host> hosts;
@@ -76,38 +80,42 @@ public final class HostHealth {
         if (host.role == Role.PRIMARY) {
             return false;
         }
-        host.banReason = reason;
-        host.bannedUntil = Math.max(1, ticker.read() + banNanos);
+        host.ban.set(new Ban(ticker.read() + banNanos, reason));
         return true;
     }
 
     /** Whether the host is banned now (the primary never is). */
     public boolean isBanned(Host host) {
-        long until = host.bannedUntil;
-        return until != 0 && ticker.read() - until < 0;
+        Ban b = host.ban.get();
+        return b != null && ticker.read() - b.until() < 0;
     }
 
-    /** Why the host was last banned, or null. */
+    /** Why the host is banned now, or null. */
     public String banReason(Host host) {
-        return isBanned(host) ? host.banReason : null;
+        Ban b = host.ban.get();
+        return b != null && ticker.read() - b.until() < 0 ? b.reason() : null;
     }
 
     /** The replicas that may take reads now: those not banned, or all of them when every one is banned. */
     public List<Host> usableReplicas() {
         List<Host> replicas = new ArrayList<>();
+        List<Ban> seen = new ArrayList<>();
         List<Host> usable = new ArrayList<>();
+        long now = ticker.read();
         for (Host h : hosts) {
             if (h.role == Role.REPLICA) {
+                Ban b = h.ban.get();
                 replicas.add(h);
-                if (!isBanned(h)) {
+                seen.add(b);
+                if (b == null || now - b.until() >= 0) {
                     usable.add(h);
                 }
             }
         }
         if (usable.isEmpty() && !replicas.isEmpty()) {
-            for (Host h : replicas) {
-                h.bannedUntil = 0; // all banned: unban all (PgCat's rule)
-            }
+            for (int i = 0; i < replicas.size(); i++) {
+                replicas.get(i).ban.compareAndSet(seen.get(i), null); // all banned: unban all (PgCat's rule),
+            }                                                          // but not a ban set meanwhile
             return replicas;
         }
         return usable;

@@ -8,29 +8,37 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * How far a PostgreSQL streaming replica is behind, from the replica itself: the time since the last transaction
- * it replayed ({@code now() - pg_last_xact_replay_timestamp()}), counted as zero when it has replayed everything it
- * received (an idle primary sends nothing, so the timestamp ages without any lag). Empty on a primary.
+ * How stale a PostgreSQL streaming replica's reads may be, read on the replica itself. Zero while its WAL
+ * receiver is streaming and it has replayed all it received. Otherwise the time since the last transaction it
+ * replayed ({@code clock_timestamp() - pg_last_xact_replay_timestamp()}, or since the server started if it has
+ * replayed none). When it is behind, or not streaming (cut off from the primary, or not yet connected), that is
+ * an upper bound, not an exact lag: when the primary has written no commit for a while, it reads high, never low.
+ * Empty on a primary.
  *
  * <p>Status: issue 12's first step; the routing that skips a replica above a lag limit is not built yet.
  */
 public final class ReplicationLag {
 
     private static final String QUERY = "SELECT pg_is_in_recovery(), "
-            + "CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-            + "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0) END";
+            + "COALESCE((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false) "
+            + "AND pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), "
+            + "EXTRACT(EPOCH FROM clock_timestamp() - COALESCE(pg_last_xact_replay_timestamp(), "
+            + "pg_postmaster_start_time())) * 1000";
 
     private ReplicationLag() {
     }
 
-    /** The replica's lag; empty if the connection is to a primary. */
+    /** The replica's lag (see the class notes); empty if the connection is to a primary. */
     public static Optional<Duration> of(Connection connection) throws SQLException {
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(QUERY)) {
             rs.next();
             if (!rs.getBoolean(1)) {
                 return Optional.empty();
             }
-            return Optional.of(Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(2)))));
+            if (rs.getBoolean(2)) {
+                return Optional.of(Duration.ZERO); // streaming, and all it received is replayed
+            }
+            return Optional.of(Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(3)))));
         }
     }
 }

@@ -1825,8 +1825,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /**
      * Drains and closes: stops lending (waiters fail at once), closes idle connections, waits up to
-     * shutdownTimeout for lent ones to come back, then closes those too. An interrupted caller stops waiting at
-     * once (its interrupt is kept) and lent connections are closed right away.
+     * shutdownTimeout for lent ones to come back, then closes those too. A connect under way is let finish (up to
+     * 5 s more, bounded by the driver's login timeout) so that its connection is closed as well, before this
+     * returns. An interrupted caller stops waiting at once (its interrupt is kept) and lent connections are
+     * closed right away.
      */
     @Override
     public void close() {
@@ -1883,16 +1885,26 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private void shutdownExecutors() {
-        connector.shutdownNow();
+        // A connect under way finishes (or fails) first, uninterrupted, and its connection is retired to the closer
+        // below, not closed on the connector's thread after close() has returned: interrupting it would make
+        // pgjdbc give up waiting while its own thread goes on connecting. Connectors see closed and stop after
+        // that connect; one backing off wakes now.
+        connector.shutdown();
+        Thread sleeper = backingOff;
+        if (sleeper != null) {
+            LockSupport.unpark(sleeper);
+        }
         boolean interrupted = Thread.interrupted();
         try {
-            // A connect under way finishes (or fails) first, and its connection is retired to the closer below,
-            // not closed on the connector's thread after close() has returned (PoolFactoryTest saw one open).
-            if (!interrupted && !connector.awaitTermination(5, TimeUnit.SECONDS)) {
-                LOG.warn("{} - a connect did not finish within 5 s of close; it is closed when it does", poolName);
+            if (interrupted || !connector.awaitTermination(5, TimeUnit.SECONDS)) {
+                connector.shutdownNow();
+                if (!interrupted) {
+                    LOG.warn("{} - a connect did not finish within 5 s of close; it is closed when it does", poolName);
+                }
             }
         } catch (InterruptedException e) {
             interrupted = true;
+            connector.shutdownNow();
         }
         closer.shutdown();
         try {

@@ -66,6 +66,18 @@ class HostHealthTest {
     }
 
     @Test
+    void bansWorkWhateverTheTickersOrigin() {
+        for (long origin : new long[] {Long.MAX_VALUE - 5_000_000_000L, -7_000_000_000L, 0}) {
+            long[] clock = {origin};
+            HostHealth h = new HostHealth(List.of(primary, r1, r2), Duration.ofSeconds(60), () -> clock[0]);
+            h.failed(r1, "x");
+            assertThat(h.isBanned(r1)).as("origin %d", origin).isTrue();
+            clock[0] += Duration.ofSeconds(61).toNanos(); // may wrap past Long.MAX_VALUE: differences still hold
+            assertThat(h.isBanned(r1)).as("origin %d", origin).isFalse();
+        }
+    }
+
+    @Test
     void settingsAreChecked() {
         assertThatThrownBy(() -> new HostHealth(List.of(primary, new Host("pg9", Role.PRIMARY)), Duration.ofSeconds(1),
                 ticker)).hasMessageContaining("more than one primary");

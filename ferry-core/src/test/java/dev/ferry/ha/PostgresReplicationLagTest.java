@@ -40,11 +40,13 @@ class PostgresReplicationLagTest {
         String replica = replicaUrl();
         try (Connection primary = Postgres.admin(); Connection standby = DriverManager.getConnection(replica);
              Statement p = primary.createStatement(); Statement s = standby.createStatement()) {
+            s.execute("SELECT pg_wal_replay_resume()"); // in case an earlier run died while it was paused
             assertThat(ReplicationLag.of(primary)).as("a primary has no lag").isEmpty();
             p.execute("CREATE TABLE IF NOT EXISTS ferry_lag_probe (id bigint PRIMARY KEY, at timestamptz)");
             p.execute("TRUNCATE ferry_lag_probe");
             p.execute("INSERT INTO ferry_lag_probe VALUES (1, now())");
-            await().atMost(Duration.ofSeconds(10)).until(() -> rows(s) == 1);
+            // The table itself may not be replayed yet: "relation does not exist" means keep waiting.
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> rows(s) == 1);
             await().atMost(Duration.ofSeconds(10)).until(() -> ReplicationLag.of(standby).orElseThrow().isZero());
             s.execute("SELECT pg_wal_replay_pause()");
             try {
@@ -57,7 +59,10 @@ class PostgresReplicationLagTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> rows(s) == 2);
             await().atMost(Duration.ofSeconds(10)).until(() -> ReplicationLag.of(standby).orElseThrow().isZero());
-            p.execute("DROP TABLE ferry_lag_probe");
+        } finally {
+            try (Connection primary = Postgres.admin(); Statement p = primary.createStatement()) {
+                p.execute("DROP TABLE IF EXISTS ferry_lag_probe");
+            }
         }
     }
 
