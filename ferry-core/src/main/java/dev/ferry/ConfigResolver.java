@@ -95,6 +95,17 @@ final class ConfigResolver {
         notNegative("keepaliveTime", b.keepaliveTime, null);
         notNegative("leakDetectionThreshold", b.leakDetectionThreshold, null);
         notNegative("slowStatementThreshold", b.slowStatementThreshold, null);
+        notNegative("maxReplicationLag", b.maxReplicationLag, null);
+        require("banTime", ms(b.banTime), b.banTime != null && !b.banTime.isNegative() && !b.banTime.isZero(),
+                "a positive duration");
+        for (String replica : b.replicas) {
+            require("replicas", FerryConfig.maskUrl(replica), replica.startsWith("jdbc:postgresql:"),
+                    "PostgreSQL JDBC URLs (jdbc:postgresql://...)");
+        }
+        if (!b.replicas.isEmpty() && b.jdbcUrl == null) {
+            throw new IllegalArgumentException("replicas: got " + b.replicas.size() + " with no jdbcUrl; allowed: "
+                    + "replicas only beside a primary given by jdbcUrl");
+        }
         notNegative("queryTimeout", b.queryTimeout, null);
         notNegative("shutdownTimeout", b.shutdownTimeout, null);
         Objects.requireNonNull(b.initializationFailTimeout, "initializationFailTimeout must not be null");

@@ -86,6 +86,9 @@ public final class FerryConfig {
     private final List<FerryListener> listeners;
     private final boolean sqlStatistics;
     private final Duration slowStatementThreshold;
+    private final List<String> replicas;
+    private final Duration banTime;
+    private final Duration maxReplicationLag;
     private final Set<String> explicit;
     private final List<String> adaptations;
     /** The settings as given, for {@link #toBuilder()}. */
@@ -145,6 +148,9 @@ public final class FerryConfig {
         this.listeners = List.copyOf(b.listeners);
         this.sqlStatistics = b.sqlStatistics;
         this.slowStatementThreshold = b.slowStatementThreshold;
+        this.replicas = List.copyOf(b.replicas);
+        this.banTime = b.banTime;
+        this.maxReplicationLag = b.maxReplicationLag;
         this.explicit = Set.copyOf(b.explicit);
         this.adaptations = List.copyOf(r.adaptations);
         this.source = b.copy();
@@ -416,6 +422,21 @@ public final class FerryConfig {
         return sqlStatistics || !slowStatementThreshold.isZero();
     }
 
+    /** JDBC URLs of read replicas (same user and settings as the primary), for {@code FerryDataSource.reads()}. */
+    public List<String> replicas() {
+        return replicas;
+    }
+
+    /** How long a replica that failed is left out of read routing (default 30 s). */
+    public Duration banTime() {
+        return banTime;
+    }
+
+    /** A replica further behind than this is left out of read routing; zero (the default): no limit. */
+    public Duration maxReplicationLag() {
+        return maxReplicationLag;
+    }
+
     /** Statements slower than this raise {@link PoolEvent.SlowStatement}; zero: none. */
     public Duration slowStatementThreshold() {
         return slowStatementThreshold;
@@ -471,6 +492,9 @@ public final class FerryConfig {
                 + (metricsTrackerFactory == null ? "" : ", metrics=" + metricsTrackerFactory.getClass().getName())
                 + (listeners.isEmpty() ? "" : ", listeners=" + listeners.size())
                 + (sqlStatistics() ? ", sqlStatistics=true" : "")
+                + (replicas.isEmpty() ? "" : ", replicas=" + replicas.stream().map(FerryConfig::maskUrl).toList()
+                        + ", banTime=" + banTime.toMillis() + "ms"
+                        + (maxReplicationLag.isZero() ? "" : ", maxReplicationLag=" + maxReplicationLag.toMillis() + "ms"))
                 + (slowStatementThreshold.isZero() ? "" : ", slowStatementThreshold="
                         + slowStatementThreshold.toMillis() + "ms")
                 + (lanes.isEmpty() ? "" : ", lanes=" + lanes)
@@ -563,6 +587,9 @@ public final class FerryConfig {
         final List<FerryListener> listeners = new java.util.ArrayList<>();
         boolean sqlStatistics;
         Duration slowStatementThreshold = Duration.ZERO;
+        final List<String> replicas = new java.util.ArrayList<>();
+        Duration banTime = Duration.ofSeconds(30);
+        Duration maxReplicationLag = Duration.ZERO;
         Ticker ticker = Ticker.system();
         Scheduler scheduler;
         /** HikariCP names of the settings the user set. */
@@ -623,6 +650,9 @@ public final class FerryConfig {
             c.listeners.addAll(listeners);
             c.sqlStatistics = sqlStatistics;
             c.slowStatementThreshold = slowStatementThreshold;
+            c.replicas.addAll(replicas);
+            c.banTime = banTime;
+            c.maxReplicationLag = maxReplicationLag;
             c.ticker = ticker;
             c.scheduler = scheduler;
             c.explicit.addAll(explicit);
@@ -967,6 +997,33 @@ public final class FerryConfig {
         public Builder slowStatementThreshold(Duration threshold) {
             this.slowStatementThreshold = threshold;
             return set("slowStatementThreshold");
+        }
+
+        /**
+         * Adds a PostgreSQL read replica, by JDBC URL (the user, password and pool settings are the primary's).
+         * {@code FerryDataSource.reads()} sends reads to a healthy replica, the least busy, else to the primary.
+         */
+        public Builder replica(String jdbcUrl) {
+            this.replicas.add(java.util.Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
+            return set("replicas");
+        }
+
+        /** For a replica's own pool: the same settings, no replicas of its own. */
+        public Builder forReplica() {
+            this.replicas.clear();
+            return this;
+        }
+
+        /** How long a replica that failed is left out of read routing (default 30 s). */
+        public Builder banTime(Duration banTime) {
+            this.banTime = banTime;
+            return set("banTime");
+        }
+
+        /** Replicas further behind than this are left out of read routing (default 0: no limit). */
+        public Builder maxReplicationLag(Duration lag) {
+            this.maxReplicationLag = lag;
+            return set("maxReplicationLag");
         }
 
         /** Adds a listener for the pool's {@link PoolEvent}s (the rate-limited logging listener is always on). */

@@ -42,6 +42,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private final FerryConfig.Builder settings;
     private FerryConfig config;
     private volatile ConnectionPool pool;
+    /** Routes {@link #reads()} to the replicas; null without replicas. Set with the pool, under the lock. */
+    private volatile dev.ferry.ha.ReadRouter router;
     private volatile boolean closed;
     private PrintWriter logWriter;
 
@@ -129,6 +131,32 @@ public class FerryDataSource implements DataSource, Closeable {
         return new DataSourceView(this, Priority.NORMAL, name);
     }
 
+    /**
+     * A DataSource for reads: read-only connections from a healthy replica (the least busy; see
+     * {@link FerryConfig.Builder#replica}), or from the primary when none is usable or none is configured.
+     * Starts the pool if it has not started.
+     */
+    public DataSource reads() {
+        return new ReadDataSource(this);
+    }
+
+    /** A read-only connection for {@link #reads()}. */
+    Connection readConnection() throws SQLException {
+        ConnectionPool p = started();
+        dev.ferry.ha.ReadRouter r = router;
+        if (r != null) {
+            return r.getConnection(Priority.NORMAL);
+        }
+        Connection c = p.getConnection();
+        c.setReadOnly(true);
+        return c;
+    }
+
+    /** The read router, when replicas are configured and the pool has started (for tests and operators). */
+    public java.util.Optional<dev.ferry.ha.ReadRouter> readRouter() {
+        return java.util.Optional.ofNullable(router);
+    }
+
     /** The pool, started now if it has not been (for this pool's DataSource views). */
     ConnectionPool started() throws SQLException {
         ConnectionPool p = pool;
@@ -171,6 +199,16 @@ public class FerryDataSource implements DataSource, Closeable {
                     }
                     throw e;
                 }
+                if (!config.replicas().isEmpty()) {
+                    ConnectionPool primary = pool;
+                    try {
+                        router = new dev.ferry.ha.ReadRouter(config, () -> primary);
+                    } catch (SQLException | RuntimeException e) {
+                        pool.close();
+                        pool = null;
+                        throw e;
+                    }
+                }
             }
             return pool;
         } finally {
@@ -197,6 +235,9 @@ public class FerryDataSource implements DataSource, Closeable {
         lock.lock();
         try {
             closed = true;
+            if (router != null) {
+                router.close();
+            }
             if (pool != null) {
                 pool.close();
             }

@@ -9,10 +9,12 @@ import java.util.function.ToIntFunction;
 
 /**
  * Which hosts may take work, by PgCat's rules: a replica that fails (a connect, a validation, a health check) is
- * banned for {@code banTime}, then tried again; the primary is never banned (there is nowhere else to write);
- * when every replica is banned, all are unbanned at once (better to try a replica that may have come back than
- * to send every read to the primary). Reads go to the usable replica with the least outstanding work, or to the
- * primary when there is none.
+ * banned for {@code banTime}, then tried again; the primary is never banned (there is nowhere else to write).
+ * PgCat also unbans every replica when all are banned, because it may have nowhere else to send reads; here that
+ * rule applies only when the primary does not take reads ({@code primaryTakesReads} false). When it does, as in
+ * Ferry's read routing, reads go to the primary until a ban ends, instead of each read first waiting on a replica
+ * that just failed. Reads go to the usable replica with the least outstanding work, or to the primary when there
+ * is none.
  *
  * <p>Time is the injected {@link Ticker}'s (any origin: only differences of its readings are used). Thread-safe: a
  * host's ban (its end and reason together) is one atomic reference, set by {@link #failed} and cleared by the
@@ -59,8 +61,14 @@ public final class HostHealth {
     private final List<Host> hosts;
     private final long banNanos;
     private final Ticker ticker;
+    private final boolean primaryTakesReads;
 
+    /** With the primary taking reads when no replica can (see the class notes). */
     public HostHealth(List<Host> hosts, Duration banTime, Ticker ticker) {
+        this(hosts, banTime, ticker, true);
+    }
+
+    public HostHealth(List<Host> hosts, Duration banTime, Ticker ticker, boolean primaryTakesReads) {
         this.hosts = List.copyOf(hosts);
         if (this.hosts.stream().filter(h -> h.role == Role.PRIMARY).count() > 1) {
             throw new IllegalArgumentException("hosts: got more than one primary; allowed: at most one");
@@ -70,6 +78,7 @@ public final class HostHealth {
         }
         this.banNanos = banTime.toNanos();
         this.ticker = Objects.requireNonNull(ticker, "ticker");
+        this.primaryTakesReads = primaryTakesReads && primary() != null;
     }
 
     /**
@@ -96,7 +105,10 @@ public final class HostHealth {
         return b != null && ticker.read() - b.until() < 0 ? b.reason() : null;
     }
 
-    /** The replicas that may take reads now: those not banned, or all of them when every one is banned. */
+    /**
+     * The replicas that may take reads now: those not banned; when every one is banned and the primary does not
+     * take reads, all of them.
+     */
     public List<Host> usableReplicas() {
         List<Host> replicas = new ArrayList<>();
         List<Ban> seen = new ArrayList<>();
@@ -112,7 +124,7 @@ public final class HostHealth {
                 }
             }
         }
-        if (usable.isEmpty() && !replicas.isEmpty()) {
+        if (usable.isEmpty() && !replicas.isEmpty() && !primaryTakesReads) {
             for (int i = 0; i < replicas.size(); i++) {
                 replicas.get(i).ban.compareAndSet(seen.get(i), null); // all banned: unban all (PgCat's rule),
             }                                                          // but not a ban set meanwhile

@@ -35,22 +35,25 @@ class HostHealthTest {
     }
 
     @Test
-    void thePrimaryIsNeverBanned() {
+    void thePrimaryIsNeverBannedAndTakesReadsWhileEveryReplicaIsBanned() {
         assertThat(health.failed(primary, "timeout")).isFalse();
         assertThat(health.isBanned(primary)).isFalse();
         health.failed(r1, "x");
         health.failed(r2, "x");
-        assertThat(health.forRead(h -> 0)).as("all replicas banned: all unbanned, not the primary").isIn(r1, r2);
+        assertThat(health.forRead(h -> 0)).isEqualTo(primary);
+        assertThat(health.isBanned(r1)).as("still banned: not retried on every read").isTrue();
     }
 
     @Test
-    void whenEveryReplicaIsBannedAllAreUnbanned() {
-        health.failed(r1, "a");
+    void whenEveryReplicaIsBannedAndThePrimaryTakesNoReadsAllAreUnbanned() {
+        HostHealth pgcat = new HostHealth(List.of(primary, r1, r2), Duration.ofSeconds(60), ticker, false);
+        pgcat.failed(r1, "a");
         ticker.advance(Duration.ofSeconds(10));
-        health.failed(r2, "b");
-        assertThat(health.usableReplicas()).containsExactly(r1, r2);
-        assertThat(health.isBanned(r1)).isFalse();
-        assertThat(health.isBanned(r2)).isFalse();
+        pgcat.failed(r2, "b");
+        assertThat(pgcat.usableReplicas()).containsExactly(r1, r2);
+        assertThat(pgcat.isBanned(r1)).isFalse();
+        assertThat(pgcat.isBanned(r2)).isFalse();
+        assertThat(pgcat.forRead(h -> 0)).isIn(r1, r2);
     }
 
     @Test

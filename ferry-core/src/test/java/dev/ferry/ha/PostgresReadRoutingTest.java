@@ -1,0 +1,103 @@
+package dev.ferry.ha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.ferry.FakeTicker;
+import dev.ferry.FerryConfig;
+import dev.ferry.FerryDataSource;
+import dev.ferry.Postgres;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Read routing on a real primary and streaming replica ({@code .ci/pg-replica}): reads go to the replica and
+ * writes to the primary; a replica that is down, or too far behind, is banned and reads go to the primary until
+ * the ban ends.
+ */
+class PostgresReadRoutingTest {
+
+    private static boolean onReplica(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            assertThat(c.isReadOnly()).isTrue();
+            return rs.getBoolean(1);
+        }
+    }
+
+    @ParameterizedTest(name = "minimumIdle={0}")
+    @ValueSource(ints = {0, 1})
+    void readsGoToTheReplicaAndWritesToThePrimary(int minimumIdle) throws Exception {
+        String replica = PostgresReplicationLagTest.replicaUrl();
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url()).replica(replica)
+                .maximumPoolSize(4).minimumIdle(minimumIdle).connectionTimeout(Duration.ofSeconds(2)).build())) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(onReplica(ds.reads())).isTrue();
+            }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                rs.next();
+                assertThat(rs.getBoolean(1)).as("plain borrows go to the primary").isFalse();
+            }
+        }
+    }
+
+    @Test
+    void aReplicaThatIsDownIsBannedAndTriedAgainAfterBanTime() throws Exception {
+        FakeTicker ticker = new FakeTicker();
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url())
+                .replica("jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1")
+                .maximumPoolSize(2).minimumIdle(0).connectionTimeout(Duration.ofMillis(500))
+                .banTime(Duration.ofSeconds(30)).ticker(ticker).build())) {
+            assertThat(onReplica(ds.reads())).as("falls back to the primary").isFalse();
+            ReadRouter router = ds.readRouter().orElseThrow();
+            HostHealth.Host down = router.replicaHosts().get(0);
+            assertThat(router.health().isBanned(down)).isTrue();
+            long tried = router.attempts(down);
+            assertThat(onReplica(ds.reads())).isFalse();
+            assertThat(router.attempts(down)).as("banned: not tried again").isEqualTo(tried);
+            ticker.advance(Duration.ofSeconds(30));
+            assertThat(router.health().isBanned(down)).as("the ban has ended").isFalse();
+            assertThat(onReplica(ds.reads())).isFalse();
+            assertThat(router.attempts(down)).as("tried again").isEqualTo(tried + 1);
+            assertThat(router.health().isBanned(down)).as("failed, banned again").isTrue();
+        }
+    }
+
+    @Test
+    void aReplicaTooFarBehindIsLeftOutUntilItCatchesUp() throws Exception {
+        String replica = PostgresReplicationLagTest.replicaUrl();
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url()).replica(replica)
+                .maximumPoolSize(2).minimumIdle(0).connectionTimeout(Duration.ofSeconds(2))
+                .maxReplicationLag(Duration.ofMillis(300)).banTime(Duration.ofSeconds(1)).build());
+             Connection primary = Postgres.admin(); Connection standby = DriverManager.getConnection(replica);
+             Statement p = primary.createStatement(); Statement s = standby.createStatement()) {
+            s.execute("SELECT pg_wal_replay_resume()");
+            assertThat(onReplica(ds.reads())).isTrue();
+            p.execute("CREATE TABLE IF NOT EXISTS ferry_route_probe (id bigint)");
+            s.execute("SELECT pg_wal_replay_pause()");
+            try {
+                p.execute("INSERT INTO ferry_route_probe VALUES (1)");
+                await().atMost(Duration.ofSeconds(15)).until(() -> !onReplica(ds.reads()));
+                assertThat(ds.readRouter().orElseThrow().health().banReason(
+                        ds.readRouter().orElseThrow().replicaHosts().get(0))).contains("replication lag");
+            } finally {
+                s.execute("SELECT pg_wal_replay_resume()");
+            }
+            await().atMost(Duration.ofSeconds(15)).until(() -> onReplica(ds.reads()));
+        } finally {
+            try (Connection c = Postgres.admin(); Statement s = c.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS ferry_route_probe");
+            }
+        }
+    }
+}
