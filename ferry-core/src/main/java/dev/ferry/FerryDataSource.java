@@ -148,8 +148,13 @@ public class FerryDataSource implements DataSource, Closeable {
             return r.getConnection(Priority.NORMAL);
         }
         Connection c = p.getConnection();
-        c.setReadOnly(true);
-        return c;
+        try {
+            c.setReadOnly(true);
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
     }
 
     /** The read router, when replicas are configured and the pool has started (for tests and operators). */
@@ -191,8 +196,9 @@ public class FerryDataSource implements DataSource, Closeable {
                 if (built) {
                     config = settings.build();
                 }
+                ConnectionPool started;
                 try {
-                    pool = new ConnectionPool(config);
+                    started = new ConnectionPool(config);
                 } catch (SQLException | RuntimeException e) {
                     if (built) {
                         config = null; // not started: the settings stay editable, as in HikariCP
@@ -200,15 +206,17 @@ public class FerryDataSource implements DataSource, Closeable {
                     throw e;
                 }
                 if (!config.replicas().isEmpty()) {
-                    ConnectionPool primary = pool;
                     try {
-                        router = new dev.ferry.ha.ReadRouter(config, () -> primary);
+                        router = new dev.ferry.ha.ReadRouter(config, () -> started);
                     } catch (SQLException | RuntimeException e) {
-                        pool.close();
-                        pool = null;
+                        started.close();
+                        if (built) {
+                            config = null;
+                        }
                         throw e;
                     }
                 }
+                pool = started; // published after the router: whoever sees the pool sees its router
             }
             return pool;
         } finally {
@@ -317,6 +325,9 @@ public class FerryDataSource implements DataSource, Closeable {
             if (pool != null) {
                 change.run();
                 pool.setCredentials(settings.username, settings.password);
+                if (router != null) {
+                    router.pools().forEach(r -> r.setCredentials(settings.username, settings.password));
+                }
             } else {
                 beforeChange("username and password");
                 change.run();
@@ -490,6 +501,9 @@ public class FerryDataSource implements DataSource, Closeable {
         try {
             if (pool != null) {
                 pool.setConnectionTimeout(Duration.ofMillis(millis));
+                if (router != null) { // the replicas' pools (reads follow the primary's timeout by themselves)
+                    router.pools().forEach(r -> r.setConnectionTimeout(Duration.ofMillis(millis)));
+                }
                 settings.connectionTimeout(Duration.ofMillis(millis)); // so the getter reports the value in force
             } else {
                 beforeChange("connectionTimeout");

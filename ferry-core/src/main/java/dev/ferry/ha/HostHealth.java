@@ -20,8 +20,7 @@ import java.util.function.ToIntFunction;
  * host's ban (its end and reason together) is one atomic reference, set by {@link #failed} and cleared by the
  * unban-all rule only if it is still the ban that rule saw; a ban expires on read, without a timer.
  *
- * <p>Status: issue 12's first step. The routing of a pool's reads to replicas is not built yet; this class and
- * {@link ReplicationLag} are what it will use.
+ * <p>Used by {@link ReadRouter} for {@code FerryDataSource.reads()}.
  */
 public final class HostHealth {
 

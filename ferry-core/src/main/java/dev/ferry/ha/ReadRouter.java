@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * replica fails or is too far behind (then the replica is banned for banTime; while every replica is banned, reads
  * go to the primary). Connections handed out are read-only.
  *
- * <p>Lag is read on a replica connection about to be lent, at most once a second per replica (a query), when
- * {@code maxReplicationLag} is set.
+ * <p>A replica is banned only when it is unwell: a connection error, or (with {@code maxReplicationLag}) a lag
+ * above the limit on two readings in a row. A busy replica (its pool exhausted) is passed over for that read, not
+ * banned. Lag is read on a replica connection about to be lent, at most once a second per replica, with a query
+ * timeout of the replica's share of the caller's time. An interrupted caller gets its interrupt, not a fallback.
  */
 public final class ReadRouter implements AutoCloseable {
 
@@ -41,8 +43,10 @@ public final class ReadRouter implements AutoCloseable {
     private final Map<HostHealth.Host, ConnectionPool> replicas = new LinkedHashMap<>(); // read-only after construction
     private final Map<HostHealth.Host, Long> lagCheckedAt = new ConcurrentHashMap<>();
     private final Map<HostHealth.Host, java.util.concurrent.atomic.LongAdder> attempts = new ConcurrentHashMap<>();
+    /** Lag readings above the limit in a row, per replica. */
+    private final Map<HostHealth.Host, Integer> lagStreak = new ConcurrentHashMap<>();
+    private volatile boolean closed;
     private final long maxLagNanos;
-    private final long connectionTimeoutNanos;
     private final Ticker ticker;
 
     /** Starts a pool per replica (without checking the replica: it may be down now and come back). */
@@ -51,7 +55,6 @@ public final class ReadRouter implements AutoCloseable {
         this.primary = primary;
         this.ticker = config.ticker();
         this.maxLagNanos = config.maxReplicationLag().toNanos();
-        this.connectionTimeoutNanos = config.connectionTimeout().toNanos();
         this.primaryHost = new HostHealth.Host(FerryConfig.maskUrl(config.jdbcUrl()), HostHealth.Role.PRIMARY);
         List<HostHealth.Host> hosts = new ArrayList<>();
         hosts.add(primaryHost);
@@ -74,40 +77,61 @@ public final class ReadRouter implements AutoCloseable {
 
     /** A read-only connection from a usable replica, else from the primary, within connectionTimeout. */
     public Connection getConnection(Priority priority) throws SQLException {
-        long deadline = System.nanoTime() + connectionTimeoutNanos;
+        long timeout = TimeUnit.MILLISECONDS.toNanos(primary.get().connectionTimeoutMillis()); // as set now
+        long deadline = System.nanoTime() + timeout;
         HostHealth.Host host = health.forRead(h -> replicas.get(h).activeConnections()); // replicas only
-        if (host != null && host != primaryHost) {
-            Connection c = fromReplica(host, priority);
+        if (host != null && host != primaryHost && !closed) {
+            Connection c = fromReplica(host, priority, Math.min(MAX_REPLICA_WAIT_NANOS, timeout / 2));
             if (c != null) {
                 return c;
             }
         }
-        long remaining = Math.max(0, deadline - System.nanoTime());
-        Connection c = primary.get().getConnection(priority, Duration.ofNanos(remaining));
-        c.setReadOnly(true);
-        return c;
+        // The primary gets the rest of the caller's time, and never less than half of it.
+        long remaining = Math.max(timeout / 2, deadline - System.nanoTime());
+        return readOnly(primary.get().getConnection(priority, Duration.ofNanos(remaining)));
     }
 
-    private Connection fromReplica(HostHealth.Host host, Priority priority) {
+    /** The connection, read-only; closed if that fails (a broken connection), and the failure rethrown. */
+    private static Connection readOnly(Connection c) throws SQLException {
+        try {
+            c.setReadOnly(true);
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.close();
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A connection from the replica, or null (then the caller goes to the primary). The replica is banned only for
+     * what says it is unwell: a connection error (SQLState class 08, or a timeout while it cannot connect), or a
+     * lag above the limit twice in a row. A replica merely busy (its pool exhausted, shedding) is not banned.
+     */
+    private Connection fromReplica(HostHealth.Host host, Priority priority, long waitNanos) throws SQLException {
         attempts.computeIfAbsent(host, h -> new java.util.concurrent.atomic.LongAdder()).increment();
         ConnectionPool pool = replicas.get(host);
         Connection c = null;
         try {
-            // At most half the caller's time: the other half is the primary's, should the replica fail.
-            c = pool.getConnection(priority, Duration.ofNanos(Math.min(MAX_REPLICA_WAIT_NANOS,
-                    connectionTimeoutNanos / 2)));
+            c = pool.getConnection(priority, Duration.ofNanos(waitNanos));
+            c.setReadOnly(true); // before any query: pgjdbc refuses it inside a transaction (autoCommit off)
             if (maxLagNanos > 0 && lagDue(host)) {
-                Duration lag = ReplicationLag.of(c).orElse(Duration.ZERO);
+                Duration lag = lag(c, waitNanos);
                 if (lag.toNanos() > maxLagNanos) {
-                    ban(host, "replication lag " + lag.toMillis() + "ms above maxReplicationLag "
-                            + TimeUnit.NANOSECONDS.toMillis(maxLagNanos) + "ms");
+                    if (lagStreak.merge(host, 1, Integer::sum) >= 2) { // one reading may be a replay moment
+                        ban(host, "replication lag " + lag.toMillis() + "ms above maxReplicationLag "
+                                + TimeUnit.NANOSECONDS.toMillis(maxLagNanos) + "ms");
+                    }
                     c.close();
                     return null;
                 }
+                lagStreak.remove(host);
             }
-            c.setReadOnly(true);
             return c;
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             if (c != null) {
                 try {
                     c.close();
@@ -115,9 +139,38 @@ public final class ReadRouter implements AutoCloseable {
                     // broken: the pool retires it
                 }
             }
-            ban(host, e.getMessage());
+            if (Thread.currentThread().isInterrupted() || (e instanceof SQLException s && "HY008".equals(s.getSQLState()))) {
+                throw e; // the caller was interrupted: not the replica's fault, and no fallback
+            }
+            if (!closed && unwell(e)) {
+                ban(host, e.getMessage());
+            }
             return null;
         }
+    }
+
+    /** Whether a failure says the replica itself is unwell, rather than busy. */
+    private static boolean unwell(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")
+                    && !(t instanceof java.sql.SQLTransientConnectionException && t.getCause() == null)) {
+                return true; // a connection error; a plain pool timeout (no cause) only means it is busy
+            }
+            if (t instanceof java.sql.SQLTransientConnectionException && t.getCause() != null) {
+                return true; // timed out while the replica refused connections: the last error is the cause
+            }
+        }
+        return !(e instanceof SQLException);
+    }
+
+    /** The replica's lag, read within the time the caller gave the replica (at least a second). */
+    private static Duration lag(Connection c, long waitNanos) throws SQLException {
+        Duration lag = ReplicationLag.of(c, (int) Math.max(1, TimeUnit.NANOSECONDS.toSeconds(waitNanos)))
+                .orElse(Duration.ZERO);
+        if (!c.getAutoCommit()) {
+            c.rollback(); // the query opened a transaction: end it, the caller's starts clean
+        }
+        return lag;
     }
 
     private boolean lagDue(HostHealth.Host host) {
@@ -152,10 +205,31 @@ public final class ReadRouter implements AutoCloseable {
         return new ArrayList<>(replicas.keySet());
     }
 
+    /** The replicas' pools, for changes made at run time (credentials, timeout) to reach them too. */
+    public java.util.Collection<ConnectionPool> pools() {
+        return replicas.values();
+    }
+
     @Override
     public void close() {
-        for (ConnectionPool p : replicas.values()) {
-            p.close();
+        closed = true;
+        List<Thread> closing = new ArrayList<>();
+        for (ConnectionPool p : replicas.values()) { // in parallel: each may wait its shutdownTimeout
+            Thread t = new Thread(p::close, poolName + "-replica-close");
+            t.setDaemon(true);
+            t.start();
+            closing.add(t);
+        }
+        boolean interrupted = false;
+        for (Thread t : closing) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -15,7 +15,8 @@ import java.util.Optional;
  * an upper bound, not an exact lag: when the primary has written no commit for a while, it reads high, never low.
  * Empty on a primary.
  *
- * <p>Status: issue 12's first step; the routing that skips a replica above a lag limit is not built yet.
+ * <p>{@link ReadRouter} uses it for {@code maxReplicationLag}; it bans a replica only after two readings above the
+ * limit, since one may fall in the moment a replica replays WAL that holds no commit.
  */
 public final class ReplicationLag {
 
@@ -30,15 +31,27 @@ public final class ReplicationLag {
 
     /** The replica's lag (see the class notes); empty if the connection is to a primary. */
     public static Optional<Duration> of(Connection connection) throws SQLException {
-        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(QUERY)) {
-            rs.next();
-            if (!rs.getBoolean(1)) {
-                return Optional.empty();
+        return of(connection, 0);
+    }
+
+    /** As {@link #of(Connection)}, the query bounded by {@code timeoutSeconds} (0: no bound). */
+    public static Optional<Duration> of(Connection connection, int timeoutSeconds) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.setQueryTimeout(timeoutSeconds);
+            try (ResultSet rs = s.executeQuery(QUERY)) {
+                return read(rs);
             }
-            if (rs.getBoolean(2)) {
-                return Optional.of(Duration.ZERO); // streaming, and all it received is replayed
-            }
-            return Optional.of(Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(3)))));
         }
+    }
+
+    private static Optional<Duration> read(ResultSet rs) throws SQLException {
+        rs.next();
+        if (!rs.getBoolean(1)) {
+            return Optional.empty();
+        }
+        if (rs.getBoolean(2)) {
+            return Optional.of(Duration.ZERO); // streaming, and all it received is replayed
+        }
+        return Optional.of(Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(3)))));
     }
 }
