@@ -37,4 +37,10 @@ public interface FerryListener {
 
     default void shed(PoolEvent.Shed event) {
     }
+
+    default void replicaBanned(PoolEvent.ReplicaBanned event) {
+    }
+
+    default void replicaUnbanned(PoolEvent.ReplicaUnbanned event) {
+    }
 }

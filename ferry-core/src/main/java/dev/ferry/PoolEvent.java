@@ -86,6 +86,19 @@ public sealed interface PoolEvent {
     }
 
     /**
+     * A read replica was left out of read routing for {@code banTime} ({@code FerryDataSource.reads()}).
+     *
+     * @param replica the replica's JDBC URL, its password masked
+     * @param reason  why: the connection error, or the replication lag above maxReplicationLag
+     */
+    record ReplicaBanned(String pool, String replica, String reason, Duration banTime) implements PoolEvent {
+    }
+
+    /** A banned replica's ban ended: reads may go to it again (it is tried at the next read). */
+    record ReplicaUnbanned(String pool, String replica) implements PoolEvent {
+    }
+
+    /**
      * A caller was refused at once because callers have waited longer than queueWaitTarget for a while
      * (shedOnOverload). Raised once per overload episode, not per refused caller.
      *

@@ -56,4 +56,14 @@ public final class RecordingListener implements FerryListener {
     public void shed(PoolEvent.Shed event) {
         events.add(event);
     }
+
+    @Override
+    public void replicaBanned(PoolEvent.ReplicaBanned event) {
+        events.add(event);
+    }
+
+    @Override
+    public void replicaUnbanned(PoolEvent.ReplicaUnbanned event) {
+        events.add(event);
+    }
 }

@@ -14,8 +14,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Sends reads to the replicas of {@link FerryConfig#replicas()}: each replica has a pool of its own (the primary's
@@ -27,12 +25,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A replica is banned only when it is unwell: a connection error, or (with {@code maxReplicationLag}) a lag
  * above the limit on two readings in a row. A busy replica (its pool exhausted) is passed over for that read, not
- * banned. Lag is read on a replica connection about to be lent, at most once a second per replica, with a query
+ * banned. Bans and their ends are raised as {@link dev.ferry.PoolEvent.ReplicaBanned} and
+ * {@link dev.ferry.PoolEvent.ReplicaUnbanned} to the pool's listeners (an end is noticed at the next read). Lag is
+ * read on a replica connection about to be lent, at most once a second per replica, with a query
  * timeout of the replica's share of the caller's time. An interrupted caller gets its interrupt, not a fallback.
  */
 public final class ReadRouter implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ReadRouter.class);
     private static final long LAG_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long MAX_REPLICA_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -46,6 +45,9 @@ public final class ReadRouter implements AutoCloseable {
     /** Lag readings above the limit in a row, per replica. */
     private final Map<HostHealth.Host, Integer> lagStreak = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Replicas whose ban was reported and whose end has not been yet. */
+    private final java.util.Set<HostHealth.Host> reportedBanned = ConcurrentHashMap.newKeySet();
+    private final Duration banTime;
     private final long maxLagNanos;
     private final Ticker ticker;
 
@@ -73,12 +75,14 @@ public final class ReadRouter implements AutoCloseable {
             throw e;
         }
         this.health = new HostHealth(hosts, config.banTime(), ticker);
+        this.banTime = config.banTime();
     }
 
     /** A read-only connection from a usable replica, else from the primary, within connectionTimeout. */
     public Connection getConnection(Priority priority) throws SQLException {
         long timeout = TimeUnit.MILLISECONDS.toNanos(primary.get().connectionTimeoutMillis()); // as set now
         long deadline = System.nanoTime() + timeout;
+        reportUnbans();
         HostHealth.Host host = health.forRead(h -> replicas.get(h).activeConnections()); // replicas only
         if (host != null && host != primaryHost && !closed) {
             Connection c = fromReplica(host, priority, Math.min(MAX_REPLICA_WAIT_NANOS, timeout / 2));
@@ -185,7 +189,20 @@ public final class ReadRouter implements AutoCloseable {
 
     private void ban(HostHealth.Host host, String reason) {
         if (health.failed(host, reason)) {
-            LOG.warn("{} - replica {} left out of reads for the ban time: {}", poolName, host.name(), reason);
+            reportedBanned.add(host);
+            primary.get().raise(new dev.ferry.PoolEvent.ReplicaBanned(poolName, host.name(), reason, banTime));
+        }
+    }
+
+    /** Raises ReplicaUnbanned, once, for each reported ban that has ended. */
+    private void reportUnbans() {
+        if (reportedBanned.isEmpty()) {
+            return;
+        }
+        for (HostHealth.Host h : reportedBanned) {
+            if (!health.isBanned(h) && reportedBanned.remove(h)) {
+                primary.get().raise(new dev.ferry.PoolEvent.ReplicaUnbanned(poolName, h.name()));
+            }
         }
     }
 

@@ -37,6 +37,7 @@ public final class LoggingListener implements FerryListener {
     private final Limit evictedRoutine;
     private final Limit resized;
     private final Limit shed;
+    private final Limit replica;
 
     public LoggingListener(Ticker ticker, Duration interval) {
         this(ticker, interval, EVENTS);
@@ -56,6 +57,7 @@ public final class LoggingListener implements FerryListener {
         this.evictedRoutine = new Limit();
         this.resized = new Limit();
         this.shed = new Limit();
+        this.replica = new Limit();
     }
 
     @Override
@@ -144,6 +146,20 @@ public final class LoggingListener implements FerryListener {
                     + "once until it passes (CRITICAL still waits; {} waiting){}", e.pool(),
                     e.queueWaitTarget().toMillis(), e.priority(), e.waiting(), suppressed(left));
         }
+    }
+
+    @Override
+    public void replicaBanned(PoolEvent.ReplicaBanned e) {
+        long left = replica.pass();
+        if (left >= 0) {
+            log.warn("{} - replica {} left out of reads for {}ms: {}{}", e.pool(), e.replica(), e.banTime().toMillis(),
+                    e.reason(), suppressed(left));
+        }
+    }
+
+    @Override
+    public void replicaUnbanned(PoolEvent.ReplicaUnbanned e) {
+        log.info("{} - replica {} takes reads again", e.pool(), e.replica());
     }
 
     /** Reasons that mean the connection broke or failed a check, not that it retired in the normal course. */

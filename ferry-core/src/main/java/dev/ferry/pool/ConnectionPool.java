@@ -966,6 +966,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return java.util.Optional.ofNullable(statistics);
     }
 
+    /**
+     * Delivers an event raised by one of Ferry's components working for this pool (the read router) to the pool's
+     * listeners, on the calling thread. Call it outside any lock.
+     */
+    public void raise(dev.ferry.PoolEvent event) {
+        events.fire(event);
+    }
+
     /** A caller gives up waiting ({@code lane}: its lane, or null). */
     private void timedOut(String lane) {
         exhaustion.timeouts.increment();

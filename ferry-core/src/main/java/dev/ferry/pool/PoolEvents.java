@@ -54,6 +54,10 @@ final class PoolEvents {
             l.resized(e);
         } else if (event instanceof PoolEvent.Shed e) {
             l.shed(e);
+        } else if (event instanceof PoolEvent.ReplicaBanned e) {
+            l.replicaBanned(e);
+        } else if (event instanceof PoolEvent.ReplicaUnbanned e) {
+            l.replicaUnbanned(e);
         }
     }
 }

@@ -58,7 +58,8 @@ class PostgresReadRoutingTest {
     @Test
     void aReplicaThatIsDownIsBannedAndTriedAgainAfterBanTime() throws Exception {
         FakeTicker ticker = new FakeTicker();
-        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url())
+        dev.ferry.RecordingListener events = new dev.ferry.RecordingListener();
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url()).listener(events)
                 .replica("jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1")
                 .maximumPoolSize(2).minimumIdle(0).connectionTimeout(Duration.ofMillis(500))
                 .banTime(Duration.ofSeconds(30)).ticker(ticker).build())) {
@@ -74,6 +75,15 @@ class PostgresReadRoutingTest {
             assertThat(onReplica(ds.reads())).isFalse();
             assertThat(router.attempts(down)).as("tried again").isEqualTo(tried + 1);
             assertThat(router.health().isBanned(down)).as("failed, banned again").isTrue();
+            assertThat(events.events).filteredOn(e -> e instanceof dev.ferry.PoolEvent.ReplicaBanned
+                            || e instanceof dev.ferry.PoolEvent.ReplicaUnbanned)
+                    .extracting(e -> e.getClass().getSimpleName())
+                    .containsExactly("ReplicaBanned", "ReplicaUnbanned", "ReplicaBanned");
+            assertThat(events.of(dev.ferry.PoolEvent.ReplicaBanned.class)).allSatisfy(e -> {
+                assertThat(e.replica()).isEqualTo("jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1");
+                assertThat(e.banTime()).isEqualTo(Duration.ofSeconds(30));
+                assertThat(e.reason()).isNotBlank();
+            });
         }
     }
 

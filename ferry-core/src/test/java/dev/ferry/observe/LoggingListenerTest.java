@@ -50,6 +50,16 @@ class LoggingListenerTest {
     }
 
     @Test
+    void replicaBansAreWarnedAndTheirEndsNoted() {
+        listener.replicaBanned(new PoolEvent.ReplicaBanned("p", "jdbc:postgresql://r1/app", "Connection refused",
+                Duration.ofSeconds(30)));
+        listener.replicaUnbanned(new PoolEvent.ReplicaUnbanned("p", "jdbc:postgresql://r1/app"));
+        assertThat(log.lines).containsExactly(
+                "WARN p - replica jdbc:postgresql://r1/app left out of reads for 30000ms: Connection refused",
+                "INFO p - replica jdbc:postgresql://r1/app takes reads again");
+    }
+
+    @Test
     void routineRetirementsAreDebugOnly() {
         listener.connectionEvicted(new PoolEvent.ConnectionEvicted("p", "c1", "lifetime reached"));
         listener.connectionEvicted(new PoolEvent.ConnectionEvicted("p", "c1", "idle timeout"));
