@@ -19,12 +19,7 @@ public enum PoolFactory {
     FERRY {
         @Override
         public DataSource create(String url, int poolSize) {
-            return new FerryDataSource(FerryConfig.builder()
-                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
-                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
-                    .connectionTimeout(Duration.ofSeconds(30))
-                    .poolName("bench-ferry")
-                    .build());
+            return new FerryDataSource(ferry(url, poolSize, "bench-ferry").build());
         }
     },
     /**
@@ -35,43 +30,30 @@ public enum PoolFactory {
     FERRY_LANES {
         @Override
         public DataSource create(String url, int poolSize) {
-            FerryDataSource ds = new FerryDataSource(FerryConfig.builder()
-                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
-                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
-                    .connectionTimeout(Duration.ofSeconds(30))
+            FerryDataSource ds = new FerryDataSource(ferry(url, poolSize, "bench-ferry-lanes")
                     .lane("web", poolSize / 2, poolSize, 3).lane("reports", 0, Math.max(1, poolSize / 2), 1)
-                    .poolName("bench-ferry-lanes")
                     .build());
             return ds.lane("web");
         }
     },
     /**
      * Ferry reporting to Micrometer (ferry-micrometer, a SimpleMeterRegistry): every borrow and return records
-     * the acquire and usage timers, with their percentile histograms.
+     * the acquire and usage timers (without percentile histograms, the binding's default, as HikariCP's).
      */
     FERRY_MICROMETER {
         @Override
         public DataSource create(String url, int poolSize) {
-            return new FerryDataSource(FerryConfig.builder()
-                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
-                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
-                    .connectionTimeout(Duration.ofSeconds(30))
-                    .metricRegistry(new SimpleMeterRegistry())
-                    .poolName("bench-ferry-micrometer")
-                    .build());
+            return new FerryDataSource(ferry(url, poolSize, "bench-ferry-micrometer")
+                    .metricRegistry(new SimpleMeterRegistry()).build());
         }
     },
     /** As FERRY_MICROMETER, with percentile histograms on the acquire and usage timers (what the dashboard reads). */
     FERRY_MICROMETER_HISTOGRAMS {
         @Override
         public DataSource create(String url, int poolSize) {
-            return new FerryDataSource(FerryConfig.builder()
-                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
-                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
-                    .connectionTimeout(Duration.ofSeconds(30))
+            return new FerryDataSource(ferry(url, poolSize, "bench-ferry-micrometer-histograms")
                     .metricsTrackerFactory(new MicrometerMetricsTrackerFactory(new SimpleMeterRegistry())
                             .withPercentileHistograms())
-                    .poolName("bench-ferry-micrometer-histograms")
                     .build());
         }
     },
@@ -79,41 +61,22 @@ public enum PoolFactory {
     FERRY_SQLSTATS {
         @Override
         public DataSource create(String url, int poolSize) {
-            return new FerryDataSource(FerryConfig.builder()
-                    .jdbcUrl(url).driverClassName(STUB_DRIVER)
-                    .maximumPoolSize(poolSize).minimumIdle(poolSize)
-                    .connectionTimeout(Duration.ofSeconds(30))
-                    .sqlStatistics(true)
-                    .poolName("bench-ferry-sqlstats")
-                    .build());
+            return new FerryDataSource(ferry(url, poolSize, "bench-ferry-sqlstats").sqlStatistics(true).build());
         }
     },
     /** HikariCP with its own Micrometer tracker on a SimpleMeterRegistry (HikariCP's setMetricRegistry). */
     HIKARI_MICROMETER {
         @Override
         public DataSource create(String url, int poolSize) {
-            HikariConfig config = new HikariConfig();
-            config.setJdbcUrl(url);
-            config.setDriverClassName(STUB_DRIVER);
-            config.setMaximumPoolSize(poolSize);
-            config.setMinimumIdle(poolSize);
-            config.setConnectionTimeout(30_000);
+            HikariConfig config = hikari(url, poolSize, "bench-hikari-micrometer");
             config.setMetricRegistry(new SimpleMeterRegistry());
-            config.setPoolName("bench-hikari-micrometer");
             return new HikariDataSource(config);
         }
     },
     HIKARI {
         @Override
         public DataSource create(String url, int poolSize) {
-            HikariConfig config = new HikariConfig();
-            config.setJdbcUrl(url);
-            config.setDriverClassName(STUB_DRIVER);
-            config.setMaximumPoolSize(poolSize);
-            config.setMinimumIdle(poolSize);
-            config.setConnectionTimeout(30_000);
-            config.setPoolName("bench-hikari");
-            return new HikariDataSource(config);
+            return new HikariDataSource(hikari(url, poolSize, "bench-hikari"));
         }
     },
     DBCP2 {
@@ -133,6 +96,25 @@ public enum PoolFactory {
     };
 
     static final String STUB_DRIVER = "dev.ferry.testkit.StubDriver";
+
+    /** What every Ferry variant shares: a fixed pool of {@code poolSize} on the stub driver, a 30 s timeout. */
+    static FerryConfig.Builder ferry(String url, int poolSize, String name) {
+        return FerryConfig.builder().jdbcUrl(url).driverClassName(STUB_DRIVER)
+                .maximumPoolSize(poolSize).minimumIdle(poolSize).connectionTimeout(Duration.ofSeconds(30))
+                .poolName(name);
+    }
+
+    /** The same settings for HikariCP. */
+    static HikariConfig hikari(String url, int poolSize, String name) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(url);
+        config.setDriverClassName(STUB_DRIVER);
+        config.setMaximumPoolSize(poolSize);
+        config.setMinimumIdle(poolSize);
+        config.setConnectionTimeout(30_000);
+        config.setPoolName(name);
+        return config;
+    }
 
     /** A started pool of {@code poolSize} connections on the stub database at {@code url}. */
     public abstract DataSource create(String url, int poolSize) throws Exception;
