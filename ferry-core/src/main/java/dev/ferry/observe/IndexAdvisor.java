@@ -167,9 +167,10 @@ public final class IndexAdvisor {
             if (filter == null || schema == null || relation == null) {
                 continue;
             }
-            String table = ident(c, schema) + "." + ident(c, relation);
-            long oid = tableOid(c, schema, relation);
-            double tableRows = tableRows(c, oid);
+            Table t = table(c, schema, relation);
+            String table = t.name();
+            long oid = t.oid();
+            double tableRows = t.rows();
             double kept = scan.containsKey("Actual Rows") ? number(scan, "Actual Rows") * Math.max(1,
                     number(scan, "Actual Loops")) : number(scan, "Plan Rows");
             if (tableRows < minTableRows || kept > tableRows * maxSelectivity) {
@@ -280,66 +281,56 @@ public final class IndexAdvisor {
     }
 
     private static boolean isColumn(Connection c, long table, String column) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = ?::oid "
-                + "AND attname = ? AND attnum > 0 AND NOT attisdropped")) {
-            ps.setLong(1, table);
-            ps.setString(2, column);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return firstRow(c, "SELECT 1 FROM pg_attribute WHERE attrelid = ?::oid AND attname = ? AND attnum > 0 "
+                + "AND NOT attisdropped", rs -> true, false, table, column);
     }
 
     private static boolean leadingIndexExists(Connection c, long table, String column) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_index i JOIN pg_attribute a ON "
-                + "a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = ?::oid AND a.attname = ?")) {
-            ps.setLong(1, table);
-            ps.setString(2, column);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return firstRow(c, "SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                + "AND a.attnum = i.indkey[0] WHERE i.indrelid = ?::oid AND a.attname = ?", rs -> true, false, table,
+                column);
     }
 
-    /** The table's oid, looked up by its names as the plan gives them (no quoting, no case folding). */
-    private static long tableOid(Connection c, String schema, String relation) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON "
-                + "n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            ps.setString(1, schema);
-            ps.setString(2, relation);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new SQLException("index advisor: table " + schema + "." + relation + " not found", "42P01");
-                }
-                return rs.getLong(1);
-            }
-        }
+    /** A table: its oid, its name as SQL must write it, and the planner's row count. */
+    private record Table(long oid, String name, double rows) {
     }
 
-    private static double tableRows(Connection c, long table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples FROM pg_class WHERE oid = ?::oid")) {
-            ps.setLong(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getDouble(1) : 0;
-            }
+    /** The table, looked up by its names as the plan gives them (no quoting, no case folding). */
+    private static Table table(Connection c, String schema, String relation) throws SQLException {
+        Table t = firstRow(c, "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.reltuples "
+                + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
+                rs -> new Table(rs.getLong(1), rs.getString(2), rs.getDouble(3)), null, schema, relation);
+        if (t == null) {
+            throw new SQLException("index advisor: table " + schema + "." + relation + " not found", "42P01");
         }
+        return t;
     }
 
     /** A name as SQL must write it (PostgreSQL's quote_ident: quoted if upper case, special or a keyword). */
     private static String ident(Connection c, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(?)")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        }
+        return firstRow(c, "SELECT quote_ident(?)", rs -> rs.getString(1), name, name);
     }
 
     private static boolean hasHypopg(Connection c) throws SQLException {
-        try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'")) {
-            return rs.next();
+        return firstRow(c, "SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", rs -> true, false);
+    }
+
+    /** Reads one row of a query's result. */
+    @FunctionalInterface
+    private interface Row<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** The first row of a catalog query, read by {@code row}; {@code none} when there is no row. */
+    private static <T> T firstRow(Connection c, String sql, Row<T> row, T none, Object... params)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? row.read(rs) : none;
+            }
         }
     }
 
