@@ -9,7 +9,8 @@ import javax.sql.DataSource;
 
 /**
  * A view of a Ferry pool that borrows at one priority ({@link FerryDataSource#forPriority}), in one lane
- * ({@link FerryDataSource#lane}), or both ({@link #forPriority}).
+ * ({@link FerryDataSource#lane}), or both ({@link #forPriority}); or read-only connections from the replicas
+ * ({@link FerryDataSource#reads}), at a priority.
  */
 public final class DataSourceView implements DataSource {
 
@@ -17,11 +18,23 @@ public final class DataSourceView implements DataSource {
     private final Priority priority;
     /** Null: the main lane. */
     private final String lane;
+    /** Read-only connections, from a replica when one is usable (no lane then). */
+    private final boolean reads;
 
     DataSourceView(FerryDataSource pool, Priority priority, String lane) {
+        this(pool, priority, lane, false);
+    }
+
+    private DataSourceView(FerryDataSource pool, Priority priority, String lane, boolean reads) {
         this.pool = pool;
         this.priority = priority;
         this.lane = lane;
+        this.reads = reads;
+    }
+
+    /** {@link FerryDataSource#reads()}. */
+    static DataSourceView reads(FerryDataSource pool) {
+        return new DataSourceView(pool, Priority.NORMAL, null, true);
     }
 
     /**
@@ -32,6 +45,9 @@ public final class DataSourceView implements DataSource {
 
     @Override
     public Connection getConnection() throws SQLException {
+        if (reads) {
+            return pool.readConnection(priority);
+        }
         if (lane == null) {
             return pool.getConnection(priority);
         }
@@ -47,9 +63,9 @@ public final class DataSourceView implements DataSource {
         return p.getConnection(s, priority);
     }
 
-    /** The same lane at another priority. */
+    /** The same lane (or reads) at another priority. */
     public DataSourceView forPriority(Priority priority) {
-        return new DataSourceView(pool, java.util.Objects.requireNonNull(priority, "priority"), lane);
+        return new DataSourceView(pool, java.util.Objects.requireNonNull(priority, "priority"), lane, reads);
     }
 
     @Override
@@ -94,6 +110,7 @@ public final class DataSourceView implements DataSource {
 
     @Override
     public String toString() {
-        return "FerryDataSource(" + (lane == null ? "" : "lane " + lane + ", ") + priority + ")" + pool;
+        return "FerryDataSource(" + (reads ? "reads, " : lane == null ? "" : "lane " + lane + ", ") + priority + ")"
+                + pool;
     }
 }

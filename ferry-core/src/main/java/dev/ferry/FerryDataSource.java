@@ -136,18 +136,18 @@ public class FerryDataSource implements DataSource, Closeable {
      * {@link FerryConfig.Builder#replica}), or from the primary when none is usable or none is configured.
      * Starts the pool if it has not started.
      */
-    public DataSource reads() {
-        return new ReadDataSource(this);
+    public DataSourceView reads() {
+        return DataSourceView.reads(this);
     }
 
-    /** A read-only connection for {@link #reads()}. */
-    Connection readConnection() throws SQLException {
+    /** A read-only connection for {@link #reads()}, at this priority. */
+    Connection readConnection(Priority priority) throws SQLException {
         ConnectionPool p = started();
         dev.ferry.ha.ReadRouter r = router;
         if (r != null) {
-            return r.getConnection(Priority.NORMAL);
+            return r.getConnection(priority);
         }
-        Connection c = p.getConnection();
+        Connection c = p.getConnection(priority);
         try {
             c.setReadOnly(true);
             return c;
