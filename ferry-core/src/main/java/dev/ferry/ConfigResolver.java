@@ -102,6 +102,14 @@ final class ConfigResolver {
             require("replicas", FerryConfig.maskUrl(replica), replica.startsWith("jdbc:postgresql:"),
                     "PostgreSQL JDBC URLs (jdbc:postgresql://...)");
         }
+        if (Boolean.TRUE.equals(b.failover) && b.replicas.isEmpty()) {
+            throw new IllegalArgumentException("failover: got true with no replicas; allowed: true only with at "
+                    + "least one replica (the hosts a promoted primary may be found among)");
+        }
+        if (Boolean.TRUE.equals(b.failover) && b.jdbcUrl != null && !b.jdbcUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("failover: got true with jdbcUrl " + FerryConfig.maskUrl(b.jdbcUrl)
+                    + "; allowed: true only with a PostgreSQL jdbcUrl (roles are read with pg_is_in_recovery())");
+        }
         if (!b.replicas.isEmpty() && b.jdbcUrl == null) {
             throw new IllegalArgumentException("replicas: got " + b.replicas.size() + " with no jdbcUrl; allowed: "
                     + "replicas only beside a primary given by jdbcUrl");

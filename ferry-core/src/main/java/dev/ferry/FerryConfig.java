@@ -89,6 +89,7 @@ public final class FerryConfig {
     private final List<String> replicas;
     private final Duration banTime;
     private final Duration maxReplicationLag;
+    private final boolean failover;
     private final Set<String> explicit;
     private final List<String> adaptations;
     /** The settings as given, for {@link #toBuilder()}. */
@@ -151,6 +152,8 @@ public final class FerryConfig {
         this.replicas = List.copyOf(b.replicas);
         this.banTime = b.banTime;
         this.maxReplicationLag = b.maxReplicationLag;
+        this.failover = b.failover != null ? b.failover
+                : !b.replicas.isEmpty() && b.jdbcUrl != null && b.jdbcUrl.startsWith("jdbc:postgresql:");
         this.explicit = Set.copyOf(b.explicit);
         this.adaptations = List.copyOf(r.adaptations);
         this.source = b.copy();
@@ -437,6 +440,14 @@ public final class FerryConfig {
         return maxReplicationLag;
     }
 
+    /**
+     * Whether writes follow the primary to a promoted replica ({@link dev.ferry.ha.PrimaryLocator}): on by default
+     * when replicas are configured.
+     */
+    public boolean failover() {
+        return failover;
+    }
+
     /** Statements slower than this raise {@link PoolEvent.SlowStatement}; zero: none. */
     public Duration slowStatementThreshold() {
         return slowStatementThreshold;
@@ -493,7 +504,7 @@ public final class FerryConfig {
                 + (listeners.isEmpty() ? "" : ", listeners=" + listeners.size())
                 + (sqlStatistics() ? ", sqlStatistics=true" : "")
                 + (replicas.isEmpty() ? "" : ", replicas=" + replicas.stream().map(FerryConfig::maskUrl).toList()
-                        + ", banTime=" + banTime.toMillis() + "ms"
+                        + ", banTime=" + banTime.toMillis() + "ms, failover=" + failover
                         + (maxReplicationLag.isZero() ? "" : ", maxReplicationLag=" + maxReplicationLag.toMillis() + "ms"))
                 + (slowStatementThreshold.isZero() ? "" : ", slowStatementThreshold="
                         + slowStatementThreshold.toMillis() + "ms")
@@ -590,6 +601,7 @@ public final class FerryConfig {
         final List<String> replicas = new java.util.ArrayList<>();
         Duration banTime = Duration.ofSeconds(30);
         Duration maxReplicationLag = Duration.ZERO;
+        Boolean failover;
         Ticker ticker = Ticker.system();
         Scheduler scheduler;
         /** HikariCP names of the settings the user set. */
@@ -653,6 +665,7 @@ public final class FerryConfig {
             c.replicas.addAll(replicas);
             c.banTime = banTime;
             c.maxReplicationLag = maxReplicationLag;
+            c.failover = failover;
             c.ticker = ticker;
             c.scheduler = scheduler;
             c.explicit.addAll(explicit);
@@ -1008,10 +1021,23 @@ public final class FerryConfig {
             return set("replicas");
         }
 
-        /** For a replica's own pool: the same settings, no replicas of its own. */
+        /** For a replica's own pool: the same settings, no replicas of its own, no failover. */
         public Builder forReplica() {
             this.replicas.clear();
+            this.failover = null;
+            this.explicit.remove("failover");
             return this;
+        }
+
+        /**
+         * Whether writes follow the primary to a promoted replica (default: on when replicas are configured).
+         * Each new connection of the writing pool is checked with {@code pg_is_in_recovery()}; when the primary is
+         * gone or demoted, the replicas are probed and the one promoted takes the writes
+         * ({@link dev.ferry.ha.PrimaryLocator}). {@code false}: writes stay on {@code jdbcUrl}.
+         */
+        public Builder failover(boolean failover) {
+            this.failover = failover;
+            return set("failover");
         }
 
         /** How long a replica that failed is left out of read routing (default 30 s). */

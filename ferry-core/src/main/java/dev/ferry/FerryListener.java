@@ -43,4 +43,7 @@ public interface FerryListener {
 
     default void replicaUnbanned(PoolEvent.ReplicaUnbanned event) {
     }
+
+    default void failover(PoolEvent.Failover event) {
+    }
 }

@@ -99,6 +99,17 @@ public sealed interface PoolEvent {
     }
 
     /**
+     * Writes moved to another host: the primary could not be reached, or was demoted, and {@code to} answered as a
+     * primary (failover, on by default with replicas). Connections to {@code from} are evicted.
+     *
+     * @param from   the old primary's JDBC URL, its password masked
+     * @param to     the new primary's
+     * @param outage from the first failure to reach {@code from} to the first connection to {@code to}
+     */
+    record Failover(String pool, String from, String to, Duration outage) implements PoolEvent {
+    }
+
+    /**
      * A caller was refused at once because callers have waited longer than queueWaitTarget for a while
      * (shedOnOverload). Raised once per overload episode, not per refused caller.
      *

@@ -11,12 +11,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Logs pool events through SLF4J (logger {@code dev.ferry.events}), at most one line per kind of event per
  * interval (10 s by default), so an exhaustion or eviction storm cannot flood the log: the next line that is
- * written says how many of its kind were left out meanwhile. Leaks are the exception: each is logged with its
- * borrower's stack, which is what finds the leak. Every pool installs one; the pool's own ticker drives the
+ * written says how many of its kind were left out meanwhile. Leaks and failovers are the exceptions: each leak is
+ * logged with its borrower's stack, which is what finds the leak, and a failover is rare and always matters. Every pool installs one; the pool's own ticker drives the
  * interval, so tests advance it by hand.
  *
  * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, slow statement, shed, a
- * connection evicted because it failed a check or broke), INFO for recoveries and resizes, DEBUG for routine
+ * connection evicted because it failed a check or broke, a replica banned, a failover), INFO for recoveries and resizes, DEBUG for routine
  * retirements (lifetime, idle timeout, shrinking, closing).
  */
 public final class LoggingListener implements FerryListener {
@@ -160,6 +160,13 @@ public final class LoggingListener implements FerryListener {
     @Override
     public void replicaUnbanned(PoolEvent.ReplicaUnbanned e) {
         log.info("{} - replica {} takes reads again", e.pool(), e.replica());
+    }
+
+    /** Not rate-limited: a failover is rare, and each one matters. */
+    @Override
+    public void failover(PoolEvent.Failover e) {
+        log.warn("{} - failover: writes now go to {} (was {}); {}ms since the old primary was last reachable",
+                e.pool(), e.to(), e.from(), e.outage().toMillis());
     }
 
     /** Reasons that mean the connection broke or failed a check, not that it retired in the normal course. */

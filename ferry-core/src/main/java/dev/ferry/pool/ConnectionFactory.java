@@ -53,8 +53,11 @@ final class ConnectionFactory {
     private final Executor networkTimeoutExecutor;
     private volatile String username;
     private volatile String password;
+    /** Where writes go when failover is on (the primary, found again among the hosts); null when it is off. */
+    private final dev.ferry.ha.PrimaryLocator primaries;
 
-    ConnectionFactory(FerryConfig config, Executor networkTimeoutExecutor) {
+    ConnectionFactory(FerryConfig config, Executor networkTimeoutExecutor,
+            dev.ferry.ha.PrimaryLocator.Listener onFailover) {
         this.config = config;
         this.poolName = config.poolName();
         this.ticker = config.ticker();
@@ -64,6 +67,15 @@ final class ConnectionFactory {
         this.password = config.password();
         this.maxLifetimeNanos = config.maxLifetime().toNanos();
         this.networkTimeoutExecutor = networkTimeoutExecutor;
+        if (config.failover() && driver != null) {
+            java.util.List<String> hosts = new java.util.ArrayList<>();
+            hosts.add(config.jdbcUrl());
+            hosts.addAll(config.replicas());
+            this.primaries = new dev.ferry.ha.PrimaryLocator(poolName, hosts, ticker, config.validationTimeout(),
+                    onFailover);
+        } else {
+            this.primaries = null;
+        }
         this.baseProperties = new Properties();
         for (Map.Entry<Object, Object> e : config.dataSourceProperties().entrySet()) {
             // A Driver reads properties with getProperty, which sees strings only.
@@ -124,6 +136,15 @@ final class ConnectionFactory {
     }
 
     private Connection connect() throws SQLException {
+        return primaries != null ? primaries.connect(this::connect) : connect(config.jdbcUrl());
+    }
+
+    /** The host writes go to now (with failover on, the primary last found), its password masked. */
+    String host() {
+        return primaries != null ? primaries.primary() : config.maskedJdbcUrl();
+    }
+
+    private Connection connect(String jdbcUrl) throws SQLException {
         Connection c;
         String user = username;
         String pass = password;
@@ -136,10 +157,10 @@ final class ConnectionFactory {
             if (pass != null) {
                 props.setProperty("password", pass);
             }
-            c = driver.connect(config.jdbcUrl(), props);
+            c = driver.connect(jdbcUrl, props);
             if (c == null) {
                 throw new SQLException(poolName + " - driver " + driver.getClass().getName()
-                        + " returned no connection for " + config.maskedJdbcUrl(), "08001");
+                        + " returned no connection for " + FerryConfig.maskUrl(jdbcUrl), "08001");
             }
         } else {
             c = user != null ? dataSource.getConnection(user, pass) : dataSource.getConnection();

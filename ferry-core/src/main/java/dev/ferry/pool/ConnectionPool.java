@@ -227,7 +227,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.threadFactory = config.threadFactory();
         this.connector = threads("connector", MAX_FILLERS);
         this.closer = threads("closer", CLOSER_THREADS);
-        this.factory = new ConnectionFactory(config, DIRECT);
+        this.factory = new ConnectionFactory(config, DIRECT, this::primaryChanged);
         if (config.scheduler() != null) {
             this.scheduler = config.scheduler();
             this.ownScheduler = null;
@@ -974,6 +974,21 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         events.fire(event);
     }
 
+    /**
+     * Failover (on a connector's thread, outside every lock): connections made before it go to the old primary, so
+     * they are evicted (idle ones now, lent ones when returned), and the event is raised (and logged at WARN by the
+     * logging listener).
+     */
+    private void primaryChanged(String from, String to, Duration outage) {
+        softEvictConnections();
+        events.fire(new dev.ferry.PoolEvent.Failover(poolName, from, to, outage));
+    }
+
+    /** The host new connections go to, its password masked: with failover, the primary found last. */
+    public String host() {
+        return factory.host();
+    }
+
     /** A caller gives up waiting ({@code lane}: its lane, or null). */
     private void timedOut(String lane) {
         exhaustion.timeouts.increment();
@@ -1022,6 +1037,21 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 || (decision != ExceptionOverride.Decision.DO_NOT_EVICT && fatalErrors.isFatal(e))) {
             markBroken(entry, e);
         }
+    }
+
+    /**
+     * What a failed commit tells its caller. When the connection broke during the commit (a fatal error), the
+     * server may have committed before the link failed, or not: the caller gets SQLState 08007 (transaction
+     * resolution unknown), never a plain connection error that invites a blind retry. Except 08003 (the driver
+     * knew the connection was closed, so the commit was never sent and the server rolled the transaction back),
+     * and errors that leave the connection working (a serialization failure: the transaction rolled back).
+     */
+    SQLException commitFailed(SQLException e) {
+        if (!fatalErrors.isFatal(e) || "08003".equals(e.getSQLState())) {
+            return e;
+        }
+        return new java.sql.SQLNonTransientConnectionException(poolName + " - the connection failed during commit: the transaction may or may not have committed (outcome unknown); check "
+                + "before retrying: " + e.getMessage(), "08007", e);
     }
 
     void markBroken(PoolEntry entry, Exception cause) {

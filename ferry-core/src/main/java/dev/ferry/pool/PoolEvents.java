@@ -58,6 +58,8 @@ final class PoolEvents {
             l.replicaBanned(e);
         } else if (event instanceof PoolEvent.ReplicaUnbanned e) {
             l.replicaUnbanned(e);
+        } else if (event instanceof PoolEvent.Failover e) {
+            l.failover(e);
         }
     }
 }

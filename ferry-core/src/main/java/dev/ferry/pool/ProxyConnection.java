@@ -201,7 +201,11 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void commit() throws SQLException {
-        super.commit();
+        try {
+            super.commit();
+        } catch (SQLException e) {
+            throw pool.commitFailed(e);
+        }
         transactionOpen = false;
     }
 

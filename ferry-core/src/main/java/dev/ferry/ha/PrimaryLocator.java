@@ -1,0 +1,192 @@
+package dev.ferry.ha;
+
+import dev.ferry.FerryConfig;
+import dev.ferry.Ticker;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Finds the PostgreSQL primary among a pool's hosts (its {@code jdbcUrl} and its replicas) for the connections it
+ * writes on: failover. Ferry does not promote anything; a promotion is the cluster manager's (Patroni, repmgr, an
+ * operator running {@code pg_ctl promote}). Ferry notices it and follows.
+ *
+ * <p><b>Sticky.</b> Every new physical connection of the writing pool goes to the host known as the primary, and is
+ * checked with {@code pg_is_in_recovery()} before it is used. Only when that host refuses the connection, or
+ * answers that it is in recovery (it was demoted), are the others probed, one connection each, in configuration
+ * order starting after it; the first one not in recovery becomes the primary. A host is never left while it works
+ * as a primary, so an old primary that comes back as a primary beside the promoted one (split brain) does not draw
+ * writes back to itself; new connections keep going to the promoted one until it fails.
+ *
+ * <p><b>One probe at a time.</b> Connectors that find the primary gone probe under one lock, in turn; a connector
+ * that got the lock after another switched the primary first tries the new primary. The lock is a
+ * {@link ReentrantLock} (blocking I/O under it does not pin a virtual thread's carrier), and the listener is called
+ * after it is released.
+ *
+ * <p><b>The outage.</b> From the first failure to reach the primary to the first connection to the new one, on the
+ * injected {@link Ticker}; reported to the listener with the switch.
+ */
+public final class PrimaryLocator {
+
+    /** Opens a raw connection to one host. */
+    @FunctionalInterface
+    public interface Connector {
+        Connection connect(String jdbcUrl) throws SQLException;
+    }
+
+    /** Told, outside the locator's lock, when writes move to another host. */
+    @FunctionalInterface
+    public interface Listener {
+        void primaryChanged(String fromHost, String toHost, Duration outage);
+    }
+
+    private static final long NOT_FAILING = Long.MIN_VALUE;
+
+    private final String poolName;
+    private final List<String> urls;
+    private final Ticker ticker;
+    private final int roleCheckTimeoutSeconds;
+    private final Listener listener;
+    private final ReentrantLock probing = new ReentrantLock();
+    private volatile int current;
+    /** When the present primary was first found unreachable (ticker reading), or NOT_FAILING. */
+    private volatile long failingSince = NOT_FAILING;
+
+    /**
+     * @param urls the hosts, the one assumed to be the primary first
+     * @param roleCheckTimeout bound of the {@code pg_is_in_recovery()} query (whole seconds, at least one)
+     */
+    public PrimaryLocator(String poolName, List<String> urls, Ticker ticker, Duration roleCheckTimeout,
+            Listener listener) {
+        if (urls.isEmpty()) {
+            throw new IllegalArgumentException("urls: got none; allowed: at least one host");
+        }
+        this.poolName = poolName;
+        this.urls = List.copyOf(urls);
+        this.ticker = ticker;
+        this.roleCheckTimeoutSeconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, roleCheckTimeout.toSeconds()));
+        this.listener = listener;
+    }
+
+    /** The host writes go to now, its password masked. */
+    public String primary() {
+        return FerryConfig.maskUrl(urls.get(current));
+    }
+
+    /** A connection to the primary, found again among the hosts if the known one is gone or was demoted. */
+    public Connection connect(Connector connector) throws SQLException {
+        int tried = current;
+        SQLException failure;
+        try {
+            Connection c = connector.connect(urls.get(tried));
+            failure = notPrimary(c);
+            if (failure == null) {
+                failingSince = NOT_FAILING;
+                return c;
+            }
+        } catch (SQLException e) {
+            failure = e;
+        }
+        noteFailing();
+        return probe(connector, tried, failure);
+    }
+
+    private void noteFailing() {
+        if (failingSince == NOT_FAILING) {
+            failingSince = ticker.read(); // a benign race: two connectors may both set it, a moment apart
+        }
+    }
+
+    /** Probes the hosts in turn, the one just tried last; the first that is a primary becomes the primary. */
+    private Connection probe(Connector connector, int failed, SQLException failure) throws SQLException {
+        StringBuilder why = new StringBuilder();
+        why.append(FerryConfig.maskUrl(urls.get(failed))).append(": ").append(describe(failure));
+        String from = null;
+        String to = null;
+        Duration outage = null;
+        Connection found = null;
+        probing.lock();
+        try {
+            int n = urls.size();
+            int[] order = new int[n];
+            int count = 0;
+            int start = current; // another connector may have switched it meanwhile: that host first
+            if (start != failed) {
+                order[count++] = start;
+            }
+            for (int k = 1; k < n; k++) { // then the others after the one that failed, which is not tried again
+                int i = (failed + k) % n;
+                if (i != start) {
+                    order[count++] = i;
+                }
+            }
+            for (int j = 0; j < count && found == null; j++) {
+                int i = order[j];
+                try {
+                    Connection c = connector.connect(urls.get(i));
+                    SQLException not = notPrimary(c);
+                    if (not == null) {
+                        found = c;
+                        if (i != current) {
+                            from = FerryConfig.maskUrl(urls.get(current));
+                            to = FerryConfig.maskUrl(urls.get(i));
+                            long since = failingSince;
+                            outage = Duration.ofNanos(since == NOT_FAILING ? 0 : Math.max(0, ticker.read() - since));
+                            current = i;
+                        }
+                        failingSince = NOT_FAILING;
+                    } else {
+                        why.append("; ").append(FerryConfig.maskUrl(urls.get(i))).append(": ").append(not.getMessage());
+                    }
+                } catch (SQLException e) {
+                    why.append("; ").append(FerryConfig.maskUrl(urls.get(i))).append(": ").append(describe(e));
+                }
+            }
+        } finally {
+            probing.unlock();
+        }
+        if (found != null) {
+            if (from != null && listener != null) {
+                listener.primaryChanged(from, to, outage);
+            }
+            return found;
+        }
+        throw new SQLException(poolName + " - no primary among " + urls.size() + " hosts (" + why
+                + "); writes wait for one to be promoted, within connectionTimeout", "08001", failure);
+    }
+
+    /** Null if the connection is to a primary; else the reason it is not (and the connection is closed). */
+    private SQLException notPrimary(Connection c) {
+        try (Statement s = c.createStatement()) {
+            s.setQueryTimeout(roleCheckTimeoutSeconds);
+            try (ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                if (rs.next() && !rs.getBoolean(1)) {
+                    return null;
+                }
+            }
+            closeQuietly(c);
+            return new SQLException("in recovery (a replica, not the primary)", "25006");
+        } catch (SQLException e) {
+            closeQuietly(c);
+            return new SQLException("role check failed: " + describe(e), e.getSQLState(), e);
+        }
+    }
+
+    private static String describe(SQLException e) {
+        String m = e.getMessage();
+        return (m == null ? e.getClass().getSimpleName() : m) + (e.getSQLState() == null ? ""
+                : " (SQLState " + e.getSQLState() + ")");
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException | RuntimeException ignored) {
+            // a connection we refuse; its errors do not matter
+        }
+    }
+}
