@@ -66,4 +66,9 @@ public final class RecordingListener implements FerryListener {
     public void replicaUnbanned(PoolEvent.ReplicaUnbanned event) {
         events.add(event);
     }
+
+    @Override
+    public void failover(PoolEvent.Failover event) {
+        events.add(event);
+    }
 }
