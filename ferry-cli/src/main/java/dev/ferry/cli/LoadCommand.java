@@ -34,8 +34,9 @@ final class LoadCommand implements Callable<Integer> {
     Credentials credentials;
 
     @Option(names = "--scenario", required = true,
-            description = "spike, sustained, ramp, peak-day, exhaustion, lookup, ingest, or pool-spike (HikariCP's "
-                    + "spike test on the stub driver: no database)")
+            description = "spike, sustained, ramp, peak-day, exhaustion, lookup, ingest, pool-spike (HikariCP's "
+                    + "spike test on the stub driver: no database), or failover (--url the primary, --replica its "
+                    + "streaming replica; see --chaos)")
     String scenarioName;
 
     @Option(names = "--pools", split = ",", defaultValue = "ferry,hikari,direct",
@@ -118,6 +119,16 @@ final class LoadCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE})")
     double faultAt;
 
+    @Option(names = "--replica", paramLabel = "URL", description = "failover: JDBC URL of the primary's streaming "
+            + "replica, the one to be promoted")
+    String replica;
+
+    @Option(names = "--chaos", paramLabel = "promote", description = "failover: at --fault-at, stop the primary's "
+            + "cluster at once (-m immediate) and promote the replica's a second later, with pg_ctlcluster (both must "
+            + "be clusters on this machine, found by port with pg_lsclusters); without it, promote the replica "
+            + "yourself during the run")
+    String chaos;
+
     @Option(names = "--connect-ms", description = "pool-spike: milliseconds each connect takes (default 150)")
     Integer connectMs;
 
@@ -153,6 +164,13 @@ final class LoadCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if ("pool-spike".equalsIgnoreCase(scenarioName)) {
             return poolSpike();
+        }
+        if ("failover".equalsIgnoreCase(scenarioName)) {
+            return failover();
+        }
+        if (replica != null || chaos != null) {
+            throw new IllegalArgumentException("--replica/--chaos: got them with --scenario " + scenarioName
+                    + "; allowed: only with --scenario failover");
         }
         if (url == null) {
             throw new IllegalArgumentException("--url: missing; allowed: a JDBC URL (only pool-spike runs without one)");
@@ -210,6 +228,30 @@ final class LoadCommand implements Callable<Integer> {
         if (report != null) {
             HtmlReport.write(report, "ferry load: " + scenario.name(), summary, results);
             System.out.println("wrote " + report);
+        }
+        return 0;
+    }
+
+    private int failover() throws Exception {
+        if (chaos != null && !chaos.equalsIgnoreCase("promote")) {
+            throw new IllegalArgumentException("--chaos: got '" + chaos + "'; allowed: promote (failover)");
+        }
+        int seconds = duration != null ? duration : 30;
+        int n = clients != null ? clients : 8;
+        if (seconds < 5 || n < 2 || timeoutMs <= 0 || faultAt < 0 || faultAt >= seconds - 2) {
+            throw new IllegalArgumentException("failover: got --duration " + seconds + " --clients " + n
+                    + " --timeout-ms " + timeoutMs + " --fault-at " + faultAt + "; allowed: duration 5 s or more, "
+                    + "clients 2 or more, a positive timeout, fault-at from 0 to duration - 2 s");
+        }
+        List<String> poolNames = pools.stream().map(p -> p.trim().toLowerCase(Locale.ROOT))
+                .filter(p -> !p.equals("direct")).collect(Collectors.toList());
+        FailoverRun.Settings s = new FailoverRun.Settings(url, replica, credentials.properties(), poolNames, n,
+                Duration.ofSeconds(seconds), Duration.ofMillis(timeoutMs), chaos != null,
+                Duration.ofMillis((long) (faultAt * 1000)));
+        List<FailoverRun.PoolRun> results = FailoverRun.run(System.out, s);
+        if (json != null) {
+            JsonReport.write(json, FailoverRun.toMap(s, results));
+            System.out.println("wrote " + json);
         }
         return 0;
     }
