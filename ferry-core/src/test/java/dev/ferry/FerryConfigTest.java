@@ -23,6 +23,26 @@ class FerryConfigTest {
     }
 
     @Test
+    void failoverIsOnWithReplicasOffWithoutAndCannotBeForcedWhereItCannotWork() {
+        String pg = "jdbc:postgresql://127.0.0.1:1/app?password=hunter2";
+        FerryConfig withReplica = FerryConfig.builder().jdbcUrl(pg).replica("jdbc:postgresql://127.0.0.1:2/app").build();
+        assertThat(withReplica.failover()).isTrue();
+        assertThat(withReplica.toString()).contains("failover=true").doesNotContain("hunter2");
+        assertThat(FerryConfig.builder().jdbcUrl(pg).replica("jdbc:postgresql://127.0.0.1:2/app").failover(false)
+                .build().failover()).isFalse();
+        assertThat(FerryConfig.builder().jdbcUrl(pg).build().failover()).isFalse();
+        assertThat(withReplica.toBuilder().forReplica().build().failover()).as("a replica's own pool").isFalse();
+        assertThat(FerryConfig.builder().jdbcUrl(pg).replica("jdbc:postgresql://127.0.0.1:2/app").failover(true)
+                .build().toBuilder().forReplica().build().failover()).as("set explicitly, still not on a replica's pool")
+                .isFalse();
+        rejects(b -> b.failover(true), "failover: got true with no replicas", "allowed:");
+        assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl("jdbc:mariadb://127.0.0.1/app")
+                .replica("jdbc:postgresql://127.0.0.1:2/app").failover(true).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("failover: got true with jdbcUrl")
+                .hasMessageContaining("PostgreSQL");
+    }
+
+    @Test
     void defaultsMatchHikariCp() {
         FerryConfig c = valid().build();
         assertThat(c.maximumPoolSize()).isEqualTo(10);
