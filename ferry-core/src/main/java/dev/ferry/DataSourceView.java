@@ -46,7 +46,7 @@ public final class DataSourceView implements DataSource {
     @Override
     public Connection getConnection() throws SQLException {
         if (reads) {
-            return pool.readConnection(priority);
+            return pool.readConnection(priority, null);
         }
         if (lane == null) {
             return pool.getConnection(priority);
@@ -61,6 +61,22 @@ public final class DataSourceView implements DataSource {
             slot = s;
         }
         return p.getConnection(s, priority);
+    }
+
+    /**
+     * Borrows as {@link #getConnection()} does, waiting at most {@code maxWait} instead of connectionTimeout (batched
+     * lookups on this view give each batch its callers' remaining time). A lane view waits as
+     * {@code getConnection()} does.
+     */
+    public Connection getConnection(java.time.Duration maxWait) throws SQLException {
+        java.util.Objects.requireNonNull(maxWait, "maxWait");
+        if (reads) {
+            return pool.readConnection(priority, maxWait);
+        }
+        if (lane == null) {
+            return pool.started().getConnection(priority, maxWait);
+        }
+        return getConnection();
     }
 
     /** The same lane (or reads) at another priority. */

@@ -140,14 +140,14 @@ public class FerryDataSource implements DataSource, Closeable {
         return DataSourceView.reads(this);
     }
 
-    /** A read-only connection for {@link #reads()}, at this priority. */
-    Connection readConnection(Priority priority) throws SQLException {
+    /** A read-only connection for {@link #reads()}, at this priority, within maxWait (null: connectionTimeout). */
+    Connection readConnection(Priority priority, Duration maxWait) throws SQLException {
         ConnectionPool p = started();
         dev.ferry.ha.ReadRouter r = router;
         if (r != null) {
-            return r.getConnection(priority);
+            return r.getConnection(priority, maxWait);
         }
-        Connection c = p.getConnection(priority);
+        Connection c = maxWait == null ? p.getConnection(priority) : p.getConnection(priority, maxWait);
         try {
             c.setReadOnly(true);
             return c;

@@ -132,6 +132,9 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
             FerryPool pool = dataSource.unwrap(FerryPool.class);
             return pool.getConnection(priority, Duration.ofNanos(Math.max(0, remainingNanos)));
         }
+        if (dataSource instanceof dev.ferry.DataSourceView view) { // reads(), a lane: at the view's own priority
+            return view.getConnection(Duration.ofNanos(Math.max(0, remainingNanos)));
+        }
         return dataSource.getConnection();
     }
 
@@ -180,7 +183,8 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
                 .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
                 .linger(linger, minBatch).ticker(ticker).rowError(rowError)
                 .budget(InFlightBudget.of(dataSource, capacity));
-        if (dataSource instanceof FerryDataSource ferry) {
+        FerryDataSource ferry = ferryOf(dataSource);
+        if (ferry != null) {
             b.metrics(ferry.metricsFactory());
         }
         if (scheduler != null) {
@@ -192,9 +196,25 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return b.build();
     }
 
+    /** The Ferry pool behind the data source (itself, or a view of it such as {@code reads()}), or null. */
+    private static FerryDataSource ferryOf(DataSource dataSource) {
+        if (dataSource instanceof FerryDataSource ferry) {
+            return ferry;
+        }
+        if (dataSource instanceof dev.ferry.DataSourceView view) {
+            try {
+                return view.unwrap(FerryDataSource.class);
+            } catch (SQLException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
     /** One batch per pooled connection: the pool's maximumPoolSize (read live) when it is a Ferry pool, else 10. */
     private static IntSupplier capacity(DataSource dataSource) {
-        if (dataSource instanceof FerryDataSource ferry) {
+        FerryDataSource ferry = ferryOf(dataSource);
+        if (ferry != null) {
             // Read on every use (the pool may resize), without starting the pool: this runs under a group lock.
             return ferry::getMaximumPoolSize;
         }

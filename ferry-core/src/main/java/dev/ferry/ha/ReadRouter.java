@@ -80,7 +80,13 @@ public final class ReadRouter implements AutoCloseable {
 
     /** A read-only connection from a usable replica, else from the primary, within connectionTimeout. */
     public Connection getConnection(Priority priority) throws SQLException {
-        long timeout = TimeUnit.MILLISECONDS.toNanos(primary.get().connectionTimeoutMillis()); // as set now
+        return getConnection(priority, null);
+    }
+
+    /** As {@link #getConnection(Priority)}, within {@code maxWait} (null: connectionTimeout, as set now). */
+    public Connection getConnection(Priority priority, Duration maxWait) throws SQLException {
+        long timeout = maxWait != null ? Math.max(0, maxWait.toNanos())
+                : TimeUnit.MILLISECONDS.toNanos(primary.get().connectionTimeoutMillis());
         long deadline = System.nanoTime() + timeout;
         reportUnbans();
         HostHealth.Host host = health.forRead(h -> replicas.get(h).activeConnections()); // replicas only

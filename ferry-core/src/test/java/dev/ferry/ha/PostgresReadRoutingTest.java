@@ -117,4 +117,44 @@ class PostgresReadRoutingTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "minimumIdle={0}, autoCommit={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"0, true", "1, false"})
+    void batchedLookupsOnReadsRunOnTheReplica(int minimumIdle, boolean autoCommit) throws Exception {
+        String replica = PostgresReplicationLagTest.replicaUrl();
+        try (Connection primary = Postgres.admin(); Statement p = primary.createStatement()) {
+            p.execute("CREATE TABLE IF NOT EXISTS ferry_route_items (id bigint PRIMARY KEY)");
+            p.execute("INSERT INTO ferry_route_items SELECT g FROM generate_series(1, 50) g ON CONFLICT DO NOTHING");
+        }
+        try (Connection standby = DriverManager.getConnection(replica); Statement s = standby.createStatement()) {
+            s.execute("SELECT pg_wal_replay_resume()");
+            await().atMost(Duration.ofSeconds(15)).until(() -> {
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM ferry_route_items")) {
+                    return rs.next() && rs.getInt(1) == 50;
+                } catch (SQLException e) {
+                    return false; // not replayed yet
+                }
+            });
+        }
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url()).replica(replica)
+                .maximumPoolSize(3).minimumIdle(minimumIdle).autoCommit(autoCommit)
+                .connectionTimeout(Duration.ofSeconds(10)).build());
+             dev.ferry.batch.BatchedLookup<Long, Boolean> onStandby = dev.ferry.batch.BatchedLookup
+                     .<Long, Boolean>builder(ds.reads(), Long.class).name("route-items")
+                     .sql("SELECT id, pg_is_in_recovery() AS standby FROM ferry_route_items WHERE id IN (:keys)")
+                     .key(rs -> rs.getLong("id")).row(rs -> rs.getBoolean("standby")).build()) {
+            java.util.List<java.util.concurrent.CompletableFuture<java.util.Optional<Boolean>>> answers =
+                    new java.util.ArrayList<>();
+            for (long id = 1; id <= 50; id++) {
+                answers.add(onStandby.load(id));
+            }
+            for (var answer : answers) {
+                assertThat(answer.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("found, and read on the replica")
+                        .contains(true);
+            }
+            assertThat(onStandby.stats().executions()).as("batched").isLessThan(50);
+            assertThat(ds.readRouter().orElseThrow().attempts(ds.readRouter().orElseThrow().replicaHosts().get(0)))
+                    .isPositive();
+        }
+    }
 }
