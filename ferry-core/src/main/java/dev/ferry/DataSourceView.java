@@ -79,6 +79,11 @@ public final class DataSourceView implements DataSource {
         return getConnection();
     }
 
+    /** Whether this is a {@link FerryDataSource#reads()} view. */
+    public boolean isReads() {
+        return reads;
+    }
+
     /** The same lane (or reads) at another priority. */
     public DataSourceView forPriority(Priority priority) {
         return new DataSourceView(pool, java.util.Objects.requireNonNull(priority, "priority"), lane, reads);

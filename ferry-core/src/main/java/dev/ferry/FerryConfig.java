@@ -442,7 +442,8 @@ public final class FerryConfig {
 
     /**
      * Whether writes follow the primary to a promoted replica ({@link dev.ferry.ha.PrimaryLocator}): on by default
-     * when replicas are configured.
+     * when replicas are configured beside a PostgreSQL jdbcUrl. It applies to connections made through the JDBC
+     * driver; a pool on a {@code DataSource} object connects only where that object says.
      */
     public boolean failover() {
         return failover;

@@ -46,6 +46,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private volatile dev.ferry.ha.ReadRouter router;
     private volatile boolean closed;
     private PrintWriter logWriter;
+    /** The one {@link #reads()} view: batchers on it share one in-flight budget, keyed by it. */
+    private final DataSourceView readsView = DataSourceView.reads(this);
 
     /** A data source to configure with setters; it starts on first use. */
     public FerryDataSource() {
@@ -137,7 +139,7 @@ public class FerryDataSource implements DataSource, Closeable {
      * Starts the pool if it has not started.
      */
     public DataSourceView reads() {
-        return DataSourceView.reads(this);
+        return readsView;
     }
 
     /** A read-only connection for {@link #reads()}, at this priority, within maxWait (null: connectionTimeout). */

@@ -45,7 +45,8 @@ import javax.sql.DataSource;
  * immediate}, as a crash), and a second later the replica's is promoted.
  *
  * <p>Half the clients write (one insert per transaction, each with its own id), half read. Reported per pool and
- * operation: the failed operations and the longest time without a success from the fault on (the outage), a
+ * operation: the failed operations and the longest time without a success (the outage; from the fault on with
+ * {@code --chaos}, over the whole run without, since the fault's time is then unknown), a
  * per-second timeline, and the writes acknowledged, failed and of unknown outcome; after the run every acknowledged
  * id is looked up on whichever host is the primary then, and those missing are counted (with a synchronous replica,
  * zero).
@@ -74,6 +75,8 @@ final class FailoverRun {
         final LongAdder failed = new LongAdder();
         final LongAdder unknown = new LongAdder();
         final Set<Long> ackedIds = ConcurrentHashMap.newKeySet();
+        /** Gaps count from here (nanoTime): the fault with --chaos, else the start. */
+        volatile long gapsFrom;
         volatile long missing = -1;
         volatile String failoverEvent;
 
@@ -110,6 +113,7 @@ final class FailoverRun {
         try {
             for (String pool : s.pools()) {
                 PoolRun run = new PoolRun(pool, seconds);
+                run.gapsFrom = s.chaos() ? start + s.faultAt().toNanos() : start;
                 runs.add(run);
                 DataSource writes;
                 DataSource reads;
@@ -199,11 +203,10 @@ final class FailoverRun {
                 c.close();
             }
         }
-        long from = chaos != null ? s.faultAt().toNanos() : 0;
         for (PoolRun run : runs) {
             run.missing = missing(s, run);
         }
-        print(out, runs, from);
+        print(out, runs, chaos != null);
         return runs;
     }
 
@@ -217,7 +220,7 @@ final class FailoverRun {
         return b.append('\n').toString();
     }
 
-    private static void print(PrintStream out, List<PoolRun> runs, long from) {
+    private static void print(PrintStream out, List<PoolRun> runs, boolean fromFault) {
         out.println();
         out.printf(Locale.ROOT, "%-8s %10s %10s %14s %10s %10s %14s %8s %8s %8s %8s%n", "pool", "writes ok",
                 "failed", "longest gap", "reads ok", "failed", "longest gap", "acked", "failed", "unknown",
@@ -231,7 +234,8 @@ final class FailoverRun {
                 out.println("         Ferry's failover event: " + run.failoverEvent);
             }
         }
-        out.println("longest gap: the longest time without a successful operation of that kind; missing: "
+        out.println("longest gap: the longest time without a successful operation of that kind, "
+                + (fromFault ? "from the fault on" : "over the whole run") + "; missing: "
                 + "acknowledged writes not on the primary after the run; unknown: commits cut off by the failure "
                 + "(Ferry: SQLState 08007)");
     }
@@ -323,7 +327,7 @@ final class FailoverRun {
                 run.acked.increment();
                 run.ackedIds.add(id);
                 run.writesOk.incrementAndGet(second);
-                gap(run.lastWriteOk, run.writeGap, now, start);
+                gap(run.lastWriteOk, run.writeGap, now, run.gapsFrom);
             }
             case "unknown" -> {
                 run.unknown.increment();
@@ -342,7 +346,7 @@ final class FailoverRun {
             rs.next();
             long now = System.nanoTime();
             run.readsOk.incrementAndGet(second(run, now, start));
-            gap(run.lastReadOk, run.readGap, now, start);
+            gap(run.lastReadOk, run.readGap, now, run.gapsFrom);
         } catch (SQLException | RuntimeException e) {
             run.readsFailed.incrementAndGet(second(run, System.nanoTime(), start));
             pause();
@@ -353,10 +357,16 @@ final class FailoverRun {
         return (int) Math.min(run.writesOk.length() - 1, Math.max(0, (now - start) / 1_000_000_000L));
     }
 
-    /** Keeps the longest time between successes (the first success counts from the start). */
-    private static void gap(AtomicLong last, AtomicLong longest, long now, long start) {
+    /**
+     * Keeps the longest time between successes from {@code from} on: the gap a success closes counts from the
+     * success before it, or from {@code from} if that came earlier. Successes before {@code from} only move the mark.
+     */
+    private static void gap(AtomicLong last, AtomicLong longest, long now, long from) {
         long before = last.getAndAccumulate(now, Math::max);
-        long since = before == Long.MIN_VALUE ? now - start : now - before;
+        if (now - from < 0) {
+            return;
+        }
+        long since = now - (before == Long.MIN_VALUE || before - from < 0 ? from : before);
         if (since > 0) {
             longest.accumulateAndGet(since, Math::max);
         }

@@ -182,7 +182,7 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
                 .maxInFlight(maxInFlight != null ? maxInFlight : capacity.getAsInt())
                 .maxBatchSize(maxBatchSize).maxQueued(maxQueued).maxRetries(maxRetries).timeout(timeout)
                 .linger(linger, minBatch).ticker(ticker).rowError(rowError)
-                .budget(InFlightBudget.of(dataSource, capacity));
+                .budget(InFlightBudget.of(budgetKey(dataSource), capacity));
         FerryDataSource ferry = ferryOf(dataSource);
         if (ferry != null) {
             b.metrics(ferry.metricsFactory());
@@ -194,6 +194,21 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
             b.executor(executor);
         }
         return b.build();
+    }
+
+    /**
+     * What batchers share an in-flight budget by: the pool, for the pool and its priority and lane views (they
+     * borrow from the same connections); the pool's one {@code reads()} view for reads at any priority, whose
+     * batches borrow from the replicas' pools; any other data source itself. Priority and lane views are new objects
+     * at each call, so they cannot be the key; the key must live as long as the pool (the map is weak).
+     */
+    private static Object budgetKey(DataSource dataSource) {
+        FerryDataSource ferry = ferryOf(dataSource);
+        if (ferry == null) {
+            return dataSource;
+        }
+        return dataSource instanceof dev.ferry.DataSourceView view && view.isReads()
+                ? ferry.reads() : ferry;
     }
 
     /** The Ferry pool behind the data source (itself, or a view of it such as {@code reads()}), or null. */

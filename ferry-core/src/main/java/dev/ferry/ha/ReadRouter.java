@@ -17,18 +17,20 @@ import java.util.function.Supplier;
 
 /**
  * Sends reads to the replicas of {@link FerryConfig#replicas()}: each replica has a pool of its own (the primary's
- * settings, its own {@code maximumPoolSize}: one budget per host, not one shared budget yet); a read borrows from
+ * settings, its own {@code maximumPoolSize}: one budget per host, by design, see docs/ha.md); a read borrows from
  * the usable replica with the fewest connections lent ({@link HostHealth}), waits for it at most a second (or half
- * of connectionTimeout if shorter), and falls back to the primary within the rest of the caller's timeout when the
- * replica fails or is too far behind (then the replica is banned for banTime; while every replica is banned, reads
- * go to the primary). Connections handed out are read-only.
+ * of the caller's time if shorter), and falls back to the primary when the replica fails, is busy or is too far
+ * behind. The primary gets the rest of the caller's time: at least half of connectionTimeout for a plain read, and
+ * exactly what is left for a read given a {@code maxWait} (a batch, whose callers' deadlines come first). While
+ * every replica is banned, reads go to the primary. Connections handed out are read-only.
  *
  * <p>A replica is banned only when it is unwell: a connection error, or (with {@code maxReplicationLag}) a lag
  * above the limit on two readings in a row. A busy replica (its pool exhausted) is passed over for that read, not
  * banned. Bans and their ends are raised as {@link dev.ferry.PoolEvent.ReplicaBanned} and
  * {@link dev.ferry.PoolEvent.ReplicaUnbanned} to the pool's listeners (an end is noticed at the next read). Lag is
- * read on a replica connection about to be lent, at most once a second per replica, with a query
- * timeout of the replica's share of the caller's time. An interrupted caller gets its interrupt, not a fallback.
+ * read on a replica connection about to be lent, at most once a second per replica, with a query timeout of the
+ * replica's share of the caller's time in whole seconds, and not when that share is under a second (the last
+ * readings, and any ban, still apply). An interrupted caller gets its interrupt, not a fallback.
  */
 public final class ReadRouter implements AutoCloseable {
 
@@ -96,8 +98,10 @@ public final class ReadRouter implements AutoCloseable {
                 return c;
             }
         }
-        // The primary gets the rest of the caller's time, and never less than half of it.
-        long remaining = Math.max(timeout / 2, deadline - System.nanoTime());
+        // The primary gets the rest of the caller's time: never less than half of connectionTimeout for a plain
+        // read; exactly what is left of maxWait for a batch, whose callers' deadlines come first.
+        long left = deadline - System.nanoTime();
+        long remaining = maxWait != null ? Math.max(0, left) : Math.max(timeout / 2, left);
         return readOnly(primary.get().getConnection(priority, Duration.ofNanos(remaining)));
     }
 
@@ -128,7 +132,9 @@ public final class ReadRouter implements AutoCloseable {
         try {
             c = pool.getConnection(priority, Duration.ofNanos(waitNanos));
             c.setReadOnly(true); // before any query: pgjdbc refuses it inside a transaction (autoCommit off)
-            if (maxLagNanos > 0 && lagDue(host)) {
+            // The lag query's timeout counts whole seconds: with less than a second left it is not read now (the
+            // replica's last readings, and any ban they led to, still apply).
+            if (maxLagNanos > 0 && waitNanos >= TimeUnit.SECONDS.toNanos(1) && lagDue(host)) {
                 Duration lag = lag(c, waitNanos);
                 if (lag.toNanos() > maxLagNanos) {
                     if (lagStreak.merge(host, 1, Integer::sum) >= 2) { // one reading may be a replay moment

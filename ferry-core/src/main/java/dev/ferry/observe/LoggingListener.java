@@ -11,8 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Logs pool events through SLF4J (logger {@code dev.ferry.events}), at most one line per kind of event per
  * interval (10 s by default), so an exhaustion or eviction storm cannot flood the log: the next line that is
- * written says how many of its kind were left out meanwhile. Leaks and failovers are the exceptions: each leak is
- * logged with its borrower's stack, which is what finds the leak, and a failover is rare and always matters. Every pool installs one; the pool's own ticker drives the
+ * written says how many of its kind were left out meanwhile. Leaks, failovers and the ends of replica bans are the
+ * exceptions: each leak is logged with its borrower's stack, which is what finds the leak, and the others are rare. Every pool installs one; the pool's own ticker drives the
  * interval, so tests advance it by hand.
  *
  * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, slow statement, shed, a
@@ -165,7 +165,7 @@ public final class LoggingListener implements FerryListener {
     /** Not rate-limited: a failover is rare, and each one matters. */
     @Override
     public void failover(PoolEvent.Failover e) {
-        log.warn("{} - failover: writes now go to {} (was {}); {}ms since the old primary was last reachable",
+        log.warn("{} - failover: writes now go to {} (was {}); {}ms since it was first found gone or demoted",
                 e.pool(), e.to(), e.from(), e.outage().toMillis());
     }
 

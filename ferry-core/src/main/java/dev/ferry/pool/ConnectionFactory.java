@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * only part of JDBC.
  *
  * <p><b>Time limits.</b> A connect carries a login timeout of connectionTimeout (the driver's
- * {@code loginTimeout} property when the driver lists it, or {@code DataSource.setLoginTimeout}). Setting the
+ * {@code loginTimeout} property when the driver lists it, or {@code DataSource.setLoginTimeout}). With failover on,
+ * a connect may try every host in turn ({@link dev.ferry.ha.PrimaryLocator}), each with that login timeout and a
+ * role check bounded by validationTimeout. Setting the
  * new connection up (session settings, connectionInitSql) runs under a network timeout of validationTimeout, and
  * connectionInitSql under a query timeout too. A validation runs under a network timeout as well as
  * {@code isValid}'s (which counts whole seconds), so it ends within the time it is given. A close first sets a
@@ -72,7 +74,7 @@ final class ConnectionFactory {
             hosts.add(config.jdbcUrl());
             hosts.addAll(config.replicas());
             this.primaries = new dev.ferry.ha.PrimaryLocator(poolName, hosts, ticker, config.validationTimeout(),
-                    onFailover);
+                    config.connectionTimeout(), onFailover);
         } else {
             this.primaries = null;
         }

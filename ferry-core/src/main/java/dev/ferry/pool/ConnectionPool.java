@@ -975,13 +975,33 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     /**
-     * Failover (on a connector's thread, outside every lock): connections made before it go to the old primary, so
-     * they are evicted (idle ones now, lent ones when returned), and the event is raised (and logged at WARN by the
-     * logging listener).
+     * Failover: connections made before it go to the old primary, so they are evicted (idle ones now, lent ones when
+     * returned; those made after it stay), and the event is raised (and logged at WARN by the logging listener). Called on the thread that was
+     * connecting, in the middle of its connect (a connector, a CRITICAL borrower opening a reserve connection, or
+     * the pool's start), so the work is handed to a closer thread: listeners never run inside a connect, where one
+     * that borrows would wait for the connection its own thread is making.
      */
     private void primaryChanged(String from, String to, Duration outage) {
-        softEvictConnections();
-        events.fire(new dev.ferry.PoolEvent.Failover(poolName, from, to, outage));
+        long switchedAt = ticker.read(); // connections made from here on go to the new primary: they stay
+        try {
+            closer.execute(() -> {
+                if (closed) {
+                    return;
+                }
+                for (PoolEntry entry : bag.snapshot()) {
+                    if (entry.createdAt - switchedAt < 0) {
+                        entry.evict("failover: made to the old primary");
+                        if (bag.reserve(entry)) {
+                            retire(entry, "failover: made to the old primary");
+                        }
+                    }
+                }
+                requestConnections();
+                events.fire(new dev.ferry.PoolEvent.Failover(poolName, from, to, outage));
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the pool is closing: nothing to evict, nobody to tell
+        }
     }
 
     /** The host new connections go to, its password masked: with failover, the primary found last. */
@@ -1040,18 +1060,29 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     /**
-     * What a failed commit tells its caller. When the connection broke during the commit (a fatal error), the
-     * server may have committed before the link failed, or not: the caller gets SQLState 08007 (transaction
-     * resolution unknown), never a plain connection error that invites a blind retry. Except 08003 (the driver
-     * knew the connection was closed, so the commit was never sent and the server rolled the transaction back),
-     * and errors that leave the connection working (a serialization failure: the transaction rolled back).
+     * What a failed commit tells its caller (a {@code commit()}, or a {@code setAutoCommit(true)} that commits).
+     * When the connection broke during the commit of a transaction that ran statements, the server may have
+     * committed before the link failed, or not: the caller gets SQLState 08007 (transaction resolution unknown),
+     * never a plain connection error that invites a blind retry. The driver's error is kept as it is when the
+     * outcome is known: no statement ran since the last commit or rollback (nothing to lose); the driver knew the
+     * connection was closed (08003: the commit was never sent, and the server rolled the transaction back); the
+     * server ended the session for idling in a transaction (25P03: before any commit arrived); a feature not
+     * supported (0A000); or an error that leaves the connection working (a serialization failure or a deferred
+     * constraint: rolled back).
      */
-    SQLException commitFailed(SQLException e) {
-        if (!fatalErrors.isFatal(e) || "08003".equals(e.getSQLState())) {
+    SQLException commitFailed(SQLException e, boolean statementsRan) {
+        String state = e.getSQLState();
+        if (!statementsRan || !fatalErrors.isFatal(e) || "08003".equals(state) || "25P03".equals(state)
+                || "0A000".equals(state)) {
             return e;
         }
-        return new java.sql.SQLNonTransientConnectionException(poolName + " - the connection failed during commit: the transaction may or may not have committed (outcome unknown); check "
-                + "before retrying: " + e.getMessage(), "08007", e);
+        SQLException unknown = new java.sql.SQLNonTransientConnectionException(poolName + " - the connection failed "
+                + "during commit: the transaction may or may not have committed (outcome unknown); check before "
+                + "retrying: " + e.getMessage(), "08007", e.getErrorCode(), e);
+        if (e.getNextException() != null) {
+            unknown.setNextException(e.getNextException());
+        }
+        return unknown;
     }
 
     void markBroken(PoolEntry entry, Exception cause) {

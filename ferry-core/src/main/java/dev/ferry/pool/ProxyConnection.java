@@ -191,7 +191,11 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
-        super.setAutoCommit(autoCommit);
+        try {
+            super.setAutoCommit(autoCommit);
+        } catch (SQLException e) {
+            throw autoCommit && !entry.autoCommit ? pool.commitFailed(e, transactionOpen) : e; // JDBC commits here
+        }
         entry.autoCommit = autoCommit;
         dirty |= AUTOCOMMIT;
         if (autoCommit) {
@@ -204,7 +208,7 @@ final class ProxyConnection extends DelegatingConnection {
         try {
             super.commit();
         } catch (SQLException e) {
-            throw pool.commitFailed(e);
+            throw pool.commitFailed(e, transactionOpen);
         }
         transactionOpen = false;
     }

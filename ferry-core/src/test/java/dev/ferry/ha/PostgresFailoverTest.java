@@ -147,7 +147,6 @@ class PostgresFailoverTest {
                     assertThat(e.to()).contains(":5435/");
                     assertThat(e.outage()).isPositive();
                 });
-                assertThat(ds.unwrap(dev.ferry.FerryPool.class).toString()).doesNotContain("password=");
             }
 
             Set<Long> present = new HashSet<>();

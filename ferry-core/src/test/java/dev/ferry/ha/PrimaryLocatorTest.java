@@ -35,6 +35,9 @@ class PrimaryLocatorTest {
     static final class FakeHost {
         volatile boolean up = true;
         volatile boolean inRecovery;
+        volatile String systemIdentifier = "7000";
+        /** An error the host answers a connect with (it is up, but refuses): null for none. */
+        volatile SQLException refuses;
         final AtomicInteger connects = new AtomicInteger();
         final AtomicInteger open = new AtomicInteger();
     }
@@ -53,7 +56,11 @@ class PrimaryLocatorTest {
     }
 
     PrimaryLocator locator() {
-        return new PrimaryLocator("pool", List.of(A, B, C), ticker, Duration.ofSeconds(5), (from, to, outage) -> {
+        return locator(List.of(A, B, C));
+    }
+
+    PrimaryLocator locator(List<String> urls) {
+        return new PrimaryLocator("pool", urls, ticker, Duration.ofSeconds(5), Duration.ofSeconds(5), (from, to, outage) -> {
             switches.add(from + " -> " + to);
             outages.add(outage);
         });
@@ -66,11 +73,16 @@ class PrimaryLocatorTest {
         if (!h.up) {
             throw new SQLException("Connection to " + url.replaceFirst("\\?.*", "") + " refused", "08001");
         }
+        if (h.refuses != null) {
+            throw h.refuses;
+        }
         h.open.incrementAndGet();
         boolean recovery = h.inRecovery;
+        String identifier = h.systemIdentifier;
         ResultSet rs = proxy(ResultSet.class, (name, args, state) -> switch (name) {
             case "next" -> state.getAndIncrement() == 0;
             case "getBoolean" -> recovery;
+            case "getString" -> identifier;
             default -> null;
         });
         Statement s = proxy(Statement.class, (name, args, state) -> name.equals("executeQuery") ? rs : null);
@@ -83,6 +95,8 @@ class PrimaryLocatorTest {
                 yield null;
             }
             case "toString" -> url;
+            case "getNetworkTimeout" -> 0;
+            case "setNetworkTimeout" -> null;
             default -> throw new UnsupportedOperationException(name);
         });
     }
@@ -194,5 +208,45 @@ class PrimaryLocatorTest {
         }
         assertThat(switches).hasSize(1);
         assertThat(hosts.get(C).connects).as("c is never probed: b, next in order, is the primary").hasValue(0);
+    }
+
+    @Test
+    void anErrorOfAHostThatAnswersIsTheCallersAndMovesNothing() throws SQLException {
+        PrimaryLocator locator = locator();
+        hosts.get(B).inRecovery = false; // would be taken if a search started
+        hosts.get(A).refuses = new SQLException("FATAL: password authentication failed for user \"app\"", "28P01");
+        assertThatThrownBy(() -> locator.connect(this::connect)).isInstanceOfSatisfying(SQLException.class,
+                e -> assertThat(e.getSQLState()).as("the driver's own error, unchanged").isEqualTo("28P01"));
+        hosts.get(A).refuses = new SQLException("FATAL: sorry, too many clients already", "53300");
+        assertThatThrownBy(() -> locator.connect(this::connect)).isInstanceOfSatisfying(SQLException.class,
+                e -> assertThat(e.getSQLState()).isEqualTo("53300"));
+        assertThat(hosts.get(B).connects).as("no search: b is never asked").hasValue(0);
+        assertThat(switches).isEmpty();
+        hosts.get(A).refuses = null;
+        assertThat(host(locator.connect(this::connect))).isEqualTo(A);
+    }
+
+    @Test
+    void aPrimaryOfAnotherClusterIsNeverTaken() throws SQLException {
+        PrimaryLocator locator = locator();
+        assertThat(host(locator.connect(this::connect))).isEqualTo(A); // learns the cluster: 7000
+        hosts.get(B).inRecovery = false;
+        hosts.get(B).systemIdentifier = "9999"; // a logical-replication subscriber, say
+        hosts.get(A).up = false;
+        assertThatThrownBy(() -> locator.connect(this::connect)).isInstanceOf(SQLException.class)
+                .hasMessageContaining("another cluster").hasMessageContaining("9999");
+        hosts.get(C).inRecovery = false; // the real replica, promoted
+        assertThat(host(locator.connect(this::connect))).isEqualTo(C);
+        assertThat(switches).hasSize(1);
+    }
+
+    @Test
+    void aHostListedTwiceIsOneHost() throws SQLException {
+        PrimaryLocator locator = locator(List.of(A, B, A));
+        assertThat(host(locator.connect(this::connect))).isEqualTo(A);
+        hosts.get(A).up = false;
+        assertThatThrownBy(() -> locator.connect(this::connect)).isInstanceOf(SQLException.class)
+                .hasMessageContaining("no primary among 2 hosts");
+        assertThat(switches).as("never a failover from a host to itself").isEmpty();
     }
 }
