@@ -68,8 +68,8 @@ import org.slf4j.LoggerFactory;
  * connection is returned to it like any other, handed to or waking the oldest waiter. One connector keeps minimumIdle, one connection at a time; while
  * callers wait, up to three connect in parallel, so a pool emptied by a database restart refills in a third of
  * the time. Connections being opened count as on their way, so parallel connectors do not answer the same
- * demand twice. Failures back off exponentially (10 ms to 1 s) on one connector (the others stop) and the last
- * error is kept, so a borrower that times out while the database is down gets it as the cause. A caller that
+ * demand twice. Failures back off exponentially (10 ms to 1 s, or to 250 ms with failover on) on one connector
+ * (the others stop) and the last error is kept, so a borrower that times out while the database is down gets it as the cause. A caller that
  * starts waiting cuts the back-off short (attempts at most every 50 ms; not after an authentication failure), so
  * when the database comes back a new caller's attempt succeeds rather than waiting out a 1 s back-off.
  *
@@ -109,6 +109,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** While callers wait, a back-off is cut short, but attempts come no closer together than this. */
     private static final long CUT_SHORT_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * With failover on, connect attempts back off to no more than this: each attempt is also the search for a
+     * promoted replica, and writers wait for it to be found.
+     */
+    private static final long FAILOVER_BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final int CLOSER_THREADS = 4;
     /** Connects in parallel while callers wait (a database restart empties the pool with callers queued). */
     private static final int MAX_FILLERS = 3;
@@ -124,6 +129,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final ThreadPoolExecutor closer;
     private final ConnectionFactory factory;
     private final FatalErrors fatalErrors;
+    /** The longest back-off between connect attempts while they fail (shorter with failover on). */
+    private final long backoffMaxNanos;
     private final ExceptionOverride exceptionOverride;
 
     final boolean defaultAutoCommit;
@@ -228,6 +235,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.connector = threads("connector", MAX_FILLERS);
         this.closer = threads("closer", CLOSER_THREADS);
         this.factory = new ConnectionFactory(config, DIRECT, this::primaryChanged);
+        this.backoffMaxNanos = config.failover() ? FAILOVER_BACKOFF_MAX_NANOS : BACKOFF_MAX_NANOS;
         if (config.scheduler() != null) {
             this.scheduler = config.scheduler();
             this.ownScheduler = null;
@@ -350,7 +358,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                             + sql.getMessage(), sql.getSQLState(), e);
                 }
                 LockSupport.parkNanos(Math.min(backoff, remaining));
-                backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+                backoff = Math.min(backoff * 2, backoffMaxNanos);
             }
         }
     }
@@ -1297,7 +1305,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
                             poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
                     backOff(backoff);
-                    backoff = Math.min(backoff * 2, BACKOFF_MAX_NANOS);
+                    backoff = Math.min(backoff * 2, backoffMaxNanos);
                     continue;
                 }
                 pendingCreates.decrementAndGet();
