@@ -27,7 +27,7 @@ class PostgresRestartTest {
     @ParameterizedTest
     @EnumSource(Shape.class)
     void recoversAcrossAFastRestart(Shape shape) throws Exception {
-        String[] restart = restartCommand();
+        String[] restart = restartCommand("fast");
         String app = Postgres.uniqueApplicationName("restart");
         FerryConfig.Builder config = Postgres.config(app).connectionTimeout(Duration.ofSeconds(5));
         if (shape == Shape.MIN_IDLE_0) {
@@ -46,7 +46,8 @@ class PostgresRestartTest {
         }
     }
 
-    private static String[] restartCommand() {
+    /** The command that restarts the local test cluster in this shutdown mode (fast, immediate). */
+    public static String[] restartCommand(String mode) {
         File conf = new File("/etc/postgresql");
         String[] versions = conf.list();
         boolean local = Postgres.url().contains("127.0.0.1") || Postgres.url().contains("localhost");
@@ -59,6 +60,6 @@ class PostgresRestartTest {
         }
         java.util.Arrays.sort(versions);
         return new String[] {"pg_ctlcluster", "--skip-systemctl-redirect", versions[versions.length - 1], "main",
-                "restart", "-m", "fast"};
+                "restart", "-m", mode};
     }
 }

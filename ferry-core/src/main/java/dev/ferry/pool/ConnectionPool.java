@@ -129,6 +129,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final ThreadPoolExecutor closer;
     private final ConnectionFactory factory;
     private final FatalErrors fatalErrors;
+    /**
+     * When a connection was last found broken (ticker reading; at first long before any connection's last use):
+     * see {@link #needsValidation}.
+     */
+    private volatile long brokenAt;
     /** The longest back-off between connect attempts while they fail (shorter with failover on). */
     private final long backoffMaxNanos;
     private final ExceptionOverride exceptionOverride;
@@ -236,6 +241,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.closer = threads("closer", CLOSER_THREADS);
         this.factory = new ConnectionFactory(config, DIRECT, this::primaryChanged);
         this.backoffMaxNanos = config.failover() ? FAILOVER_BACKOFF_MAX_NANOS : BACKOFF_MAX_NANOS;
+        this.brokenAt = ticker.read() - (1L << 62);
         if (config.scheduler() != null) {
             this.scheduler = config.scheduler();
             this.ownScheduler = null;
@@ -857,8 +863,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
+    /**
+     * Whether an idle connection is checked before it is lent: when it has been idle longer than the bypass
+     * window (as in HikariCP), or when it was last used before a connection of this pool was found broken, since
+     * whatever broke that one (a restart, every backend terminated, a network cut) may have broken it too. So after
+     * every backend dies at once, the first borrower to hit a dead connection is the only one to see an error.
+     */
     private boolean needsValidation(PoolEntry entry, long now) {
-        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS;
+        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS || entry.lastAccessed - brokenAt < 0;
     }
 
     private Connection lend(PoolEntry entry, long now) {
@@ -1094,6 +1106,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     void markBroken(PoolEntry entry, Exception cause) {
+        brokenAt = ticker.read(); // idle connections used before now are validated before they are lent
         if (!entry.evict) {
             entry.evict("broken" + (cause instanceof SQLException s && s.getSQLState() != null
                     ? " (SQLState " + s.getSQLState() + ")" : "") + ": " + cause); // logged (rate-limited) as the eviction event when it is retired

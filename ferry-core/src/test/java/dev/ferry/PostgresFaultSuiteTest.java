@@ -1,0 +1,211 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Faults on real PostgreSQL, Ferry and HikariCP side by side in the same run, meeting each fault at the same
+ * moment: a restart under load (fast and immediate shutdown), every backend terminated at once, and statements
+ * cancelled by queryTimeout. Each case asserts Ferry's guarantees (no caller waits past its timeout, only
+ * SQLExceptions, recovery once the server is back, no acknowledged write lost, no write reported failed that
+ * happened) and prints both pools' figures, which docs/reliability.md quotes. Alone:
+ * {@code mvn -B -ntp test -pl ferry-testkit,ferry-core -Dgroups=faults}.
+ */
+@Tag("faults")
+class PostgresFaultSuiteTest {
+
+    /** Ferry and HikariCP with the same settings, tagged by application_name so their backends can be found. */
+    private static Map<String, DataSource> pools(String app, int size, int minimumIdle, Duration timeout) {
+        Map<String, DataSource> pools = new LinkedHashMap<>();
+        pools.put("ferry", new FerryDataSource(Postgres.config(app + "-ferry").maximumPoolSize(size)
+                .minimumIdle(minimumIdle).connectionTimeout(timeout).build()));
+        HikariConfig h = new HikariConfig();
+        h.setJdbcUrl(Postgres.url());
+        h.addDataSourceProperty("ApplicationName", app + "-hikari");
+        h.setPoolName(app + "-hikari");
+        h.setMaximumPoolSize(size);
+        h.setMinimumIdle(minimumIdle);
+        h.setConnectionTimeout(timeout.toMillis());
+        pools.put("hikari", new HikariDataSource(h));
+        return pools;
+    }
+
+    private static void closeAll(Map<String, DataSource> pools) throws Exception {
+        for (DataSource ds : pools.values()) {
+            ((AutoCloseable) ds).close();
+        }
+    }
+
+    @ParameterizedTest(name = "restart -m {0}, minimumIdle={1}")
+    @CsvSource({"fast, 10", "immediate, 10", "fast, 0"})
+    void aRestartUnderLoadCostsOnlyWhatItMustAndLosesNoWrite(String mode, int minimumIdle) throws Exception {
+        String[] restart = PostgresRestartTest.restartCommand(mode);
+        Duration timeout = Duration.ofSeconds(2);
+        Map<String, DataSource> pools = pools(Postgres.uniqueApplicationName("restart-" + mode), 10, minimumIdle,
+                timeout);
+        try (SideBySideLoad load = new SideBySideLoad(pools, 100)) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> load.okSoFar() > 500);
+            Process p = new ProcessBuilder(restart).redirectErrorStream(true).start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("restart finished").isTrue();
+            assertThat(p.exitValue()).isZero();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                try (Connection c = Postgres.admin()) {
+                    return c.isValid(2);
+                } catch (SQLException e) {
+                    return false;
+                }
+            });
+            load.faultEnded();
+            long okAtBack = load.okSoFar();
+            await().atMost(Duration.ofSeconds(30)).until(() -> load.okSoFar() > okAtBack + 1000);
+            Map<String, SideBySideLoad.Figures> figures = load.finish();
+            figures.values().forEach(f -> System.out.println("restart -m " + mode + ", minimumIdle=" + minimumIdle
+                    + ", 100 callers per pool, pool of 10, connectionTimeout 2 s: " + f));
+            SideBySideLoad.Figures ferry = figures.get("ferry");
+            assertThat(ferry.unexpected).as("only SQLExceptions").isEmpty();
+            assertThat(ferry.slowestNanos.get()).as("no call waits much past connectionTimeout")
+                    .isLessThan(timeout.plusSeconds(2).toNanos());
+            assertThat(ferry.recoveryMillis()).as("recovered once the server was back").isNotNegative();
+            assertThat(ferry.lost).as("acknowledged writes lost").isZero();
+            assertThat(ferry.ghosts).as("writes reported failed that are in the table").isZero();
+        } finally {
+            closeAll(pools);
+        }
+    }
+
+    @ParameterizedTest(name = "minimumIdle={0}, autoCommit={1}")
+    @CsvSource({"8, true", "1, true", "8, false"})
+    void afterEveryBackendDiesAtOnceAtMostOneBorrowerSeesAnError(int minimumIdle, boolean autoCommit)
+            throws Exception {
+        String app = Postgres.uniqueApplicationName("kill-all");
+        Map<String, Integer> errors = new LinkedHashMap<>();
+        FerryDataSource ferry = new FerryDataSource(Postgres.config(app + "-ferry").maximumPoolSize(8)
+                .minimumIdle(minimumIdle).autoCommit(autoCommit).connectionTimeout(Duration.ofSeconds(5)).build());
+        HikariConfig h = new HikariConfig();
+        h.setJdbcUrl(Postgres.url());
+        h.addDataSourceProperty("ApplicationName", app + "-hikari");
+        h.setMaximumPoolSize(8);
+        h.setMinimumIdle(minimumIdle);
+        h.setAutoCommit(autoCommit);
+        h.setConnectionTimeout(5000);
+        HikariDataSource hikari = new HikariDataSource(h);
+        try (ferry; hikari; Connection admin = Postgres.admin()) {
+            for (Map.Entry<String, DataSource> pool : Map.<String, DataSource>of("ferry", ferry, "hikari", hikari)
+                    .entrySet()) {
+                DataSource ds = pool.getValue();
+                holdAllAtOnce(ds, 8); // 8 connections open, each used a moment ago
+                try (PreparedStatement ps = admin.prepareStatement("SELECT count(pg_terminate_backend(pid)) FROM "
+                        + "pg_stat_activity WHERE application_name = ?")) {
+                    ps.setString(1, app + "-" + pool.getKey());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        assertThat(rs.getInt(1)).as("%s backends terminated", pool.getKey()).isEqualTo(8);
+                    }
+                }
+                int failed = 0;
+                for (int i = 0; i < 20; i++) { // one borrower after another, within the pool's 500 ms bypass window
+                    try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                         ResultSet rs = s.executeQuery("SELECT 1")) {
+                        rs.next();
+                        if (!c.getAutoCommit()) {
+                            c.commit();
+                        }
+                    } catch (SQLException e) {
+                        failed++;
+                    }
+                }
+                errors.put(pool.getKey(), failed);
+                try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                    s.execute("SELECT 1"); // recovered
+                    if (!c.getAutoCommit()) {
+                        c.commit();
+                    }
+                }
+            }
+        }
+        System.out.println("every backend terminated at once (pool of 8, minimumIdle=" + minimumIdle + ", autoCommit="
+                + autoCommit + "), then 20 borrowers one after another: errors " + errors);
+        assertThat(errors.get("ferry")).as("Ferry: borrowers that saw an error").isLessThanOrEqualTo(1);
+    }
+
+    /** Borrows n connections at once and runs a query on each, so n are open and all were just used. */
+    private static void holdAllAtOnce(DataSource ds, int n) throws Exception {
+        ExecutorService executor = Executors.newFixedThreadPool(n);
+        CountDownLatch all = new CountDownLatch(n);
+        try {
+            List<Future<Object>> done = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                done.add(executor.submit(() -> {
+                    try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                        all.countDown();
+                        assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
+                        s.execute("SELECT 1");
+                        if (!c.getAutoCommit()) {
+                            c.commit();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Object> f : done) {
+                f.get(20, TimeUnit.SECONDS);
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void queryTimeoutCancelsTheStatementOnTheServer() throws Exception {
+        String app = Postgres.uniqueApplicationName("query-timeout");
+        try (FerryDataSource ds = new FerryDataSource(Postgres.config(app).maximumPoolSize(2).minimumIdle(0)
+                .queryTimeout(Duration.ofSeconds(1)).build());
+             Connection admin = Postgres.admin()) {
+            long start = System.nanoTime();
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                s.executeQuery("SELECT pg_sleep(30)");
+                throw new AssertionError("pg_sleep(30) returned under a 1 s queryTimeout");
+            } catch (SQLException e) {
+                assertThat(e.getSQLState()).as("query_canceled").isEqualTo("57014");
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(ms).as("cancelled near 1 s, not after 30").isLessThan(10_000);
+            try (PreparedStatement ps = admin.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE application_name = ? AND query LIKE '%pg_sleep%' AND state = 'active'")) {
+                ps.setString(1, app);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).as("no backend still sleeping").isZero();
+                }
+            }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT 'usable'")) {
+                rs.next();
+                assertThat(rs.getString(1)).as("the connection is usable after the cancel").isEqualTo("usable");
+            }
+            System.out.println("queryTimeout 1 s: pg_sleep(30) cancelled with 57014 after " + ms + " ms");
+        }
+    }
+}

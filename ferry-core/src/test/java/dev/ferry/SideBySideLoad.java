@@ -1,0 +1,240 @@
+package dev.ferry;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+
+/**
+ * Many callers on several pools at once (Ferry and HikariCP, say), all meeting the same fault at the same moment.
+ * Each caller borrows, runs one operation and returns, in a loop: three reads ({@code SELECT 1}) to one write (one
+ * insert, in its own transaction, of a row keyed by a fresh request id). Per pool it keeps what users feel (errors,
+ * the slowest call, how long after the fault ended the first call succeeded) and what must never happen to data:
+ * a write acknowledged but not in the table, a write reported failed but in it. A write's commit cut off by the
+ * fault is "unknown" (SQLState 08007 from Ferry; a connection error on commit from a pool that cannot tell).
+ */
+final class SideBySideLoad implements AutoCloseable {
+
+    static final String TABLE = "ferry_fault_writes";
+
+    /** One pool's figures. */
+    static final class Figures {
+        final String pool;
+        final AtomicLong ok = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
+        final AtomicLong slowestNanos = new AtomicLong();
+        /** End (nanoTime) of the first success that started after {@link #faultEnded}. */
+        final AtomicLong firstOkAfterFault = new AtomicLong(Long.MAX_VALUE);
+        final Map<String, String> writes = new ConcurrentHashMap<>(); // request id -> acked | failed | unknown
+        final ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+        final Set<String> errorKinds = ConcurrentHashMap.newKeySet();
+        volatile long lost = -1;
+        volatile long ghosts = -1;
+
+        Figures(String pool) {
+            this.pool = pool;
+        }
+
+        long count(String outcome) {
+            return writes.values().stream().filter(outcome::equals).count();
+        }
+
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%s: %d ok, %d errors, slowest call %d ms, first success %s "
+                            + "after the fault ended; writes acked %d, failed %d, unknown %d, lost %d, failed-but-present %d; "
+                            + "errors seen: %s", pool, ok.get(), errors.get(),
+                    TimeUnit.NANOSECONDS.toMillis(slowestNanos.get()), recoveryMillis() < 0 ? "never"
+                            : recoveryMillis() + " ms", count("acked"), count("failed"), count("unknown"), lost,
+                    ghosts, errorKinds);
+        }
+
+        long recoveryMillis() {
+            long first = firstOkAfterFault.get();
+            return first == Long.MAX_VALUE ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, first - faultEnded));
+        }
+
+        volatile long faultEnded;
+    }
+
+    private final Map<String, Figures> figures = new LinkedHashMap<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private volatile long faultEnded;
+    private volatile boolean faultOver;
+
+    /** Starts {@code callers} callers on each pool. */
+    SideBySideLoad(Map<String, DataSource> pools, int callers) throws SQLException {
+        try (Connection c = Postgres.admin(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (request_id uuid PRIMARY KEY, pool text NOT NULL)");
+        }
+        pools.forEach((name, ds) -> {
+            Figures f = new Figures(name);
+            figures.put(name, f);
+            for (int i = 0; i < callers; i++) {
+                Thread t = new Thread(() -> loop(ds, f), name + "-caller-" + i);
+                t.setDaemon(true);
+                threads.add(t);
+            }
+        });
+        threads.forEach(Thread::start);
+    }
+
+    Map<String, Figures> figures() {
+        return figures;
+    }
+
+    long okSoFar() {
+        return figures.values().stream().mapToLong(f -> f.ok.get()).min().orElse(0);
+    }
+
+    /** Marks the end of the fault: recovery is measured from here. */
+    void faultEnded() {
+        long now = System.nanoTime();
+        faultEnded = now;
+        faultOver = true;
+        figures.values().forEach(f -> f.faultEnded = now);
+    }
+
+    /** Stops the callers, then checks every write against the table. */
+    Map<String, Figures> finish() throws Exception {
+        running.set(false);
+        for (Thread t : threads) {
+            t.join(TimeUnit.SECONDS.toMillis(60));
+            if (t.isAlive()) {
+                throw new AssertionError(t.getName() + " still running 60 s after the load stopped: a hung caller");
+            }
+        }
+        Set<String> present = new HashSet<>();
+        try (Connection c = Postgres.admin(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT request_id::text FROM " + TABLE)) {
+            while (rs.next()) {
+                present.add(rs.getString(1));
+            }
+        }
+        for (Figures f : figures.values()) {
+            long lost = 0;
+            long ghosts = 0;
+            for (Map.Entry<String, String> w : f.writes.entrySet()) {
+                if (w.getValue().equals("acked") && !present.contains(w.getKey())) {
+                    lost++;
+                } else if (w.getValue().equals("failed") && present.contains(w.getKey())) {
+                    ghosts++;
+                }
+            }
+            f.lost = lost;
+            f.ghosts = ghosts;
+        }
+        return figures;
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+    }
+
+    private void loop(DataSource ds, Figures f) {
+        while (running.get()) {
+            boolean write = ThreadLocalRandom.current().nextInt(4) == 0;
+            long start = System.nanoTime();
+            boolean ok = write ? write(ds, f) : read(ds, f);
+            long end = System.nanoTime();
+            f.slowestNanos.accumulateAndGet(end - start, Math::max);
+            if (ok) {
+                f.ok.incrementAndGet();
+                if (faultOver && start - faultEnded >= 0) {
+                    f.firstOkAfterFault.accumulateAndGet(end, Math::min);
+                }
+            } else {
+                f.errors.incrementAndGet();
+                try {
+                    Thread.sleep(5); // a caller backing off a little, not spinning against a dead server
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static boolean read(DataSource ds, Figures f) {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT 1")) {
+            rs.next();
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+            return true;
+        } catch (SQLException e) {
+            f.errorKinds.add(kind(e));
+            return false;
+        } catch (RuntimeException e) {
+            f.unexpected.add(e);
+            return false;
+        }
+    }
+
+    private static boolean write(DataSource ds, Figures f) {
+        String id = UUID.randomUUID().toString();
+        Connection c;
+        try {
+            c = ds.getConnection();
+        } catch (SQLException e) {
+            f.errorKinds.add(kind(e));
+            f.writes.put(id, "failed");
+            return false;
+        } catch (RuntimeException e) {
+            f.unexpected.add(e);
+            return false;
+        }
+        String outcome = "failed";
+        try {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " VALUES (?::uuid, ?)")) {
+                ps.setString(1, id);
+                ps.setString(2, f.pool);
+                ps.executeUpdate();
+            }
+            try {
+                c.commit();
+                outcome = "acked";
+            } catch (SQLException e) {
+                f.errorKinds.add(kind(e));
+                String state = e.getSQLState();
+                outcome = "08007".equals(state) || (!f.pool.startsWith("ferry") && state != null
+                        && (state.startsWith("08") || state.startsWith("57P"))) ? "unknown" : "failed";
+            }
+        } catch (SQLException e) {
+            f.errorKinds.add(kind(e));
+        } catch (RuntimeException e) {
+            f.unexpected.add(e);
+        } finally {
+            try {
+                c.close();
+            } catch (SQLException | RuntimeException ignored) {
+                // the outcome is decided
+            }
+        }
+        f.writes.put(id, outcome);
+        return outcome.equals("acked");
+    }
+
+    private static String kind(SQLException e) {
+        return e.getClass().getSimpleName() + "(" + e.getSQLState() + ")";
+    }
+}
