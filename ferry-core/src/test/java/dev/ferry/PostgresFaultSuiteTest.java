@@ -36,35 +36,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Tag("faults")
 class PostgresFaultSuiteTest {
 
-    /** Ferry and HikariCP with the same settings, tagged by application_name so their backends can be found. */
-    private static Map<String, DataSource> pools(String app, int size, int minimumIdle, Duration timeout) {
-        Map<String, DataSource> pools = new LinkedHashMap<>();
-        pools.put("ferry", new FerryDataSource(Postgres.config(app + "-ferry").maximumPoolSize(size)
-                .minimumIdle(minimumIdle).connectionTimeout(timeout).build()));
-        HikariConfig h = new HikariConfig();
-        h.setJdbcUrl(Postgres.url());
-        h.addDataSourceProperty("ApplicationName", app + "-hikari");
-        h.setPoolName(app + "-hikari");
-        h.setMaximumPoolSize(size);
-        h.setMinimumIdle(minimumIdle);
-        h.setConnectionTimeout(timeout.toMillis());
-        pools.put("hikari", new HikariDataSource(h));
-        return pools;
-    }
-
-    private static void closeAll(Map<String, DataSource> pools) throws Exception {
-        for (DataSource ds : pools.values()) {
-            ((AutoCloseable) ds).close();
-        }
-    }
-
     @ParameterizedTest(name = "restart -m {0}, minimumIdle={1}")
     @CsvSource({"fast, 10", "immediate, 10", "fast, 0"})
     void aRestartUnderLoadCostsOnlyWhatItMustAndLosesNoWrite(String mode, int minimumIdle) throws Exception {
         String[] restart = PostgresRestartTest.restartCommand(mode);
         Duration timeout = Duration.ofSeconds(2);
-        Map<String, DataSource> pools = pools(Postgres.uniqueApplicationName("restart-" + mode), 10, minimumIdle,
-                timeout);
+        Map<String, DataSource> pools = SideBySideLoad.ferryAndHikari(Postgres.uniqueApplicationName("restart-" + mode),
+                Postgres.url(), 10, minimumIdle, timeout);
         try (SideBySideLoad load = new SideBySideLoad(pools, 100)) {
             await().atMost(Duration.ofSeconds(20)).until(() -> load.okSoFar() > 500);
             Process p = new ProcessBuilder(restart).redirectErrorStream(true).start();
@@ -91,7 +69,7 @@ class PostgresFaultSuiteTest {
             assertThat(ferry.lost).as("acknowledged writes lost").isZero();
             assertThat(ferry.ghosts).as("writes reported failed that are in the table").isZero();
         } finally {
-            closeAll(pools);
+            SideBySideLoad.closeAll(pools);
         }
     }
 
@@ -206,6 +184,45 @@ class PostgresFaultSuiteTest {
                 assertThat(rs.getString(1)).as("the connection is usable after the cancel").isEqualTo("usable");
             }
             System.out.println("queryTimeout 1 s: pg_sleep(30) cancelled with 57014 after " + ms + " ms");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"STALL", "BLACK_HOLE", "CUT"})
+    void aNetworkFaultEndsEveryCallWithinItsTimeoutsAndThePoolRecovers(String fault) throws Exception {
+        Duration timeout = Duration.ofSeconds(2);
+        int socketTimeoutSeconds = 3;
+        try (FaultProxy proxy = FaultProxy.forTestDatabase()) {
+            String url = proxy.url() + (proxy.url().contains("?") ? "&" : "?") + "socketTimeout=" + socketTimeoutSeconds;
+            Map<String, DataSource> pools = SideBySideLoad.ferryAndHikari(
+                    Postgres.uniqueApplicationName("net-" + fault.toLowerCase(java.util.Locale.ROOT)), url, 10, 10,
+                    timeout);
+            try (SideBySideLoad load = new SideBySideLoad(pools, 50)) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> load.okSoFar() > 500);
+                if (fault.equals("CUT")) {
+                    proxy.cut();
+                } else {
+                    proxy.mode(FaultProxy.Mode.valueOf(fault));
+                    Thread.sleep(4000);
+                    proxy.mode(FaultProxy.Mode.FORWARD);
+                }
+                load.faultEnded();
+                long okAtBack = load.okSoFar();
+                await().atMost(Duration.ofSeconds(30)).until(() -> load.okSoFar() > okAtBack + 1000);
+                Map<String, SideBySideLoad.Figures> figures = load.finish();
+                figures.values().forEach(f -> System.out.println("network " + fault + (fault.equals("CUT") ? ""
+                        : " for 4 s") + ", 50 callers per pool, pool of 10, connectionTimeout 2 s, socketTimeout "
+                        + socketTimeoutSeconds + " s: " + f));
+                SideBySideLoad.Figures ferry = figures.get("ferry");
+                assertThat(ferry.unexpected).as("only SQLExceptions").isEmpty();
+                assertThat(ferry.slowestNanos.get()).as("no call outlives connectionTimeout + socketTimeout")
+                        .isLessThan(timeout.plusSeconds(socketTimeoutSeconds + 2).toNanos());
+                assertThat(ferry.recoveryMillis()).as("recovered once the network was back").isNotNegative();
+                assertThat(ferry.lost).as("acknowledged writes lost").isZero();
+                assertThat(ferry.ghosts).as("writes reported failed that are in the table").isZero();
+            } finally {
+                SideBySideLoad.closeAll(pools);
+            }
         }
     }
 }

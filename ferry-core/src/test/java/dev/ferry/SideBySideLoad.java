@@ -72,6 +72,33 @@ final class SideBySideLoad implements AutoCloseable {
         volatile long faultEnded;
     }
 
+    /**
+     * Ferry and HikariCP with the same settings on {@code url}, tagged by application_name
+     * ({@code <app>-ferry}, {@code <app>-hikari}) so their backends can be found.
+     */
+    static Map<String, DataSource> ferryAndHikari(String app, String url, int size, int minimumIdle,
+            java.time.Duration timeout) {
+        Map<String, DataSource> pools = new LinkedHashMap<>();
+        pools.put("ferry", new FerryDataSource(FerryConfig.builder().jdbcUrl(url)
+                .dataSourceProperty("ApplicationName", app + "-ferry").poolName(app + "-ferry").maximumPoolSize(size)
+                .minimumIdle(minimumIdle).connectionTimeout(timeout).build()));
+        com.zaxxer.hikari.HikariConfig h = new com.zaxxer.hikari.HikariConfig();
+        h.setJdbcUrl(url);
+        h.addDataSourceProperty("ApplicationName", app + "-hikari");
+        h.setPoolName(app + "-hikari");
+        h.setMaximumPoolSize(size);
+        h.setMinimumIdle(minimumIdle);
+        h.setConnectionTimeout(timeout.toMillis());
+        pools.put("hikari", new com.zaxxer.hikari.HikariDataSource(h));
+        return pools;
+    }
+
+    static void closeAll(Map<String, DataSource> pools) throws Exception {
+        for (DataSource ds : pools.values()) {
+            ((AutoCloseable) ds).close();
+        }
+    }
+
     private final Map<String, Figures> figures = new LinkedHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
