@@ -225,4 +225,102 @@ class PostgresFaultSuiteTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "minimumIdle={0}")
+    @CsvSource({"10", "0"})
+    void backendsKilledAtRandomCostOneErrorEachAndBatchedWritesStayExact(int minimumIdle) throws Exception {
+        String app = Postgres.uniqueApplicationName("kill-random");
+        Duration timeout = Duration.ofSeconds(2);
+        Map<String, DataSource> pools = SideBySideLoad.ferryAndHikari(app, Postgres.url(), 10, minimumIdle, timeout);
+        FerryDataSource ferry = (FerryDataSource) pools.get("ferry");
+        try (Connection admin = Postgres.admin(); Statement a = admin.createStatement()) {
+            a.execute("CREATE TABLE IF NOT EXISTS ferry_fault_batched (request_id uuid PRIMARY KEY)");
+        }
+        Map<String, String> batched = new java.util.concurrent.ConcurrentHashMap<>(); // id -> acked|failed|unknown
+        Map<String, Long> kills = new LinkedHashMap<>();
+        try (SideBySideLoad load = new SideBySideLoad(pools, 50);
+             dev.ferry.batch.BatchedWriter<String> writer = ferry.<String>batchedWriter().name("fault-batched")
+                     .sql("INSERT INTO ferry_fault_batched VALUES (?::uuid)")
+                     .bind((ps, id) -> ps.setString(1, id)).build();
+             Connection admin = Postgres.admin()) {
+            java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            List<Thread> batchCallers = new java.util.ArrayList<>();
+            for (int t = 0; t < 20; t++) {
+                Thread th = new Thread(() -> {
+                    while (writing.get()) {
+                        String id = java.util.UUID.randomUUID().toString();
+                        try {
+                            writer.submit(id).get(30, TimeUnit.SECONDS);
+                            batched.put(id, "acked");
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            batched.put(id, e.getCause() instanceof dev.ferry.batch.OutcomeUnknownException
+                                    ? "unknown" : "failed");
+                        } catch (Exception e) {
+                            batched.put(id, "unknown"); // timed out waiting: not known
+                        }
+                    }
+                }, "batched-caller-" + t);
+                th.setDaemon(true);
+                th.start();
+                batchCallers.add(th);
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> load.okSoFar() > 500);
+            java.util.Random random = new java.util.Random(42);
+            for (int round = 0; round < 25; round++) { // 5 s: one backend of each pool every 200 ms
+                for (String pool : List.of("ferry", "hikari")) {
+                    // The pid is chosen in a subquery: a function in the select list of a sorted query runs on
+                    // every row before LIMIT applies, and would terminate them all.
+                    try (PreparedStatement ps = admin.prepareStatement("SELECT pg_terminate_backend(pid) FROM "
+                            + "(SELECT pid FROM pg_stat_activity WHERE application_name = ? ORDER BY pid OFFSET ? "
+                            + "LIMIT 1) one")) {
+                        ps.setString(1, app + "-" + pool);
+                        ps.setInt(2, random.nextInt(10));
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (rs.next() && rs.getBoolean(1)) {
+                                kills.merge(pool, 1L, Long::sum);
+                            }
+                        }
+                    }
+                }
+                Thread.sleep(200);
+            }
+            load.faultEnded();
+            long okAtEnd = load.okSoFar();
+            await().atMost(Duration.ofSeconds(30)).until(() -> load.okSoFar() > okAtEnd + 1000);
+            writing.set(false);
+            for (Thread th : batchCallers) {
+                th.join(TimeUnit.SECONDS.toMillis(60));
+            }
+            Map<String, SideBySideLoad.Figures> figures = load.finish();
+            figures.values().forEach(f -> System.out.println("a random backend killed every 200 ms for 5 s (kills "
+                    + kills + "), 50 callers per pool, pool of 10, minimumIdle=" + minimumIdle + ": " + f));
+            SideBySideLoad.Figures f = figures.get("ferry");
+            assertThat(f.unexpected).as("only SQLExceptions").isEmpty();
+            assertThat(f.errors.get()).as("Ferry: at most one error per backend killed (none lent again)")
+                    .isLessThanOrEqualTo(kills.getOrDefault("ferry", 0L));
+            assertThat(f.lost).isZero();
+            assertThat(f.ghosts).isZero();
+        } finally {
+            SideBySideLoad.closeAll(pools);
+        }
+        java.util.Set<String> present = new java.util.HashSet<>();
+        try (Connection c = Postgres.admin(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT request_id::text FROM ferry_fault_batched")) {
+            while (rs.next()) {
+                present.add(rs.getString(1));
+            }
+        }
+        long acked = batched.values().stream().filter("acked"::equals).count();
+        long lost = batched.entrySet().stream().filter(e -> e.getValue().equals("acked") && !present.contains(e.getKey()))
+                .count();
+        long ghosts = batched.entrySet().stream().filter(e -> e.getValue().equals("failed") && present.contains(e.getKey()))
+                .count();
+        System.out.println("batched writes under the kills: " + acked + " acked, "
+                + batched.values().stream().filter("failed"::equals).count() + " failed, "
+                + batched.values().stream().filter("unknown"::equals).count() + " unknown; lost " + lost
+                + ", failed-but-present " + ghosts);
+        assertThat(acked).isPositive();
+        assertThat(lost).as("batched writes acknowledged but missing").isZero();
+        assertThat(ghosts).as("batched writes reported failed but present").isZero();
+    }
 }
