@@ -66,6 +66,8 @@ class PostgresFaultSuiteTest {
             assertThat(ferry.slowestNanos.get()).as("no call waits much past connectionTimeout")
                     .isLessThan(timeout.plusSeconds(2).toNanos());
             assertThat(ferry.recoveryMillis()).as("recovered once the server was back").isNotNegative();
+            assertThat(ferry.errorsAfterFault.get()).as("calls that started after the server was back and failed")
+                    .isZero();
             assertThat(ferry.lost).as("acknowledged writes lost").isZero();
             assertThat(ferry.ghosts).as("writes reported failed that are in the table").isZero();
         } finally {

@@ -37,6 +37,8 @@ final class SideBySideLoad implements AutoCloseable {
         final String pool;
         final AtomicLong ok = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
+        /** Errors of calls that started after the fault ended: what the pool, not the fault, cost. */
+        final AtomicLong errorsAfterFault = new AtomicLong();
         final AtomicLong slowestNanos = new AtomicLong();
         /** End (nanoTime) of the first success that started after {@link #faultEnded}. */
         final AtomicLong firstOkAfterFault = new AtomicLong(Long.MAX_VALUE);
@@ -56,9 +58,10 @@ final class SideBySideLoad implements AutoCloseable {
 
         @Override
         public String toString() {
-            return String.format(java.util.Locale.ROOT, "%s: %d ok, %d errors, slowest call %d ms, first success %s "
+            return String.format(java.util.Locale.ROOT, "%s: %d ok, %d errors (%d after the fault ended), slowest "
+                            + "call %d ms, first success %s "
                             + "after the fault ended; writes acked %d, failed %d, unknown %d, lost %d, failed-but-present %d; "
-                            + "errors seen: %s", pool, ok.get(), errors.get(),
+                            + "errors seen: %s", pool, ok.get(), errors.get(), errorsAfterFault.get(),
                     TimeUnit.NANOSECONDS.toMillis(slowestNanos.get()), recoveryMillis() < 0 ? "never"
                             : recoveryMillis() + " ms", count("acked"), count("failed"), count("unknown"), lost,
                     ghosts, errorKinds);
@@ -189,6 +192,9 @@ final class SideBySideLoad implements AutoCloseable {
                 }
             } else {
                 f.errors.incrementAndGet();
+                if (faultOver && start - faultEnded >= 0) {
+                    f.errorsAfterFault.incrementAndGet();
+                }
                 try {
                     Thread.sleep(5); // a caller backing off a little, not spinning against a dead server
                 } catch (InterruptedException e) {
