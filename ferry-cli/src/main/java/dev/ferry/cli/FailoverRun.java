@@ -469,11 +469,11 @@ final class FailoverRun {
         }
 
         /** {version, cluster} of the local cluster on that host's port. */
-        private static String[] cluster(String hostPort, String option) throws IOException, InterruptedException {
+        static String[] cluster(String hostPort, String option) throws IOException, InterruptedException {
             String host = hostPort.contains(":") ? hostPort.substring(0, hostPort.lastIndexOf(':')) : hostPort;
             String port = hostPort.contains(":") ? hostPort.substring(hostPort.lastIndexOf(':') + 1) : "5432";
             if (!Set.of("127.0.0.1", "localhost", "::1", "[::1]").contains(host)) {
-                throw new IllegalArgumentException("--chaos promote: " + option + " is on " + host + "; allowed: "
+                throw new IllegalArgumentException("--chaos: " + option + " is on " + host + "; allowed: "
                         + "servers on this machine (127.0.0.1 or localhost), whose clusters pg_ctlcluster can stop "
                         + "and promote");
             }
@@ -484,9 +484,8 @@ final class FailoverRun {
                     return new String[] {f[0], f[1]};
                 }
             }
-            throw new IllegalArgumentException("--chaos promote: no cluster on port " + port + " in pg_lsclusters ("
-                    + option + "); allowed: clusters on this machine, or promote the replica yourself without "
-                    + "--chaos");
+            throw new IllegalArgumentException("--chaos: no cluster on port " + port + " in pg_lsclusters ("
+                    + option + "); allowed: clusters on this machine (without --chaos, bring the fault on yourself)");
         }
 
         void stopPrimary() throws IOException, InterruptedException {
@@ -505,7 +504,7 @@ final class FailoverRun {
                 try {
                     p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                 } catch (IOException e) {
-                    throw new IllegalArgumentException("--chaos promote: cannot run " + command.get(0) + " ("
+                    throw new IllegalArgumentException("--chaos: cannot run " + command.get(0) + " ("
                             + e.getMessage() + "); allowed: a machine with PostgreSQL's cluster tools (Debian's "
                             + "postgresql-common)", e);
                 }

@@ -11,10 +11,11 @@ import java.util.concurrent.TimeUnit;
  * parts: the command does whatever the user's environment can, for instance
  * {@code pg_ctlcluster 15 main restart -m fast}.
  */
-record Fault(String command, Duration at) {
+record Fault(String command, Duration at) implements FaultInjector {
 
     /** Starts a daemon thread that waits {@code at}, runs the command and reports it; join it when the run ends. */
-    Thread start(String pool, PrintStream out) {
+    @Override
+    public Thread start(String pool, PrintStream out) {
         Thread t = new Thread(() -> {
             try {
                 Thread.sleep(at.toMillis());

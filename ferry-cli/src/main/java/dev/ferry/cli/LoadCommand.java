@@ -123,10 +123,12 @@ final class LoadCommand implements Callable<Integer> {
             + "replica, the one to be promoted")
     String replica;
 
-    @Option(names = "--chaos", paramLabel = "promote", description = "failover: at --fault-at, stop the primary's "
-            + "cluster at once (-m immediate) and promote the replica's a second later, with pg_ctlcluster (both must "
-            + "be clusters on this machine, found by port with pg_lsclusters); without it, promote the replica "
-            + "yourself during the run")
+    @Option(names = "--chaos", paramLabel = "FAULT", description = "a fault at --fault-at: kill-backends[:interval] "
+            + "(terminate a random backend of the run's own pools, by their application_name, every interval, default "
+            + "1s, from then on), "
+            + "restart (restart the local cluster behind --url, -m fast), or, with --scenario failover, promote (stop "
+            + "the primary's cluster at once and promote the replica's a second later); clusters are found by port "
+            + "with pg_lsclusters")
     String chaos;
 
     @Option(names = "--connect-ms", description = "pool-spike: milliseconds each connect takes (default 150)")
@@ -168,8 +170,8 @@ final class LoadCommand implements Callable<Integer> {
         if ("failover".equalsIgnoreCase(scenarioName)) {
             return failover();
         }
-        if (replica != null || chaos != null) {
-            throw new IllegalArgumentException("--replica/--chaos: got them with --scenario " + scenarioName
+        if (replica != null) {
+            throw new IllegalArgumentException("--replica: got it with --scenario " + scenarioName
                     + "; allowed: only with --scenario failover");
         }
         if (url == null) {
@@ -199,8 +201,7 @@ final class LoadCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--fault-command/--fault-at: got '" + faultCommand + "' at " + faultAt
                     + " s; allowed: a command, at 0 s or later");
         }
-        Fault fault = faultCommand == null ? null
-                : new Fault(faultCommand, Duration.ofMillis((long) (faultAt * 1000)));
+        FaultInjector fault = fault(credentials);
         MetricsEndpoint metrics = metricsPort == null ? null : MetricsEndpoint.start(metricsHost, metricsPort);
         List<RunResult> results;
         try {
@@ -230,6 +231,36 @@ final class LoadCommand implements Callable<Integer> {
             System.out.println("wrote " + report);
         }
         return 0;
+    }
+
+    /**
+     * The fault the run meets: {@code --fault-command}, or {@code --chaos restart} (the local cluster behind --url,
+     * restarted with pg_ctlcluster in fast mode), or {@code --chaos kill-backends[:interval]}; none without either.
+     */
+    private FaultInjector fault(Properties credentials) throws Exception {
+        Duration at = Duration.ofMillis((long) (faultAt * 1000));
+        if (chaos != null && faultCommand != null) {
+            throw new IllegalArgumentException("--chaos/--fault-command: got both; allowed: one fault per run");
+        }
+        if (chaos == null) {
+            return faultCommand == null ? null : new Fault(faultCommand, at);
+        }
+        String c = chaos.trim().toLowerCase(Locale.ROOT);
+        if (c.equals("restart")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^jdbc:postgresql://([^/?]+)/.*$").matcher(url);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("--chaos restart: got --url " + FerryConfig.maskUrl(url)
+                        + "; allowed: a PostgreSQL URL of a cluster on this machine");
+            }
+            String[] cluster = FailoverRun.Chaos.cluster(m.group(1), "--url");
+            return new Fault("pg_ctlcluster --skip-systemctl-redirect " + cluster[0] + " " + cluster[1]
+                    + " restart -m fast", at);
+        }
+        if (c.equals("kill-backends") || c.startsWith("kill-backends:")) {
+            return new BackendKiller(url, credentials, at, BackendKiller.interval(c));
+        }
+        throw new IllegalArgumentException("--chaos: got '" + chaos + "'; allowed: kill-backends, "
+                + "kill-backends:<interval> (500ms, 2s), restart, or promote (failover)");
     }
 
     private int failover() throws Exception {
@@ -302,6 +333,10 @@ final class LoadCommand implements Callable<Integer> {
             m.put("fault_command", faultCommand);
             m.put("fault_at_s", faultAt);
         }
+        if (chaos != null) {
+            m.put("chaos", chaos);
+            m.put("fault_at_s", faultAt);
+        }
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("jdk", Runtime.version().toString());
         return m;
@@ -317,7 +352,7 @@ final class LoadCommand implements Callable<Integer> {
     /** As above, running {@code fault} (if not null) during each pool's measured run. */
     static List<RunResult> run(PrintStream out, String url, Properties credentials, Scenario scenario,
                                List<String> poolNames, boolean batching, int scale, Duration timeout,
-                               int warmup, boolean progress, Fault fault) throws Exception {
+                               int warmup, boolean progress, FaultInjector fault) throws Exception {
         long accounts;
         try (Connection c = DriverManager.getConnection(url, credentials)) {
             accounts = Schema.prepare(c, scale);
@@ -371,7 +406,7 @@ final class LoadCommand implements Callable<Integer> {
      */
     static List<RunResult> runSideBySide(PrintStream out, String url, Properties credentials, Scenario scenario,
                                          List<String> poolNames, boolean batching, int scale, Duration timeout,
-                                         int warmup, Fault fault) throws Exception {
+                                         int warmup, FaultInjector fault) throws Exception {
         long accounts;
         long firstEvent;
         try (Connection c = DriverManager.getConnection(url, credentials)) {

@@ -45,7 +45,7 @@ final class LoadRunner {
     private final long accounts;
     private final boolean batching;
 
-    private Fault fault;
+    private FaultInjector fault;
     private String faultPool;
     private java.io.PrintStream faultOut;
 
@@ -58,7 +58,7 @@ final class LoadRunner {
     }
 
     /** Runs {@code fault} during the measured run (not the warm-up), reporting to {@code out}. */
-    LoadRunner withFault(Fault fault, String pool, java.io.PrintStream out) {
+    LoadRunner withFault(FaultInjector fault, String pool, java.io.PrintStream out) {
         this.fault = fault;
         this.faultPool = pool;
         this.faultOut = out;

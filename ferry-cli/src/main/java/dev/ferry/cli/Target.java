@@ -73,10 +73,21 @@ abstract class Target implements AutoCloseable {
     }
 
     /** A target with the scenario's pool size, reserve, minimumIdle and (Ferry only) sizing policy. */
+    /** The application_name each pool's PostgreSQL sessions carry: {@code --chaos kill-backends} kills only these. */
+    static final String APPLICATION_PREFIX = "ferry-load-";
+
+    /** A PostgreSQL URL tagged with the pool's application_name, unless the user set one; other URLs unchanged. */
+    static String applicationName(String url, String pool) {
+        if (!url.startsWith("jdbc:postgresql:") || url.toLowerCase(Locale.ROOT).contains("applicationname=")) {
+            return url;
+        }
+        return url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + APPLICATION_PREFIX + pool;
+    }
+
     static Target create(String name, String url, Properties credentials, Scenario scenario, Duration timeout) {
         int poolSize = scenario.poolSize();
         String key = name.toLowerCase(Locale.ROOT);
-        String counted = CountingDriver.wrap(url, key);
+        String counted = CountingDriver.wrap(applicationName(url, key), key);
         switch (key) {
             case "ferry":
             case "ferry-batched": {

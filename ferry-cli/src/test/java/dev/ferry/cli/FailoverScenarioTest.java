@@ -61,10 +61,10 @@ class FailoverScenarioTest {
         CliRun remote = CliRun.of("load", "--scenario", "failover", "--url", "jdbc:postgresql://db.example:5432/app",
                 "--replica", "jdbc:postgresql://replica.example:5432/app", "--chaos", "promote");
         assertThat(remote.exit()).isNotZero();
-        assertThat(remote.err()).contains("--chaos promote").contains("db.example").contains("this machine");
+        assertThat(remote.err()).contains("--chaos").contains("db.example").contains("this machine");
         CliRun other = CliRun.of("load", "--scenario", "spike", "--url", PRIMARY, "--replica", REPLICA);
         assertThat(other.exit()).isNotZero();
-        assertThat(other.err()).contains("--replica/--chaos").contains("only with --scenario failover");
+        assertThat(other.err()).contains("--replica").contains("only with --scenario failover");
         CliRun noReplica = CliRun.of("load", "--scenario", "failover", "--url", PRIMARY);
         assertThat(noReplica.exit()).isNotZero();
         assertThat(noReplica.err()).contains("--replica").contains("PostgreSQL JDBC URL");

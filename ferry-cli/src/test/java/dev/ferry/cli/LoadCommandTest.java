@@ -249,6 +249,57 @@ class LoadCommandTest {
     }
 
     @Test
+    void chaosKillBackendsTerminatesBackendsDuringTheRunAndThePoolsCarryOn() throws Exception {
+        Path json = dir.resolve("kill.json");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "200", "--duration", "3",
+                "--warmup", "200", "--pools", "ferry,hikari", "--side-by-side", "--no-progress",
+                "--chaos", "kill-backends:300ms", "--fault-at", "0.5", "--timeout-ms", "2000", "--json",
+                json.toString());
+        assertThat(run.exit()).as(run.out() + run.err()).isZero();
+        long kills = run.out().lines().filter(l -> l.startsWith("fault: terminated backend")).count();
+        assertThat(kills).as(run.out()).isGreaterThanOrEqualTo(3);
+        JsonNode root = checkSchema(json, "sustained", List.of("ferry", "hikari"));
+        assertThat(root.get("settings").get("chaos").asText()).isEqualTo("kill-backends:300ms");
+        JsonNode ferry = root.get("pools").get("ferry");
+        assertThat(ferry.get("succeeded").asLong()).as("Ferry carried on").isPositive();
+        assertThat(ferry.get("failed").asLong()).as("at most one failed request per backend killed")
+                .isLessThanOrEqualTo(kills);
+    }
+
+    @Test
+    void chaosRestartRestartsTheLocalClusterDuringTheRun() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(PG.contains("127.0.0.1") || PG.contains("localhost"),
+                "--chaos restart needs a local cluster");
+        Path json = dir.resolve("restart.json");
+        CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "200", "--duration", "4",
+                "--warmup", "200", "--pools", "ferry,hikari", "--side-by-side", "--no-progress",
+                "--chaos", "restart", "--fault-at", "0.5", "--timeout-ms", "3000", "--json", json.toString());
+        assertThat(run.exit()).as(run.out() + run.err()).isZero();
+        assertThat(run.out()).containsPattern("fault: ran 'pg_ctlcluster --skip-systemctl-redirect \\d+ main restart "
+                + "-m fast' 0.5 s into ferry,hikari's run: exit 0");
+        JsonNode root = checkSchema(json, "sustained", List.of("ferry", "hikari"));
+        assertThat(root.get("settings").get("chaos").asText()).isEqualTo("restart");
+    }
+
+    @Test
+    void chaosOptionsAreCheckedBeforeTheRun() {
+        CliRun both = CliRun.of("load", "--url", PG, "--scenario", "spike", "--chaos", "restart", "--fault-command",
+                "true");
+        assertThat(both.exit()).isNotZero();
+        assertThat(both.err()).contains("--chaos/--fault-command: got both");
+        CliRun unknown = CliRun.of("load", "--url", PG, "--scenario", "spike", "--chaos", "unplug");
+        assertThat(unknown.exit()).isNotZero();
+        assertThat(unknown.err()).contains("--chaos: got 'unplug'").contains("kill-backends");
+        CliRun badInterval = CliRun.of("load", "--url", PG, "--scenario", "spike", "--chaos", "kill-backends:soon");
+        assertThat(badInterval.exit()).isNotZero();
+        assertThat(badInterval.err()).contains("kill-backends:soon");
+        CliRun remote = CliRun.of("load", "--url", "jdbc:postgresql://db.example:5432/app", "--scenario", "spike",
+                "--chaos", "restart");
+        assertThat(remote.exit()).isNotZero();
+        assertThat(remote.err()).contains("--chaos").contains("db.example").contains("this machine");
+    }
+
+    @Test
     void rampShowsEachStepsFigures() {
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "ramp", "--rates", "50,150", "--duration", "1",
                 "--warmup", "0", "--pools", "ferry,hikari", "--no-progress");
