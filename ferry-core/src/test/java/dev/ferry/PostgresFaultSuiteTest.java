@@ -61,15 +61,18 @@ class PostgresFaultSuiteTest {
             Map<String, SideBySideLoad.Figures> figures = load.finish();
             figures.values().forEach(f -> System.out.println("restart -m " + mode + ", minimumIdle=" + minimumIdle
                     + ", 100 callers per pool, pool of 10, connectionTimeout 2 s: " + f));
-            SideBySideLoad.Figures ferry = figures.get("ferry");
-            assertThat(ferry.unexpected).as("only SQLExceptions").isEmpty();
-            assertThat(ferry.slowestNanos.get()).as("no call waits much past connectionTimeout")
-                    .isLessThan(timeout.plusSeconds(2).toNanos());
-            assertThat(ferry.recoveryMillis()).as("recovered once the server was back").isNotNegative();
-            assertThat(ferry.errorsAfterFault.get()).as("calls that started after the server was back and failed")
-                    .isZero();
-            assertThat(ferry.lost).as("acknowledged writes lost").isZero();
-            assertThat(ferry.ghosts).as("writes reported failed that are in the table").isZero();
+            for (String name : List.of("ferry")) {
+                SideBySideLoad.Figures ferry = figures.get(name);
+                assertThat(ferry.unexpected).as("%s: only SQLExceptions", name).isEmpty();
+                assertThat(ferry.slowestNanos.get()).as("%s: no call waits much past connectionTimeout", name)
+                        .isLessThan(timeout.plusSeconds(2).toNanos());
+                assertThat(ferry.recoveryMillis()).as("%s: recovered once the server was back", name)
+                        .isNotNegative();
+                assertThat(ferry.errorsAfterFault.get())
+                        .as("%s: calls that started after the server was back and failed", name).isZero();
+                assertThat(ferry.lost).as("%s: acknowledged writes lost", name).isZero();
+                assertThat(ferry.ghosts).as("%s: writes reported failed that are in the table", name).isZero();
+            }
         } finally {
             SideBySideLoad.closeAll(pools);
         }
@@ -233,17 +236,27 @@ class PostgresFaultSuiteTest {
     void backendsKilledAtRandomCostOneErrorEachAndBatchedWritesStayExact(int minimumIdle) throws Exception {
         String app = Postgres.uniqueApplicationName("kill-random");
         Duration timeout = Duration.ofSeconds(2);
-        Map<String, DataSource> pools = SideBySideLoad.ferryAndHikari(app, Postgres.url(), 10, minimumIdle, timeout);
+        Map<String, DataSource> pools = SideBySideLoad.ferryAndHikari(app, Postgres.url(), 10, minimumIdle, timeout,
+                true);
         FerryDataSource ferry = (FerryDataSource) pools.get("ferry");
         try (Connection admin = Postgres.admin(); Statement a = admin.createStatement()) {
             a.execute("CREATE TABLE IF NOT EXISTS ferry_fault_batched (request_id uuid PRIMARY KEY)");
+            a.execute("CREATE TABLE IF NOT EXISTS ferry_fault_items (id int PRIMARY KEY, name text NOT NULL)");
+            a.execute("INSERT INTO ferry_fault_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g "
+                    + "ON CONFLICT DO NOTHING");
         }
+        java.util.concurrent.atomic.AtomicLong lookupsOk = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> lookupFailures =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
         Map<String, String> batched = new java.util.concurrent.ConcurrentHashMap<>(); // id -> acked|failed|unknown
         Map<String, Long> kills = new LinkedHashMap<>();
         try (SideBySideLoad load = new SideBySideLoad(pools, 50);
              dev.ferry.batch.BatchedWriter<String> writer = ferry.<String>batchedWriter().name("fault-batched")
                      .sql("INSERT INTO ferry_fault_batched VALUES (?::uuid)")
                      .bind((ps, id) -> ps.setString(1, id)).build();
+             dev.ferry.batch.BatchedLookup<Integer, String> items = ferry.<Integer, String>batchedLookup(Integer.class)
+                     .name("fault-items").sql("SELECT id, name FROM ferry_fault_items WHERE id IN (:keys)")
+                     .key(rs -> rs.getInt(1)).row(rs -> rs.getString(2)).build();
              Connection admin = Postgres.admin()) {
             java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
             List<Thread> batchCallers = new java.util.ArrayList<>();
@@ -262,6 +275,25 @@ class PostgresFaultSuiteTest {
                         }
                     }
                 }, "batched-caller-" + t);
+                th.setDaemon(true);
+                th.start();
+                batchCallers.add(th);
+            }
+            for (int t = 0; t < 20; t++) { // batched lookups: reads, which the batcher retries on a lost connection
+                Thread th = new Thread(() -> {
+                    java.util.Random r = new java.util.Random();
+                    while (writing.get()) {
+                        int id = 1 + r.nextInt(1000);
+                        try {
+                            if (!items.load(id).get(30, TimeUnit.SECONDS).orElseThrow().equals("item " + id)) {
+                                lookupFailures.add(new AssertionError("wrong row for " + id));
+                            }
+                            lookupsOk.incrementAndGet();
+                        } catch (Exception e) {
+                            lookupFailures.add(e);
+                        }
+                    }
+                }, "lookup-caller-" + t);
                 th.setDaemon(true);
                 th.start();
                 batchCallers.add(th);
@@ -295,13 +327,18 @@ class PostgresFaultSuiteTest {
             }
             Map<String, SideBySideLoad.Figures> figures = load.finish();
             figures.values().forEach(f -> System.out.println("a random backend killed every 200 ms for 5 s (kills "
-                    + kills + "), 50 callers per pool, pool of 10, minimumIdle=" + minimumIdle + ": " + f));
+                    + kills + "), 50 callers per pool (Ferry: 5 more in its lane \"reports\", cap 3, and 40 on its "
+                    + "batchers), pool of 10, minimumIdle=" + minimumIdle + ": " + f));
             SideBySideLoad.Figures f = figures.get("ferry");
+            SideBySideLoad.Figures lane = figures.get("ferry-lane");
             assertThat(f.unexpected).as("only SQLExceptions").isEmpty();
-            assertThat(f.errors.get()).as("Ferry: at most one error per backend killed (none lent again)")
+            assertThat(lane.unexpected).as("only SQLExceptions in the lane").isEmpty();
+            assertThat(f.errors.get() + lane.errors.get())
+                    .as("Ferry, both lanes: at most one error per backend killed (none lent again)")
                     .isLessThanOrEqualTo(kills.getOrDefault("ferry", 0L));
-            assertThat(f.lost).isZero();
-            assertThat(f.ghosts).isZero();
+            assertThat(lane.ok.get()).as("the lane was served").isPositive();
+            assertThat(f.lost + lane.lost).isZero();
+            assertThat(f.ghosts + lane.ghosts).isZero();
         } finally {
             SideBySideLoad.closeAll(pools);
         }
@@ -317,6 +354,10 @@ class PostgresFaultSuiteTest {
                 .count();
         long ghosts = batched.entrySet().stream().filter(e -> e.getValue().equals("failed") && present.contains(e.getKey()))
                 .count();
+        System.out.println("batched lookups under the kills: " + lookupsOk.get() + " right, " + lookupFailures.size()
+                + " failed " + lookupFailures.stream().limit(3).map(Throwable::toString).toList());
+        assertThat(lookupsOk.get()).isPositive();
+        assertThat(lookupFailures).as("batched lookups retried past the lost connections").isEmpty();
         System.out.println("batched writes under the kills: " + acked + " acked, "
                 + batched.values().stream().filter("failed"::equals).count() + " failed, "
                 + batched.values().stream().filter("unknown"::equals).count() + " unknown; lost " + lost

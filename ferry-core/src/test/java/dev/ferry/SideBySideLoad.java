@@ -81,10 +81,27 @@ final class SideBySideLoad implements AutoCloseable {
      */
     static Map<String, DataSource> ferryAndHikari(String app, String url, int size, int minimumIdle,
             java.time.Duration timeout) {
+        return ferryAndHikari(app, url, size, minimumIdle, timeout, false);
+    }
+
+    /**
+     * As above; with {@code lane}, Ferry also has a lane "reports" (minimum 1, cap 3), and a tenth as many callers
+     * again run in it, as a third entry, {@code ferry-lane}, on the same pool.
+     */
+    static Map<String, DataSource> ferryAndHikari(String app, String url, int size, int minimumIdle,
+            java.time.Duration timeout, boolean lane) {
         Map<String, DataSource> pools = new LinkedHashMap<>();
-        pools.put("ferry", new FerryDataSource(FerryConfig.builder().jdbcUrl(url)
+        FerryConfig.Builder b = FerryConfig.builder().jdbcUrl(url)
                 .dataSourceProperty("ApplicationName", app + "-ferry").poolName(app + "-ferry").maximumPoolSize(size)
-                .minimumIdle(minimumIdle).connectionTimeout(timeout).build()));
+                .minimumIdle(minimumIdle).connectionTimeout(timeout);
+        if (lane) {
+            b.lane("reports", 1, 3);
+        }
+        FerryDataSource ferry = new FerryDataSource(b.build());
+        pools.put("ferry", ferry);
+        if (lane) {
+            pools.put("ferry-lane", ferry.lane("reports"));
+        }
         com.zaxxer.hikari.HikariConfig h = new com.zaxxer.hikari.HikariConfig();
         h.setJdbcUrl(url);
         h.addDataSourceProperty("ApplicationName", app + "-hikari");
@@ -98,7 +115,9 @@ final class SideBySideLoad implements AutoCloseable {
 
     static void closeAll(Map<String, DataSource> pools) throws Exception {
         for (DataSource ds : pools.values()) {
-            ((AutoCloseable) ds).close();
+            if (ds instanceof AutoCloseable closeable) { // a lane view closes with its pool
+                closeable.close();
+            }
         }
     }
 
@@ -108,7 +127,7 @@ final class SideBySideLoad implements AutoCloseable {
     private volatile long faultEnded;
     private volatile boolean faultOver;
 
-    /** Starts {@code callers} callers on each pool. */
+    /** Starts {@code callers} callers on each pool (a tenth of that on a lane entry). */
     SideBySideLoad(Map<String, DataSource> pools, int callers) throws SQLException {
         try (Connection c = Postgres.admin(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (request_id uuid PRIMARY KEY, pool text NOT NULL)");
@@ -116,7 +135,8 @@ final class SideBySideLoad implements AutoCloseable {
         pools.forEach((name, ds) -> {
             Figures f = new Figures(name);
             figures.put(name, f);
-            for (int i = 0; i < callers; i++) {
+            int n = name.endsWith("-lane") ? Math.max(1, callers / 10) : callers; // a lane: a tenth, within its cap
+            for (int i = 0; i < n; i++) {
                 Thread t = new Thread(() -> loop(ds, f), name + "-caller-" + i);
                 t.setDaemon(true);
                 threads.add(t);
