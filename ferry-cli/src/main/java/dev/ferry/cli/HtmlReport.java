@@ -149,6 +149,20 @@ final class HtmlReport {
                     (Math.round(b.mean_queue_wait_ms * 100) / 100).toString()]
                   .map(v => "<td>" + v + "</td>").join("") + "</tr>"; }).join("") + "</table>";
             }
+            // The fault (--fault-command or --chaos), when the run had one: a dashed grey line at its time on every
+            // chart over time (the x axis is seconds into the measured run, as --fault-at is).
+            const faultAt = DATA.summary.settings.fault_at_s;
+            const faultHooks = faultAt == null ? {} : { draw: [u => {
+              const x = u.valToPos(faultAt, "x", true), ctx = u.ctx;
+              ctx.save(); ctx.strokeStyle = "#888"; ctx.lineWidth = 1.5; ctx.setLineDash([5, 4]);
+              ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+              ctx.restore(); }] };
+            if (faultAt != null) {
+              const what = DATA.summary.settings.chaos ? "--chaos " + DATA.summary.settings.chaos
+                  : "--fault-command " + DATA.summary.settings.fault_command;
+              document.getElementById("settings").textContent += "  |  dashed grey line on the charts over time: "
+                  + what + " at " + faultAt + " s";
+            }
             // On a log scale a zero has no place: it is left out of the line (null) instead of breaking the axis.
             const drawn = {};
             const onScale = (v, log) => v == null || (log && v <= 0) ? null : v;
@@ -160,7 +174,8 @@ final class HtmlReport {
               const el = document.getElementById(id);
               if (drawn[id]) drawn[id].destroy();
               el.innerHTML = "";
-              drawn[id] = new uPlot({ width: 560, height: 260, scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+              drawn[id] = new uPlot({ width: 560, height: 260, hooks: faultHooks,
+                scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
                 axes: [{ label: "seconds" }, { label: label + (log ? " (log)" : "") }],
                 series: [{}].concat(pools.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))) },
                 [x].concat(series), el);
@@ -185,7 +200,7 @@ final class HtmlReport {
                 series.push({ label: p + " demand", stroke: COLORS[i % COLORS.length], width: 1, dash: [6, 4] });
                 data.push(at(p, s => s.active + s.waiting));
               });
-              new uPlot({ width: 560, height: 260, scales: { x: { time: false } },
+              new uPlot({ width: 560, height: 260, hooks: faultHooks, scales: { x: { time: false } },
                 axes: [{ label: "seconds" }, { label: "connections" }], series: [{}].concat(series) }, data,
                 document.getElementById("demand"));
             })();

@@ -251,10 +251,11 @@ class LoadCommandTest {
     @Test
     void chaosKillBackendsTerminatesBackendsDuringTheRunAndThePoolsCarryOn() throws Exception {
         Path json = dir.resolve("kill.json");
+        Path report = dir.resolve("kill.html");
         CliRun run = CliRun.of("load", "--url", PG, "--scenario", "sustained", "--rate", "200", "--duration", "3",
                 "--warmup", "200", "--pools", "ferry,hikari", "--side-by-side", "--no-progress",
                 "--chaos", "kill-backends:300ms", "--fault-at", "0.5", "--timeout-ms", "2000", "--json",
-                json.toString());
+                json.toString(), "--report", report.toString());
         assertThat(run.exit()).as(run.out() + run.err()).isZero();
         long kills = run.out().lines().filter(l -> l.startsWith("fault: terminated backend")).count();
         assertThat(kills).as(run.out()).isGreaterThanOrEqualTo(3);
@@ -264,6 +265,10 @@ class LoadCommandTest {
         assertThat(ferry.get("succeeded").asLong()).as("Ferry carried on").isPositive();
         assertThat(ferry.get("failed").asLong()).as("at most one failed request per backend killed")
                 .isLessThanOrEqualTo(kills);
+        // The report marks the fault on its charts over time, from the settings it embeds.
+        String html = Files.readString(report);
+        assertThat(html).contains("\"fault_at_s\":0.5", "\"chaos\":\"kill-backends:300ms\"", "faultHooks",
+                "dashed grey line on the charts over time");
     }
 
     @Test
