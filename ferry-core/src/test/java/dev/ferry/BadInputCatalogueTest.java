@@ -82,7 +82,7 @@ class BadInputCatalogueTest {
         List<Case> cases = new ArrayList<>();
         { // settings refused at build time
             Class<IllegalArgumentException> iae = IllegalArgumentException.class;
-            cases.add(c("maximumPoolSize 0", iae, () -> stub().maximumPoolSize(0).build(), "maximumPoolSize", "0"));
+            cases.add(c("maximumPoolSize 0", iae, () -> stub().maximumPoolSize(0).build(), "maximumPoolSize", "got 0"));
             cases.add(c("the same lane twice", iae, () -> stub().maximumPoolSize(10).lane("reports", 1, 2)
                     .lane("reports", 1, 3).build(), "reports", "twice"));
             cases.add(c("minimumIdle above maximumPoolSize, both set", iae,
@@ -124,9 +124,10 @@ class BadInputCatalogueTest {
             cases.add(c("metricRegistry not a Micrometer registry", iae,
                     () -> stub().metricRegistry("not a registry").build(), "metricRegistry"));
             cases.add(c("a lane whose minimum is above its cap", iae,
-                    () -> stub().maximumPoolSize(10).lane("reports", 5, 2).build(), "lane", "reports"));
+                    () -> stub().maximumPoolSize(10).lane("reports", 5, 2).build(), "lane reports", "minimum 5",
+                    "cap 2", "at least the minimum"));
         }
-        // Run time, stub driver.
+        // Run time (the stub driver where the database does not matter).
         cases.add(c("getConnection after close", SQLException.class, () -> {
             FerryDataSource ds = new FerryDataSource(stub().build());
             ds.close();
@@ -166,7 +167,7 @@ class BadInputCatalogueTest {
             try (FerryDataSource ds = new FerryDataSource(stub().build())) {
                 ds.setMaximumPoolSize(0);
             }
-        }, "maximumPoolSize", "0"));
+        }, "maximumPoolSize", "got 0"));
         cases.add(c("a lane that does not exist", IllegalArgumentException.class, () -> {
             try (FerryDataSource ds = new FerryDataSource(stub().maximumPoolSize(4).lane("reports", 1, 2).build())) {
                 ds.lane("reprots");
@@ -194,6 +195,7 @@ class BadInputCatalogueTest {
                 Thread.sleep(200);
                 waiter.interrupt();
                 waiter.join(5000);
+                assertThat(waiter.isAlive()).as("the interrupted caller returned").isFalse();
                 assertThat(stillInterrupted.get()).as("the interrupt is kept for the caller").isTrue();
                 throw got.get();
             }
@@ -218,6 +220,7 @@ class BadInputCatalogueTest {
             assertThat(done.await(5, TimeUnit.SECONDS)).as("the waiter is released at close, not at its timeout")
                     .isTrue();
             held.close();
+            assertThat(got.get()).as("the waiter's outcome").isNotNull();
             throw got.get();
         }, "closed"));
         // Batching.
@@ -247,7 +250,30 @@ class BadInputCatalogueTest {
                 throw unwrap(lookup.load(1));
             }
         }, "closed", "not executed"));
-        cases.add(c("a batch larger than the driver's parameter limit (40,000 keys at once)", null, () -> {
+        cases.add(c("a batch past the parameter limit: 40,000 keys at once on H2, split at 32,766", null, () -> {
+            String h2 = "jdbc:h2:mem:ferry-catalogue-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1";
+            try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(h2).maximumPoolSize(2)
+                    .build())) {
+                try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                    s.execute("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))");
+                    s.execute("INSERT INTO items SELECT x, 'n' || x FROM SYSTEM_RANGE(1, 40000)");
+                }
+                try (BatchedLookup<Integer, String> lookup = ds.<Integer, String>batchedLookup(Integer.class)
+                        .maxBatchSize(40_000).maxQueued(50_000).sql("SELECT id, name FROM items WHERE id IN (:keys)")
+                        .key(rs -> rs.getInt(1)).row(rs -> rs.getString(2)).build()) {
+                    List<CompletableFuture<java.util.Optional<String>>> all = new ArrayList<>();
+                    for (int i = 1; i <= 40_000; i++) {
+                        all.add(lookup.load(i));
+                    }
+                    for (int i = 0; i < all.size(); i++) {
+                        assertThat(all.get(i).get(60, TimeUnit.SECONDS)).contains("n" + (i + 1));
+                    }
+                    assertThat(lookup.stats().executions()).as("split into statements under the limit")
+                            .isGreaterThanOrEqualTo(2);
+                }
+            }
+        }));
+        cases.add(c("40,000 keys at once on PostgreSQL (one array parameter: no limit to pass)", null, () -> {
             try (FerryDataSource ds = new FerryDataSource(pg().build()); BatchedLookup<Integer, String> lookup =
                     ds.<Integer, String>batchedLookup(Integer.class).maxBatchSize(40_000).maxQueued(50_000).sql("SELECT id, name FROM "
                             + "ferry_catalogue WHERE id IN (:keys)").key(rs -> rs.getInt(1))
@@ -321,7 +347,7 @@ class BadInputCatalogueTest {
                             }
                         }
                     }
-                }, "1000"));
+                }, "not available", "timed out after 1000"));
         return cases.stream();
     }
 

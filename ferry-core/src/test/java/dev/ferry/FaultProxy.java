@@ -64,8 +64,8 @@ final class FaultProxy implements AutoCloseable {
             } catch (IOException ignored) {
                 // closed already
             }
+            sockets.remove(s); // one by one: a socket added meanwhile stays in the set, for the next cut or close
         }
-        sockets.clear();
     }
 
     private void accept() {
@@ -86,6 +86,10 @@ final class FaultProxy implements AutoCloseable {
     private void connect(Socket client) {
         while (mode == Mode.BLACK_HOLE && !closed && !client.isClosed()) {
             pause(); // taken, never answered
+        }
+        if (closed || client.isClosed()) {
+            quietlyClose(client);
+            return; // the client gave up while held in the black hole: no connection upstream for it
         }
         Socket upstream;
         try {

@@ -48,6 +48,11 @@ class PostgresRestartTest {
 
     /** The command that restarts the local test cluster in this shutdown mode (fast, immediate). */
     public static String[] restartCommand(String mode) {
+        return clusterCommand("restart", "-m", mode);
+    }
+
+    /** {@code pg_ctlcluster <version> main <action...>} for the local test cluster (stop, start, restart). */
+    public static String[] clusterCommand(String... action) {
         File conf = new File("/etc/postgresql");
         String[] versions = conf.list();
         boolean local = Postgres.url().contains("127.0.0.1") || Postgres.url().contains("localhost");
@@ -58,8 +63,14 @@ class PostgresRestartTest {
             }
             abort(why);
         }
-        java.util.Arrays.sort(versions);
-        return new String[] {"pg_ctlcluster", "--skip-systemctl-redirect", versions[versions.length - 1], "main",
-                "restart", "-m", mode};
+        String version = java.util.Arrays.stream(versions).filter(v -> v.matches("\\d+"))
+                .max(java.util.Comparator.comparingInt(Integer::parseInt)).orElseThrow(); // 16 after 9
+        String[] command = new String[4 + action.length];
+        command[0] = "pg_ctlcluster";
+        command[1] = "--skip-systemctl-redirect";
+        command[2] = version;
+        command[3] = "main";
+        System.arraycopy(action, 0, command, 4, action.length);
+        return command;
     }
 }

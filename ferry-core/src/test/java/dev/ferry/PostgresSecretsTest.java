@@ -21,14 +21,20 @@ import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 
 /**
- * A password and a secret driver property, set every way a user can set them (the password setting, the URL, a
- * driver property, a replica's URL), never show in what Ferry writes or shows, across errors driven on purpose:
- * the log (captured), {@code toString} of the data source, its configuration and its pool, every JMX attribute,
- * every metric call, every event, and every message in the chain of every exception thrown to the caller.
+ * A password and secret driver properties, set the ways a user sets them (the password setting, the URL, a driver
+ * property, a {@code Properties} object, a replica's URL, a bean's setters), never show in what Ferry writes or
+ * shows, across errors driven on purpose: the log as the tests run it (INFO and above, captured from
+ * {@code System.err}; DEBUG lines are not produced here), {@code toString} of the data source, its configuration and
+ * its pool, every JMX attribute, every metric call, every event heard by the first pool's listener, and every
+ * message in the chain of every exception thrown to the caller. One secret has the characters that end a URL
+ * parameter or a masked value ({@code & ; , ) @}), so a value masked only in part would show. Not driven here: a
+ * failed password authentication (the test server trusts loopback connections).
  */
 class PostgresSecretsTest {
 
     static final String SECRET = "S3cr3t-Ferry-42";
+    /** Not in a URL (it would need escaping there): in the password setting and the driver properties. */
+    static final String ODD_SECRET = "0dd&Se;cr,et)@42";
 
     /** Everything seen, to be searched for the secret at the end. */
     private final List<String> seen = new ArrayList<>();
@@ -64,7 +70,8 @@ class PostgresSecretsTest {
         see(logged);
         assertThat(seen).hasSizeGreaterThan(20);
         for (String s : seen) {
-            assertThat(s).as("shown: %s", s.length() > 300 ? s.substring(0, 300) + "..." : s).doesNotContain(SECRET);
+            assertThat(s).as("shown: %s", s.length() > 300 ? s.substring(0, 300) + "..." : s).doesNotContain(SECRET)
+                    .doesNotContain(ODD_SECRET).doesNotContain("0dd&Se").doesNotContain("cr,et)@42");
         }
     }
 
@@ -134,6 +141,22 @@ class PostgresSecretsTest {
         assertThat(metricCalls).isNotEmpty();
         metricCalls.forEach(this::see);
 
+        // The odd secret as the password and in a Properties object, on a pool that works and one that cannot start.
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("sslpassword", ODD_SECRET);
+        props.setProperty("password", ODD_SECRET);
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(Postgres.url())
+                .poolName("ferry-secrets-odd").password(ODD_SECRET).dataSourceProperties(props).maximumPoolSize(1)
+                .build()); Connection c = ds.getConnection()) {
+            see(ds);
+            see(ds.getConfig());
+            see(c);
+        }
+        assertThatThrownBy(() -> new FerryDataSource(FerryConfig.builder()
+                .jdbcUrl("jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1")
+                .poolName("ferry-secrets-odd-down").password(ODD_SECRET).dataSourceProperties(props)
+                .connectionTimeout(Duration.ofMillis(500)).initializationFailTimeout(Duration.ofMillis(500)).build()))
+                .satisfies(this::seeChain);
         // A pool that cannot start: the URL and the password in the exception and the log.
         String down = "jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1&password=" + SECRET;
         assertThatThrownBy(() -> new FerryDataSource(FerryConfig.builder().jdbcUrl(down).password(SECRET)

@@ -31,17 +31,27 @@ import javax.sql.DataSource;
 final class SideBySideLoad implements AutoCloseable {
 
     static final String TABLE = "ferry_fault_writes";
+    private static final int BUCKETS = 30_000; // 5 minutes of 10 ms
+    private static final long BUCKET_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     /** One pool's figures. */
     static final class Figures {
         final String pool;
         final AtomicLong ok = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
-        /** Errors of calls that started after the fault ended: what the pool, not the fault, cost. */
-        final AtomicLong errorsAfterFault = new AtomicLong();
+        /** When each failed call started (nanoTime): few, kept to count those after the fault ended. */
+        final ConcurrentLinkedQueue<Long> failureStarts = new ConcurrentLinkedQueue<>();
+        /** Per 10 ms of start time since {@link #origin}: the earliest end of a successful call started then. */
+        final java.util.concurrent.atomic.AtomicLongArray okEnds = new java.util.concurrent.atomic.AtomicLongArray(
+                BUCKETS);
+        final long origin = System.nanoTime();
+
+        {
+            for (int i = 0; i < BUCKETS; i++) {
+                okEnds.set(i, Long.MAX_VALUE);
+            }
+        }
         final AtomicLong slowestNanos = new AtomicLong();
-        /** End (nanoTime) of the first success that started after {@link #faultEnded}. */
-        final AtomicLong firstOkAfterFault = new AtomicLong(Long.MAX_VALUE);
         final Map<String, String> writes = new ConcurrentHashMap<>(); // request id -> acked | failed | unknown
         final ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
         final Set<String> errorKinds = ConcurrentHashMap.newKeySet();
@@ -61,15 +71,32 @@ final class SideBySideLoad implements AutoCloseable {
             return String.format(java.util.Locale.ROOT, "%s: %d ok, %d errors (%d after the fault ended), slowest "
                             + "call %d ms, first success %s "
                             + "after the fault ended; writes acked %d, failed %d, unknown %d, lost %d, failed-but-present %d; "
-                            + "errors seen: %s", pool, ok.get(), errors.get(), errorsAfterFault.get(),
+                            + "errors seen: %s", pool, ok.get(), errors.get(), errorsAfterFault(),
                     TimeUnit.NANOSECONDS.toMillis(slowestNanos.get()), recoveryMillis() < 0 ? "never"
                             : recoveryMillis() + " ms", count("acked"), count("failed"), count("unknown"), lost,
                     ghosts, errorKinds);
         }
 
+        /**
+         * From the end of the fault to the end of the first successful call that started after it (to within the
+         * 10 ms of a start bucket, rounded up: a call that started in the bucket holding the fault's end is not
+         * counted); -1 if none.
+         */
         long recoveryMillis() {
-            long first = firstOkAfterFault.get();
+            long first = Long.MAX_VALUE;
+            for (int i = bucket(faultEnded) + 1; i < BUCKETS; i++) {
+                first = Math.min(first, okEnds.get(i));
+            }
             return first == Long.MAX_VALUE ? -1 : TimeUnit.NANOSECONDS.toMillis(Math.max(0, first - faultEnded));
+        }
+
+        /** Failed calls that started after the fault ended: what the pool, not the fault, cost. */
+        long errorsAfterFault() {
+            return failureStarts.stream().filter(t -> t - faultEnded >= 0).count();
+        }
+
+        int bucket(long nanos) {
+            return (int) Math.max(0, Math.min(BUCKETS - 1, (nanos - origin) / BUCKET_NANOS));
         }
 
         volatile long faultEnded;
@@ -124,13 +151,12 @@ final class SideBySideLoad implements AutoCloseable {
     private final Map<String, Figures> figures = new LinkedHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private volatile long faultEnded;
-    private volatile boolean faultOver;
 
     /** Starts {@code callers} callers on each pool (a tenth of that on a lane entry). */
     SideBySideLoad(Map<String, DataSource> pools, int callers) throws SQLException {
         try (Connection c = Postgres.admin(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (request_id uuid PRIMARY KEY, pool text NOT NULL)");
+            s.execute("TRUNCATE " + TABLE); // each run checks its own rows, and the table does not grow run to run
         }
         pools.forEach((name, ds) -> {
             Figures f = new Figures(name);
@@ -153,11 +179,13 @@ final class SideBySideLoad implements AutoCloseable {
         return figures.values().stream().mapToLong(f -> f.ok.get()).min().orElse(0);
     }
 
-    /** Marks the end of the fault: recovery is measured from here. */
+    /** Marks the end of the fault now: recovery is measured from here. */
     void faultEnded() {
-        long now = System.nanoTime();
-        faultEnded = now;
-        faultOver = true;
+        faultEnded(System.nanoTime());
+    }
+
+    /** Marks the end of the fault at {@code now} (a nanoTime reading, maybe in the past). */
+    void faultEnded(long now) {
         figures.values().forEach(f -> f.faultEnded = now);
     }
 
@@ -207,14 +235,10 @@ final class SideBySideLoad implements AutoCloseable {
             f.slowestNanos.accumulateAndGet(end - start, Math::max);
             if (ok) {
                 f.ok.incrementAndGet();
-                if (faultOver && start - faultEnded >= 0) {
-                    f.firstOkAfterFault.accumulateAndGet(end, Math::min);
-                }
+                f.okEnds.accumulateAndGet(f.bucket(start), end, Math::min);
             } else {
                 f.errors.incrementAndGet();
-                if (faultOver && start - faultEnded >= 0) {
-                    f.errorsAfterFault.incrementAndGet();
-                }
+                f.failureStarts.add(start);
                 try {
                     Thread.sleep(5); // a caller backing off a little, not spinning against a dead server
                 } catch (InterruptedException e) {

@@ -165,6 +165,10 @@ final class LoadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ("pool-spike".equalsIgnoreCase(scenarioName)) {
+            if (chaos != null) {
+                throw new IllegalArgumentException("--chaos: got it with --scenario pool-spike, which runs on the stub "
+                        + "driver; allowed: a scenario on a real database");
+            }
             return poolSpike();
         }
         if ("failover".equalsIgnoreCase(scenarioName)) {
@@ -242,6 +246,9 @@ final class LoadCommand implements Callable<Integer> {
         if (chaos != null && faultCommand != null) {
             throw new IllegalArgumentException("--chaos/--fault-command: got both; allowed: one fault per run");
         }
+        if (chaos != null && faultAt < 0) {
+            throw new IllegalArgumentException("--fault-at: got " + faultAt + " s; allowed: 0 s or later");
+        }
         if (chaos == null) {
             return faultCommand == null ? null : new Fault(faultCommand, at);
         }
@@ -258,6 +265,10 @@ final class LoadCommand implements Callable<Integer> {
         }
         if (c.equals("kill-backends") || c.startsWith("kill-backends:")) {
             return new BackendKiller(url, credentials, at, BackendKiller.interval(c));
+        }
+        if (c.equals("promote")) {
+            throw new IllegalArgumentException("--chaos promote: got it with --scenario " + scenarioName
+                    + "; allowed: only with --scenario failover (and --replica)");
         }
         throw new IllegalArgumentException("--chaos: got '" + chaos + "'; allowed: kill-backends, "
                 + "kill-backends:<interval> (500ms, 2s), restart, or promote (failover)");

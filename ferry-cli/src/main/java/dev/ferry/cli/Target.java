@@ -72,18 +72,27 @@ abstract class Target implements AutoCloseable {
                 "none", -1, null), timeout);
     }
 
-    /** A target with the scenario's pool size, reserve, minimumIdle and (Ferry only) sizing policy. */
-    /** The application_name each pool's PostgreSQL sessions carry: {@code --chaos kill-backends} kills only these. */
-    static final String APPLICATION_PREFIX = "ferry-load-";
+    /**
+     * The application_name prefix of this run's PostgreSQL sessions, {@code ferry-load-<pid>-}, followed by the pool's
+     * name: {@code --chaos kill-backends} kills only these, never another application's or another run's.
+     */
+    static final String APPLICATION_PREFIX = "ferry-load-" + ProcessHandle.current().pid() + "-";
 
     /** A PostgreSQL URL tagged with the pool's application_name, unless the user set one; other URLs unchanged. */
     static String applicationName(String url, String pool) {
-        if (!url.startsWith("jdbc:postgresql:") || url.toLowerCase(Locale.ROOT).contains("applicationname=")) {
+        if (!url.startsWith("jdbc:postgresql:") || setsApplicationName(url)) {
             return url;
         }
-        return url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + APPLICATION_PREFIX + pool;
+        String sep = url.endsWith("?") || url.endsWith("&") ? "" : url.contains("?") ? "&" : "?";
+        return url + sep + "ApplicationName=" + APPLICATION_PREFIX + pool;
     }
 
+    /** Whether the URL sets pgjdbc's ApplicationName itself. */
+    static boolean setsApplicationName(String url) {
+        return url.toLowerCase(Locale.ROOT).matches(".*[?&]applicationname=.*");
+    }
+
+    /** A target with the scenario's pool size, reserve, minimumIdle and (Ferry only) sizing policy. */
     static Target create(String name, String url, Properties credentials, Scenario scenario, Duration timeout) {
         int poolSize = scenario.poolSize();
         String key = name.toLowerCase(Locale.ROOT);

@@ -114,6 +114,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * promoted replica, and writers wait for it to be found.
      */
     private static final long FAILOVER_BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+    private static final java.lang.invoke.VarHandle BROKEN_AT;
+
+    static {
+        try {
+            BROKEN_AT = java.lang.invoke.MethodHandles.lookup().findVarHandle(ConnectionPool.class, "brokenAt",
+                    long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private static final int CLOSER_THREADS = 4;
     /** Connects in parallel while callers wait (a database restart empties the pool with callers queued). */
     private static final int MAX_FILLERS = 3;
@@ -364,7 +374,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                             + sql.getMessage(), sql.getSQLState(), e);
                 }
                 LockSupport.parkNanos(Math.min(backoff, remaining));
-                backoff = Math.min(backoff * 2, backoffMaxNanos);
+                backoff = Math.min(backoff * 2, backoffCap(asSqlException(e)));
             }
         }
     }
@@ -865,12 +875,50 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     /**
      * Whether an idle connection is checked before it is lent: when it has been idle longer than the bypass
-     * window (as in HikariCP), or when it was last used before a connection of this pool was found broken, since
-     * whatever broke that one (a restart, every backend terminated, a network cut) may have broken it too. So after
-     * every backend dies at once, the first borrower to hit a dead connection is the only one to see an error.
+     * window (as in HikariCP), or when it was returned (and not checked since) before a connection of this pool was
+     * found broken by a lost session or link, since whatever broke that one (a restart, every backend terminated, a
+     * network cut) may have broken it too. So after every backend dies at once, of borrowers that come one after
+     * another only the first to hit a dead connection sees an error; borrowers that took idle connections at the
+     * same moment, before any failure was seen, may each see one.
      */
     private boolean needsValidation(PoolEntry entry, long now) {
-        return now - entry.lastAccessed > ALIVE_BYPASS_NANOS || entry.lastAccessed - brokenAt < 0;
+        if (now - entry.lastAccessed > ALIVE_BYPASS_NANOS) {
+            return true;
+        }
+        long broken = brokenAt;
+        return entry.lastAccessed - broken < 0 && entry.lastAlive - broken < 0;
+    }
+
+    /**
+     * Records that a connection was found broken by a lost session or link (not a statement error or an
+     * application's eviction): moves {@link #brokenAt} forward, never back.
+     */
+    private void noteSessionLost(Exception cause) {
+        if (!sessionLost(cause)) {
+            return;
+        }
+        long now = ticker.read();
+        for (;;) { // forward only: a slower caller with an older reading must not move it back
+            long before = brokenAt;
+            if (now - before <= 0 || BROKEN_AT.compareAndSet(this, before, now)) {
+                return;
+            }
+        }
+    }
+
+    private static boolean sessionLost(Exception cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof SQLException s && s.getSQLState() != null) {
+                String state = s.getSQLState();
+                if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private Connection lend(PoolEntry entry, long now) {
@@ -1106,8 +1154,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     void markBroken(PoolEntry entry, Exception cause) {
-        brokenAt = ticker.read(); // idle connections used before now are validated before they are lent
         if (!entry.evict) {
+            noteSessionLost(cause); // once per connection: idle ones returned before now are checked before lending
             entry.evict("broken" + (cause instanceof SQLException s && s.getSQLState() != null
                     ? " (SQLState " + s.getSQLState() + ")" : "") + ": " + cause); // logged (rate-limited) as the eviction event when it is retired
             LOG.debug("{} - connection {} marked broken: {}", poolName, entry, cause.toString());
@@ -1318,7 +1366,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     LOG.debug("{} - could not open a connection (retrying in {}ms or when a caller waits): {}",
                             poolName, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
                     backOff(backoff);
-                    backoff = Math.min(backoff * 2, backoffMaxNanos);
+                    backoff = Math.min(backoff * 2, backoffCap(lastConnectFailure));
                     continue;
                 }
                 pendingCreates.decrementAndGet();
@@ -1376,6 +1424,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         } finally {
             backingOff = null;
         }
+    }
+
+    /**
+     * The back-off's cap: shorter with failover on (each attempt also looks for a promoted replica), but never
+     * after an authentication failure, where retrying faster only locks accounts and floods logs sooner.
+     */
+    private long backoffCap(SQLException last) {
+        boolean authentication = last != null && last.getSQLState() != null && last.getSQLState().startsWith("28");
+        return authentication ? BACKOFF_MAX_NANOS : backoffMaxNanos;
     }
 
     private static SQLException asSqlException(Throwable e) {
