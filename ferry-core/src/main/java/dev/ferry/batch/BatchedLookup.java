@@ -9,8 +9,11 @@ import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -28,6 +31,7 @@ import javax.sql.DataSource;
  *         .row(rs -> new User(rs.getLong("id"), rs.getString("name")))
  *         .build();
  * Optional<User> u = users.get(42L);            // blocking, or users.load(42L) for a future
+ * Map<Long, User> page = users.loadMany(ids).get(); // a page of ids at once, coalesced with other callers'
  * }</pre>
  *
  * <p>Batching follows {@link Batcher}'s rules (natural batching, deadlines, priority bypass, kill switch). A key
@@ -77,6 +81,48 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
 
     public CompletableFuture<Optional<V>> load(K key, Priority priority) {
         return batcher.request(normalized(key), priority, false).future.map(this::first);
+    }
+
+    /**
+     * The first row of each key, asked for at once: a caller with a page of ids in hand. Each distinct key joins
+     * the queue as a single {@link #load} does, so the keys go out with other callers' keys, in as few statements
+     * as the batch size allows, and a key already being looked up is shared. The map holds the distinct keys in
+     * the collection's order, each with its row, or the builder's {@code missingValue}; a key with no row (and no
+     * missing value) is left out. If any key fails (a null key, a statement that failed), the future fails with
+     * that key's error; the other keys' lookups still run. Cancelling the future withdraws the keys not yet sent.
+     *
+     * @throws NullPointerException if {@code keys} is null (a null key in it fails the future instead)
+     */
+    public CompletableFuture<Map<K, V>> loadMany(Collection<? extends K> keys) {
+        return loadMany(keys, Priority.NORMAL);
+    }
+
+    public CompletableFuture<Map<K, V>> loadMany(Collection<? extends K> keys, Priority priority) {
+        Objects.requireNonNull(keys, "keys");
+        Map<K, CompletableFuture<Optional<V>>> each = new LinkedHashMap<>();
+        for (K key : keys) {
+            if (!each.containsKey(key)) {
+                each.put(key, load(key, priority));
+            }
+        }
+        CompletableFuture<Map<K, V>> all = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                each.values().forEach(f -> f.cancel(false)); // withdraws those not sent; the others complete
+                return super.cancel(mayInterruptIfRunning);
+            }
+        };
+        CompletableFuture.allOf(each.values().toArray(new CompletableFuture<?>[0])).whenComplete((ignored, error) -> {
+            if (error != null) {
+                all.completeExceptionally(error instanceof java.util.concurrent.CompletionException
+                        && error.getCause() != null ? error.getCause() : error);
+                return;
+            }
+            Map<K, V> rows = new LinkedHashMap<>();
+            each.forEach((key, f) -> f.join().ifPresent(v -> rows.put(key, v)));
+            all.complete(Collections.unmodifiableMap(rows));
+        });
+        return all;
     }
 
     /** Every row for the key (one-to-many), possibly none. */

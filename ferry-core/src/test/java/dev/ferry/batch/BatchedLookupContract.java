@@ -77,6 +77,50 @@ abstract class BatchedLookupContract {
     }
 
     @Test
+    void loadManyReturnsEachKeysRowInOrderAndSharesStatementsWithOtherCallers() throws Exception {
+        ExecutorService executor = Executors.newFixedThreadPool(16);
+        try (BatchedLookup<Long, User> users = users()) {
+            List<Long> page = new ArrayList<>();
+            for (long id = 400; id >= 1; id--) { // descending: the map keeps the caller's order
+                page.add(id);
+            }
+            page.add(7L); // a duplicate: asked once
+            page.add((long) USERS + 10); // no such user: left out
+            List<CompletableFuture<java.util.Map<Long, User>>> pages = new ArrayList<>();
+            List<CompletableFuture<Optional<User>>> singles = new ArrayList<>();
+            for (int i = 0; i < 10; i++) { // ten callers with a page each, beside 200 single lookups
+                pages.add(CompletableFuture.supplyAsync(() -> users.loadMany(page), executor).thenCompose(f -> f));
+            }
+            for (long id = 1000; id < 1200; id++) {
+                long key = id;
+                singles.add(CompletableFuture.supplyAsync(() -> users.load(key), executor).thenCompose(f -> f));
+            }
+            for (CompletableFuture<java.util.Map<Long, User>> f : pages) {
+                java.util.Map<Long, User> got = f.get(30, TimeUnit.SECONDS);
+                assertThat(got).hasSize(400).doesNotContainKey((long) USERS + 10);
+                assertThat(got.keySet()).first().isEqualTo(400L);
+                assertThat(got.get(7L)).isEqualTo(new User(7, "user-7"));
+                got.forEach((id, u) -> assertThat(u).isEqualTo(new User(id, "user-" + id)));
+            }
+            for (int i = 0; i < singles.size(); i++) {
+                assertThat(singles.get(i).get(30, TimeUnit.SECONDS)).contains(new User(1000 + i, "user-" + (1000 + i)));
+            }
+            long requests = users.stats().requests();
+            assertThat(requests).as("each page's distinct keys, and the single lookups").isEqualTo(10 * 401 + 200);
+            assertThat(counting.executions.get()).as("statements for 10 pages of 401 keys and 200 single lookups")
+                    .isLessThan(requests / 20);
+            assertThat(users.loadMany(List.of()).get(5, TimeUnit.SECONDS)).isEmpty();
+            List<Long> withNull = new ArrayList<>(List.of(1L, 2L));
+            withNull.add(null);
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> users.loadMany(withNull)
+                    .get(30, TimeUnit.SECONDS))).isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .cause().isInstanceOf(SQLException.class).hasMessageContaining("key is null");
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
     void concurrentLookupsAreCoalescedIntoFewStatements() throws Exception {
         int callers = 2_000;
         ExecutorService executor = Executors.newFixedThreadPool(64);
