@@ -35,7 +35,8 @@ import org.postgresql.PGConnection;
  * pool of the same size. Three cases, from issue 3:
  * <ol>
  *   <li>{@code lookup}: N concurrent callers (default 10,000 virtual threads), each reading one row by id, again
- *       and again for the measured window;
+ *       and again for the measured window; then 10 callers each asking for 256 keys at once ({@code loadMany}),
+ *       and the plain-JDBC ceiling (see {@link #ceiling}) in the same process, with Ferry's share of it;
  *   <li>{@code write}: N concurrent callers (default 1,000), each inserting one row at a time; COPY's rate is
  *       shown as the ceiling;
  *   <li>{@code idle}: one caller, one lookup at a time: the latency the batcher adds to a pooled query.
@@ -231,11 +232,83 @@ public final class BatchingBench {
             f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
             stats = users.stats();
         }
+        Round many;
+        try (FerryDataSource ds = ferry();
+             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
+                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
+                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
+                     .maxInFlight(inFlight != null ? inFlight : poolSize)
+                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
+            Round pages = sustained(CEILING_THREADS, 3, seconds, i -> users.loadMany(randomKeys()).get());
+            many = new Round(pages.perSecond * CEILING_KEYS, pages.latency, 0);
+        }
+        double ceiling = ceiling();
         print("HikariCP, one query per request", h, "lookups", "one statement per lookup");
         print("Ferry, batched", f, "lookups", String.format(Locale.ROOT,
                 "%.1f lookups per statement, batches up to %d", stats.efficiency(),
                 stats.sizeHistogram().keySet().stream().mapToInt(Integer::intValue).max().orElse(0)));
-        System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx%n", f.perSecond / h.perSecond);
+        print("Ferry, loadMany of 256 keys", many, "lookups", CEILING_THREADS + " callers; latency per page");
+        System.out.printf(Locale.ROOT, "  plain-JDBC ceiling: %,.0f lookups/s (%d platform threads, each its own "
+                + "connection, a %d-key = ANY(?) query with a Long[] array, rows decoded)%n", ceiling,
+                CEILING_THREADS, CEILING_KEYS);
+        System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx; ferry/ceiling: %.2f; loadMany/ceiling: "
+                + "%.2f%n", f.perSecond / h.perSecond, f.perSecond / ceiling, many.perSecond / ceiling);
+    }
+
+    private static final int CEILING_THREADS = 10;
+    private static final int CEILING_KEYS = 256;
+
+    private static List<Long> randomKeys() {
+        List<Long> keys = new ArrayList<>(CEILING_KEYS);
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        for (int k = 0; k < CEILING_KEYS; k++) {
+            keys.add(r.nextLong(1, ROWS + 1));
+        }
+        return keys;
+    }
+
+    /**
+     * The honest ceiling for batched point lookups from Java, measured in the same process and window: plain
+     * pgjdbc, {@value #CEILING_THREADS} platform threads each on its own connection, each running the same
+     * {@value #CEILING_KEYS}-key {@code SELECT id, name ... WHERE id = ANY(?)} with a typed {@code Long[]}, rows
+     * decoded to objects. Lookups per second (keys asked for, found or not).
+     */
+    private double ceiling() throws Exception {
+        String sql = "SELECT id, name FROM ferry_bench_users WHERE id = ANY(?)";
+        ExecutorService threads = Executors.newFixedThreadPool(CEILING_THREADS);
+        AtomicLong queries = new AtomicLong();
+        long measureFrom = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        long end = measureFrom + TimeUnit.SECONDS.toNanos(seconds);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < CEILING_THREADS; t++) {
+                futures.add(threads.submit((Callable<Void>) () -> {
+                    try (Connection c = java.sql.DriverManager.getConnection(url);
+                         PreparedStatement ps = c.prepareStatement(sql)) {
+                        long now;
+                        while ((now = System.nanoTime()) < end) {
+                            ps.setArray(1, c.createArrayOf("bigint", randomKeys().toArray(new Long[0])));
+                            List<Object[]> rows = new ArrayList<>(CEILING_KEYS);
+                            try (ResultSet rs = ps.executeQuery()) {
+                                while (rs.next()) {
+                                    rows.add(new Object[] {rs.getLong(1), rs.getString(2)});
+                                }
+                            }
+                            if (now >= measureFrom && System.nanoTime() < end && !rows.isEmpty()) {
+                                queries.incrementAndGet();
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(5, TimeUnit.MINUTES);
+            }
+        } finally {
+            threads.shutdown();
+        }
+        return queries.get() * (double) CEILING_KEYS / seconds;
     }
 
     private void writes(int n) throws Exception {
