@@ -86,7 +86,7 @@ public final class BatchingBench {
                 case "--in-flight" -> inFlight = Integer.parseInt(args[++i]);
                 case "--batch-size" -> batchSize = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; allowed: --url, "
-                        + "--case lookup|write|idle|group|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
+                        + "--case lookup|lookup-ferry|lookup-pools|write|idle|group|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
             }
         }
         BatchingBench bench = new BatchingBench(url, poolSize, seconds, inFlight, batchSize);
@@ -97,6 +97,12 @@ public final class BatchingBench {
                 Runtime.getRuntime().availableProcessors(), Runtime.version());
         if (which.equals("all") || which.equals("lookup")) {
             bench.lookups(lookups);
+        }
+        if (which.equals("lookup-ferry")) { // Ferry's one-key lookups alone: for a profiler
+            bench.ferryLookups(lookups);
+        }
+        if (which.equals("lookup-pools")) {
+            bench.lookupPoolSizes(lookups);
         }
         if (which.equals("all") || which.equals("write")) {
             bench.writes(writers);
@@ -253,6 +259,37 @@ public final class BatchingBench {
                 CEILING_THREADS, CEILING_KEYS);
         System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx; ferry/ceiling: %.2f; loadMany/ceiling: "
                 + "%.2f%n", f.perSecond / h.perSecond, f.perSecond / ceiling, many.perSecond / ceiling);
+    }
+
+    /** Ferry's one-key lookups alone, for a profiler (JFR) to see only them. */
+    private void ferryLookups(int n) throws Exception {
+        try (FerryDataSource ds = ferry();
+             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
+                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
+                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
+                     .maxInFlight(inFlight != null ? inFlight : poolSize)
+                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
+            Round f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+            print("Ferry, batched", f, "lookups", String.format(Locale.ROOT, "%.1f lookups per statement",
+                    users.stats().efficiency()));
+        }
+    }
+
+    /** Ferry's one-key lookups on pools of 1, 2, 4, 8 and 16 connections (maxInFlight = pool size). */
+    private void lookupPoolSizes(int n) throws Exception {
+        System.out.printf(Locale.ROOT, "%n%,d concurrent point lookups by pool size%n", n);
+        for (int size : new int[] {1, 2, 4, 8, 16}) {
+            try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(url).maximumPoolSize(size)
+                    .poolName("bench-ferry-" + size).build());
+                 BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
+                         .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
+                         .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2)).maxInFlight(size)
+                         .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
+                Round f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+                print("Ferry, pool of " + size, f, "lookups", String.format(Locale.ROOT, "%.1f lookups per statement",
+                        users.stats().efficiency()));
+            }
+        }
     }
 
     private static final int CEILING_THREADS = 10;
