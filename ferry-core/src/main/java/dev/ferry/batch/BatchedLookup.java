@@ -163,6 +163,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         private RowReader<V> row;
         private V missing;
         private Function<K, K> normalizer;
+        private Object[] params = new Object[0];
 
         /** Lookups default to 256 keys per query: measured on PostgreSQL, 1.5x the throughput of 100. */
         private Builder(DataSource dataSource, Class<K> keyType) {
@@ -170,9 +171,23 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             this.keyType = Objects.requireNonNull(keyType, "keyType");
         }
 
-        /** The query, with exactly one {@code IN (:keys)} where the key list goes, and no other parameters. */
+        /**
+         * The query, with exactly one {@code IN (:keys)} where the key list goes, and a {@code ?} for each value of
+         * {@link #params} (none by default).
+         */
         public Builder<K, V> sql(String sql) {
             this.sql = sql;
+            return this;
+        }
+
+        /**
+         * Fixed values for the query's {@code ?} placeholders, in order, bound in every statement around the key
+         * list: {@code sql("SELECT id, name FROM users WHERE tenant_id = ? AND id IN (:keys)").params(tenantId)}.
+         * They are the same for every key of this lookup (one lookup per tenant, or a composite key otherwise).
+         * Where the database limits parameters per statement, they count against it.
+         */
+        public Builder<K, V> params(Object... values) {
+            this.params = Objects.requireNonNull(values, "params").clone();
             return this;
         }
 
@@ -213,7 +228,8 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
 
         @SuppressWarnings("unchecked")
         public BatchedLookup<K, V> build() {
-            KeyListSql keyList = KeyListSql.of(sql, keyType, arrayType);
+            KeyListSql keyList = KeyListSql.of(sql, keyType, arrayType, params.length);
+            Object[] fixed = params.clone();
             if (key == null) {
                 throw new IllegalArgumentException("key: got null; allowed: a reader of the row's key, "
                         + "e.g. rs -> rs.getLong(\"id\")");
@@ -241,8 +257,9 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                         dialect.set(d);
                     }
                     KeyedResult<K, List<V>> out = new KeyedResult<>(keys.size());
-                    for (int from = 0; from < keys.size(); from += d.maxKeys) {
-                        List<K> chunk = keys.subList(from, Math.min(keys.size(), from + d.maxKeys));
+                    int perStatement = keyList.maxKeys(d);
+                    for (int from = 0; from < keys.size(); from += perStatement) {
+                        List<K> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));
                         long left = deadline - System.nanoTime(); // after the pool wait and earlier chunks
                         if (left <= 0) {
                             throw new java.sql.SQLTimeoutException("the batch's deadline passed before all its "
@@ -250,7 +267,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                         }
                         try (PreparedStatement ps = c.prepareStatement(keyList.sql(d, chunk.size()))) {
                             ps.setQueryTimeout(statementTimeoutSeconds(left));
-                            keyList.bind(c, ps, d, chunk);
+                            keyList.bind(c, ps, d, chunk, fixed);
                             try (ResultSet rs = ps.executeQuery()) {
                                 readRows(rs, keyReader, rowReader, normalize, out);
                             }

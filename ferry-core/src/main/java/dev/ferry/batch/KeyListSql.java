@@ -28,8 +28,10 @@ import java.util.regex.Pattern;
  * </ul>
  *
  * <p>Everything that can be checked without a connection is checked at build: exactly one {@code IN (:keys)}, not
- * negated ({@code NOT IN} cannot be batched: its rows do not belong to one key), no other parameters, and a key
- * type whose PostgreSQL array element type is known (or given).
+ * negated ({@code NOT IN} cannot be batched: its rows do not belong to one key), exactly one {@code ?} (outside
+ * quotes and comments) for each fixed parameter given, and a key type whose PostgreSQL array element type is known
+ * (or given). Fixed parameters are bound around the key list in every statement and count against the database's
+ * limit on parameters ({@link #maxKeys}).
  */
 final class KeyListSql {
 
@@ -78,17 +80,31 @@ final class KeyListSql {
 
     private final String template;
     private final String arrayType;
+    /** Fixed parameters ({@code ?}) in the query before the key list, and in all. */
+    private final int fixedBefore;
+    private final int fixed;
 
-    private KeyListSql(String template, String arrayType) {
+    private KeyListSql(String template, String arrayType, int fixedBefore, int fixed) {
         this.template = template;
         this.arrayType = arrayType;
+        this.fixedBefore = fixedBefore;
+        this.fixed = fixed;
+    }
+
+    static KeyListSql of(String template, Class<?> keyType, String arrayType) {
+        return of(template, keyType, arrayType, 0);
     }
 
     /**
      * @throws IllegalArgumentException naming the problem: no {@code IN (:keys)}, more than one, {@code NOT IN},
-     *                                  other parameters, or a key type with no known PostgreSQL array type
+     *                                  a '?' count other than the fixed parameters, or a key type with no known
+     *                                  PostgreSQL array type
      */
-    static KeyListSql of(String template, Class<?> keyType, String arrayType) {
+    /**
+     * @param fixedParams how many fixed parameters the caller binds around the key list ({@code params(...)}):
+     *                    the query must hold exactly that many {@code ?} outside quotes
+     */
+    static KeyListSql of(String template, Class<?> keyType, String arrayType, int fixedParams) {
         if (template == null) {
             throw new IllegalArgumentException("sql: got null; allowed: a query with one 'IN (:keys)'");
         }
@@ -106,9 +122,18 @@ final class KeyListSql {
                     + "allowed: exactly one key list");
         }
         String rest = KEYS.matcher(template).replaceFirst("");
-        if (rest.contains(":keys") || rest.indexOf('?') >= 0) {
+        if (rest.contains(":keys")) {
             throw new IllegalArgumentException("sql: got '" + template + "'; allowed: one 'IN (:keys)' and no other "
-                    + "parameters (no '?', no other ':keys'): the lookup binds only the key list");
+                    + "':keys'");
+        }
+        Matcher at = KEYS.matcher(template);
+        at.find();
+        int before = placeholders(template.substring(0, at.start()));
+        int all = before + placeholders(template.substring(at.end()));
+        if (all != fixedParams) {
+            throw new IllegalArgumentException("sql: got '" + template + "' with " + all + " '?' outside the key list "
+                    + "and " + fixedParams + " value(s) from params(...); allowed: one params value per '?', in order "
+                    + "(e.g. WHERE tenant_id = ? AND id IN (:keys) with params(tenantId))");
         }
         if (keyType.isArray() || keyType.isPrimitive()) {
             throw new IllegalArgumentException("keyType: got " + keyType.getName() + "; allowed: a class with value "
@@ -121,7 +146,37 @@ final class KeyListSql {
                     + "array type Ferry knows; allowed: " + supportedTypes() + ", or any type with "
                     + "arrayType(\"<PostgreSQL element type>\") set");
         }
-        return new KeyListSql(template, type);
+        return new KeyListSql(template, type, before, all);
+    }
+
+    /** JDBC placeholders: {@code ?} outside quotes and comments, not pgjdbc's escaped {@code ??}. */
+    static int placeholders(String sql) {
+        int n = 0;
+        for (int i = 0; i < sql.length(); i++) {
+            char ch = sql.charAt(i);
+            if (ch == '\'' || ch == '"') {
+                int close = sql.indexOf(ch, i + 1);
+                i = close < 0 ? sql.length() : close;
+            } else if (ch == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
+                int eol = sql.indexOf('\n', i);
+                i = eol < 0 ? sql.length() : eol;
+            } else if (ch == '/' && i + 1 < sql.length() && sql.charAt(i + 1) == '*') {
+                int end = sql.indexOf("*/", i + 2);
+                i = end < 0 ? sql.length() : end + 1;
+            } else if (ch == '?') {
+                if (i + 1 < sql.length() && sql.charAt(i + 1) == '?') {
+                    i++; // ?? : pgjdbc's escape for a literal ? operator
+                } else {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The most keys one statement may carry in this dialect, beside the fixed parameters. */
+    int maxKeys(Dialect dialect) {
+        return Math.max(1, dialect.maxKeys - fixed);
     }
 
     private static String supportedTypes() {
@@ -133,7 +188,7 @@ final class KeyListSql {
         if (dialect == Dialect.POSTGRES) {
             return KEYS.matcher(template).replaceFirst("= ANY(?)");
         }
-        int padded = padded(keys, dialect.maxKeys);
+        int padded = padded(keys, maxKeys(dialect));
         StringBuilder list = new StringBuilder("IN (");
         for (int i = 0; i < padded; i++) {
             list.append(i == 0 ? "?" : ", ?");
@@ -146,6 +201,19 @@ final class KeyListSql {
      * server parses as the element type), else each key with the last repeated up to the padded size.
      */
     void bind(Connection c, PreparedStatement ps, Dialect dialect, List<?> keys) throws SQLException {
+        bind(c, ps, dialect, keys, new Object[0]);
+    }
+
+    /** As above, with the fixed parameters before and after the key list, in the query's order. */
+    void bind(Connection c, PreparedStatement ps, Dialect dialect, List<?> keys, Object[] params) throws SQLException {
+        for (int i = 0; i < fixedBefore; i++) {
+            ps.setObject(i + 1, params[i]);
+        }
+        int listAt = fixedBefore + 1; // the key list's first parameter
+        int listSize = dialect == Dialect.POSTGRES ? 1 : padded(keys.size(), maxKeys(dialect));
+        for (int i = fixedBefore; i < fixed; i++) {
+            ps.setObject(listAt + listSize + (i - fixedBefore), params[i]);
+        }
         if (dialect == Dialect.POSTGRES) {
             Object first = keys.get(0);
             Object[] elements;
@@ -158,12 +226,11 @@ final class KeyListSql {
                     elements[i] = k instanceof BigDecimal d ? d.toPlainString() : k.toString();
                 }
             }
-            ps.setArray(1, c.createArrayOf(arrayType, elements));
+            ps.setArray(listAt, c.createArrayOf(arrayType, elements));
             return;
         }
-        int padded = padded(keys.size(), dialect.maxKeys);
-        for (int i = 0; i < padded; i++) {
-            ps.setObject(i + 1, keys.get(Math.min(i, keys.size() - 1)));
+        for (int i = 0; i < listSize; i++) {
+            ps.setObject(listAt + i, keys.get(Math.min(i, keys.size() - 1)));
         }
     }
 

@@ -121,6 +121,29 @@ abstract class BatchedLookupContract {
     }
 
     @Test
+    void fixedParametersAreBoundAroundTheKeyList() throws Exception {
+        try (BatchedLookup<Long, User> users = BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE name LIKE ? AND id IN (:keys) AND id <> ?")
+                .params("user-1%", 15L)
+                .key(rs -> rs.getLong("id"))
+                .row(rs -> new User(rs.getLong("id"), rs.getString("name")))
+                .build()) {
+            List<Long> ids = new ArrayList<>();
+            for (long id = 1; id <= 20; id++) {
+                ids.add(id);
+            }
+            java.util.Map<Long, User> got = users.loadMany(ids).get(30, TimeUnit.SECONDS);
+            assertThat(got.keySet()).as("names starting user-1, but not id 15")
+                    .containsExactly(1L, 10L, 11L, 12L, 13L, 14L, 16L, 17L, 18L, 19L);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchedLookup.<Long, User>builder(counting.dataSource,
+                        Long.class).sql("SELECT id, name FROM ferry_lookup_users WHERE name LIKE ? AND id IN (:keys)")
+                .key(rs -> rs.getLong("id")).row(rs -> new User(rs.getLong("id"), rs.getString("name"))).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("1 '?' outside the key list and 0 value(s) from params");
+    }
+
+    @Test
     void concurrentLookupsAreCoalescedIntoFewStatements() throws Exception {
         int callers = 2_000;
         ExecutorService executor = Executors.newFixedThreadPool(64);

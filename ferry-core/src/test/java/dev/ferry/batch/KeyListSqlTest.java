@@ -26,4 +26,17 @@ class KeyListSqlTest {
         assertThat(Dialect.ORACLE.maxKeys).isEqualTo(1000);
         assertThat(Dialect.SQLSERVER.maxKeys).isLessThan(2100);
     }
+
+    @org.junit.jupiter.api.Test
+    void placeholdersAreCountedOutsideQuotesCommentsAndEscapes() {
+        org.assertj.core.api.Assertions.assertThat(KeyListSql.placeholders(
+                "SELECT '?', \"a?\" FROM t -- a comment?\n WHERE x = ? /* ? */ AND j ?? 'k' AND y = ?")).isEqualTo(2);
+        KeyListSql k = KeyListSql.of("SELECT id FROM t WHERE tenant = ? AND id IN (:keys) AND kind = ?", Long.class,
+                null, 2);
+        org.assertj.core.api.Assertions.assertThat(k.maxKeys(KeyListSql.Dialect.MYSQL))
+                .as("the fixed parameters count against the limit").isEqualTo(65_535 - 2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> KeyListSql.of(
+                        "SELECT id FROM t WHERE tenant = ? AND id IN (:keys)", Long.class, null, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one params value per '?'");
+    }
 }

@@ -278,7 +278,7 @@ class PostgresBatchTrustTest {
         assertThatThrownBy(() -> withSql.apply("SELECT id, v FROM ferry_trust WHERE id NOT IN (:keys)").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not 'NOT IN (:keys)'");
         assertThatThrownBy(() -> withSql.apply("SELECT id, v FROM ferry_trust WHERE id IN (:keys) AND v = ?").build())
-                .hasMessageContaining("no other parameters");
+                .hasMessageContaining("1 '?' outside the key list and 0 value(s) from params");
         assertThatThrownBy(() -> pool.<byte[], Integer>batchedLookup(byte[].class)
                 .sql("SELECT id, v FROM t WHERE id IN (:keys)").key(rs -> rs.getBytes(1)).row(rs -> 1).build())
                 .hasMessageContaining("arrays compare by identity");
