@@ -84,12 +84,17 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
     }
 
     /**
-     * The first row of each key, asked for at once: a caller with a page of ids in hand. Each distinct key joins
-     * the queue as a single {@link #load} does, so the keys go out with other callers' keys, in as few statements
-     * as the batch size allows, and a key already being looked up is shared. The map holds the distinct keys in
-     * the collection's order, each with its row, or the builder's {@code missingValue}; a key with no row (and no
-     * missing value) is left out. If any key fails (a null key, a statement that failed), the future fails with
-     * that key's error; the other keys' lookups still run. Cancelling the future withdraws the keys not yet sent.
+     * The first row of each key, asked for at once: a caller with a page of ids in hand. The distinct keys join
+     * the queue together, under one lock, beside other callers' keys, and go out in batches of up to the batch
+     * size: a page of 256 keys sent to an idle lookup is one statement. Keys are distinct by {@code equals} of the
+     * keys given (before any key normalizer). The map holds them in the collection's order, each with its row, or
+     * the builder's {@code missingValue}; a key with no row, or whose row's value is null, is left out.
+     *
+     * <p>If any key fails (a null key, a statement that failed, a timeout), the future fails at once with that
+     * key's error, and the keys not yet sent are withdrawn. A page that cannot fit the queue (more than
+     * {@code maxQueued} keys, or, with the REJECT overflow policy, more than the room left) is refused whole and
+     * nothing is executed. A CRITICAL page skips the queue, as one batch per batch size. Cancelling the future
+     * withdraws the keys not yet sent; other ways of completing it ({@code orTimeout}) do not.
      *
      * @throws NullPointerException if {@code keys} is null (a null key in it fails the future instead)
      */
@@ -97,31 +102,56 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         return loadMany(keys, Priority.NORMAL);
     }
 
+    /** {@link #loadMany(Collection)} at a priority. */
     public CompletableFuture<Map<K, V>> loadMany(Collection<? extends K> keys, Priority priority) {
         Objects.requireNonNull(keys, "keys");
-        Map<K, CompletableFuture<Optional<V>>> each = new LinkedHashMap<>();
-        for (K key : keys) {
-            if (!each.containsKey(key)) {
-                each.put(key, load(key, priority));
+        Objects.requireNonNull(priority, "priority");
+        List<K> distinct;
+        List<K> normalized;
+        try {
+            distinct = new ArrayList<>(new java.util.LinkedHashSet<>(keys));
+            normalized = new ArrayList<>(distinct.size());
+            for (K key : distinct) {
+                normalized.add(normalized(key));
             }
+        } catch (RuntimeException e) { // a key normalizer that threw, a collection changed under us: nothing sent
+            return CompletableFuture.failedFuture(new SQLException("loadMany: could not read the keys: " + e,
+                    "HY000", e));
         }
+        List<Request<K, List<V>>> requests = batcher.requestAll(normalized, priority);
         CompletableFuture<Map<K, V>> all = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                each.values().forEach(f -> f.cancel(false)); // withdraws those not sent; the others complete
+                requests.forEach(r -> r.future.cancel(false)); // withdraws those not sent; the others complete
                 return super.cancel(mayInterruptIfRunning);
             }
         };
-        CompletableFuture.allOf(each.values().toArray(new CompletableFuture<?>[0])).whenComplete((ignored, error) -> {
-            if (error != null) {
-                all.completeExceptionally(error instanceof java.util.concurrent.CompletionException
-                        && error.getCause() != null ? error.getCause() : error);
-                return;
-            }
-            Map<K, V> rows = new LinkedHashMap<>();
-            each.forEach((key, f) -> f.join().ifPresent(v -> rows.put(key, v)));
-            all.complete(Collections.unmodifiableMap(rows));
-        });
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(
+                requests.size());
+        if (requests.isEmpty()) {
+            all.complete(Map.of());
+            return all;
+        }
+        for (Request<K, List<V>> r : requests) {
+            r.future.whenComplete((rows, error) -> {
+                if (error != null) {
+                    if (all.completeExceptionally(error)) { // the first failure: the page fails now
+                        requests.forEach(other -> other.future.cancel(false));
+                    }
+                    return;
+                }
+                if (left.decrementAndGet() == 0 && !all.isDone()) {
+                    Map<K, V> out = new LinkedHashMap<>();
+                    for (int i = 0; i < distinct.size(); i++) {
+                        Optional<V> v = first(requests.get(i).future.join());
+                        if (v.isPresent()) {
+                            out.put(distinct.get(i), v.get());
+                        }
+                    }
+                    all.complete(Collections.unmodifiableMap(out));
+                }
+            });
+        }
         return all;
     }
 

@@ -371,6 +371,129 @@ public final class Batcher<K, V> implements AutoCloseable {
         return request;
     }
 
+    /**
+     * Submits many keys at once (a page): they join the queue under one lock and go out together, in batches of
+     * up to maxBatchSize, so a page sent to an idle batcher is one statement, not one per free slot. Null keys fail
+     * their own requests. A page that cannot fit the queue (more than maxQueued keys, or, with REJECT, more than
+     * the room left) is refused whole, before any key is queued, and none is executed. A CRITICAL page skips the
+     * queue as one batch per maxBatchSize keys, not one task per key. With groupBy, keys are queued one by one.
+     */
+    List<Request<K, V>> requestAll(List<K> keys, Priority priority) {
+        if (groupBy != null) {
+            List<Request<K, V>> each = new ArrayList<>(keys.size());
+            for (K key : keys) {
+                each.add(enqueue(key, priority, false));
+            }
+            return each;
+        }
+        long now = ticker.read();
+        List<Request<K, V>> all = new ArrayList<>(keys.size());
+        List<Request<K, V>> queued = new ArrayList<>(keys.size());
+        for (K key : keys) {
+            Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
+            counters.requests.increment();
+            all.add(request);
+            if (key == null) {
+                request.withdraw();
+                fail(request, new SQLException(name + " - the key is null; a null key matches no row", "22004"));
+            } else {
+                queued.add(request);
+            }
+        }
+        if (queued.isEmpty()) {
+            return all;
+        }
+        if (closed) {
+            refuseAll(queued, closedException());
+            return all;
+        }
+        if (priority == Priority.CRITICAL) {
+            for (int from = 0; from < queued.size(); from += maxBatchSize) {
+                List<Request<K, V>> batch = new ArrayList<>(queued.subList(from,
+                        Math.min(queued.size(), from + maxBatchSize)));
+                batch.forEach(Request::send);
+                counters.sent(FlushReason.CRITICAL, 0, 0);
+                dispatch(null, batch);
+            }
+            return all;
+        }
+        BatchQueue<K, V> group = groups.computeIfAbsent(SINGLE_GROUP, g -> new BatchQueue<>(counters.withdrawn));
+        SQLException refused = null;
+        List<BatchQueue.Drain<K, V>> drains = new ArrayList<>();
+        group.lock.lock();
+        try {
+            if (queued.size() > maxQueued) {
+                refused = new SQLTransientException(name + " - a page of " + queued.size() + " keys is larger than "
+                        + "the queue (maxQueued=" + maxQueued + "); refused whole, not executed", "53000");
+            } else if (overflow == OverflowPolicy.REJECT && group.size() + queued.size() > maxQueued) {
+                refused = new SQLTransientException(name + " - a page of " + queued.size() + " keys does not fit the "
+                        + "queue (" + group.size() + " of maxQueued=" + maxQueued + " taken); refused whole, not "
+                        + "executed", "53000");
+            } else { // BLOCK: wait until the whole page fits, within the page's timeout
+                long deadline = queued.get(0).deadline;
+                while (refused == null && !closed && group.size() + queued.size() > maxQueued) {
+                    long remaining = deadline - ticker.read();
+                    if (remaining <= 0) {
+                        refused = new SQLTimeoutException(name + " - the queue had no room for a page of "
+                                + queued.size() + " keys (maxQueued=" + maxQueued + ") for the request's whole "
+                                + "timeout (" + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + "ms); not executed",
+                                "HYT00");
+                        break;
+                    }
+                    try {
+                        group.notFull.awaitNanos(remaining);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        refused = new SQLException(name + " - interrupted while waiting for room in the batch "
+                                + "queue; not executed", "HY008", e);
+                    }
+                }
+            }
+            if (refused == null && closed) {
+                refused = closedException();
+            }
+            if (refused == null) {
+                for (Request<K, V> r : queued) {
+                    group.add(r);
+                }
+                for (;;) { // as many batches as free slots take
+                    BatchQueue.Drain<K, V> drain = new BatchQueue.Drain<>();
+                    drainIfReady(group, now, drain);
+                    drains.add(drain);
+                    if (drain.batch == null || group.head() == null) {
+                        break;
+                    }
+                }
+                if (group.head() != null) {
+                    armTimer(group, now);
+                }
+            }
+        } finally {
+            group.lock.unlock();
+        }
+        if (refused != null) {
+            counters.rejected.add(queued.size());
+            refuseAll(queued, refused);
+            return all;
+        }
+        for (BatchQueue.Drain<K, V> drain : drains) {
+            if (drain.batch != null) {
+                dispatch(group, drain.batch);
+            }
+        }
+        for (BatchQueue.Drain<K, V> drain : drains) {
+            failExpired(drain.expired);
+        }
+        return all;
+    }
+
+    private void refuseAll(List<Request<K, V>> requests, SQLException why) {
+        for (Request<K, V> r : requests) {
+            r.withdraw();
+            fail(r, why);
+        }
+    }
+
     private boolean runsOnCaller() {
         return callerRuns && !dev.ferry.pool.VirtualThreadCheck.isVirtual(Thread.currentThread());
     }

@@ -91,18 +91,17 @@ final class KeyListSql {
         this.fixed = fixed;
     }
 
+    /** {@link #of(String, Class, String, int)} with no fixed parameters. */
     static KeyListSql of(String template, Class<?> keyType, String arrayType) {
         return of(template, keyType, arrayType, 0);
     }
 
     /**
+     * @param fixedParams how many fixed parameters the caller binds around the key list ({@code params(...)}):
+     *                    the query must hold exactly that many {@code ?} outside quotes and comments
      * @throws IllegalArgumentException naming the problem: no {@code IN (:keys)}, more than one, {@code NOT IN},
      *                                  a '?' count other than the fixed parameters, or a key type with no known
      *                                  PostgreSQL array type
-     */
-    /**
-     * @param fixedParams how many fixed parameters the caller binds around the key list ({@code params(...)}):
-     *                    the query must hold exactly that many {@code ?} outside quotes
      */
     static KeyListSql of(String template, Class<?> keyType, String arrayType, int fixedParams) {
         if (template == null) {
@@ -130,6 +129,10 @@ final class KeyListSql {
         at.find();
         int before = placeholders(template.substring(0, at.start()));
         int all = before + placeholders(template.substring(at.end()));
+        if (all >= Dialect.ORACLE.maxKeys) {
+            throw new IllegalArgumentException("sql: got " + all + " fixed parameters; allowed: fewer than "
+                    + Dialect.ORACLE.maxKeys + ", so that keys fit beside them in every database's statement limit");
+        }
         if (all != fixedParams) {
             throw new IllegalArgumentException("sql: got '" + template + "' with " + all + " '?' outside the key list "
                     + "and " + fixedParams + " value(s) from params(...); allowed: one params value per '?', in order "
@@ -149,14 +152,36 @@ final class KeyListSql {
         return new KeyListSql(template, type, before, all);
     }
 
-    /** JDBC placeholders: {@code ?} outside quotes and comments, not pgjdbc's escaped {@code ??}. */
+    /**
+     * JDBC placeholders: {@code ?} outside quotes (with {@code ''} inside, and PostgreSQL's {@code E'..\'..'}
+     * escapes and {@code $tag$..$tag$} dollar quotes) and comments, not pgjdbc's escaped {@code ??}. Not
+     * understood: MySQL's backslash escapes in ordinary strings and backtick or bracket identifiers holding a
+     * {@code ?}; a query with those may be miscounted (then every batch fails with the driver's parameter error).
+     */
     static int placeholders(String sql) {
         int n = 0;
         for (int i = 0; i < sql.length(); i++) {
             char ch = sql.charAt(i);
             if (ch == '\'' || ch == '"') {
-                int close = sql.indexOf(ch, i + 1);
-                i = close < 0 ? sql.length() : close;
+                boolean escapes = ch == '\'' && i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e');
+                int j = i + 1;
+                while (j < sql.length()) {
+                    char c = sql.charAt(j);
+                    if (escapes && c == '\\') {
+                        j += 2;
+                    } else if (c == ch && j + 1 < sql.length() && sql.charAt(j + 1) == ch) {
+                        j += 2; // a doubled quote inside
+                    } else if (c == ch) {
+                        break;
+                    } else {
+                        j++;
+                    }
+                }
+                i = Math.min(j, sql.length());
+            } else if (ch == '$' && dollarTag(sql, i) != null) {
+                String tag = dollarTag(sql, i);
+                int end = sql.indexOf(tag, i + tag.length());
+                i = end < 0 ? sql.length() : end + tag.length() - 1;
             } else if (ch == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
                 int eol = sql.indexOf('\n', i);
                 i = eol < 0 ? sql.length() : eol;
@@ -174,9 +199,21 @@ final class KeyListSql {
         return n;
     }
 
+    /** A PostgreSQL dollar-quote tag ({@code $$} or {@code $name$}) starting at {@code i}, or null. */
+    private static String dollarTag(String sql, int i) {
+        int j = i + 1;
+        while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
+            j++;
+        }
+        if (j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))) {
+            return sql.substring(i, j + 1);
+        }
+        return null; // $1 and the like: not a tag
+    }
+
     /** The most keys one statement may carry in this dialect, beside the fixed parameters. */
     int maxKeys(Dialect dialect) {
-        return Math.max(1, dialect.maxKeys - fixed);
+        return dialect.maxKeys - fixed;
     }
 
     private static String supportedTypes() {
@@ -201,6 +238,9 @@ final class KeyListSql {
      * server parses as the element type), else each key with the last repeated up to the padded size.
      */
     void bind(Connection c, PreparedStatement ps, Dialect dialect, List<?> keys) throws SQLException {
+        if (fixed > 0) {
+            throw new IllegalStateException("this query has " + fixed + " fixed parameters: bind them too");
+        }
         bind(c, ps, dialect, keys, new Object[0]);
     }
 

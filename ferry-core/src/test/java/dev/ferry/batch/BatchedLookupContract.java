@@ -99,6 +99,8 @@ abstract class BatchedLookupContract {
                 java.util.Map<Long, User> got = f.get(30, TimeUnit.SECONDS);
                 assertThat(got).hasSize(400).doesNotContainKey((long) USERS + 10);
                 assertThat(got.keySet()).first().isEqualTo(400L);
+                assertThat(new ArrayList<>(got.keySet())).as("the page's order").isSortedAccordingTo(
+                        java.util.Comparator.reverseOrder());
                 assertThat(got.get(7L)).isEqualTo(new User(7, "user-7"));
                 got.forEach((id, u) -> assertThat(u).isEqualTo(new User(id, "user-" + id)));
             }
@@ -117,6 +119,35 @@ abstract class BatchedLookupContract {
                     .cause().isInstanceOf(SQLException.class).hasMessageContaining("key is null");
         } finally {
             executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void aPageOnAnIdleLookupIsOneStatementAndAPageTooLargeIsRefusedWhole() throws Exception {
+        List<Long> page = new ArrayList<>();
+        for (long id = 1; id <= 256; id++) {
+            page.add(id);
+        }
+        try (BatchedLookup<Long, User> users = users()) {
+            assertThat(users.loadMany(page).get(30, TimeUnit.SECONDS)).hasSize(256);
+            assertThat(counting.executions.get()).as("256 keys on an idle lookup").isEqualTo(1);
+            List<Long> more = new ArrayList<>(page);
+            for (long id = 257; id <= 300; id++) {
+                more.add(id);
+            }
+            assertThat(users.loadMany(more, dev.ferry.Priority.CRITICAL).get(30, TimeUnit.SECONDS)).hasSize(300);
+            assertThat(counting.executions.get()).as("a CRITICAL page of 300: one batch per 256 keys").isEqualTo(3);
+        }
+        try (BatchedLookup<Long, User> small = BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE id IN (:keys)").maxQueued(100)
+                .key(rs -> rs.getLong("id")).row(rs -> new User(rs.getLong("id"), rs.getString("name"))).build()) {
+            long before = counting.executions.get();
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> small.loadMany(page)
+                    .get(30, TimeUnit.SECONDS))).isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .cause().isInstanceOf(SQLException.class).hasMessageContaining("page of 256 keys")
+                    .hasMessageContaining("maxQueued=100");
+            assertThat(counting.executions.get()).as("nothing executed").isEqualTo(before);
+            assertThat(small.stats().rejected()).isEqualTo(256);
         }
     }
 

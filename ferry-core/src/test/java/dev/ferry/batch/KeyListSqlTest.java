@@ -31,6 +31,8 @@ class KeyListSqlTest {
     void placeholdersAreCountedOutsideQuotesCommentsAndEscapes() {
         org.assertj.core.api.Assertions.assertThat(KeyListSql.placeholders(
                 "SELECT '?', \"a?\" FROM t -- a comment?\n WHERE x = ? /* ? */ AND j ?? 'k' AND y = ?")).isEqualTo(2);
+        org.assertj.core.api.Assertions.assertThat(KeyListSql.placeholders(
+                "SELECT 'it''s ?', E'\\'?', $$a?b$$, $tag$ ? $tag$ FROM t WHERE a = $1 OR b = ?")).isEqualTo(1);
         KeyListSql k = KeyListSql.of("SELECT id FROM t WHERE tenant = ? AND id IN (:keys) AND kind = ?", Long.class,
                 null, 2);
         org.assertj.core.api.Assertions.assertThat(k.maxKeys(KeyListSql.Dialect.MYSQL))
