@@ -45,11 +45,11 @@ class PostgresFaultSuiteTest {
         try (SideBySideLoad load = new SideBySideLoad(pools, 100); ServerWatch watch = new ServerWatch()) {
             await().atMost(Duration.ofSeconds(20)).until(() -> load.okSoFar() > 500);
             if (mode.equals("stop-3s-start")) { // down longer than connectionTimeout: callers time out meanwhile
-                run(PostgresRestartTest.clusterCommand("stop", "-m", "fast"));
+                PostgresRestartTest.run(PostgresRestartTest.clusterCommand("stop", "-m", "fast"));
                 Thread.sleep(3000);
-                run(PostgresRestartTest.clusterCommand("start"));
+                PostgresRestartTest.run(PostgresRestartTest.clusterCommand("start"));
             } else {
-                run(PostgresRestartTest.restartCommand(mode));
+                PostgresRestartTest.run(PostgresRestartTest.restartCommand(mode));
             }
             long up = watch.awaitUp(Duration.ofSeconds(30));
             load.faultEnded(up); // recovery counts from the moment the server accepted a connection again
@@ -135,12 +135,6 @@ class PostgresFaultSuiteTest {
                 + autoCommit + "), then 20 borrowers one after another: errors " + errors);
         assertThat(errors.get("ferry")).as("Ferry: borrowers that saw an error").isLessThanOrEqualTo(1);
         assertThat(errors.get("hikari")).as("the case happened: HikariCP lent dead connections").isGreaterThan(1);
-    }
-
-    private static void run(String[] command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", String.join(" ", command)).isTrue();
-        assertThat(p.exitValue()).as(new String(p.getInputStream().readAllBytes())).isZero();
     }
 
     /**

@@ -35,15 +35,20 @@ class PostgresRestartTest {
         }
         try (FerryDataSource ds = new FerryDataSource(config.build())) {
             ServerOutage.Result result = ServerOutage.underLoad(ds, () -> {
-                Process p = new ProcessBuilder(restart).redirectErrorStream(true).start();
-                assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("restart finished").isTrue();
-                assertThat(p.exitValue()).as(new String(p.getInputStream().readAllBytes())).isZero();
+                run(restart);
                 try (Connection c = Postgres.admin()) { // the server accepts connections again
                     assertThat(c.isValid(2)).isTrue();
                 }
             });
             assertThat(result.succeeded()).isPositive();
         }
+    }
+
+    /** Runs a cluster command and asserts it finished within a minute with exit 0 (its output in the failure). */
+    static void run(String[] command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s finished", String.join(" ", command)).isTrue();
+        assertThat(p.exitValue()).as(new String(p.getInputStream().readAllBytes())).isZero();
     }
 
     /** The command that restarts the local test cluster in this shutdown mode (fast, immediate). */

@@ -161,7 +161,12 @@ public final class BatchingBench {
      * counts requests completed in the window, latency is per request.
      */
     private static Round sustained(int n, int warmupSeconds, int seconds, Request request) throws Exception {
-        ExecutorService executor = callers();
+        return sustained(callers(), n, warmupSeconds, seconds, request);
+    }
+
+    /** As above, on {@code executor} (shut down at the end). */
+    private static Round sustained(ExecutorService executor, int n, int warmupSeconds, int seconds, Request request)
+            throws Exception {
         Recorder recorder = new Recorder(3);
         AtomicLong done = new AtomicLong();
         AtomicLong errors = new AtomicLong();
@@ -305,47 +310,39 @@ public final class BatchingBench {
     }
 
     /**
-     * The honest ceiling for batched point lookups from Java, measured in the same process and window: plain
-     * pgjdbc, {@value #CEILING_THREADS} platform threads each on its own connection, each running the same
-     * {@value #CEILING_KEYS}-key {@code SELECT id, name ... WHERE id = ANY(?)} with a typed {@code Long[]}, rows
-     * decoded to objects. Lookups per second (keys asked for, found or not).
+     * The honest ceiling for batched point lookups from Java, measured in the same process right after Ferry's
+     * rounds, with the same timed loop ({@link #sustained}): plain pgjdbc, {@value #CEILING_THREADS} platform
+     * threads each on its own connection, each running the same {@value #CEILING_KEYS}-key
+     * {@code SELECT id, name ... WHERE id = ANY(?)} with a typed {@code Long[]}, rows decoded to objects. Lookups
+     * per second (keys asked for, found or not).
      */
     private double ceiling() throws Exception {
         String sql = "SELECT id, name FROM ferry_bench_users WHERE id = ANY(?)";
-        ExecutorService threads = Executors.newFixedThreadPool(CEILING_THREADS);
-        AtomicLong queries = new AtomicLong();
-        long measureFrom = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        long end = measureFrom + TimeUnit.SECONDS.toNanos(seconds);
+        Connection[] connections = new Connection[CEILING_THREADS];
+        PreparedStatement[] statements = new PreparedStatement[CEILING_THREADS];
         try {
-            List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < CEILING_THREADS; t++) {
-                futures.add(threads.submit((Callable<Void>) () -> {
-                    try (Connection c = java.sql.DriverManager.getConnection(url);
-                         PreparedStatement ps = c.prepareStatement(sql)) {
-                        long now;
-                        while ((now = System.nanoTime()) < end) {
-                            ps.setArray(1, c.createArrayOf("bigint", randomKeys().toArray(new Long[0])));
-                            List<Object[]> rows = new ArrayList<>(CEILING_KEYS);
-                            try (ResultSet rs = ps.executeQuery()) {
-                                while (rs.next()) {
-                                    rows.add(new Object[] {rs.getLong(1), rs.getString(2)});
-                                }
-                            }
-                            if (now >= measureFrom && System.nanoTime() < end && !rows.isEmpty()) {
-                                queries.incrementAndGet();
-                            }
-                        }
+                connections[t] = java.sql.DriverManager.getConnection(url);
+                statements[t] = connections[t].prepareStatement(sql);
+            }
+            Round queries = sustained(Executors.newFixedThreadPool(CEILING_THREADS), CEILING_THREADS, 3, seconds, i -> {
+                PreparedStatement ps = statements[i];
+                ps.setArray(1, connections[i].createArrayOf("bigint", randomKeys().toArray(new Long[0])));
+                List<Object[]> rows = new ArrayList<>(CEILING_KEYS);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rows.add(new Object[] {rs.getLong(1), rs.getString(2)});
                     }
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                f.get(5, TimeUnit.MINUTES);
-            }
+                }
+            });
+            return queries.perSecond * CEILING_KEYS;
         } finally {
-            threads.shutdown();
+            for (Connection c : connections) {
+                if (c != null) {
+                    c.close(); // closes its statement too
+                }
+            }
         }
-        return queries.get() * (double) CEILING_KEYS / seconds;
     }
 
     private void writes(int n) throws Exception {

@@ -124,8 +124,12 @@ public final class PrimaryLocator {
         }
     }
 
-    /** Whether an error says the host cannot be reached, rather than that it refused this request. */
-    static boolean unreachable(SQLException e) {
+    /**
+     * Whether an error says the host or the session is gone (a connection error: SQLState class 08, 57P01-57P03,
+     * or JDBC's connection exception classes), rather than that the server refused one request. The pool uses
+     * the same test for a lent connection found broken.
+     */
+    public static boolean unreachable(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof java.sql.SQLRecoverableException || t instanceof java.sql.SQLNonTransientConnectionException
                     || t instanceof java.sql.SQLTransientConnectionException) {

@@ -894,7 +894,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * application's eviction): moves {@link #brokenAt} forward, never back.
      */
     private void noteSessionLost(Exception cause) {
-        if (!sessionLost(cause)) {
+        if (!dev.ferry.ha.PrimaryLocator.unreachable(cause)) {
             return;
         }
         long now = ticker.read();
@@ -904,21 +904,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 return;
             }
         }
-    }
-
-    private static boolean sessionLost(Exception cause) {
-        for (Throwable t = cause; t != null; t = t.getCause()) {
-            if (t instanceof java.sql.SQLRecoverableException) {
-                return true;
-            }
-            if (t instanceof SQLException s && s.getSQLState() != null) {
-                String state = s.getSQLState();
-                if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     private Connection lend(PoolEntry entry, long now) {
