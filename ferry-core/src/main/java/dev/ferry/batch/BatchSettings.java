@@ -115,6 +115,11 @@ public abstract class BatchSettings<B extends BatchSettings<B>> {
         return self();
     }
 
+    /** The name the user gave, or {@code defaultName}: what logs call this batcher. */
+    String nameOr(String defaultName) {
+        return name != null ? name : defaultName;
+    }
+
     /**
      * A statement timeout, in whole seconds (JDBC's unit), from the time left until the batch's earliest deadline,
      * rounded up: a batch on a hung database fails instead of holding its callers past their deadline.

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 
 /**
@@ -202,11 +203,22 @@ public final class BatchedWriter<R> implements AutoCloseable {
         }, result -> !result.isEmpty());
     }
 
+    private static KeyListSql.Dialect dialect(AtomicReference<KeyListSql.Dialect> known, Connection c)
+            throws SQLException {
+        KeyListSql.Dialect d = known.get();
+        if (d == null) {
+            d = KeyListSql.Dialect.of(c);
+            known.set(d);
+        }
+        return d;
+    }
+
     /** Writer settings; {@link #build()} validates them. */
     public static final class Builder<R> extends BatchSettings<Builder<R>> {
         private String sql;
         private ParameterBinder<R> binder;
         private String keyColumn;
+        private boolean postgresArrays = true;
 
         private Builder(DataSource dataSource) {
             super(dataSource, 100);
@@ -233,6 +245,17 @@ public final class BatchedWriter<R> implements AutoCloseable {
             return this;
         }
 
+        /**
+         * On PostgreSQL, send each batch of a one-row {@code INSERT ... VALUES} (plain, or with {@code ON CONFLICT})
+         * as one {@code INSERT ... SELECT ... FROM unnest(...)} statement with one typed array per parameter: one
+         * round trip per batch without any URL option (default: on). Off, batches go as JDBC batches, whose
+         * per-row update counts are exact for DO NOTHING upserts too. Other databases always get JDBC batches.
+         */
+        public Builder<R> postgresArrays(boolean on) {
+            this.postgresArrays = on;
+            return this;
+        }
+
         public BatchedWriter<R> build() {
             if (sql == null || sql.isBlank()) {
                 throw new IllegalArgumentException("sql: got " + (sql == null ? "null" : "a blank statement")
@@ -245,6 +268,8 @@ public final class BatchedWriter<R> implements AutoCloseable {
             ParameterBinder<R> b = binder;
             String key = keyColumn;
             DataSource source = dataSource;
+            PostgresArrayWrites arrays = postgresArrays ? PostgresArrayWrites.of(statement, nameOr("writer")) : null;
+            AtomicReference<KeyListSql.Dialect> dialect = new AtomicReference<>(); // asked once, on the first batch
             BatchCall<Write<R>, Written> call = (writes, remaining, priority) -> {
                 long deadline = System.nanoTime() + remaining; // the statement gets what the pool wait left
                 return onConnection(source, remaining, priority, c -> {
@@ -252,6 +277,19 @@ public final class BatchedWriter<R> implements AutoCloseable {
                     if (left <= 0) {
                         throw new java.sql.SQLTimeoutException("the deadline passed while waiting for a connection; "
                                 + "the batch was not executed", "HYT00");
+                    }
+                    if (arrays != null && arrays.usable() && dialect(dialect, c) == KeyListSql.Dialect.POSTGRES) {
+                        try {
+                            return arrays.executeInTransaction(c, b, writes, statementTimeoutSeconds(left), key);
+                        } catch (PostgresArrayWrites.Refused refused) { // rolled back: nothing was committed
+                            arrays.refused(refused);
+                            left = deadline - System.nanoTime();
+                            if (left <= 0) {
+                                throw new java.sql.SQLTimeoutException("the deadline passed before the batch could "
+                                        + "be sent again as a plain JDBC batch (" + refused.getMessage() + "); "
+                                        + "nothing was committed", "HYT00");
+                            }
+                        }
                     }
                     return executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(left), key);
                 });

@@ -152,63 +152,9 @@ final class KeyListSql {
         return new KeyListSql(template, type, before, all);
     }
 
-    /**
-     * JDBC placeholders: {@code ?} outside quotes (with {@code ''} inside, and PostgreSQL's {@code E'..\'..'}
-     * escapes and {@code $tag$..$tag$} dollar quotes) and comments, not pgjdbc's escaped {@code ??}. Not
-     * understood: MySQL's backslash escapes in ordinary strings and backtick or bracket identifiers holding a
-     * {@code ?}; a query with those may be miscounted (then every batch fails with the driver's parameter error).
-     */
+    /** JDBC placeholders outside quotes and comments ({@link SqlText#placeholders}). */
     static int placeholders(String sql) {
-        int n = 0;
-        for (int i = 0; i < sql.length(); i++) {
-            char ch = sql.charAt(i);
-            if (ch == '\'' || ch == '"') {
-                boolean escapes = ch == '\'' && i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e');
-                int j = i + 1;
-                while (j < sql.length()) {
-                    char c = sql.charAt(j);
-                    if (escapes && c == '\\') {
-                        j += 2;
-                    } else if (c == ch && j + 1 < sql.length() && sql.charAt(j + 1) == ch) {
-                        j += 2; // a doubled quote inside
-                    } else if (c == ch) {
-                        break;
-                    } else {
-                        j++;
-                    }
-                }
-                i = Math.min(j, sql.length());
-            } else if (ch == '$' && dollarTag(sql, i) != null) {
-                String tag = dollarTag(sql, i);
-                int end = sql.indexOf(tag, i + tag.length());
-                i = end < 0 ? sql.length() : end + tag.length() - 1;
-            } else if (ch == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
-                int eol = sql.indexOf('\n', i);
-                i = eol < 0 ? sql.length() : eol;
-            } else if (ch == '/' && i + 1 < sql.length() && sql.charAt(i + 1) == '*') {
-                int end = sql.indexOf("*/", i + 2);
-                i = end < 0 ? sql.length() : end + 1;
-            } else if (ch == '?') {
-                if (i + 1 < sql.length() && sql.charAt(i + 1) == '?') {
-                    i++; // ?? : pgjdbc's escape for a literal ? operator
-                } else {
-                    n++;
-                }
-            }
-        }
-        return n;
-    }
-
-    /** A PostgreSQL dollar-quote tag ({@code $$} or {@code $name$}) starting at {@code i}, or null. */
-    private static String dollarTag(String sql, int i) {
-        int j = i + 1;
-        while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
-            j++;
-        }
-        if (j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))) {
-            return sql.substring(i, j + 1);
-        }
-        return null; // $1 and the like: not a tag
+        return SqlText.placeholders(sql);
     }
 
     /** The most keys one statement may carry in this dialect, beside the fixed parameters. */

@@ -19,6 +19,8 @@ final class CountingDataSource {
 
     final AtomicLong executions = new AtomicLong();
     final Set<String> sqlTexts = ConcurrentHashMap.newKeySet();
+    /** The SQL texts of prepared statements that were executed (not only prepared or described). */
+    final Set<String> executedTexts = ConcurrentHashMap.newKeySet();
     final DataSource dataSource;
 
     CountingDataSource(DataSource target) {
@@ -28,8 +30,20 @@ final class CountingDataSource {
 
     private Object onConnectionCall(Method method, Object[] args, Object result) {
         if (result instanceof PreparedStatement && args != null && args[0] instanceof String) {
-            sqlTexts.add((String) args[0]);
-            return proxy(PreparedStatement.class, (PreparedStatement) result, (m, a, r) -> r);
+            String sql = (String) args[0];
+            sqlTexts.add(sql);
+            PreparedStatement target = (PreparedStatement) result;
+            return proxy(PreparedStatement.class, (PreparedStatement) Proxy.newProxyInstance(
+                    getClass().getClassLoader(), new Class<?>[] {PreparedStatement.class}, (p, m, a) -> {
+                        if (m.getName().startsWith("execute")) {
+                            executedTexts.add(sql); // before the call: a statement that fails was sent too
+                        }
+                        try {
+                            return m.invoke(target, a);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    }), (m, a, r) -> r);
         }
         return result;
     }

@@ -1,0 +1,297 @@
+package dev.ferry.batch;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A one-row {@code INSERT ... VALUES (?, ...)} rewritten so that one statement carries a whole batch on
+ * PostgreSQL: {@code INSERT ... SELECT <the VALUES items> FROM unnest(?::t1[], ?::t2[], ...) AS ferry_u(p1, p2,
+ * ...)}, one typed array per parameter, whatever follows VALUES ({@code ON CONFLICT ...}) kept as it is.
+ *
+ * <p>Only statements whose meaning is kept are rewritten ({@link #of} refuses the others, with the reason):
+ * <ul>
+ *   <li>{@code INSERT INTO t (columns) VALUES (one tuple)}: a column list, one tuple whose items are {@code ?},
+ *       literals or expressions over them (not {@code DEFAULT}), and every {@code ?} of the statement inside it;
+ *   <li>then nothing, {@code ON CONFLICT ... DO NOTHING}, or {@code ON CONFLICT (columns) DO UPDATE SET ...} whose
+ *       target columns take a bare {@code ?} each. PostgreSQL refuses to update one row twice in one statement,
+ *       so a batch with two upserts of one key is split into rounds ({@link #rounds}), run in order in the same
+ *       transaction: the same outcome as running the rows one by one.
+ *   <li>No {@code RETURNING} of the user's own (the writer does not read it; {@code returningKey} adds one).
+ * </ul>
+ *
+ * <p>Update counts ({@link #countsExact}): a plain INSERT, or an upsert that always writes (DO UPDATE without
+ * WHERE), affects one row per row sent, or fails whole. DO NOTHING and DO UPDATE ... WHERE may skip rows, and one
+ * statement's total does not say which; see {@code PostgresArrayWrites}.
+ */
+final class PostgresArrayInsert {
+
+    private static final Pattern HEAD = Pattern.compile(
+            "(?is)^\\s*INSERT\\s+INTO\\s+[^()]+?\\s*\\(([^()]*)\\)\\s*VALUES\\s*\\(");
+    private static final Pattern DO_NOTHING = Pattern.compile("(?is)^ON\\s+CONFLICT\\b.*\\bDO\\s+NOTHING$");
+    private static final Pattern DO_UPDATE = Pattern.compile(
+            "(?is)^ON\\s+CONFLICT\\s*\\(([^()]*)\\)\\s*DO\\s+UPDATE\\s+SET\\b(.*)$");
+    private static final Pattern WORD_WHERE = Pattern.compile("(?i)\\bWHERE\\b");
+    private static final Pattern WORD_DEFAULT = Pattern.compile("(?i)\\bDEFAULT\\b");
+    private static final Pattern WORD_RETURNING = Pattern.compile("(?i)\\bRETURNING\\b");
+
+    /** Why a statement is not rewritten; the writer sends it as a plain JDBC batch. */
+    static final class NotApplicable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NotApplicable(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    private final String original;
+    private final String head;
+    private final String[] items;
+    private final String tail;
+    private final int params;
+    /** Parameters (0-based) that make up the ON CONFLICT target of a DO UPDATE, or null. */
+    private final int[] conflictParams;
+    private final boolean countsExact;
+
+    private PostgresArrayInsert(String original, String head, String[] items, String tail, int params, int[] conflictParams,
+                                boolean countsExact) {
+        this.original = original;
+        this.head = head;
+        this.items = items;
+        this.tail = tail;
+        this.params = params;
+        this.conflictParams = conflictParams;
+        this.countsExact = countsExact;
+    }
+
+    /** @throws NotApplicable naming why this statement keeps its meaning only as a JDBC batch */
+    static PostgresArrayInsert of(String sql) throws NotApplicable {
+        String masked = SqlText.mask(sql);
+        Matcher m = HEAD.matcher(masked);
+        if (!m.find()) {
+            throw new NotApplicable("not INSERT INTO <table> (<columns>) VALUES (...)");
+        }
+        int open = m.end() - 1;
+        int close = closing(masked, open);
+        if (close < 0) {
+            throw new NotApplicable("the VALUES tuple has no closing parenthesis");
+        }
+        int restFrom = close + 1;
+        while (restFrom < masked.length() && Character.isWhitespace(masked.charAt(restFrom))) {
+            restFrom++;
+        }
+        String restMasked = masked.substring(restFrom).strip();
+        if (restMasked.endsWith(";")) {
+            restMasked = restMasked.substring(0, restMasked.length() - 1).strip();
+        }
+        if (restMasked.startsWith(",")) {
+            throw new NotApplicable("VALUES has more than one row");
+        }
+        if (restMasked.indexOf('?') >= 0) {
+            throw new NotApplicable("'?' after the VALUES tuple (each row's values must be in it)");
+        }
+        if (WORD_RETURNING.matcher(restMasked).find()) {
+            throw new NotApplicable("RETURNING (the writer does not read returned rows; use returningKey)");
+        }
+        List<String> columns = names(split(sql, masked, m.start(1), m.end(1)));
+        List<int[]> itemSpans = spans(masked, open + 1, close);
+        if (itemSpans.size() != columns.size()) {
+            throw new NotApplicable(columns.size() + " columns but " + itemSpans.size() + " values");
+        }
+        String[] items = new String[itemSpans.size()];
+        int[] paramOfItem = new int[itemSpans.size()]; // the parameter an item that is a bare '?' is, else -1
+        int param = 0;
+        for (int i = 0; i < items.length; i++) {
+            int from = itemSpans.get(i)[0];
+            int to = itemSpans.get(i)[1];
+            String itemMasked = masked.substring(from, to);
+            if (WORD_DEFAULT.matcher(itemMasked).find()) {
+                throw new NotApplicable("DEFAULT in VALUES (it has no meaning in a SELECT list)");
+            }
+            paramOfItem[i] = itemMasked.strip().equals("?") ? param : -1;
+            StringBuilder item = new StringBuilder();
+            for (int k = from; k < to; k++) {
+                if (masked.charAt(k) == '?') {
+                    item.append("ferry_u.p").append(++param);
+                } else {
+                    item.append(sql.charAt(k));
+                }
+            }
+            items[i] = item.toString().strip();
+        }
+        if (param == 0) {
+            throw new NotApplicable("no '?' in VALUES: nothing differs from row to row");
+        }
+        if (SqlText.placeholdersOfMasked(masked) != param) {
+            throw new NotApplicable("'?' outside the VALUES tuple");
+        }
+        int[] conflictParams = null;
+        boolean countsExact = true;
+        if (!restMasked.isEmpty()) {
+            Matcher update = DO_UPDATE.matcher(restMasked);
+            if (DO_NOTHING.matcher(restMasked).matches()) {
+                countsExact = false;
+            } else if (update.matches()) {
+                int targetFrom = restFrom + update.start(1);
+                List<String> target = names(split(sql, masked, targetFrom, targetFrom + update.group(1).length()));
+                conflictParams = new int[target.size()];
+                for (int t = 0; t < target.size(); t++) {
+                    int column = columns.indexOf(target.get(t));
+                    if (column < 0 || paramOfItem[column] < 0) {
+                        throw new NotApplicable("the ON CONFLICT column '" + target.get(t) + "' does not take a "
+                                + "bare '?' (needed to keep two upserts of one key apart)");
+                    }
+                    conflictParams[t] = paramOfItem[column];
+                }
+                countsExact = !WORD_WHERE.matcher(update.group(2)).find();
+            } else {
+                throw new NotApplicable("after VALUES: only ON CONFLICT ... DO NOTHING or ON CONFLICT (<columns>) "
+                        + "DO UPDATE SET ... are rewritten");
+            }
+        }
+        String tail = sql.substring(close + 1).strip();
+        if (tail.endsWith(";")) {
+            tail = tail.substring(0, tail.length() - 1).strip();
+        }
+        String head = sql.substring(0, m.end() - 1).replaceFirst("(?is)VALUES\\s*$", "").stripTrailing();
+        return new PostgresArrayInsert(sql, head, items, tail, param, conflictParams, countsExact);
+    }
+
+    /** The one-row statement as the user wrote it. */
+    String oneRowSql() {
+        return original;
+    }
+
+    /** Parameters per row: one array each. */
+    int params() {
+        return params;
+    }
+
+    /** Whether a successful statement affected exactly one row per row sent. */
+    boolean countsExact() {
+        return countsExact;
+    }
+
+    /**
+     * The statement for one batch, given each parameter's element type (already quoted where needed). With
+     * {@code ordered}, rows are inserted in the arrays' order explicitly, so generated keys come back in it.
+     */
+    String sql(String[] elementTypes, boolean ordered) {
+        StringBuilder s = new StringBuilder(head.length() + 64 * params).append(head).append(" SELECT ");
+        for (int i = 0; i < items.length; i++) {
+            s.append(i == 0 ? "" : ", ").append(items[i]);
+        }
+        s.append(" FROM unnest(");
+        for (int p = 0; p < params; p++) {
+            s.append(p == 0 ? "" : ", ").append("?::").append(elementTypes[p]).append("[]");
+        }
+        s.append(ordered ? ") WITH ORDINALITY AS ferry_u(" : ") AS ferry_u(");
+        for (int p = 1; p <= params; p++) {
+            s.append(p == 1 ? "p" : ", p").append(p);
+        }
+        s.append(ordered ? ", ferry_ord) ORDER BY ferry_u.ferry_ord" : ")");
+        return tail.isEmpty() ? s.toString() : s.append(' ').append(tail).toString();
+    }
+
+    /**
+     * The rows (indexes into {@code rows}) of each statement to run, in order: all in one, unless two rows of a
+     * DO UPDATE share their conflict key; then the n-th row of each key goes in the n-th statement, so no
+     * statement updates a row twice and later rows still win, as they would one by one.
+     */
+    List<int[]> rounds(List<Object[]> rows) {
+        int[] all = new int[rows.size()];
+        Arrays.setAll(all, i -> i);
+        if (conflictParams == null) {
+            return List.of(all);
+        }
+        Map<List<Object>, Integer> seen = new HashMap<>(rows.size() * 2);
+        int[] round = new int[rows.size()];
+        int rounds = 1;
+        for (int r = 0; r < rows.size(); r++) {
+            Object[] key = new Object[conflictParams.length];
+            for (int k = 0; k < key.length; k++) {
+                key[k] = rows.get(r)[conflictParams[k]];
+            }
+            int n = seen.merge(Arrays.asList(key), 1, Integer::sum) - 1;
+            round[r] = n;
+            rounds = Math.max(rounds, n + 1);
+        }
+        if (rounds == 1) {
+            return List.of(all);
+        }
+        List<int[]> out = new ArrayList<>(rounds);
+        for (int n = 0; n < rounds; n++) {
+            int size = 0;
+            for (int r : round) {
+                size += r == n ? 1 : 0;
+            }
+            int[] these = new int[size];
+            int i = 0;
+            for (int r = 0; r < round.length; r++) {
+                if (round[r] == n) {
+                    these[i++] = r;
+                }
+            }
+            out.add(these);
+        }
+        return out;
+    }
+
+    /** The position after the parenthesis matching the one at {@code open}, minus one; -1 if unbalanced. */
+    private static int closing(String masked, int open) {
+        int depth = 0;
+        for (int i = open; i < masked.length(); i++) {
+            char c = masked.charAt(i);
+            if (c == '(') {
+                depth++;
+            } else if (c == ')' && --depth == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The spans of the comma-separated items between {@code from} and {@code to}, at parenthesis depth 0. */
+    private static List<int[]> spans(String masked, int from, int to) {
+        List<int[]> out = new ArrayList<>();
+        int depth = 0;
+        int start = from;
+        for (int i = from; i < to; i++) {
+            char c = masked.charAt(i);
+            if (c == '(' || c == '[') {
+                depth++;
+            } else if (c == ')' || c == ']') {
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                out.add(new int[] {start, i});
+                start = i + 1;
+            }
+        }
+        out.add(new int[] {start, to});
+        return out;
+    }
+
+    /** The items between {@code from} and {@code to} of the original text. */
+    private static List<String> split(String sql, String masked, int from, int to) {
+        List<String> out = new ArrayList<>();
+        for (int[] span : spans(masked, from, to)) {
+            out.add(sql.substring(span[0], span[1]).strip());
+        }
+        return out;
+    }
+
+    /** Column names as PostgreSQL folds them: quoted as written, unquoted in lower case. */
+    private static List<String> names(List<String> written) {
+        List<String> out = new ArrayList<>(written.size());
+        for (String w : written) {
+            out.add(w.length() > 1 && w.startsWith("\"") && w.endsWith("\"")
+                    ? w.substring(1, w.length() - 1).replace("\"\"", "\"") : w.toLowerCase(Locale.ROOT));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.ferry.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Which one-row inserts become one unnest statement per batch, and what that statement is. */
+class PostgresArrayInsertTest {
+
+    private static final String[] TWO = {"int8", "text"};
+
+    @Test
+    void aPlainInsertBecomesOneSelectFromUnnest() throws Exception {
+        PostgresArrayInsert insert = PostgresArrayInsert.of("INSERT INTO events (id, kind) VALUES (?, ?)");
+        assertThat(insert.sql(TWO, false)).isEqualTo("INSERT INTO events (id, kind) SELECT ferry_u.p1, ferry_u.p2 "
+                + "FROM unnest(?::int8[], ?::text[]) AS ferry_u(p1, p2)");
+        assertThat(insert.countsExact()).isTrue();
+        assertThat(insert.sql(TWO, true)).as("ordered for generated keys").endsWith(
+                "FROM unnest(?::int8[], ?::text[]) WITH ORDINALITY AS ferry_u(p1, p2, ferry_ord) "
+                        + "ORDER BY ferry_u.ferry_ord");
+    }
+
+    @Test
+    void expressionsLiteralsQuotesAndTheConflictClauseAreKept() throws Exception {
+        PostgresArrayInsert insert = PostgresArrayInsert.of("insert into \"My (Table)\" (id, \"Kind\", note, at, doc) "
+                + "values (?, lower(?), 'a ?, (b)', now(), ?::jsonb) -- why?\n"
+                + "ON CONFLICT (id) DO UPDATE SET \"Kind\" = EXCLUDED.\"Kind\";");
+        assertThat(insert.params()).isEqualTo(3);
+        assertThat(insert.sql(new String[] {"int8", "text", "jsonb"}, false)).isEqualTo(
+                "insert into \"My (Table)\" (id, \"Kind\", note, at, doc) SELECT ferry_u.p1, lower(ferry_u.p2), "
+                        + "'a ?, (b)', now(), ferry_u.p3::jsonb FROM unnest(?::int8[], ?::text[], ?::jsonb[]) "
+                        + "AS ferry_u(p1, p2, p3) -- why?\nON CONFLICT (id) DO UPDATE SET \"Kind\" = EXCLUDED.\"Kind\"");
+        assertThat(insert.countsExact()).isTrue();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "UPDATE t SET a = ? WHERE id = ?|not INSERT INTO",
+            "INSERT INTO t VALUES (?, ?)|not INSERT INTO",
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)|more than one row",
+            "INSERT INTO t (a, b) VALUES (?, DEFAULT)|DEFAULT",
+            "INSERT INTO t (a, b) VALUES (?, ?) RETURNING a|RETURNING",
+            "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = ?|after the VALUES",
+            "INSERT INTO t (a, b) VALUES (1, 'x')|nothing differs",
+            "INSERT INTO t (a, b) VALUES (?, ?, ?)|2 columns but 3 values",
+            "INSERT INTO t (a, b) VALUES (lower(?), ?) ON CONFLICT (a) DO UPDATE SET b = EXCLUDED.b|bare '?'",
+            "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT ON CONSTRAINT t_pkey DO UPDATE SET b = 1|only ON CONFLICT",
+            "INSERT INTO t (a, b) SELECT ?, ?|not INSERT INTO",
+    })
+    void statementsWhoseMeaningWouldChangeAreLeftToJdbcBatches(String sql, String why) {
+        assertThatThrownBy(() -> PostgresArrayInsert.of(sql)).isInstanceOf(PostgresArrayInsert.NotApplicable.class)
+                .hasMessageContaining(why);
+    }
+
+    @Test
+    void doNothingAndConditionalUpdatesDoNotPromiseOneRowEach() throws Exception {
+        assertThat(PostgresArrayInsert.of("INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .countsExact()).isFalse();
+        assertThat(PostgresArrayInsert.of("INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET "
+                + "b = EXCLUDED.b WHERE t.b < EXCLUDED.b").countsExact()).isFalse();
+    }
+
+    @Test
+    void twoUpsertsOfOneKeyGoInSuccessiveStatementsInTheirOrder() throws Exception {
+        PostgresArrayInsert upsert = PostgresArrayInsert.of("INSERT INTO t (tenant, \"Id\", v) VALUES (?, ?, ?) "
+                + "ON CONFLICT (\"Id\", tenant) DO UPDATE SET v = EXCLUDED.v");
+        List<Object[]> rows = new ArrayList<>();
+        rows.add(new Object[] {1L, 7L, "a"});
+        rows.add(new Object[] {2L, 7L, "b"}); // another tenant: another key
+        rows.add(new Object[] {1L, 7L, "c"}); // the first key again
+        rows.add(new Object[] {1L, 8L, "d"});
+        rows.add(new Object[] {1L, 7L, "e"}); // and a third time
+        assertThat(upsert.rounds(rows)).containsExactly(new int[] {0, 1, 3}, new int[] {2}, new int[] {4});
+        PostgresArrayInsert insert = PostgresArrayInsert.of("INSERT INTO t (tenant, id, v) VALUES (?, ?, ?)");
+        assertThat(insert.rounds(rows)).as("a plain insert: one statement; a duplicate fails as it would alone")
+                .containsExactly(new int[] {0, 1, 2, 3, 4});
+    }
+
+    @Test
+    void maskKeepsPositionsAndHidesQuotedText() {
+        String sql = "SELECT 'a?(', \"b,)\", $x$?$x$ -- c?\n, ?? , ? /* ? */";
+        String masked = SqlText.mask(sql);
+        assertThat(masked).hasSameSizeAs(sql);
+        assertThat(SqlText.placeholdersOfMasked(masked)).isEqualTo(1);
+        assertThat(masked.indexOf('(')).isEqualTo(-1);
+        assertThat(masked.indexOf(',')).isEqualTo(sql.indexOf(','));
+    }
+}

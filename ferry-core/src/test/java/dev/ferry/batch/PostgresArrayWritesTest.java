@@ -1,0 +1,366 @@
+package dev.ferry.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.FerryDataSource;
+import dev.ferry.Postgres;
+import java.io.StringReader;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Writes sent as one {@code INSERT ... SELECT FROM unnest(...)} per batch on a plain PostgreSQL URL: the same
+ * rows, errors, keys and acknowledgements as JDBC batches, checked against a writer with arrays off.
+ */
+class PostgresArrayWritesTest {
+
+    private FerryDataSource pool;
+
+    private FerryDataSource pool(boolean autoCommit) throws SQLException {
+        pool = new FerryDataSource(Postgres.config(Postgres.uniqueApplicationName("arrays"))
+                .maximumPoolSize(4).minimumIdle(0).autoCommit(autoCommit).build());
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS ferry_arrays_a, ferry_arrays_b, ferry_arrays_kv");
+            for (String t : List.of("ferry_arrays_a", "ferry_arrays_b")) {
+                s.execute("CREATE TABLE " + t + " (id BIGINT PRIMARY KEY, small SMALLINT, n INT, amount NUMERIC(20,6),"
+                        + " ratio DOUBLE PRECISION, name TEXT, code VARCHAR(10), flag BOOLEAN, at TIMESTAMPTZ,"
+                        + " local_at TIMESTAMP, day DATE, uid UUID, data BYTEA, doc JSONB)");
+            }
+            s.execute("CREATE TABLE ferry_arrays_kv (k BIGINT PRIMARY KEY, v TEXT NOT NULL, writes INT NOT NULL)");
+            if (!autoCommit) {
+                c.commit();
+            }
+        }
+        return pool;
+    }
+
+    @AfterEach
+    void close() {
+        if (pool != null) {
+            pool.close();
+        }
+    }
+
+    record Row(long id, String name) {
+    }
+
+    private static final String[] NAMES = {"plain", "NULL", "with \"quotes\"", "back\\slash", "{braces}", "a,b",
+            "", "  spaced  ", "ünïcödé ✓", "it's", null};
+
+    private static BatchedWriter<Row> typedWriter(javax.sql.DataSource ds, String table, boolean arrays) {
+        return BatchedWriter.<Row>builder(ds)
+                .sql("INSERT INTO " + table + " (id, small, n, amount, ratio, name, code, flag, at, local_at, day, uid, "
+                        + "data, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)")
+                .bind((ps, r) -> {
+                    long id = r.id();
+                    ps.setLong(1, id);
+                    if (id % 7 == 0) {
+                        ps.setNull(2, Types.SMALLINT);
+                    } else {
+                        ps.setShort(2, (short) (id % 300));
+                    }
+                    ps.setInt(3, (int) (id * 1000));
+                    ps.setBigDecimal(4, id % 5 == 0 ? null : new BigDecimal("1E+3").add(BigDecimal.valueOf(id, 6)));
+                    ps.setDouble(5, id % 11 == 0 ? Double.NaN : id / 3.0);
+                    ps.setString(6, r.name());
+                    ps.setObject(7, id % 2 == 0 ? "even" : null);
+                    ps.setBoolean(8, id % 2 == 0);
+                    if (id % 2 == 0) {
+                        ps.setTimestamp(9, Timestamp.from(Instant.parse("2026-03-29T01:30:00.123456Z").plusSeconds(id)));
+                    } else {
+                        ps.setObject(9, OffsetDateTime.of(2026, 10, 25, 2, 30, 0, 0, ZoneOffset.ofHours(3)).plusDays(id));
+                    }
+                    ps.setTimestamp(10, Timestamp.valueOf("2026-11-24 10:00:00.5"));
+                    if (id % 3 == 0) {
+                        ps.setDate(11, java.sql.Date.valueOf("2026-02-28"));
+                    } else {
+                        ps.setObject(11, LocalDate.of(2024, 2, 29).plusDays(id));
+                    }
+                    ps.setObject(12, new UUID(id, -id));
+                    ps.setBytes(13, id % 4 == 0 ? null : new byte[] {0, (byte) id, (byte) 0xff, '\\', '"'});
+                    ps.setString(14, "{\"id\": " + id + ", \"s\": \"x,y\"}");
+                })
+                .postgresArrays(arrays).maxInFlight(1).maxBatchSize(500).build();
+    }
+
+    @ParameterizedTest(name = "autoCommit={0}")
+    @ValueSource(booleans = {true, false})
+    void everyColumnTypeArrivesAsAPlainBatchWouldWriteIt(boolean autoCommit) throws Exception {
+        pool(autoCommit);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<Row> arrays = typedWriter(counting.dataSource, "ferry_arrays_a", true);
+             BatchedWriter<Row> plain = typedWriter(pool, "ferry_arrays_b", false)) {
+            List<CompletableFuture<Integer>> acks = new ArrayList<>();
+            for (long id = 1; id <= 400; id++) {
+                Row r = new Row(id, NAMES[(int) (id % NAMES.length)]);
+                acks.add(arrays.submit(r));
+                acks.add(plain.submit(r));
+            }
+            for (CompletableFuture<Integer> f : acks) {
+                assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+            }
+            assertThat(arrays.stats().batches()).as("batched").isLessThan(50);
+        }
+        assertThat(counting.executedTexts).as("sent as arrays").isNotEmpty()
+                .allSatisfy(s -> assertThat(s).contains("unnest("));
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            for (String[] pair : new String[][] {{"a", "b"}, {"b", "a"}}) {
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM (SELECT * FROM ferry_arrays_" + pair[0]
+                        + " EXCEPT SELECT * FROM ferry_arrays_" + pair[1] + ") d")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).as("rows in %s that differ from %s", pair[0], pair[1]).isZero();
+                }
+            }
+            try (ResultSet rs = s.executeQuery("SELECT count(*), count(name), count(*) FILTER (WHERE name = 'NULL') "
+                    + "FROM ferry_arrays_a")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(400);
+                assertThat(rs.getLong(2)).as("null names stay null").isLessThan(400);
+                assertThat(rs.getLong(3)).as("the string 'NULL' stays a string").isPositive();
+            }
+            if (!autoCommit) {
+                c.rollback();
+            }
+        }
+    }
+
+    @Test
+    void threeBadRowsAmongAThousandFailAloneAndTheRestCommitAsArrays() throws Exception {
+        pool(true);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO ferry_arrays_kv VALUES (250, 'old', 0), (500, 'old', 0), (750, 'old', 0)");
+        }
+        try (BatchedWriter<Long> writer = kvWriter(counting.dataSource,
+                "INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1)")) {
+            List<CompletableFuture<Integer>> acks = new ArrayList<>();
+            for (long k = 1; k <= 1000; k++) {
+                acks.add(writer.submit(k));
+            }
+            for (int i = 0; i < acks.size(); i++) {
+                long k = i + 1;
+                if (k % 250 == 0 && k < 1000) {
+                    assertThat(failure(acks.get(i))).isInstanceOf(SQLException.class)
+                            .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("23505"));
+                } else {
+                    assertThat(acks.get(i).get(30, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            }
+            assertThat(writer.stats().splits()).isPositive();
+            assertThat(writer.stats().batches()).isLessThan(100);
+        }
+        assertThat(counting.executedTexts).as("only as arrays, down to the bad rows themselves")
+                .allSatisfy(s -> assertThat(s).contains("unnest("));
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'v1'")).isEqualTo(997);
+    }
+
+    @Test
+    void upsertsOfOneKeyInOneBatchApplyInOrderAsIfOneByOne() throws Exception {
+        pool(true);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<long[]> upserts = BatchedWriter.<long[]>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1) ON CONFLICT (k) DO UPDATE "
+                        + "SET v = EXCLUDED.v, writes = ferry_arrays_kv.writes + 1")
+                .bind((ps, kv) -> {
+                    ps.setLong(1, kv[0]);
+                    ps.setString(2, "v" + kv[1]);
+                })
+                .maxInFlight(1).maxBatchSize(1000).build()) {
+            List<CompletableFuture<Integer>> acks = new ArrayList<>();
+            for (int version = 1; version <= 5; version++) { // queued together: keys 1..100, five times each
+                for (long k = 1; k <= 100; k++) {
+                    acks.add(upserts.submit(new long[] {k, version}));
+                }
+            }
+            for (CompletableFuture<Integer> f : acks) {
+                assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+            }
+        }
+        assertThat(counting.executedTexts).as("in rounds of arrays, never refused by PostgreSQL and sent plain")
+                .isNotEmpty().allSatisfy(s -> assertThat(s).contains("unnest("));
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'v5' AND writes = 5"))
+                .as("every key's last write wins, and every write counted").isEqualTo(100);
+    }
+
+    @Test
+    void doNothingCountsAreExactWhenTheTotalSaysSoAndNoInfoOtherwise() throws Exception {
+        pool(true);
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO ferry_arrays_kv SELECT g, 'old', 0 FROM generate_series(1, 10) g");
+        }
+        try (BatchedWriter<Long> writer = kvWriter(pool,
+                "INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1) ON CONFLICT DO NOTHING")) {
+            assertThat(submitAll(writer, 1, 10)).as("all skipped").containsOnly(0);
+            assertThat(submitAll(writer, 11, 20)).as("all inserted").containsOnly(1);
+            List<Integer> mixed = submitAll(writer, 15, 30); // 15 may go alone, as the first of an idle writer
+            assertThat(mixed).as("some skipped: which, one statement cannot say").contains(Statement.SUCCESS_NO_INFO)
+                    .allSatisfy(n -> assertThat(n).isIn(0, Statement.SUCCESS_NO_INFO));
+        }
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv")).isEqualTo(30);
+    }
+
+    @Test
+    void generatedKeysComeBackInCallerOrder() throws Exception {
+        pool(true);
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS ferry_arrays_keyed");
+            s.execute("CREATE TABLE ferry_arrays_keyed (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                    + "payload TEXT NOT NULL)");
+        }
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<String> writer = BatchedWriter.<String>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_keyed (payload) VALUES (?)").bind((ps, p) -> ps.setString(1, p))
+                .returningKey("id").maxInFlight(1).maxBatchSize(1000).build()) {
+            List<CompletableFuture<Long>> keys = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                keys.add(writer.submitForKey("row-" + i));
+            }
+            try (Connection c = pool.getConnection();
+                 PreparedStatement ps = c.prepareStatement("SELECT payload FROM ferry_arrays_keyed WHERE id = ?")) {
+                for (int i = 0; i < keys.size(); i++) {
+                    ps.setLong(1, keys.get(i).get(30, TimeUnit.SECONDS));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).isTrue();
+                        assertThat(rs.getString(1)).isEqualTo("row-" + i);
+                    }
+                }
+            }
+            assertThat(writer.stats().batches()).isLessThan(1000);
+        }
+        assertThat(counting.executedTexts).isNotEmpty().allSatisfy(s -> assertThat(s).contains("WITH ORDINALITY"));
+    }
+
+    @Test
+    void aBadValueFailsOnlyItsRowWithTheDriversOwnError() throws Exception {
+        pool(true);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, 'x', ?)")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    ps.setLong(2, k == 42 ? 1L << 40 : 1); // 42's does not fit the INT column
+                }).maxInFlight(1).maxBatchSize(1000).build()) {
+            List<CompletableFuture<Integer>> acks = new ArrayList<>();
+            for (long k = 1; k <= 100; k++) {
+                acks.add(writer.submit(k));
+            }
+            for (int k = 1; k <= 100; k++) {
+                if (k == 42) {
+                    assertThat(((SQLException) failure(acks.get(k - 1))).getSQLState()).isEqualTo("22003");
+                } else {
+                    assertThat(acks.get(k - 1).get(30, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            }
+        }
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv")).isEqualTo(99);
+        assertThat(counting.executedTexts).as("the one-row error confirmed by a plain batch").hasSize(2);
+    }
+
+    @Test
+    void aRowMissingAParameterFailsAloneAndValuesCarryOverAsInJdbc() throws Exception {
+        pool(true);
+        try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(pool)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1)")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    if (k == 1 || k == 3) {
+                        ps.setString(2, "set-by-" + k);
+                    }
+                }).maxInFlight(1).maxBatchSize(1000).build()) {
+            CompletableFuture<Integer> first = writer.submit(2L); // nothing set before it: fails
+            CompletableFuture<Integer> a = writer.submit(1L);
+            CompletableFuture<Integer> b = writer.submit(4L); // keeps 1's value, as a JDBC statement does
+            assertThat(((SQLException) failure(first)).getSQLState()).isEqualTo("22023");
+            assertThat(a.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(b.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+        }
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'set-by-1'")).isEqualTo(2);
+    }
+
+    @Test
+    void whatArraysCannotCarryGoesAsPlainBatchesAndStillCommits() throws Exception {
+        pool(true);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<Long> streams = BatchedWriter.<Long>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1)")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    ps.setCharacterStream(2, new StringReader("streamed"));
+                }).maxInFlight(1).build()) {
+            assertThat(submitAll(streams, 1, 50)).containsOnly(1);
+            assertThat(submitAll(streams, 51, 100)).containsOnly(1);
+        }
+        assertThat(counting.executedTexts).noneSatisfy(s -> assertThat(s).contains("unnest("));
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS ferry_arrays_tags");
+            s.execute("CREATE TABLE ferry_arrays_tags (id BIGINT PRIMARY KEY, tags INT[])");
+        }
+        try (BatchedWriter<Long> arrayColumn = BatchedWriter.<Long>builder(pool)
+                .sql("INSERT INTO ferry_arrays_tags (id, tags) VALUES (?, ?)")
+                .bind((ps, id) -> {
+                    ps.setLong(1, id);
+                    ps.setArray(2, ps.getConnection().createArrayOf("int4", new Integer[] {1, 2}));
+                }).maxInFlight(1).build()) {
+            assertThat(submitAll(arrayColumn, 1, 20)).containsOnly(1);
+        }
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'streamed'")).isEqualTo(100);
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_tags WHERE tags = '{1,2}'")).isEqualTo(20);
+    }
+
+    private static BatchedWriter<Long> kvWriter(javax.sql.DataSource ds, String sql) {
+        return BatchedWriter.<Long>builder(ds).sql(sql)
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    ps.setString(2, "v1");
+                }).maxInFlight(1).maxBatchSize(1000).build();
+    }
+
+    /** Queues keys from..to together and returns their counts. */
+    private static List<Integer> submitAll(BatchedWriter<Long> writer, long from, long to) throws Exception {
+        List<CompletableFuture<Integer>> acks = new ArrayList<>();
+        for (long k = from; k <= to; k++) {
+            acks.add(writer.submit(k));
+        }
+        List<Integer> counts = new ArrayList<>();
+        for (CompletableFuture<Integer> f : acks) {
+            counts.add(f.get(30, TimeUnit.SECONDS));
+        }
+        return counts;
+    }
+
+    private long scalar(String sql) throws SQLException {
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static Throwable failure(CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+        throw new AssertionError("expected a failure");
+    }
+}
