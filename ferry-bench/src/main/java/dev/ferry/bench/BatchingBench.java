@@ -360,25 +360,41 @@ public final class BatchingBench {
                 }
             });
         }
-        Round f;
-        BatchStats stats;
+        Writes plainRun = ferryWrites(n, insert, ids, false);
+        Writes arrayRun = ferryWrites(n, insert, ids, true);
+        Round plain = plainRun.round();
+        Round f = arrayRun.round();
+        double copy;
+        try (FerryDataSource ds = ferry()) {
+            copy = copyRate(ds, 100_000, ids);
+        }
+        print("HikariCP, autocommit per request", h, "rows", "");
+        print("Ferry, JDBC batches (postgresArrays off)", plain, "rows", String.format(Locale.ROOT,
+                "%.1f rows per transaction", plainRun.rowsPerTransaction()));
+        print("Ferry, one unnest statement per batch", f, "rows", String.format(Locale.ROOT,
+                "%.1f rows per transaction", arrayRun.rowsPerTransaction()));
+        System.out.printf(Locale.ROOT, "  COPY of 100,000 rows, one connection:  %12.0f rows/s%n", copy);
+        System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx (JDBC batches: %.1fx); ferry/COPY: %.2f "
+                + "(JDBC batches: %.2f)%n", f.perSecond / h.perSecond, plain.perSecond / h.perSecond,
+                f.perSecond / copy, plain.perSecond / copy);
+    }
+
+    /** A write round and its rows per transaction. */
+    record Writes(Round round, double rowsPerTransaction) {
+    }
+
+    /** Ferry's batched writer on a plain URL, with or without PostgreSQL arrays. */
+    private Writes ferryWrites(int n, String insert, AtomicLong ids, boolean arrays) throws Exception {
         try (FerryDataSource ds = ferry();
              BatchedWriter<Long> events = BatchedWriter.<Long>builder(ds).sql(insert)
                      .bind((ps, id) -> {
                          ps.setLong(1, id);
                          ps.setString(2, "event");
-                     }).maxInFlight(inFlight != null ? inFlight : poolSize)
+                     }).maxInFlight(inFlight != null ? inFlight : poolSize).postgresArrays(arrays)
                      .maxBatchSize(batchSize != null ? batchSize : 100).build()) {
             truncateEvents(ds);
-            f = sustained(n, 3, seconds, i -> events.write(ids.incrementAndGet()));
-            stats = events.stats();
-            double copy = copyRate(ds, 100_000, ids);
-            print("HikariCP, autocommit per request", h, "rows", "");
-            print("Ferry, batched (ack after commit)", f, "rows", String.format(Locale.ROOT,
-                    "%.1f rows per transaction", stats.efficiency()));
-            System.out.printf(Locale.ROOT, "  COPY of 100,000 rows, one connection:  %12.0f rows/s%n", copy);
-            System.out.printf(Locale.ROOT, "  ferry/hikari throughput: %.1fx; ferry/COPY: %.2f%n",
-                    f.perSecond / h.perSecond, f.perSecond / copy);
+            Round r = sustained(n, 3, seconds, i -> events.write(ids.incrementAndGet()));
+            return new Writes(r, events.stats().efficiency());
         }
     }
 

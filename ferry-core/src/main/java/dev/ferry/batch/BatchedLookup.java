@@ -34,6 +34,18 @@ import javax.sql.DataSource;
  * Map<Long, User> page = users.loadMany(ids).get(); // a page of ids at once, coalesced with other callers'
  * }</pre>
  *
+ * <p><b>Composite keys</b>: a record (or a List) as the key and a column tuple before the key list:
+ * <pre>{@code
+ * record OrderKey(long tenantId, long id) {}
+ * BatchedLookup<OrderKey, Order> orders = BatchedLookup.builder(dataSource, OrderKey.class)
+ *         .sql("SELECT tenant_id, id, total FROM orders WHERE (tenant_id, id) IN (:keys)")
+ *         .key(rs -> new OrderKey(rs.getLong(1), rs.getLong(2)))
+ *         .row(rs -> new Order(rs.getLong(2), rs.getBigDecimal(3)))
+ *         .build();
+ * }</pre>
+ * A value the same for every key goes in {@link Builder#params} instead ({@code WHERE tenant_id = ? AND id IN
+ * (:keys)}).
+ *
  * <p>Batching follows {@link Batcher}'s rules (natural batching, deadlines, priority bypass, kill switch). A key
  * with no row gives an empty result (or the builder's {@code missingValue}); a key with several rows gives them
  * all through {@link #loadAll}, as an unmodifiable list (callers asking for the same key share it). A null key
@@ -223,7 +235,8 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
 
         /**
          * The PostgreSQL array element type, for a key class Ferry does not know (it knows Long, Integer, Short,
-         * String, UUID, BigDecimal, LocalDate, LocalDateTime, OffsetDateTime, Instant and Boolean).
+         * String, UUID, BigDecimal, LocalDate, LocalDateTime, OffsetDateTime, Instant and Boolean). For a
+         * composite key, one type per column, comma-separated: {@code arrayType("int8, citext")}.
          */
         public Builder<K, V> arrayType(String arrayType) {
             this.arrayType = arrayType;
@@ -287,6 +300,18 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                         dialect.set(d);
                     }
                     KeyedResult<K, List<V>> out = new KeyedResult<>(keys.size());
+                    List<K> sendable = keys;
+                    for (K k : keys) {
+                        String problem = keyList.problem(k);
+                        if (problem != null) { // a List key of the wrong size fails alone, before anything is sent
+                            out.fail(k, new SQLException(problem, "22023"));
+                            if (sendable == keys) {
+                                sendable = new ArrayList<>(keys);
+                            }
+                            sendable.remove(k);
+                        }
+                    }
+                    keys = sendable;
                     int perStatement = keyList.maxKeys(d);
                     for (int from = 0; from < keys.size(); from += perStatement) {
                         List<K> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));

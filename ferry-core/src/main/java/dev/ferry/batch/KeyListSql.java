@@ -27,6 +27,12 @@ import java.util.regex.Pattern;
  *       as several statements.
  * </ul>
  *
+ * <p><b>Composite keys</b>: {@code WHERE (tenant_id, id) IN (:keys)} with a record key (its components, in
+ * declaration order, are the tuple's columns) or a {@code List} key (its elements, in order). On PostgreSQL the
+ * list becomes {@code (tenant_id, id) IN (SELECT * FROM unnest(?, ?))}, one typed array per column, one statement
+ * text for every size; elsewhere {@code (tenant_id, id) IN ((?, ?), (?, ?), ...)}, padded as above, with the
+ * parameter limit divided by the tuple's width.
+ *
  * <p>Everything that can be checked without a connection is checked at build: exactly one {@code IN (:keys)}, not
  * negated ({@code NOT IN} cannot be batched: its rows do not belong to one key), exactly one {@code ?} (outside
  * quotes and comments) for each fixed parameter given, and a key type whose PostgreSQL array element type is known
@@ -36,6 +42,11 @@ import java.util.regex.Pattern;
 final class KeyListSql {
 
     private static final Pattern KEYS = Pattern.compile("(?i)\\bIN\\s*\\(\\s*:keys\\s*\\)");
+    /** A column tuple right before the key list: {@code (a, b) IN (:keys)}. */
+    private static final Pattern TUPLE = Pattern.compile("(?<![\\w$])\\(([^()]*,[^()]*)\\)\\s*$");
+    /** Primitive record components, as their boxes. */
+    private static final Map<Class<?>, Class<?>> BOXES = Map.of(long.class, Long.class, int.class, Integer.class,
+            short.class, Short.class, boolean.class, Boolean.class);
     private static final Pattern NOT_KEYS = Pattern.compile("(?i)\\bNOT\\s+IN\\s*\\(\\s*:keys\\s*\\)");
 
     /** PostgreSQL array element types for the key classes Ferry knows. */
@@ -79,16 +90,26 @@ final class KeyListSql {
     }
 
     private final String template;
-    private final String arrayType;
+    /** Per key column: its PostgreSQL element type, or null when read from the first batch's values. */
+    private final String[] arrayTypes;
     /** Fixed parameters ({@code ?}) in the query before the key list, and in all. */
     private final int fixedBefore;
     private final int fixed;
+    /** A composite key's parts, in the tuple's order; null for a single-column key. */
+    private final java.util.function.Function<Object, Object[]> parts;
 
-    private KeyListSql(String template, String arrayType, int fixedBefore, int fixed) {
+    private KeyListSql(String template, String[] arrayTypes, int fixedBefore, int fixed,
+                       java.util.function.Function<Object, Object[]> parts) {
         this.template = template;
-        this.arrayType = arrayType;
+        this.arrayTypes = arrayTypes;
         this.fixedBefore = fixedBefore;
         this.fixed = fixed;
+        this.parts = parts;
+    }
+
+    /** Columns per key: 1, or the tuple's width. */
+    int arity() {
+        return arrayTypes.length;
     }
 
     /** {@link #of(String, Class, String, int)} with no fixed parameters. */
@@ -138,6 +159,10 @@ final class KeyListSql {
                     + "and " + fixedParams + " value(s) from params(...); allowed: one params value per '?', in order "
                     + "(e.g. WHERE tenant_id = ? AND id IN (:keys) with params(tenantId))");
         }
+        String[] tuple = tuple(template, at.start());
+        if (tuple != null || keyType.isRecord() || List.class.isAssignableFrom(keyType)) {
+            return composite(template, keyType, arrayType, tuple, before, all);
+        }
         if (keyType.isArray() || keyType.isPrimitive()) {
             throw new IllegalArgumentException("keyType: got " + keyType.getName() + "; allowed: a class with value "
                     + "equality (arrays compare by identity, so rows could never be matched to callers); "
@@ -149,7 +174,103 @@ final class KeyListSql {
                     + "array type Ferry knows; allowed: " + supportedTypes() + ", or any type with "
                     + "arrayType(\"<PostgreSQL element type>\") set");
         }
-        return new KeyListSql(template, type, before, all);
+        return new KeyListSql(template, new String[] {type}, before, all, null);
+    }
+
+    /** The column names of {@code (a, b) IN (:keys)} ending at {@code keysAt}, or null for a single column. */
+    private static String[] tuple(String template, int keysAt) {
+        String masked = SqlText.mask(template.substring(0, keysAt));
+        Matcher m = TUPLE.matcher(masked);
+        if (!m.find()) {
+            return null;
+        }
+        String[] columns = template.substring(m.start(1), m.end(1)).split(",");
+        for (int i = 0; i < columns.length; i++) {
+            columns[i] = columns[i].strip();
+        }
+        return columns;
+    }
+
+    private static KeyListSql composite(String template, Class<?> keyType, String arrayType, String[] tuple,
+                                        int before, int all) {
+        String example = "a record key, e.g. record OrderKey(long tenantId, long id), with "
+                + "WHERE (tenant_id, id) IN (:keys)";
+        if (tuple == null) {
+            throw new IllegalArgumentException("sql: got '" + template + "' with a " + keyType.getName() + " key; "
+                    + "allowed: a column tuple before the key list for a composite key: " + example);
+        }
+        if (!keyType.isRecord() && !List.class.isAssignableFrom(keyType)) {
+            throw new IllegalArgumentException("keyType: got " + keyType.getName() + " for the " + tuple.length
+                    + "-column tuple " + java.util.Arrays.toString(tuple) + "; allowed: " + example
+                    + ", or a List key with one element per column");
+        }
+        String[] types = new String[tuple.length];
+        if (arrayType != null) {
+            String[] given = arrayType.split(",");
+            if (given.length != tuple.length) {
+                throw new IllegalArgumentException("arrayType: got '" + arrayType + "' (" + given.length + " types) "
+                        + "for " + tuple.length + " key columns; allowed: one PostgreSQL element type per column, "
+                        + "comma-separated, e.g. \"int8, text\"");
+            }
+            for (int i = 0; i < given.length; i++) {
+                types[i] = given[i].strip();
+            }
+        }
+        java.util.function.Function<Object, Object[]> parts;
+        if (keyType.isRecord()) {
+            java.lang.reflect.RecordComponent[] components = keyType.getRecordComponents();
+            if (components.length != tuple.length) {
+                throw new IllegalArgumentException("keyType: got " + keyType.getName() + " with "
+                        + components.length + " components for the " + tuple.length + "-column tuple "
+                        + java.util.Arrays.toString(tuple) + "; allowed: one component per column, in order");
+            }
+            java.lang.reflect.Method[] accessors = new java.lang.reflect.Method[components.length];
+            for (int i = 0; i < components.length; i++) {
+                accessors[i] = components[i].getAccessor();
+                try {
+                    accessors[i].setAccessible(true); // a private or nested record of the caller's
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("keyType: got " + keyType.getName() + ", whose components "
+                            + "Ferry cannot read (" + e + "); allowed: a record Ferry's module can read", e);
+                }
+                Class<?> type = BOXES.getOrDefault(components[i].getType(), components[i].getType());
+                if (types[i] == null) {
+                    types[i] = PG_TYPES.get(type);
+                    if (types[i] == null) {
+                        throw new IllegalArgumentException("keyType: got " + keyType.getName() + " whose component "
+                                + components[i].getName() + " is a " + type.getName() + ", which has no PostgreSQL "
+                                + "array type Ferry knows; allowed: " + supportedTypes() + ", or arrayType(\""
+                                + "<one element type per column, comma-separated>\")");
+                    }
+                }
+            }
+            parts = key -> {
+                Object[] out = new Object[accessors.length];
+                for (int i = 0; i < accessors.length; i++) {
+                    try {
+                        out[i] = accessors[i].invoke(key);
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException("could not read " + accessors[i].getName() + " of the key", e);
+                    }
+                }
+                return out;
+            };
+        } else {
+            parts = key -> ((List<?>) key).toArray();
+        }
+        return new KeyListSql(template, types, before, all, parts);
+    }
+
+    /**
+     * Why {@code key} cannot be sent (a List of the wrong size), or null. Checked when a caller asks, so the
+     * key fails alone.
+     */
+    String problem(Object key) {
+        if (parts != null && key instanceof List<?> list && list.size() != arity()) {
+            return "the key " + key + " has " + list.size() + " elements; this lookup's tuple has " + arity()
+                    + " columns";
+        }
+        return null;
     }
 
     /** JDBC placeholders outside quotes and comments ({@link SqlText#placeholders}). */
@@ -159,7 +280,7 @@ final class KeyListSql {
 
     /** The most keys one statement may carry in this dialect, beside the fixed parameters. */
     int maxKeys(Dialect dialect) {
-        return dialect.maxKeys - fixed;
+        return dialect == Dialect.POSTGRES ? dialect.maxKeys : (dialect.maxKeys - fixed) / arity();
     }
 
     private static String supportedTypes() {
@@ -169,12 +290,20 @@ final class KeyListSql {
     /** The statement text for a statement carrying {@code keys} keys. */
     String sql(Dialect dialect, int keys) {
         if (dialect == Dialect.POSTGRES) {
-            return KEYS.matcher(template).replaceFirst("= ANY(?)");
+            if (parts == null) {
+                return KEYS.matcher(template).replaceFirst("= ANY(?)");
+            }
+            StringBuilder unnest = new StringBuilder("IN (SELECT * FROM unnest(");
+            for (int j = 0; j < arity(); j++) {
+                unnest.append(j == 0 ? "?" : ", ?");
+            }
+            return KEYS.matcher(template).replaceFirst(Matcher.quoteReplacement(unnest.append("))").toString()));
         }
         int padded = padded(keys, maxKeys(dialect));
+        String one = parts == null ? "?" : "(?" + ", ?".repeat(arity() - 1) + ")";
         StringBuilder list = new StringBuilder("IN (");
         for (int i = 0; i < padded; i++) {
-            list.append(i == 0 ? "?" : ", ?");
+            list.append(i == 0 ? one : ", " + one);
         }
         return KEYS.matcher(template).replaceFirst(Matcher.quoteReplacement(list.append(')').toString()));
     }
@@ -196,28 +325,80 @@ final class KeyListSql {
             ps.setObject(i + 1, params[i]);
         }
         int listAt = fixedBefore + 1; // the key list's first parameter
-        int listSize = dialect == Dialect.POSTGRES ? 1 : padded(keys.size(), maxKeys(dialect));
+        int padded = dialect == Dialect.POSTGRES ? 1 : padded(keys.size(), maxKeys(dialect));
+        int listSize = dialect == Dialect.POSTGRES ? arity() : padded * arity();
         for (int i = fixedBefore; i < fixed; i++) {
             ps.setObject(listAt + listSize + (i - fixedBefore), params[i]);
         }
-        if (dialect == Dialect.POSTGRES) {
-            Object first = keys.get(0);
-            Object[] elements;
-            if (first instanceof Long || first instanceof Integer || first instanceof Short) {
-                elements = keys.toArray();
-            } else {
-                elements = new String[keys.size()];
-                for (int i = 0; i < elements.length; i++) {
-                    Object k = keys.get(i);
-                    elements[i] = k instanceof BigDecimal d ? d.toPlainString() : k.toString();
-                }
+        if (parts == null) {
+            if (dialect == Dialect.POSTGRES) {
+                ps.setArray(listAt, c.createArrayOf(arrayTypes[0], elements(keys)));
+                return;
             }
-            ps.setArray(listAt, c.createArrayOf(arrayType, elements));
+            for (int i = 0; i < padded; i++) {
+                ps.setObject(listAt + i, keys.get(Math.min(i, keys.size() - 1)));
+            }
             return;
         }
-        for (int i = 0; i < listSize; i++) {
-            ps.setObject(listAt + i, keys.get(Math.min(i, keys.size() - 1)));
+        List<Object[]> split = new java.util.ArrayList<>(keys.size());
+        for (Object key : keys) {
+            split.add(parts.apply(key));
         }
+        if (dialect == Dialect.POSTGRES) {
+            for (int j = 0; j < arity(); j++) {
+                List<Object> column = new java.util.ArrayList<>(split.size());
+                for (Object[] key : split) {
+                    column.add(key[j]);
+                }
+                ps.setArray(listAt + j, c.createArrayOf(elementType(j, column), elements(column)));
+            }
+            return;
+        }
+        for (int i = 0; i < padded; i++) {
+            Object[] key = split.get(Math.min(i, split.size() - 1));
+            for (int j = 0; j < key.length; j++) {
+                ps.setObject(listAt + i * arity() + j, key[j]);
+            }
+        }
+    }
+
+    /** Column {@code j}'s element type: as built, or (a List key) from the first value's class. */
+    private String elementType(int j, List<Object> column) throws SQLException {
+        if (arrayTypes[j] != null) {
+            return arrayTypes[j];
+        }
+        for (Object v : column) {
+            if (v != null) {
+                String type = PG_TYPES.get(v.getClass());
+                if (type == null) {
+                    throw new SQLException("key column " + (j + 1) + " holds a " + v.getClass().getName() + ", which "
+                            + "has no PostgreSQL array type Ferry knows; set arrayType(\"<one element type per "
+                            + "column, comma-separated>\")", "22023");
+                }
+                return type;
+            }
+        }
+        return "text"; // all null: matches nothing whatever the type
+    }
+
+    /** Array elements: numbers as they are; other types as their text form, parsed by the server. */
+    private static Object[] elements(List<?> values) {
+        Object first = null;
+        for (Object v : values) {
+            if (v != null) {
+                first = v;
+                break;
+            }
+        }
+        if (first instanceof Long || first instanceof Integer || first instanceof Short) {
+            return values.toArray();
+        }
+        Object[] text = new String[values.size()];
+        for (int i = 0; i < text.length; i++) {
+            Object k = values.get(i);
+            text[i] = k == null ? null : k instanceof BigDecimal d ? d.toPlainString() : k.toString();
+        }
+        return text;
     }
 
     /** The next power of two at or above {@code n}, but never above {@code max} (n itself is at most max). */

@@ -174,6 +174,82 @@ abstract class BatchedLookupContract {
                 .hasMessageContaining("1 '?' outside the key list and 0 value(s) from params");
     }
 
+    record OrderKey(long userId, long id) {
+    }
+
+    @Test
+    void compositeRecordKeysWithAFixedParameterAreMatchedBackAndBatched() throws Exception {
+        try (BatchedLookup<OrderKey, Long> orders = BatchedLookup.<OrderKey, Long>builder(counting.dataSource,
+                        OrderKey.class)
+                .sql("SELECT user_id, id FROM ferry_lookup_orders WHERE id > ? AND (user_id, id) IN (:keys)")
+                .params(5L)
+                .key(rs -> new OrderKey(rs.getLong(1), rs.getLong(2)))
+                .row(rs -> rs.getLong(2) * 100)
+                .maxBatchSize(16).build()) {
+            List<OrderKey> keys = new ArrayList<>();
+            for (long id = 1; id <= 30; id++) {
+                keys.add(new OrderKey(id % 3 + 1, id)); // its row (if id > 5)
+                keys.add(new OrderKey(id % 3 + 2, id)); // the right id, another user: no row
+            }
+            List<CompletableFuture<Optional<Long>>> each = new ArrayList<>();
+            for (OrderKey k : keys) {
+                each.add(orders.load(k));
+            }
+            for (int i = 0; i < keys.size(); i++) {
+                OrderKey k = keys.get(i);
+                boolean exists = k.userId() == k.id() % 3 + 1 && k.id() > 5;
+                assertThat(each.get(i).get(30, TimeUnit.SECONDS)).as("%s", k)
+                        .isEqualTo(exists ? Optional.of(k.id() * 100) : Optional.empty());
+            }
+            java.util.Map<OrderKey, Long> page = orders.loadMany(keys).get(30, TimeUnit.SECONDS);
+            assertThat(page).hasSize(25).containsEntry(new OrderKey(1, 30), 3000L);
+            assertThat(counting.executions.get()).as("batched: 16 keys per statement at most")
+                    .isLessThan(keys.size());
+        }
+    }
+
+    @Test
+    void compositeListKeysOfMixedTypesAndAWrongSizedKeyFailingAlone() throws Exception {
+        try (BatchedLookup<List<Object>, String> users = BatchedLookup.<List<Object>, String>builder(
+                        counting.dataSource, listClass())
+                .sql("SELECT id, name FROM ferry_lookup_users WHERE (id, name) IN (:keys)")
+                .key(rs -> List.of(rs.getLong(1), rs.getString(2)))
+                .row(rs -> rs.getString(2).toUpperCase(java.util.Locale.ROOT))
+                .build()) {
+            CompletableFuture<Optional<String>> hit = users.load(List.of(7L, "user-7"));
+            CompletableFuture<Optional<String>> miss = users.load(List.of(7L, "user-8"));
+            CompletableFuture<Optional<String>> wrong = users.load(List.of(7L));
+            assertThat(hit.get(30, TimeUnit.SECONDS)).contains("USER-7");
+            assertThat(miss.get(30, TimeUnit.SECONDS)).isEmpty();
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> wrong.get(30, TimeUnit.SECONDS)))
+                    .hasRootCauseInstanceOf(SQLException.class).rootCause().hasMessageContaining("has 1 elements");
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Class<List<Object>> listClass() {
+        return (Class) List.class;
+    }
+
+    @Test
+    void compositeKeyMistakesAreCaughtAtBuild() {
+        record Three(long a, long b, long c) {
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchedLookup.<Three, Long>builder(pool, Three.class)
+                        .sql("SELECT 1 FROM ferry_lookup_orders WHERE (user_id, id) IN (:keys)")
+                        .key(rs -> null).row(rs -> 1L).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 components for the 2-column");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchedLookup.<Long, Long>builder(pool, Long.class)
+                        .sql("SELECT 1 FROM ferry_lookup_orders WHERE (user_id, id) IN (:keys)")
+                        .key(rs -> 1L).row(rs -> 1L).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a record key");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchedLookup.<OrderKey, Long>builder(pool,
+                                OrderKey.class)
+                        .sql("SELECT 1 FROM ferry_lookup_orders WHERE id IN (:keys)")
+                        .key(rs -> null).row(rs -> 1L).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a column tuple before the key list");
+    }
+
     @Test
     void concurrentLookupsAreCoalescedIntoFewStatements() throws Exception {
         int callers = 2_000;

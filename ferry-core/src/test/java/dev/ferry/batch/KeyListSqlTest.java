@@ -41,4 +41,24 @@ class KeyListSqlTest {
                         "SELECT id FROM t WHERE tenant = ? AND id IN (:keys)", Long.class, null, 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("one params value per '?'");
     }
+
+    record Pair(long tenant, String code) {
+    }
+
+    @Test
+    void compositeKeysAreOneUnnestOnPostgresAndPaddedTuplesElsewhere() {
+        KeyListSql pairs = KeyListSql.of("SELECT * FROM t WHERE (tenant, code) IN (:keys) AND x = ?", Pair.class,
+                null, 1);
+        assertThat(pairs.arity()).isEqualTo(2);
+        assertThat(pairs.sql(Dialect.POSTGRES, 500)).isEqualTo(
+                "SELECT * FROM t WHERE (tenant, code) IN (SELECT * FROM unnest(?, ?)) AND x = ?");
+        assertThat(pairs.sql(Dialect.MYSQL, 3)).isEqualTo(
+                "SELECT * FROM t WHERE (tenant, code) IN ((?, ?), (?, ?), (?, ?), (?, ?)) AND x = ?");
+        assertThat(pairs.maxKeys(Dialect.MYSQL)).as("the parameter limit shared by two columns per key")
+                .isEqualTo((65_535 - 1) / 2);
+        KeyListSql call = KeyListSql.of("SELECT * FROM t WHERE coalesce(a, b) IN (:keys)", Long.class, null);
+        assertThat(call.arity()).as("a function's arguments are not a tuple").isEqualTo(1);
+        assertThat(KeyListSql.of("SELECT * FROM t WHERE (a, b) IN (:keys)", java.util.List.class, "int8, text")
+                .arity()).isEqualTo(2);
+    }
 }
