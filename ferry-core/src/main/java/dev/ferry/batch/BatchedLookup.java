@@ -328,7 +328,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                             }
                         }
                     }
-                    out.replaceAll((k, rows) -> Collections.unmodifiableList(rows));
+                    out.replaceAll((k, rows) -> rows instanceof ArrayList<V> ? Collections.unmodifiableList(rows) : rows);
                     return out;
                 }
             };
@@ -353,7 +353,14 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                             e instanceof SQLException x ? x.getSQLState() : "HY000", e));
                     continue;
                 }
-                out.computeIfAbsent(nk, x -> new ArrayList<>(1)).add(value);
+                List<V> rows = out.putIfAbsent(nk, Collections.singletonList(value)); // one row: the usual case
+                if (rows != null) {
+                    if (!(rows instanceof ArrayList<V>)) {
+                        rows = new ArrayList<>(rows);
+                        out.put(nk, rows);
+                    }
+                    rows.add(value);
+                }
             }
         }
     }

@@ -720,9 +720,15 @@ public final class Batcher<K, V> implements AutoCloseable {
         BatchRun run = new BatchRun(out, onCaller, group == null ? Priority.CRITICAL : Priority.NORMAL);
         try {
             if (!batch.isEmpty()) {
-                Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>();
+                // Presized (no rehash for a full batch); one-request keys (the usual case) hold a List.of(r).
+                Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>(batch.size() * 4 / 3 + 1);
                 for (Request<K, V> r : batch) {
-                    byKey.computeIfAbsent(r.key, k -> new ArrayList<>(1)).add(r);
+                    List<Request<K, V>> same = byKey.putIfAbsent(r.key, List.of(r));
+                    if (same != null) {
+                        List<Request<K, V>> more = new ArrayList<>(same);
+                        more.add(r);
+                        byKey.put(r.key, more);
+                    }
                 }
                 counters.size(byKey.size());
                 if (metrics != null) {
