@@ -225,7 +225,16 @@ final class LoadCommand implements Callable<Integer> {
         SummaryTable.print(System.out, scenario.name(), results, poolNames.get(poolNames.size() - 1));
         SummaryTable.printByPriority(System.out, results);
         StepTable.print(System.out, scenario, results);
+        // Measured alone, as each pool ran alone; side by side the pools shared the machine, so no reference.
+        ReferenceRate.Reference reference = sideBySide || fault != null ? null : ReferenceRate.measure(url,
+                credentials, scenario.name(), (long) scale * Schema.ROWS_PER_SCALE, scenario.step());
+        if (reference != null) {
+            ReferenceRate.print(System.out, reference, results);
+        }
         Map<String, Object> summary = JsonReport.toMap(scenario.name(), settings, results);
+        if (reference != null) {
+            summary.put("reference", ReferenceRate.toMap(reference, results));
+        }
         if (json != null) {
             JsonReport.write(json, summary);
             System.out.println("wrote " + json);

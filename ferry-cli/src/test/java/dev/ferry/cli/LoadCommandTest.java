@@ -81,7 +81,17 @@ class LoadCommandTest {
             CliRun run = CliRun.of("load", "--url", PG, "--scenario", scenario, "--clients", "50", "--duration", "1",
                     "--warmup", "100", "--pools", "ferry,hikari", "--json", json.toString(), "--no-progress");
             assertThat(run.exit()).as(run.err()).isZero();
-            JsonNode pools = checkSchema(json, scenario, List.of("ferry", "hikari")).get("pools");
+            JsonNode root = checkSchema(json, scenario, List.of("ferry", "hikari"));
+            JsonNode pools = root.get("pools");
+            // The reference measured alone after the pools: the plain-JDBC ceiling, or COPY.
+            JsonNode reference = root.get("reference");
+            assertThat(reference.get("unit").asText()).isEqualTo(scenario.equals("lookup") ? "lookups/s" : "rows/s");
+            assertThat(reference.get("per_s").asDouble()).isPositive();
+            assertThat(reference.get("share").get("ferry").asDouble()).isEqualTo(
+                    pools.get("ferry").get("throughput_per_s").asDouble() / reference.get("per_s").asDouble(),
+                    org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(run.out()).contains("reference: " + (scenario.equals("lookup") ? "plain-JDBC ceiling" : "COPY"),
+                    "ferry/reference: ");
             assertThat(pools.get("ferry").get("batched").asBoolean()).isTrue();
             assertThat(pools.get("hikari").get("batched").asBoolean()).isFalse();
             assertThat(pools.get("ferry").get("round_trips").asLong()).as("%s: batching saves round trips", scenario)
