@@ -391,7 +391,13 @@ final class KeyListSql {
             }
         }
         if (first instanceof Long || first instanceof Integer || first instanceof Short) {
-            return values.toArray();
+            // A Long[] (not Object[]): pgjdbc sends typed number arrays in binary, without formatting text.
+            Object[] typed = (Object[]) java.lang.reflect.Array.newInstance(first.getClass(), values.size());
+            try {
+                return values.toArray(typed);
+            } catch (ArrayStoreException mixed) { // Integer and Long keys in one List column: as they are
+                return values.toArray();
+            }
         }
         Object[] text = new String[values.size()];
         for (int i = 0; i < text.length; i++) {
