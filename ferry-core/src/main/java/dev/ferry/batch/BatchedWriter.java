@@ -49,6 +49,18 @@ import javax.sql.DataSource;
  * {@code reWriteBatchedInserts}, MariaDB's {@code rewriteBatchedStatements}): Ferry does not turn "no
  * information" into "1 row", since a row skipped by {@code ON CONFLICT DO NOTHING} would then read as written.
  *
+ * <p><b>PostgreSQL.</b> A one-row {@code INSERT ... VALUES} (plain, or with {@code ON CONFLICT}) goes as one
+ * {@code INSERT ... SELECT ... FROM unnest(...)} statement per batch, one typed array per parameter, typed as
+ * pgjdbc types the binder's values: one round trip per batch on a plain URL. Upserts of one key in one batch run
+ * in successive statements, in order. Update counts of DO NOTHING upserts become {@link Statement#SUCCESS_NO_INFO}
+ * where one statement's total cannot say which rows were skipped; statement-level triggers fire once per batch.
+ * What the arrays cannot carry goes as plain JDBC batches ({@code PostgresArrayWrites}); {@link
+ * Builder#postgresArrays(boolean) postgresArrays(false)} turns them off.
+ *
+ * <p><b>Binders.</b> A binder sets every parameter of its write (values are cleared before each write, so none is
+ * borrowed from the write before) and does nothing else: it may run more than once for a write (when its batch
+ * is sent again as a plain JDBC batch).
+ *
  * <p>Every request is its own batch entry, even if equal to another: two callers inserting the same row are two
  * writes (the second may violate a key), never merged.
  */
@@ -56,10 +68,18 @@ public final class BatchedWriter<R> implements AutoCloseable {
 
     private final Batcher<Write<R>, Written> batcher;
     private final boolean returnsKeys;
+    /** Null when the statement cannot go as PostgreSQL arrays, or they are off. */
+    private final PostgresArrayWrites arrays;
 
-    private BatchedWriter(Batcher<Write<R>, Written> batcher, boolean returnsKeys) {
+    private BatchedWriter(Batcher<Write<R>, Written> batcher, boolean returnsKeys, PostgresArrayWrites arrays) {
         this.batcher = batcher;
         this.returnsKeys = returnsKeys;
+        this.arrays = arrays;
+    }
+
+    /** Why batches no longer go as PostgreSQL arrays (null while they do, or never could): for tests. */
+    String arraysOffBecause() {
+        return arrays == null ? "not applicable" : arrays.refusedBecause();
     }
 
     /** One write's outcome: its update count, and its generated key when the writer was built to return one. */
@@ -167,6 +187,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                 ps.setQueryTimeout(queryTimeoutSeconds);
                 for (Write<R> w : writes) {
                     try {
+                        ps.clearParameters(); // each write sets all its parameters: none is borrowed from the last
                         binder.bind(ps, w.request);
                         ps.addBatch();
                         sent.add(w);
@@ -174,7 +195,6 @@ public final class BatchedWriter<R> implements AutoCloseable {
                         out.fail(w, new SQLException("the binder failed for this write, which was not sent: " + e,
                                 e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000",
                                 e));
-                        ps.clearParameters(); // nothing it set may leak into the next write's row
                     }
                 }
                 if (sent.isEmpty()) {
@@ -279,23 +299,38 @@ public final class BatchedWriter<R> implements AutoCloseable {
                                 + "the batch was not executed", "HYT00");
                     }
                     if (arrays != null && arrays.usable() && dialect(dialect, c) == KeyListSql.Dialect.POSTGRES) {
+                        PostgresArrayWrites.Refused refused;
                         try {
-                            return arrays.executeInTransaction(c, b, writes, statementTimeoutSeconds(left), key);
-                        } catch (PostgresArrayWrites.Refused refused) { // rolled back: nothing was committed
-                            arrays.refused(refused);
-                            left = deadline - System.nanoTime();
-                            if (left <= 0) {
-                                throw new java.sql.SQLTimeoutException("the deadline passed before the batch could "
-                                        + "be sent again as a plain JDBC batch (" + refused.getMessage() + "); "
-                                        + "nothing was committed", "HYT00");
-                            }
+                            return arrays.executeInTransaction(c, b, writes, deadline, key);
+                        } catch (PostgresArrayWrites.Refused r) {
+                            refused = r;
                         }
+                        if (refused.getSuppressed().length > 0) { // its ROLLBACK failed: the connection is unsure
+                            throw new SQLException("the batch could not be sent as PostgreSQL arrays ("
+                                    + refused.getMessage() + ") and rolling it back failed; no COMMIT was sent, "
+                                    + "so nothing was committed, and it is not sent again", "08006", refused);
+                        }
+                        left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            throw new java.sql.SQLTimeoutException("the deadline passed before the batch could be "
+                                    + "sent again as a plain JDBC batch (" + refused.getMessage() + "); nothing was "
+                                    + "committed", "HYT00");
+                        }
+                        Map<Write<R>, Written> plain;
+                        try {
+                            plain = executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(left), key);
+                        } catch (SQLException | RuntimeException e) {
+                            arrays.refused(refused, false);
+                            throw e;
+                        }
+                        arrays.refused(refused, true);
+                        return plain;
                     }
                     return executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(left), key);
                 });
             };
             // Writes: connection faults are not retried, and callers never run batches (see Batcher).
-            return new BatchedWriter<>(batcher(call, "writer", false), key != null);
+            return new BatchedWriter<>(batcher(call, "writer", false), key != null, arrays);
         }
     }
 }

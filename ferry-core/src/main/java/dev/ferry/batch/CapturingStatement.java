@@ -10,11 +10,14 @@ import java.util.Calendar;
 
 /**
  * A {@link PreparedStatement} that a user's binder fills in place of the real one, so that each row's values can
- * be sent as columns ({@link PostgresArrayWrites}). It keeps JDBC's rules: a value stays set for the next row
- * until it is set again or {@code clearParameters} is called, an index outside the statement's parameters fails,
- * and a row with a parameter never set fails ({@link #row}).
+ * be sent as columns ({@link PostgresArrayWrites}). An index outside the statement's parameters fails, and a
+ * row with a parameter not set fails ({@link #row}); the writer clears the values before each write, as it clears
+ * a plain statement's, so no write borrows a value from the one before.
  *
- * <p>What it cannot hold as a value (streams, LOBs, a Calendar-relative time, a driver's own methods) throws
+ * Values that can change after they are set (byte arrays, dates) are copied, as a driver copies them.
+ *
+ * <p>What it cannot hold as a value (streams, LOBs, a Calendar-relative time, a target SQL type the driver would
+ * convert to, a driver's own methods) throws
  * {@link PostgresArrayWrites.Refused}: the writer then sends its batches as plain JDBC batches, where the binder
  * gets the real statement.
  */
@@ -53,6 +56,17 @@ final class CapturingStatement implements InvocationHandler {
         java.util.Arrays.fill(set, false);
     }
 
+    /** A copy of a value the binder may change after setting it (a reused buffer), as a driver copies it. */
+    private static Object copy(Object v) {
+        if (v instanceof byte[] b) {
+            return b.clone();
+        }
+        if (v instanceof java.util.Date d) { // java.sql.Timestamp, Date, Time
+            return d.clone();
+        }
+        return v;
+    }
+
     @Override
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
         String name = method.getName();
@@ -82,11 +96,14 @@ final class CapturingStatement implements InvocationHandler {
                 if (args.length == 3 && args[2] instanceof Calendar) {
                     throw new PostgresArrayWrites.Refused("the binder called " + name + " with a Calendar", true);
                 }
+                if (name.equals("setObject") && args.length > 2) { // the driver converts to the target type
+                    throw new PostgresArrayWrites.Refused("the binder called setObject with a target SQL type", true);
+                }
                 if (index < 1 || index > current.length) {
                     throw new SQLException("parameter index " + index + " is out of range; the statement has "
                             + current.length + " parameters", "22023");
                 }
-                current[index - 1] = name.equals("setNull") ? null : args[1];
+                current[index - 1] = name.equals("setNull") ? null : copy(args[1]);
                 set[index - 1] = true;
                 return null;
             }

@@ -14,31 +14,38 @@ import java.util.regex.Pattern;
  * PostgreSQL: {@code INSERT ... SELECT <the VALUES items> FROM unnest(?::t1[], ?::t2[], ...) AS ferry_u(p1, p2,
  * ...)}, one typed array per parameter, whatever follows VALUES ({@code ON CONFLICT ...}) kept as it is.
  *
- * <p>Only statements whose meaning is kept are rewritten ({@link #of} refuses the others, with the reason):
+ * <p>Only these statements are rewritten ({@link #of} refuses the others, with the reason):
  * <ul>
  *   <li>{@code INSERT INTO t (columns) VALUES (one tuple)}: a column list, one tuple whose items are {@code ?},
- *       literals or expressions over them (not {@code DEFAULT}), and every {@code ?} of the statement inside it;
+ *       literals or expressions over them (not {@code DEFAULT}, not a sub-select, which would see one snapshot
+ *       for the whole batch instead of one per row), and every {@code ?} of the statement inside it;
  *   <li>then nothing, {@code ON CONFLICT ... DO NOTHING}, or {@code ON CONFLICT (columns) DO UPDATE SET ...} whose
  *       target columns take a bare {@code ?} each. PostgreSQL refuses to update one row twice in one statement,
  *       so a batch with two upserts of one key is split into rounds ({@link #rounds}), run in order in the same
- *       transaction: the same outcome as running the rows one by one.
- *   <li>No {@code RETURNING} of the user's own (the writer does not read it; {@code returningKey} adds one).
+ *       transaction: each key's rows apply in their order, as they would one by one (rows of different keys are
+ *       independent, so their relative order does not matter);
+ *   <li>one statement: no {@code ;} but a last one, and no {@code RETURNING} of the user's own (the writer does not
+ *       read it; {@code returningKey} adds one).
  * </ul>
+ * Comments are dropped from the rewritten text (a line comment would otherwise swallow what is appended after it).
  *
- * <p>Update counts ({@link #countsExact}): a plain INSERT, or an upsert that always writes (DO UPDATE without
- * WHERE), affects one row per row sent, or fails whole. DO NOTHING and DO UPDATE ... WHERE may skip rows, and one
- * statement's total does not say which; see {@code PostgresArrayWrites}.
+ * <p>What stays different from one statement per row, by nature: statement-level triggers (and their transition
+ * tables) fire once per batch statement, and a DO NOTHING or DO UPDATE ... WHERE statement reports one total for
+ * its rows (see {@code PostgresArrayWrites} for update counts).
  */
 final class PostgresArrayInsert {
 
     private static final Pattern HEAD = Pattern.compile(
-            "(?is)^\\s*INSERT\\s+INTO\\s+[^()]+?\\s*\\(([^()]*)\\)\\s*VALUES\\s*\\(");
+            "(?is)^\\s*INSERT\\s+INTO\\s+([^()]+?)\\s*\\(([^()]*)\\)\\s*VALUES\\s*\\(");
+    private static final Pattern ALIAS = Pattern.compile("(?is)\\s+AS\\s+\\S+$");
     private static final Pattern DO_NOTHING = Pattern.compile("(?is)^ON\\s+CONFLICT\\b.*\\bDO\\s+NOTHING$");
     private static final Pattern DO_UPDATE = Pattern.compile(
-            "(?is)^ON\\s+CONFLICT\\s*\\(([^()]*)\\)\\s*DO\\s+UPDATE\\s+SET\\b(.*)$");
-    private static final Pattern WORD_WHERE = Pattern.compile("(?i)\\bWHERE\\b");
+            "(?is)^ON\\s+CONFLICT\\s*\\(([^()]*)\\)\\s*DO\\s+UPDATE\\s+SET\\b.*$");
     private static final Pattern WORD_DEFAULT = Pattern.compile("(?i)\\bDEFAULT\\b");
+    private static final Pattern WORD_SELECT = Pattern.compile("(?i)\\bSELECT\\b");
     private static final Pattern WORD_RETURNING = Pattern.compile("(?i)\\bRETURNING\\b");
+    /** Where parameter N goes in an item, until {@link #sql} writes {@code ferry_u.pN} (with a cast, if any). */
+    private static final char MARK = '\u0000';
 
     /** Why a statement is not rewritten; the writer sends it as a plain JDBC batch. */
     static final class NotApplicable extends Exception {
@@ -50,28 +57,32 @@ final class PostgresArrayInsert {
     }
 
     private final String original;
+    private final String table;
     private final String head;
     private final String[] items;
     private final String tail;
     private final int params;
+    /** Per parameter: the column it is inserted into when its item is a bare {@code ?} (folded), else null. */
+    private final String[] columnOfParam;
     /** Parameters (0-based) that make up the ON CONFLICT target of a DO UPDATE, or null. */
     private final int[] conflictParams;
-    private final boolean countsExact;
 
-    private PostgresArrayInsert(String original, String head, String[] items, String tail, int params, int[] conflictParams,
-                                boolean countsExact) {
+    private PostgresArrayInsert(String original, String table, String head, String[] items, String tail, int params,
+                                String[] columnOfParam, int[] conflictParams) {
         this.original = original;
+        this.table = table;
         this.head = head;
         this.items = items;
         this.tail = tail;
         this.params = params;
+        this.columnOfParam = columnOfParam;
         this.conflictParams = conflictParams;
-        this.countsExact = countsExact;
     }
 
     /** @throws NotApplicable naming why this statement keeps its meaning only as a JDBC batch */
-    static PostgresArrayInsert of(String sql) throws NotApplicable {
-        String masked = SqlText.mask(sql);
+    static PostgresArrayInsert of(String original) throws NotApplicable {
+        String sql = SqlText.withoutComments(original); // same positions as the mask
+        String masked = SqlText.mask(original);
         Matcher m = HEAD.matcher(masked);
         if (!m.find()) {
             throw new NotApplicable("not INSERT INTO <table> (<columns>) VALUES (...)");
@@ -92,19 +103,23 @@ final class PostgresArrayInsert {
         if (restMasked.startsWith(",")) {
             throw new NotApplicable("VALUES has more than one row");
         }
+        if (masked.substring(0, restFrom).indexOf(';') >= 0 || restMasked.indexOf(';') >= 0) {
+            throw new NotApplicable("more than one statement");
+        }
         if (restMasked.indexOf('?') >= 0) {
             throw new NotApplicable("'?' after the VALUES tuple (each row's values must be in it)");
         }
         if (WORD_RETURNING.matcher(restMasked).find()) {
             throw new NotApplicable("RETURNING (the writer does not read returned rows; use returningKey)");
         }
-        List<String> columns = names(split(sql, masked, m.start(1), m.end(1)));
+        List<String> columns = names(split(sql, masked, m.start(2), m.end(2)));
         List<int[]> itemSpans = spans(masked, open + 1, close);
         if (itemSpans.size() != columns.size()) {
             throw new NotApplicable(columns.size() + " columns but " + itemSpans.size() + " values");
         }
         String[] items = new String[itemSpans.size()];
         int[] paramOfItem = new int[itemSpans.size()]; // the parameter an item that is a bare '?' is, else -1
+        List<String> columnOfParam = new ArrayList<>();
         int param = 0;
         for (int i = 0; i < items.length; i++) {
             int from = itemSpans.get(i)[0];
@@ -113,11 +128,16 @@ final class PostgresArrayInsert {
             if (WORD_DEFAULT.matcher(itemMasked).find()) {
                 throw new NotApplicable("DEFAULT in VALUES (it has no meaning in a SELECT list)");
             }
-            paramOfItem[i] = itemMasked.strip().equals("?") ? param : -1;
+            if (WORD_SELECT.matcher(itemMasked).find()) {
+                throw new NotApplicable("a sub-select in VALUES (it would see one snapshot for the whole batch)");
+            }
+            boolean bare = itemMasked.strip().equals("?");
+            paramOfItem[i] = bare ? param : -1;
             StringBuilder item = new StringBuilder();
             for (int k = from; k < to; k++) {
                 if (masked.charAt(k) == '?') {
-                    item.append("ferry_u.p").append(++param);
+                    item.append(MARK).append(param++).append(MARK);
+                    columnOfParam.add(bare ? columns.get(i) : null);
                 } else {
                     item.append(sql.charAt(k));
                 }
@@ -131,11 +151,10 @@ final class PostgresArrayInsert {
             throw new NotApplicable("'?' outside the VALUES tuple");
         }
         int[] conflictParams = null;
-        boolean countsExact = true;
         if (!restMasked.isEmpty()) {
             Matcher update = DO_UPDATE.matcher(restMasked);
             if (DO_NOTHING.matcher(restMasked).matches()) {
-                countsExact = false;
+                conflictParams = null; // a duplicate within the batch is skipped, as one by one
             } else if (update.matches()) {
                 int targetFrom = restFrom + update.start(1);
                 List<String> target = names(split(sql, masked, targetFrom, targetFrom + update.group(1).length()));
@@ -148,7 +167,6 @@ final class PostgresArrayInsert {
                     }
                     conflictParams[t] = paramOfItem[column];
                 }
-                countsExact = !WORD_WHERE.matcher(update.group(2)).find();
             } else {
                 throw new NotApplicable("after VALUES: only ON CONFLICT ... DO NOTHING or ON CONFLICT (<columns>) "
                         + "DO UPDATE SET ... are rewritten");
@@ -158,8 +176,10 @@ final class PostgresArrayInsert {
         if (tail.endsWith(";")) {
             tail = tail.substring(0, tail.length() - 1).strip();
         }
-        String head = sql.substring(0, m.end() - 1).replaceFirst("(?is)VALUES\\s*$", "").stripTrailing();
-        return new PostgresArrayInsert(sql, head, items, tail, param, conflictParams, countsExact);
+        String head = sql.substring(0, m.end() - 1).replaceFirst("(?is)VALUES\\s*$", "").strip();
+        String table = ALIAS.matcher(sql.substring(m.start(1), m.end(1)).strip()).replaceFirst("");
+        return new PostgresArrayInsert(original, table, head, items, tail, param,
+                columnOfParam.toArray(new String[0]), conflictParams);
     }
 
     /** The one-row statement as the user wrote it. */
@@ -167,24 +187,46 @@ final class PostgresArrayInsert {
         return original;
     }
 
+    /** The table as written (schema, quotes and all), for a {@code regclass} lookup. */
+    String table() {
+        return table;
+    }
+
     /** Parameters per row: one array each. */
     int params() {
         return params;
     }
 
-    /** Whether a successful statement affected exactly one row per row sent. */
-    boolean countsExact() {
-        return countsExact;
+    /** The column parameter {@code p} (0-based) is inserted into, folded, if its item is a bare {@code ?}; else null. */
+    String columnOf(int p) {
+        return columnOfParam[p];
     }
 
     /**
-     * The statement for one batch, given each parameter's element type (already quoted where needed). With
-     * {@code ordered}, rows are inserted in the arrays' order explicitly, so generated keys come back in it.
+     * The statement for one batch, given each parameter's array element type as written in SQL, and a type to
+     * cast each parameter's elements to in the SELECT list (null: none). With {@code ordered}, rows are inserted
+     * in the arrays' order explicitly, so generated keys come back in it.
      */
-    String sql(String[] elementTypes, boolean ordered) {
+    String sql(String[] elementTypes, String[] casts, boolean ordered) {
         StringBuilder s = new StringBuilder(head.length() + 64 * params).append(head).append(" SELECT ");
         for (int i = 0; i < items.length; i++) {
-            s.append(i == 0 ? "" : ", ").append(items[i]);
+            s.append(i == 0 ? "" : ", ");
+            String item = items[i];
+            for (int k = 0; k < item.length(); k++) {
+                char c = item.charAt(k);
+                if (c != MARK) {
+                    s.append(c);
+                    continue;
+                }
+                int end = item.indexOf(MARK, k + 1);
+                int p = Integer.parseInt(item, k + 1, end, 10);
+                if (casts[p] == null) {
+                    s.append("ferry_u.p").append(p + 1);
+                } else {
+                    s.append("(ferry_u.p").append(p + 1).append("::").append(casts[p]).append(')');
+                }
+                k = end;
+            }
         }
         s.append(" FROM unnest(");
         for (int p = 0; p < params; p++) {
@@ -215,7 +257,7 @@ final class PostgresArrayInsert {
         for (int r = 0; r < rows.size(); r++) {
             Object[] key = new Object[conflictParams.length];
             for (int k = 0; k < key.length; k++) {
-                key[k] = rows.get(r)[conflictParams[k]];
+                key[k] = asSqlCompares(rows.get(r)[conflictParams[k]]);
             }
             int n = seen.merge(Arrays.asList(key), 1, Integer::sum) - 1;
             round[r] = n;
@@ -240,6 +282,24 @@ final class PostgresArrayInsert {
             out.add(these);
         }
         return out;
+    }
+
+    /**
+     * A key part with Java equality closer to SQL's: byte arrays by content, numbers by value whatever their
+     * class or scale. Where the database still sees two parts as equal that Java does not (a case-insensitive
+     * collation), PostgreSQL refuses the statement (21000) and the batch goes as a plain JDBC batch.
+     */
+    private static Object asSqlCompares(Object v) {
+        if (v instanceof byte[] b) {
+            return java.nio.ByteBuffer.wrap(b);
+        }
+        if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return ((Number) v).longValue();
+        }
+        if (v instanceof java.math.BigDecimal d) {
+            return d.signum() == 0 ? java.math.BigDecimal.ZERO : d.stripTrailingZeros();
+        }
+        return v;
     }
 
     /** The position after the parenthesis matching the one at {@code open}, minus one; -1 if unbalanced. */

@@ -3,26 +3,40 @@ package dev.ferry.batch;
 import dev.ferry.batch.BatchedWriter.Write;
 import dev.ferry.batch.BatchedWriter.Written;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.sql.Array;
 import java.sql.Connection;
-import java.sql.ParameterMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
 import java.sql.Statement;
-import java.time.ZonedDateTime;
-import java.time.temporal.TemporalAccessor;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.OffsetTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A writer's batch on PostgreSQL as one statement per batch ({@link PostgresArrayInsert}): each parameter's values
- * from every row go as one typed array, so a batch of 1,000 rows is one round trip and one executor call without
- * any driver option ({@code reWriteBatchedInserts} rewrites into multi-row VALUES, with its own limits).
+ * A writer's batch on PostgreSQL as one statement ({@link PostgresArrayInsert}): each parameter's values from
+ * every row go as one typed array, so a batch of 1,000 rows is one round trip without any driver option
+ * ({@code reWriteBatchedInserts} rewrites into multi-row VALUES, with its own limits).
+ *
+ * <p><b>Typed as the driver types them.</b> pgjdbc gives each parameter the type of the setter the binder used
+ * ({@code setLong}: int8, {@code setBigDecimal}: numeric, {@code setString}: varchar, {@code setObject} with an
+ * OffsetDateTime: timestamptz, ...), and the server converts it to the column's type, or evaluates the
+ * expression around it, from there. Each array has that same element type, so {@code ? / 2} with a BigDecimal
+ * divides as numeric, a double stored in a numeric column is rounded as the server rounds a float8, and a string
+ * for a uuid column is refused (42804) as pgjdbc's own binding is. For the values pgjdbc sends without a type
+ * and lets the server infer ({@code setTimestamp}, {@code setDate}), and for a parameter null in every row of a
+ * batch, the item must be a bare {@code ?}: the array goes as text and is cast to the column's type, read once
+ * from the catalog under the statement timeout.
  *
  * <p>What stays as it is with plain JDBC batches:
  * <ul>
@@ -30,42 +44,44 @@ import java.util.concurrent.atomic.AtomicReference;
  *       its own write.
  *   <li>Row errors: a statement that fails for a row's reason (23xxx, 22xxx) fails whole, so the batcher splits the
  *       batch and retries the halves, as for any batch, until each bad row fails alone. A one-row statement that
- *       fails with a data error (22xxx) is run again as a plain JDBC batch before the error is believed, so a
- *       value this class turned into array text differently from the driver never fails a good row.
+ *       fails with a data error (22xxx) is run again as a plain JDBC batch before the error is believed.
  *   <li>Generated keys: the rows are inserted in the arrays' order ({@code WITH ORDINALITY ... ORDER BY}), and
  *       PostgreSQL returns them in insertion order, so the i-th key is the i-th row's (checked by count: a
  *       mismatch sends the batch as a plain JDBC batch instead).
+ *   <li>Deadlines: every statement (each round, the catalog read) gets the time left until the batch's deadline.
  * </ul>
  *
- * <p>What changes: update counts. A plain INSERT or an always-writing upsert reports 1 per row. For DO NOTHING or
- * DO UPDATE ... WHERE, a statement whose total is all or none of its rows says 1 or 0 for each; any other total
- * cannot be pinned on rows, and each gets {@link Statement#SUCCESS_NO_INFO}, as with a rewriting driver. A writer
- * that needs exact counts for such statements sets {@code postgresArrays(false)}.
+ * <p>What changes: update counts. A statement whose total is all or none of its rows says 1 or 0 for each row;
+ * any other total (DO NOTHING or DO UPDATE ... WHERE skipped some, or a trigger did) cannot be pinned on rows, and
+ * each gets {@link Statement#SUCCESS_NO_INFO}, as with a rewriting driver. A writer that needs exact counts for
+ * such statements sets {@code postgresArrays(false)}.
  *
- * <p>Column types are the server's: the one-row statement is described once ({@code ParameterMetaData}), and each
- * parameter's array is cast to its type. Numbers, booleans, strings and byte arrays go as typed arrays; dates,
- * times, UUIDs, BigDecimal and the like as their text form, which the server parses as the column's type.
- *
- * <p>When this cannot work for a writer (an array column, a value type with no text form, a binder that uses a
- * stream, a statement the server does not accept in this form), the batch is rolled back before anything is
- * committed ({@link Refused}) and sent as a plain JDBC batch; the writer keeps doing so from then on, having
- * logged why once.
+ * <p><b>Falling back.</b> When a batch cannot go as arrays ({@link Refused}: a value class with no array type, a
+ * binder that uses a stream or a target SQL type, a statement the server does not accept in this form), it is
+ * rolled back before anything is committed and the writer sends it as a plain JDBC batch; the binder then runs a
+ * second time for those writes. Some reasons hold for every batch and turn arrays off at once; the others do so
+ * as soon as the plain batch succeeds where the arrays failed. Either way it is logged once.
  */
 final class PostgresArrayWrites {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PostgresArrayWrites.class);
 
-    /** Element types sent as typed arrays, by the Java class their values must all have. */
-    private static final Map<String, Class<?>> TYPED = Map.ofEntries(
-            Map.entry("int8", Long.class), Map.entry("int4", Integer.class), Map.entry("int2", Short.class),
-            Map.entry("float8", Double.class), Map.entry("float4", Float.class), Map.entry("bool", Boolean.class),
-            Map.entry("text", String.class), Map.entry("varchar", String.class), Map.entry("bpchar", String.class),
-            Map.entry("bytea", byte[].class));
-    private static final Set<Class<?>> TEXT_FORM = Set.of(String.class, Long.class, Integer.class, Short.class,
-            Byte.class, Double.class, Float.class, Boolean.class, UUID.class, Character.class,
-            java.math.BigInteger.class);
+    /** The element type pgjdbc binds a value of each class as (its setter's or setObject's type). */
+    private static final Map<Class<?>, String> DRIVER_TYPES = Map.ofEntries(
+            Map.entry(Long.class, "int8"), Map.entry(Integer.class, "int4"), Map.entry(Short.class, "int2"),
+            Map.entry(Byte.class, "int2"), Map.entry(Boolean.class, "bool"), Map.entry(Double.class, "float8"),
+            Map.entry(Float.class, "float4"), Map.entry(BigDecimal.class, "numeric"),
+            Map.entry(BigInteger.class, "numeric"), Map.entry(String.class, "varchar"),
+            Map.entry(Character.class, "varchar"), Map.entry(byte[].class, "bytea"), Map.entry(UUID.class, "uuid"),
+            Map.entry(LocalDate.class, "date"), Map.entry(LocalDateTime.class, "timestamp"),
+            Map.entry(OffsetDateTime.class, "timestamptz"), Map.entry(LocalTime.class, "time"),
+            Map.entry(OffsetTime.class, "timetz"));
+    /** Arrays pgjdbc encodes from these Java element classes directly. */
+    private static final Map<String, Class<?>> NATIVE = Map.of("int8", Long.class, "int4", Integer.class,
+            "int2", Short.class, "bool", Boolean.class, "float8", Double.class, "float4", Float.class,
+            "varchar", String.class, "bytea", byte[].class);
 
-    /** This batch cannot be sent as arrays; it was rolled back, and goes as a plain JDBC batch. */
+    /** This batch cannot be sent as arrays; it was rolled back (or never begun), and goes as a plain JDBC batch. */
     static final class Refused extends SQLException {
         private static final long serialVersionUID = 1L;
         /** Whether no later batch of this writer can be sent as arrays either. */
@@ -84,8 +100,8 @@ final class PostgresArrayWrites {
 
     private final PostgresArrayInsert insert;
     private final String writer;
-    /** Per parameter: the element type as the server named it, and as written in SQL (quoted where needed). */
-    private final AtomicReference<String[][]> types = new AtomicReference<>();
+    /** The target table's column types (folded name to SQL type), read once when a cast needs them. */
+    private final AtomicReference<Map<String, String>> columnTypes = new AtomicReference<>();
     private volatile String refusedBecause;
 
     private PostgresArrayWrites(PostgresArrayInsert insert, String writer) {
@@ -93,7 +109,7 @@ final class PostgresArrayWrites {
         this.writer = writer;
     }
 
-    /** Array writes for {@code sql}, or null (logged once, at build) when the statement cannot take them. */
+    /** Array writes for {@code sql}, or null (logged at debug) when the statement cannot take them. */
     static PostgresArrayWrites of(String sql, String writer) {
         try {
             return new PostgresArrayWrites(PostgresArrayInsert.of(sql), writer);
@@ -103,7 +119,7 @@ final class PostgresArrayWrites {
         }
     }
 
-    /** False once a batch was refused for a reason that holds for every batch. */
+    /** False once arrays were turned off for this writer. */
     boolean usable() {
         return refusedBecause == null;
     }
@@ -113,9 +129,12 @@ final class PostgresArrayWrites {
         return refusedBecause;
     }
 
-    /** Records a refusal; a permanent one turns array writes off for this writer, logged once. */
-    void refused(Refused r) {
-        if (!r.permanent) {
+    /**
+     * Records a refusal after its batch went as a plain JDBC batch: arrays are turned off if the reason holds for
+     * every batch, or if the plain batch succeeded where the arrays failed ({@code plainSucceeded}).
+     */
+    void refused(Refused r, boolean plainSucceeded) {
+        if (!r.permanent && !plainSucceeded) {
             LOG.debug("writer '{}': one batch sent as a plain JDBC batch: {}", writer, r.getMessage());
             return;
         }
@@ -125,21 +144,21 @@ final class PostgresArrayWrites {
             }
             refusedBecause = r.getMessage();
         }
-        LOG.warn("writer '{}': batches go as plain JDBC batches from now on, not as PostgreSQL arrays: {}", writer,
-                r.getMessage());
+        LOG.warn("writer '{}': batches go as plain JDBC batches from now on, not as PostgreSQL arrays: {}{}", writer,
+                r.getMessage(), r.permanent ? "" : " (the plain batch succeeded)");
     }
 
     /**
      * Runs one batch in one transaction, as {@link BatchedWriter#executeInTransaction} does, but with one
      * statement per round ({@link PostgresArrayInsert#rounds}).
      *
+     * @param deadline the batch's deadline ({@link System#nanoTime}): each statement gets the time left
      * @throws Refused                 before COMMIT, rolled back: send the batch as a plain JDBC batch
      * @throws OutcomeUnknownException if COMMIT failed in a way that does not say it rolled back
      * @throws SQLException            the batch's own error (then nothing committed)
      */
     <R> Map<Write<R>, Written> executeInTransaction(Connection c, ParameterBinder<R> binder, List<Write<R>> writes,
-                                                   int queryTimeoutSeconds, String keyColumn) throws SQLException {
-        String[][] elementTypes = types(c);
+                                                   long deadline, String keyColumn) throws SQLException {
         KeyedResult<Write<R>, Written> out = new KeyedResult<>(writes.size());
         return Transactions.run(c, () -> {
             CapturingStatement capture = new CapturingStatement(insert.params(), c);
@@ -147,6 +166,7 @@ final class PostgresArrayWrites {
             List<Object[]> rows = new ArrayList<>(writes.size());
             for (Write<R> w : writes) {
                 try {
+                    capture.clear(); // each write sets all its parameters: none is borrowed from the one before
                     binder.bind(capture.statement, w.request);
                     rows.add(capture.row());
                     sent.add(w);
@@ -156,33 +176,145 @@ final class PostgresArrayWrites {
                         throw refused;
                     }
                     out.fail(w, new SQLException("the binder failed for this write, which was not sent: " + e,
-                            sqlState(e), e));
-                    capture.clear(); // nothing it set may leak into the next write's row
+                            e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000", e));
                 }
             }
             if (sent.isEmpty()) {
                 return out;
             }
+            Typing typing = typing(c, rows, deadline);
             for (int[] round : insert.rounds(rows)) {
-                run(c, round, rows, sent, elementTypes, queryTimeoutSeconds, keyColumn, out);
+                run(c, round, rows, sent, typing, deadline, keyColumn, out);
             }
             return out; // completed only once COMMIT returned (Transactions.run)
         }, result -> !result.isEmpty());
     }
 
-    private static String sqlState(Throwable e) {
-        return e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000";
+    /** Per parameter: the array's element type, and the type its elements are cast to in the SELECT list (or null). */
+    private record Typing(String[] elementTypes, String[] casts, boolean[] asText) {
     }
 
-    private <R> void run(Connection c, int[] round, List<Object[]> rows, List<Write<R>> sent, String[][] elementTypes,
-                         int queryTimeoutSeconds, String keyColumn, KeyedResult<Write<R>, Written> out)
-            throws SQLException {
-        String sql = insert.sql(elementTypes[1], keyColumn != null);
+    /** Types each parameter from the classes of its values in this batch, as pgjdbc would bind them. */
+    private Typing typing(Connection c, List<Object[]> rows, long deadline) throws SQLException {
+        int params = insert.params();
+        String[] elementTypes = new String[params];
+        String[] casts = new String[params];
+        boolean[] asText = new boolean[params];
+        for (int p = 0; p < params; p++) {
+            Class<?> seen = null;
+            String type = null;
+            for (Object[] row : rows) {
+                Object v = row[p];
+                if (v == null || v.getClass() == seen) {
+                    continue;
+                }
+                String t = driverType(v, p);
+                if (type != null && !type.equals(t)) {
+                    throw new Refused("parameter " + (p + 1) + " holds both " + seen.getName() + " and "
+                            + v.getClass().getName() + " values, which the driver binds as different types", true);
+                }
+                seen = v.getClass();
+                type = t;
+            }
+            if (type != null && !type.isEmpty()) { // a type of the driver's own
+                elementTypes[p] = type.startsWith("pgobject:") ? "text" : type;
+                casts[p] = type.startsWith("pgobject:") ? quoted(type.substring("pgobject:".length())) : null;
+                asText[p] = !NATIVE.containsKey(elementTypes[p]);
+                continue;
+            }
+            // Untyped in pgjdbc (a java.sql.Timestamp or Date), or null in every row: the column's own type.
+            String column = insert.columnOf(p);
+            if (column == null) {
+                throw new Refused("parameter " + (p + 1) + (type == null ? " is null in every row of the batch"
+                        : " is a " + seen.getName() + ", which the driver sends untyped,") + " inside an expression, "
+                        + "so its type is the server's to infer", type != null);
+            }
+            String columnType = columnTypes(c, deadline).get(column);
+            if (columnType == null) {
+                throw new Refused("the catalog has no column '" + column + "' in " + insert.table(), false);
+            }
+            elementTypes[p] = "text";
+            casts[p] = columnType;
+            asText[p] = true;
+        }
+        return new Typing(elementTypes, casts, asText);
+    }
+
+    /**
+     * The element type pgjdbc binds {@code v} as; "" for the classes it sends untyped; "pgobject:type" for a
+     * PGobject (json, inet, ...) of that type.
+     */
+    private static String driverType(Object v, int p) throws Refused {
+        String t = DRIVER_TYPES.get(v.getClass());
+        if (t != null) {
+            return t;
+        }
+        if (v instanceof java.sql.Timestamp || v instanceof java.sql.Date) {
+            return "";
+        }
+        if (v.getClass().getName().startsWith("org.postgresql.")) {
+            try {
+                Object type = v.getClass().getMethod("getType").invoke(v);
+                if (type instanceof String s && !s.isEmpty()) {
+                    return "pgobject:" + s;
+                }
+            } catch (ReflectiveOperationException e) {
+                // refused below
+            }
+        }
+        throw new Refused("parameter " + (p + 1) + " holds a " + v.getClass().getName() + ", which Ferry does not "
+                + "send in an array", true);
+    }
+
+    private static String quoted(String type) {
+        return type.matches("[a-z_][a-z0-9_]*") || type.contains("\"") ? type : '"' + type.replace("\"", "\"\"") + '"';
+    }
+
+    /** The table's column types, read once from the catalog under the time left. */
+    private Map<String, String> columnTypes(Connection c, long deadline) throws SQLException {
+        Map<String, String> known = columnTypes.get();
+        if (known != null) {
+            return known;
+        }
+        Map<String, String> types = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, NULL) "
+                + "FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setQueryTimeout(secondsLeft(deadline));
+            ps.setString(1, insert.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    types.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.startsWith("08") || e instanceof SQLTimeoutException) {
+                throw e; // the connection or the deadline, not the statement: as for any batch
+            }
+            throw new Refused("could not read the column types of " + insert.table() + ": " + e.getMessage(), false,
+                    e);
+        }
+        columnTypes.compareAndSet(null, types);
+        return types;
+    }
+
+    private static int secondsLeft(long deadline) throws SQLTimeoutException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new SQLTimeoutException("the batch's deadline passed before all its statements were sent; "
+                    + "nothing was committed", "HYT00");
+        }
+        return BatchSettings.statementTimeoutSeconds(left);
+    }
+
+    private <R> void run(Connection c, int[] round, List<Object[]> rows, List<Write<R>> sent, Typing typing,
+                         long deadline, String keyColumn, KeyedResult<Write<R>, Written> out) throws SQLException {
+        String sql = insert.sql(quotedAll(typing.elementTypes()), typing.casts(), keyColumn != null);
         try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
                 : c.prepareStatement(sql, new String[] {keyColumn})) {
-            ps.setQueryTimeout(queryTimeoutSeconds);
-            for (int p = 0; p < elementTypes[0].length; p++) {
-                ps.setArray(p + 1, column(c, elementTypes[0][p], rows, round, p));
+            ps.setQueryTimeout(secondsLeft(deadline));
+            for (int p = 0; p < insert.params(); p++) {
+                ps.setArray(p + 1, column(c, typing.elementTypes()[p], typing.asText()[p], rows, round, p));
             }
             int total;
             try {
@@ -212,6 +344,14 @@ final class PostgresArrayWrites {
         }
     }
 
+    private static String[] quotedAll(String[] types) {
+        String[] q = new String[types.length];
+        for (int i = 0; i < types.length; i++) {
+            q[i] = quoted(types[i]);
+        }
+        return q;
+    }
+
     /**
      * The error of a statement that failed: a row's own error as it is (the batcher isolates it), else a refusal.
      * Refused: what the plain batch may not hit (an error in how the statement was rewritten, class 42 or 0A;
@@ -220,7 +360,7 @@ final class PostgresArrayWrites {
     private static SQLException unlessRowError(SQLException e, int rows) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         if (state.startsWith("42") || state.startsWith("0A")) {
-            return new Refused("PostgreSQL did not accept the batch as arrays: " + e.getMessage(), true, e);
+            return new Refused("PostgreSQL did not accept the batch as arrays: " + e.getMessage(), false, e);
         }
         if (state.equals("21000")) {
             return new Refused("two rows of the batch updated the same row: " + e.getMessage(), false, e);
@@ -242,75 +382,24 @@ final class PostgresArrayWrites {
         return null;
     }
 
-    /** Each parameter's element type, from the server's description of the one-row statement (once). */
-    private String[][] types(Connection c) throws SQLException {
-        String[][] known = types.get();
-        if (known != null) {
-            return known;
-        }
-        String[] names = new String[insert.params()];
-        String[] written = new String[names.length];
-        try (PreparedStatement ps = c.prepareStatement(insert.oneRowSql())) {
-            ParameterMetaData meta = ps.getParameterMetaData();
-            if (meta.getParameterCount() != names.length) {
-                throw new Refused("the server counts " + meta.getParameterCount() + " parameters, Ferry "
-                        + names.length, true);
-            }
-            for (int p = 0; p < names.length; p++) {
-                String name = meta.getParameterTypeName(p + 1);
-                if (name == null || name.isEmpty() || name.equals("unknown")) {
-                    throw new Refused("the server did not say the type of parameter " + (p + 1), true);
-                }
-                if (name.startsWith("_")) {
-                    throw new Refused("parameter " + (p + 1) + " is an array (" + name + "), which unnest would "
-                            + "flatten", true);
-                }
-                names[p] = name;
-                written[p] = name.matches("[a-z_][a-z0-9_]*") || name.contains("\"") ? name
-                        : '"' + name.replace("\"", "\"\"") + '"';
-            }
-        } catch (Refused r) {
-            throw r;
-        } catch (SQLException e) {
-            String state = e.getSQLState() == null ? "" : e.getSQLState();
-            if (state.startsWith("08") || state.startsWith("57")) {
-                throw e; // the connection, not the statement: the batcher handles it as for any batch
-            }
-            throw new Refused("the server could not describe the statement: " + e.getMessage(), true, e);
-        }
-        String[][] both = {names, written};
-        types.compareAndSet(null, both);
-        return both;
-    }
-
     /** One parameter's values from the rows of {@code round}, as an array of its element type. */
-    private static Array column(Connection c, String elementType, List<Object[]> rows, int[] round, int p)
-            throws SQLException {
-        Class<?> typed = TYPED.get(elementType);
-        boolean allTyped = typed != null;
-        for (int r : round) {
-            Object v = rows.get(r)[p];
-            if (v != null && v.getClass() != typed) {
-                allTyped = false;
-                break;
-            }
-        }
-        if (allTyped) {
-            Object[] values = typed == byte[].class ? new byte[round.length][] : (Object[]) java.lang.reflect.Array
-                    .newInstance(typed, round.length);
+    private static Array column(Connection c, String elementType, boolean asText, List<Object[]> rows, int[] round,
+                                int p) throws SQLException {
+        Object[] values;
+        if (asText) {
+            values = new String[round.length];
             for (int i = 0; i < round.length; i++) {
-                values[i] = rows.get(round[i])[p];
+                values[i] = text(rows.get(round[i])[p]);
             }
-            return array(c, elementType, values);
+        } else {
+            Class<?> element = NATIVE.get(elementType);
+            values = element == byte[].class ? new byte[round.length][]
+                    : (Object[]) java.lang.reflect.Array.newInstance(element, round.length);
+            for (int i = 0; i < round.length; i++) {
+                Object v = rows.get(round[i])[p];
+                values[i] = v instanceof Byte b ? Short.valueOf(b) : v instanceof Character ch ? ch.toString() : v;
+            }
         }
-        String[] text = new String[round.length];
-        for (int i = 0; i < round.length; i++) {
-            text[i] = text(rows.get(round[i])[p], elementType, p);
-        }
-        return array(c, elementType, text);
-    }
-
-    private static Array array(Connection c, String elementType, Object[] values) throws SQLException {
         try {
             return c.createArrayOf(elementType, values);
         } catch (SQLException e) {
@@ -322,46 +411,26 @@ final class PostgresArrayWrites {
         }
     }
 
-    /** A value's text form, which the server parses as {@code elementType}. */
-    private static String text(Object v, String elementType, int p) throws Refused {
+    /** A value's text form, as pgjdbc sends it for its type (the server parses it as the array's type). */
+    private static String text(Object v) {
         if (v == null) {
             return null;
         }
-        if (TEXT_FORM.contains(v.getClass())) {
-            return v.toString();
-        }
-        if (v instanceof BigDecimal d) {
-            return d.toPlainString();
-        }
-        if (v instanceof java.sql.Timestamp t) { // what pgjdbc sends: the instant, or the local date-time
-            return elementType.equals("timestamptz") ? t.toInstant().toString() : t.toLocalDateTime().toString();
+        if (v instanceof java.sql.Timestamp t) {
+            // pgjdbc sends the local date-time with the JVM zone's offset; the server keeps the instant for a
+            // timestamptz column and the local date-time for a timestamp column. ISO with offset does the same.
+            return t.toLocalDateTime().atZone(java.time.ZoneId.systemDefault()).toOffsetDateTime().toString();
         }
         if (v instanceof java.sql.Date d) {
             return d.toLocalDate().toString();
         }
-        if (v instanceof java.sql.Time t) {
-            return t.toLocalTime().toString();
-        }
-        if (v instanceof ZonedDateTime z) {
-            return z.toOffsetDateTime().toString(); // PostgreSQL does not read the [zone id] suffix
-        }
-        if (v instanceof TemporalAccessor && v.getClass().getName().startsWith("java.time.")) {
-            return v.toString(); // ISO-8601, which PostgreSQL reads (LocalDate, LocalDateTime, OffsetDateTime, ...)
-        }
-        if (v instanceof Enum<?> e) {
-            return e.name();
-        }
-        if (v.getClass().getName().startsWith("org.postgresql.")) { // PGobject and its kind: json, inet, money ...
+        if (v.getClass().getName().startsWith("org.postgresql.")) {
             try {
-                Object value = v.getClass().getMethod("getValue").invoke(v);
-                if (value == null || value instanceof String) {
-                    return (String) value;
-                }
-            } catch (ReflectiveOperationException e) {
-                // fall through to the refusal
+                return (String) v.getClass().getMethod("getValue").invoke(v);
+            } catch (ReflectiveOperationException | ClassCastException e) {
+                throw new IllegalStateException("could not read the value of a " + v.getClass().getName(), e);
             }
         }
-        throw new Refused("parameter " + (p + 1) + " holds a " + v.getClass().getName() + ", which Ferry cannot "
-                + "put in a " + elementType + " array", true);
+        return v.toString(); // numbers (BigDecimal as pgjdbc sends it), UUID, java.time values: ISO-8601
     }
 }

@@ -24,6 +24,15 @@ final class SqlText {
      * by spaces, and pgjdbc's {@code ??} by two spaces; same length as {@code sql}.
      */
     static String mask(String sql) {
+        return scan(sql, true);
+    }
+
+    /** The text with every comment replaced by spaces (a line comment's newline kept), literals as they are. */
+    static String withoutComments(String sql) {
+        return scan(sql, false);
+    }
+
+    private static String scan(String sql, boolean blankLiterals) {
         char[] out = sql.toCharArray();
         for (int i = 0; i < out.length; i++) {
             char ch = sql.charAt(i);
@@ -42,13 +51,17 @@ final class SqlText {
                         j++;
                     }
                 }
-                fill(out, i + 1, Math.min(j, out.length), QUOTED);
+                if (blankLiterals) {
+                    fill(out, i + 1, Math.min(j, out.length), QUOTED);
+                }
                 i = Math.min(j, out.length);
             } else if (ch == '$' && dollarTag(sql, i) != null) {
                 String tag = dollarTag(sql, i);
                 int end = sql.indexOf(tag, i + tag.length());
                 int close = end < 0 ? out.length : end + tag.length();
-                fill(out, i + tag.length(), end < 0 ? out.length : end, QUOTED);
+                if (blankLiterals) {
+                    fill(out, i + tag.length(), end < 0 ? out.length : end, QUOTED);
+                }
                 i = close - 1;
             } else if (ch == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
                 int eol = sql.indexOf('\n', i);
@@ -61,8 +74,10 @@ final class SqlText {
                 fill(out, i, end, ' ');
                 i = end - 1;
             } else if (ch == '?' && i + 1 < sql.length() && sql.charAt(i + 1) == '?') {
-                out[i] = ' '; // ?? : pgjdbc's escape for a literal ? operator
-                out[i + 1] = ' ';
+                if (blankLiterals) {
+                    out[i] = ' '; // ?? : pgjdbc's escape for a literal ? operator
+                    out[i + 1] = ' ';
+                }
                 i++;
             }
         }
