@@ -86,7 +86,7 @@ public final class BatchingBench {
                 case "--in-flight" -> inFlight = Integer.parseInt(args[++i]);
                 case "--batch-size" -> batchSize = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; allowed: --url, "
-                        + "--case lookup|lookup-ferry|lookup-pools|write|idle|group|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
+                        + "--case lookup|lookup-ferry|lookup-many|lookup-pools|write|idle|group|all, --pool-size, --lookups, --writers, --seconds, --in-flight, --batch-size");
             }
         }
         BatchingBench bench = new BatchingBench(url, poolSize, seconds, inFlight, batchSize);
@@ -103,6 +103,9 @@ public final class BatchingBench {
         }
         if (which.equals("lookup-pools")) {
             bench.lookupPoolSizes(lookups);
+        }
+        if (which.equals("lookup-many")) { // loadMany alone, against the ceiling: for a profiler
+            bench.loadManyAlone();
         }
         if (which.equals("all") || which.equals("write")) {
             bench.writes(writers);
@@ -277,6 +280,23 @@ public final class BatchingBench {
             Round f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
             print("Ferry, batched", f, "lookups", String.format(Locale.ROOT, "%.1f lookups per statement",
                     users.stats().efficiency()));
+        }
+    }
+
+    /** Ferry's loadMany of 256 keys from 10 callers alone, then the ceiling. */
+    private void loadManyAlone() throws Exception {
+        try (FerryDataSource ds = ferry();
+             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
+                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
+                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
+                     .maxInFlight(inFlight != null ? inFlight : poolSize)
+                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
+            Round pages = sustained(CEILING_THREADS, 3, seconds, i -> users.loadMany(randomKeys()).get());
+            Round many = new Round(pages.perSecond * CEILING_KEYS, pages.latency, 0);
+            print("Ferry, loadMany of 256 keys", many, "lookups", CEILING_THREADS + " callers; latency per page");
+            double ceiling = ceiling();
+            System.out.printf(Locale.ROOT, "  plain-JDBC ceiling: %,.0f lookups/s; loadMany/ceiling: %.2f%n", ceiling,
+                    many.perSecond / ceiling);
         }
     }
 

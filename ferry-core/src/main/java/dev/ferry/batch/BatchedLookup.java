@@ -121,7 +121,9 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         List<K> distinct;
         List<K> normalized;
         try {
-            distinct = new ArrayList<>(new java.util.LinkedHashSet<>(keys));
+            java.util.LinkedHashSet<K> unique = new java.util.LinkedHashSet<>(keys.size() * 4 / 3 + 1);
+            unique.addAll(keys);
+            distinct = new ArrayList<>(unique);
             normalized = new ArrayList<>(distinct.size());
             for (K key : distinct) {
                 normalized.add(normalized(key));
@@ -130,39 +132,53 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             return CompletableFuture.failedFuture(new SQLException("loadMany: could not read the keys: " + e,
                     "HY000", e));
         }
-        List<Request<K, List<V>>> requests = batcher.requestAll(normalized, priority);
+        java.util.concurrent.atomic.AtomicReference<List<Request<K, List<V>>>> page =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(
+                distinct.size() + 1); // + 1: released once the page is known, so it cannot finish before that
         CompletableFuture<Map<K, V>> all = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                requests.forEach(r -> r.future.cancel(false)); // withdraws those not sent; the others complete
+                List<Request<K, List<V>>> requests = page.get();
+                if (requests != null) {
+                    requests.forEach(r -> r.future.cancel(false)); // withdraws those not sent; the others complete
+                }
                 return super.cancel(mayInterruptIfRunning);
             }
         };
-        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(
-                requests.size());
-        if (requests.isEmpty()) {
-            all.complete(Map.of());
-            return all;
-        }
-        for (Request<K, List<V>> r : requests) {
-            r.future.whenComplete((rows, error) -> {
-                if (error != null) {
-                    if (all.completeExceptionally(error)) { // the first failure: the page fails now
+        Runnable finish = () -> {
+            Map<K, V> out = new LinkedHashMap<>(distinct.size() * 4 / 3 + 1);
+            List<Request<K, List<V>>> requests = page.get();
+            for (int i = 0; i < distinct.size(); i++) {
+                Optional<V> v = first(requests.get(i).future.join());
+                if (v.isPresent()) {
+                    out.put(distinct.get(i), v.get());
+                }
+            }
+            all.complete(Collections.unmodifiableMap(out));
+        };
+        // Told on the completing thread as each key completes (no lock held): the first failure fails the page
+        // and withdraws the keys not yet sent; the last success builds the map.
+        Request.Listener<List<V>> listener = (rows, error) -> {
+            if (error != null) {
+                if (all.completeExceptionally(error)) {
+                    List<Request<K, List<V>>> requests = page.get();
+                    if (requests != null) {
                         requests.forEach(other -> other.future.cancel(false));
                     }
-                    return;
                 }
-                if (left.decrementAndGet() == 0 && !all.isDone()) {
-                    Map<K, V> out = new LinkedHashMap<>();
-                    for (int i = 0; i < distinct.size(); i++) {
-                        Optional<V> v = first(requests.get(i).future.join());
-                        if (v.isPresent()) {
-                            out.put(distinct.get(i), v.get());
-                        }
-                    }
-                    all.complete(Collections.unmodifiableMap(out));
-                }
-            });
+                return;
+            }
+            if (left.decrementAndGet() == 0 && !all.isDone()) {
+                finish.run();
+            }
+        };
+        List<Request<K, List<V>>> requests = batcher.requestAll(normalized, priority, listener);
+        page.set(requests);
+        if (all.isDone()) { // failed while being queued: withdraw what did get queued
+            requests.forEach(other -> other.future.cancel(false));
+        } else if (left.decrementAndGet() == 0) {
+            finish.run();
         }
         return all;
     }
@@ -313,6 +329,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                     }
                     keys = sendable;
                     int perStatement = keyList.maxKeys(d);
+                    boolean severalRows = false;
                     for (int from = 0; from < keys.size(); from += perStatement) {
                         List<K> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));
                         long left = deadline - System.nanoTime(); // after the pool wait and earlier chunks
@@ -324,21 +341,25 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                             ps.setQueryTimeout(statementTimeoutSeconds(left));
                             keyList.bind(c, ps, d, chunk, fixed);
                             try (ResultSet rs = ps.executeQuery()) {
-                                readRows(rs, keyReader, rowReader, normalize, out);
+                                severalRows |= readRows(rs, keyReader, rowReader, normalize, out);
                             }
                         }
                     }
-                    out.replaceAll((k, rows) -> rows instanceof ArrayList<V> ? Collections.unmodifiableList(rows) : rows);
+                    if (severalRows) { // one row per key (the usual case) is already an immutable singleton
+                        out.replaceAll((k, rows) -> rows instanceof ArrayList<V> ? Collections.unmodifiableList(rows)
+                                : rows);
+                    }
                     return out;
                 }
             };
             return new BatchedLookup<>(batcher(fn, "lookup", true), normalize, missing);
         }
 
-        /** Collects rows by normalized key; a row reader that throws fails only that key. */
-        private static <K, V> void readRows(ResultSet rs, RowReader<K> keyReader, RowReader<V> rowReader,
+        /** Collects rows by normalized key; a row reader that throws fails only that key. True if a key had several. */
+        private static <K, V> boolean readRows(ResultSet rs, RowReader<K> keyReader, RowReader<V> rowReader,
                                            Function<K, K> normalize, KeyedResult<K, List<V>> out)
                 throws SQLException {
+            boolean several = false;
             while (rs.next()) {
                 K k = keyReader.read(rs); // a RuntimeException here cannot be pinned on a key: the batcher splits
                 K nk = k == null ? null : normalize.apply(k);
@@ -360,8 +381,10 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                         out.put(nk, rows);
                     }
                     rows.add(value);
+                    several = true;
                 }
             }
+            return several;
         }
     }
 }

@@ -302,8 +302,12 @@ public final class Batcher<K, V> implements AutoCloseable {
     // ---------------------------------------------------------------- queueing
 
     private Request<K, V> enqueue(K key, Priority priority, boolean blocking) {
+        return enqueue(key, priority, blocking, null);
+    }
+
+    private Request<K, V> enqueue(K key, Priority priority, boolean blocking, Request.Listener<V> listener) {
         long now = ticker.read();
-        Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
+        Request<K, V> request = new Request<>(key, now, now + timeoutNanos, listener);
         counters.requests.increment();
         if (key == null) {
             request.withdraw();
@@ -377,12 +381,13 @@ public final class Batcher<K, V> implements AutoCloseable {
      * their own requests. A page that cannot fit the queue (more than maxQueued keys, or, with REJECT, more than
      * the room left) is refused whole, before any key is queued, and none is executed. A CRITICAL page skips the
      * queue as one batch per maxBatchSize keys, not one task per key. With groupBy, keys are queued one by one.
+     * {@code listener} (or null) is told as each request completes.
      */
-    List<Request<K, V>> requestAll(List<K> keys, Priority priority) {
+    List<Request<K, V>> requestAll(List<K> keys, Priority priority, Request.Listener<V> listener) {
         if (groupBy != null) {
             List<Request<K, V>> each = new ArrayList<>(keys.size());
             for (K key : keys) {
-                each.add(enqueue(key, priority, false));
+                each.add(enqueue(key, priority, false, listener));
             }
             return each;
         }
@@ -390,7 +395,7 @@ public final class Batcher<K, V> implements AutoCloseable {
         List<Request<K, V>> all = new ArrayList<>(keys.size());
         List<Request<K, V>> queued = new ArrayList<>(keys.size());
         for (K key : keys) {
-            Request<K, V> request = new Request<>(key, now, now + timeoutNanos);
+            Request<K, V> request = new Request<>(key, now, now + timeoutNanos, listener);
             counters.requests.increment();
             all.add(request);
             if (key == null) {
@@ -784,6 +789,8 @@ public final class Batcher<K, V> implements AutoCloseable {
         final boolean onCaller;
         final Priority priority;
         boolean interrupted;
+        /** The earliest deadline among the live requests of the keys the last {@link #dropExpired} kept. */
+        long earliestLive;
 
         BatchRun(Outcomes<K, V> out, boolean onCaller, Priority priority) {
             this.out = out;
@@ -796,11 +803,11 @@ public final class Batcher<K, V> implements AutoCloseable {
             SQLException last = null;
             for (int attempt = 0; ; attempt++) {
                 long now = ticker.read();
-                keys = dropExpired(keys, byKey, now, last);
+                keys = dropExpired(keys, byKey, now, last); // also finds the earliest live deadline
                 if (keys.isEmpty()) {
                     return;
                 }
-                long remaining = earliestDeadline(keys, byKey) - now;
+                long remaining = earliestLive - now;
                 counters.executions.increment();
                 Map<K, V> result;
                 try {
@@ -879,6 +886,7 @@ public final class Batcher<K, V> implements AutoCloseable {
          */
         private List<K> dropExpired(List<K> keys, Map<K, List<Request<K, V>>> byKey, long now, SQLException last) {
             List<K> live = null;
+            boolean anyDeadline = false;
             for (int i = 0; i < keys.size(); i++) {
                 K key = keys.get(i);
                 boolean anyLive = false;
@@ -895,6 +903,10 @@ public final class Batcher<K, V> implements AutoCloseable {
                         out.fail(r, t);
                     } else if (out.isOpen(r)) {
                         anyLive = true;
+                        if (!anyDeadline || r.deadline - earliestLive < 0) {
+                            earliestLive = r.deadline;
+                            anyDeadline = true;
+                        }
                     }
                 }
                 if (!anyLive && live == null) {

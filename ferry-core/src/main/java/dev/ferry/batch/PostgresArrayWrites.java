@@ -266,8 +266,14 @@ final class PostgresArrayWrites {
                 + "send in an array", true);
     }
 
+    /** A type name as SQL must write it: as it is when plain lower case (or already quoted), else quoted. */
     private static String quoted(String type) {
-        return type.matches("[a-z_][a-z0-9_]*") || type.contains("\"") ? type : '"' + type.replace("\"", "\"\"") + '"';
+        boolean plain = !type.isEmpty() && !Character.isDigit(type.charAt(0));
+        for (int i = 0; i < type.length() && plain; i++) {
+            char c = type.charAt(i);
+            plain = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        }
+        return plain || type.contains("\"") ? type : '"' + type.replace("\"", "\"\"") + '"';
     }
 
     /** The table's column types, read once from the catalog under the time left. */

@@ -19,10 +19,19 @@ final class Request<K, V> {
     private static final AtomicIntegerFieldUpdater<Request> STATE =
             AtomicIntegerFieldUpdater.newUpdater(Request.class, "state");
 
+    /**
+     * Told once when a request's own future completes, in whatever way (value, error, cancel), on the completing
+     * thread, which holds no lock of the batcher's: how {@code loadMany} follows a page of requests without a
+     * callback stage per key.
+     */
+    interface Listener<V> {
+        void completed(V value, Throwable error);
+    }
+
     final K key;
     final long enqueuedAt;
     final long deadline;
-    final Future<V> future = new Future<>(this);
+    final Future<V> future;
     private volatile int state = QUEUED;
     /** The outcome while its batch runs ({@link Outcomes}); touched only by the thread running the batch. */
     boolean decided;
@@ -30,9 +39,14 @@ final class Request<K, V> {
     java.sql.SQLException error;
 
     Request(K key, long enqueuedAt, long deadline) {
+        this(key, enqueuedAt, deadline, null);
+    }
+
+    Request(K key, long enqueuedAt, long deadline, Listener<V> listener) {
         this.key = key;
         this.enqueuedAt = enqueuedAt;
         this.deadline = deadline;
+        this.future = new Future<>(this, listener);
     }
 
     /** Takes the request into a batch; false if it was withdrawn first. */
@@ -65,9 +79,33 @@ final class Request<K, V> {
      */
     static final class Future<T> extends CompletableFuture<T> {
         private final Request<?, ?> request;
+        private final Listener<T> listener;
 
         Future(Request<?, ?> request) {
+            this(request, null);
+        }
+
+        Future(Request<?, ?> request, Listener<T> listener) {
             this.request = request;
+            this.listener = listener;
+        }
+
+        @Override
+        public boolean complete(T value) {
+            boolean done = super.complete(value);
+            if (done && listener != null) {
+                listener.completed(value, null);
+            }
+            return done;
+        }
+
+        @Override
+        public boolean completeExceptionally(Throwable error) {
+            boolean done = super.completeExceptionally(error);
+            if (done && listener != null) {
+                listener.completed(null, error);
+            }
+            return done;
         }
 
         @Override
@@ -108,7 +146,9 @@ final class Request<K, V> {
         }
 
         private void superCancel() {
-            super.cancel(false);
+            if (super.cancel(false) && listener != null) {
+                listener.completed(null, new CancellationException("the request was withdrawn before it was sent"));
+            }
         }
 
         @Override
