@@ -132,6 +132,10 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             return CompletableFuture.failedFuture(new SQLException("loadMany: could not read the keys: " + e,
                     "HY000", e));
         }
+        if (normalized.contains(null)) { // fails the page before any key is queued, so none is sent for nothing
+            return CompletableFuture.failedFuture(new SQLException(batcher.name() + " - the key is null; a null key "
+                    + "matches no row", "22004"));
+        }
         java.util.concurrent.atomic.AtomicReference<List<Request<K, List<V>>>> page =
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(
@@ -288,6 +292,13 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         @SuppressWarnings("unchecked")
         public BatchedLookup<K, V> build() {
             KeyListSql keyList = KeyListSql.of(sql, keyType, arrayType, params.length);
+            if (!keyList.componentsComparedDifferently().isEmpty() && normalizer == null) {
+                throw new IllegalArgumentException("keyType: got " + keyType.getName() + " with "
+                        + keyList.componentsComparedDifferently() + ", whose equals differs from SQL's (BigDecimal "
+                        + "counts scale, OffsetDateTime its offset), so rows read back would not match; allowed: "
+                        + "those components with a keyNormalizer that normalizes them (stripTrailingZeros, "
+                        + "withOffsetSameInstant(UTC)), or other types");
+            }
             Object[] fixed = params.clone();
             if (key == null) {
                 throw new IllegalArgumentException("key: got null; allowed: a reader of the row's key, "
@@ -330,8 +341,15 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                     keys = sendable;
                     int perStatement = keyList.maxKeys(d);
                     boolean severalRows = false;
+                    if (keyList.arity() > 1 && d == KeyListSql.Dialect.SQLSERVER) {
+                        throw new java.sql.SQLFeatureNotSupportedException("SQL Server has no row-value IN: "
+                                + "composite keys work on PostgreSQL, MySQL/MariaDB, H2 and Oracle", "0A000");
+                    }
                     for (int from = 0; from < keys.size(); from += perStatement) {
                         List<K> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));
+                        if (keyList.matchesNothing(chunk)) {
+                            continue; // a key column null in every key: no row, no statement
+                        }
                         long left = deadline - System.nanoTime(); // after the pool wait and earlier chunks
                         if (left <= 0) {
                             throw new java.sql.SQLTimeoutException("the batch's deadline passed before all its "

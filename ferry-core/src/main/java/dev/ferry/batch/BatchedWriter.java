@@ -305,7 +305,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                         } catch (PostgresArrayWrites.Refused r) {
                             refused = r;
                         }
-                        if (refused.getSuppressed().length > 0) { // its ROLLBACK failed: the connection is unsure
+                        if (Transactions.rollbackFailed(refused)) { // the transaction may still be open
                             throw new SQLException("the batch could not be sent as PostgreSQL arrays ("
                                     + refused.getMessage() + ") and rolling it back failed; no COMMIT was sent, "
                                     + "so nothing was committed, and it is not sent again", "08006", refused);
@@ -323,7 +323,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                             arrays.refused(refused, false);
                             throw e;
                         }
-                        arrays.refused(refused, true);
+                        arrays.refused(refused, true); // the plain batch did what the arrays could not
                         return plain;
                     }
                     return executeInTransaction(c, statement, b, writes, statementTimeoutSeconds(left), key);

@@ -25,12 +25,18 @@ final class CapturingStatement implements InvocationHandler {
 
     private final Object[] current;
     private final boolean[] set;
+    /**
+     * For a null value: the element type pgjdbc gives it from its setter ({@code setNull}'s SQL type,
+     * {@code setString(i, null)}: varchar, ...), or "" where pgjdbc sends it untyped.
+     */
+    private final String[] nullTypes;
     private final Connection connection;
     final PreparedStatement statement;
 
     CapturingStatement(int params, Connection connection) {
         this.current = new Object[params];
         this.set = new boolean[params];
+        this.nullTypes = new String[params];
         this.connection = connection;
         this.statement = (PreparedStatement) Proxy.newProxyInstance(PreparedStatement.class.getClassLoader(),
                 new Class<?>[] {PreparedStatement.class}, this);
@@ -50,21 +56,71 @@ final class CapturingStatement implements InvocationHandler {
         return current.clone();
     }
 
+    /** The null types of the row just taken ({@link #nullTypes}); null where the value is not null. */
+    String[] nullTypes() {
+        return nullTypes.clone();
+    }
+
     /** Forgets every value, as {@code clearParameters} does. */
     void clear() {
         java.util.Arrays.fill(current, null);
         java.util.Arrays.fill(set, false);
+        java.util.Arrays.fill(nullTypes, null);
     }
 
     /** A copy of a value the binder may change after setting it (a reused buffer), as a driver copies it. */
-    private static Object copy(Object v) {
+    private static Object copy(Object v) throws SQLException {
         if (v instanceof byte[] b) {
             return b.clone();
         }
         if (v instanceof java.util.Date d) { // java.sql.Timestamp, Date, Time
             return d.clone();
         }
+        if (v != null && v.getClass().getName().startsWith("org.postgresql.") && v instanceof Cloneable) {
+            try { // a PGobject (json, inet, ...) the binder may reuse for the next row
+                return v.getClass().getMethod("clone").invoke(v);
+            } catch (ReflectiveOperationException e) {
+                throw refusal("could not copy a " + v.getClass().getName() + ": " + e);
+            }
+        }
         return v;
+    }
+
+    /** What the binder did that arrays cannot carry, for any batch of this writer. */
+    private static PostgresArrayWrites.Refused refusal(String why) {
+        return new PostgresArrayWrites.Refused(why, PostgresArrayWrites.Refused.Scope.ALWAYS);
+    }
+
+    /** The type pgjdbc gives a null set through {@code setter} (with {@code sqlType} for setNull); "" untyped. */
+    private static String nullType(String setter, int sqlType) {
+        switch (setter) {
+            case "setString": return "varchar";
+            case "setBoolean": return "bool";
+            case "setByte", "setShort": return "int2";
+            case "setInt": return "int4";
+            case "setLong": return "int8";
+            case "setFloat": return "float4";
+            case "setDouble": return "float8";
+            case "setBigDecimal": return "numeric";
+            case "setBytes": return "bytea";
+            case "setDate": return "date";
+            case "setNull": break;
+            default: return ""; // setObject(i, null), setTime, setTimestamp: untyped
+        }
+        switch (sqlType) {
+            case java.sql.Types.INTEGER: return "int4";
+            case java.sql.Types.TINYINT, java.sql.Types.SMALLINT: return "int2";
+            case java.sql.Types.BIGINT: return "int8";
+            case java.sql.Types.REAL: return "float4";
+            case java.sql.Types.DOUBLE, java.sql.Types.FLOAT: return "float8";
+            case java.sql.Types.DECIMAL, java.sql.Types.NUMERIC: return "numeric";
+            case java.sql.Types.CHAR: return "bpchar";
+            case java.sql.Types.VARCHAR, java.sql.Types.LONGVARCHAR: return "varchar";
+            case java.sql.Types.DATE: return "date";
+            case java.sql.Types.BOOLEAN, java.sql.Types.BIT: return "bool";
+            case java.sql.Types.BINARY, java.sql.Types.VARBINARY, java.sql.Types.LONGVARBINARY: return "bytea";
+            default: return ""; // TIME, TIMESTAMP, OTHER, ...: untyped, as pgjdbc sends them
+        }
     }
 
     @Override
@@ -86,29 +142,32 @@ final class CapturingStatement implements InvocationHandler {
                 break;
         }
         if (!name.startsWith("set") || args == null || args.length < 2 || !(args[0] instanceof Integer index)) {
-            throw new PostgresArrayWrites.Refused("the binder called " + name + ", which only the real statement "
-                    + "has", true);
+            throw refusal("the binder called " + name + ", which only the real statement "
+                    + "has");
         }
         switch (name) {
-            case "setNull", "setString", "setNString", "setBoolean", "setByte", "setShort", "setInt", "setLong",
+            case "setNull", "setString", "setBoolean", "setByte", "setShort", "setInt", "setLong",
                     "setFloat", "setDouble", "setBigDecimal", "setBytes", "setDate", "setTime", "setTimestamp",
                     "setObject" -> {
                 if (args.length == 3 && args[2] instanceof Calendar) {
-                    throw new PostgresArrayWrites.Refused("the binder called " + name + " with a Calendar", true);
+                    throw refusal("the binder called " + name + " with a Calendar");
                 }
                 if (name.equals("setObject") && args.length > 2) { // the driver converts to the target type
-                    throw new PostgresArrayWrites.Refused("the binder called setObject with a target SQL type", true);
+                    throw refusal("the binder called setObject with a target SQL type");
                 }
                 if (index < 1 || index > current.length) {
                     throw new SQLException("parameter index " + index + " is out of range; the statement has "
                             + current.length + " parameters", "22023");
                 }
-                current[index - 1] = name.equals("setNull") ? null : copy(args[1]);
+                Object value = name.equals("setNull") ? null : copy(args[1]);
+                current[index - 1] = value;
+                nullTypes[index - 1] = value != null ? null
+                        : nullType(name, name.equals("setNull") ? (Integer) args[1] : java.sql.Types.OTHER);
                 set[index - 1] = true;
                 return null;
             }
-            default -> throw new PostgresArrayWrites.Refused("the binder called " + name + ", which cannot be sent "
-                    + "as an array element", true);
+            default -> throw refusal("the binder called " + name + ", which cannot be sent "
+                    + "as an array element");
         }
     }
 }

@@ -97,14 +97,17 @@ final class KeyListSql {
     private final int fixed;
     /** A composite key's parts, in the tuple's order; null for a single-column key. */
     private final java.util.function.Function<Object, Object[]> parts;
+    /** Record components typed BigDecimal or OffsetDateTime. */
+    private final java.util.List<String> unequalComponents;
 
     private KeyListSql(String template, String[] arrayTypes, int fixedBefore, int fixed,
-                       java.util.function.Function<Object, Object[]> parts) {
+                       java.util.function.Function<Object, Object[]> parts, java.util.List<String> unequalComponents) {
         this.template = template;
         this.arrayTypes = arrayTypes;
         this.fixedBefore = fixedBefore;
         this.fixed = fixed;
         this.parts = parts;
+        this.unequalComponents = unequalComponents;
     }
 
     /** Columns per key: 1, or the tuple's width. */
@@ -174,8 +177,12 @@ final class KeyListSql {
                     + "array type Ferry knows; allowed: " + supportedTypes() + ", or any type with "
                     + "arrayType(\"<PostgreSQL element type>\") set");
         }
-        return new KeyListSql(template, new String[] {type}, before, all, null);
+        return new KeyListSql(template, new String[] {type}, before, all, null, java.util.List.of());
     }
+
+    /** Words after which a parenthesis opens a tuple, not a function's arguments. */
+    private static final java.util.Set<String> BEFORE_TUPLE = java.util.Set.of("", "where", "and", "or", "not",
+            "on", "having", "when", "(");
 
     /** The column names of {@code (a, b) IN (:keys)} ending at {@code keysAt}, or null for a single column. */
     private static String[] tuple(String template, int keysAt) {
@@ -184,11 +191,63 @@ final class KeyListSql {
         if (!m.find()) {
             return null;
         }
-        String[] columns = template.substring(m.start(1), m.end(1)).split(",");
-        for (int i = 0; i < columns.length; i++) {
-            columns[i] = columns[i].strip();
+        int before = m.start() - 1; // the word before the parenthesis: a function's name, or a keyword
+        while (before >= 0 && Character.isWhitespace(masked.charAt(before))) {
+            before--;
         }
-        return columns;
+        int wordEnd = before + 1;
+        while (before >= 0 && (Character.isLetterOrDigit(masked.charAt(before)) || masked.charAt(before) == '_')) {
+            before--;
+        }
+        String word = masked.substring(before + 1, wordEnd).toLowerCase(Locale.ROOT);
+        if (word.isEmpty() && wordEnd > 0 && masked.charAt(wordEnd - 1) == '(') {
+            word = "(";
+        }
+        if (!BEFORE_TUPLE.contains(word)) {
+            return null; // coalesce (a, b) IN (:keys): a function's arguments
+        }
+        List<String> columns = new java.util.ArrayList<>();
+        int from = m.start(1);
+        int depth = 0;
+        for (int i = m.start(1); i <= m.end(1); i++) {
+            char c = i < m.end(1) ? masked.charAt(i) : ',';
+            depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+            if (c == ',' && depth == 0) { // commas inside quoted names are masked
+                columns.add(template.substring(from, i).strip());
+                from = i + 1;
+            }
+        }
+        return columns.toArray(new String[0]);
+    }
+
+    /**
+     * Whether no key of {@code keys} can match: a composite key column null in every key (NULL equals nothing; on
+     * PostgreSQL its array would have no type to compare with).
+     */
+    boolean matchesNothing(List<?> keys) {
+        if (parts == null) {
+            return false;
+        }
+        boolean[] seen = new boolean[arity()];
+        int columnsSeen = 0;
+        for (Object key : keys) {
+            Object[] p = parts.apply(key);
+            for (int j = 0; j < p.length && j < seen.length; j++) {
+                if (p[j] != null && !seen[j]) {
+                    seen[j] = true;
+                    columnsSeen++;
+                }
+            }
+            if (columnsSeen == seen.length) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Record components whose {@code equals} differs from SQL's (scale, offset): a key normalizer must fix them. */
+    java.util.List<String> componentsComparedDifferently() {
+        return unequalComponents;
     }
 
     private static KeyListSql composite(String template, Class<?> keyType, String arrayType, String[] tuple,
@@ -217,6 +276,7 @@ final class KeyListSql {
             }
         }
         java.util.function.Function<Object, Object[]> parts;
+        java.util.List<String> unequal = new java.util.ArrayList<>();
         if (keyType.isRecord()) {
             java.lang.reflect.RecordComponent[] components = keyType.getRecordComponents();
             if (components.length != tuple.length) {
@@ -234,6 +294,9 @@ final class KeyListSql {
                             + "Ferry cannot read (" + e + "); allowed: a record Ferry's module can read", e);
                 }
                 Class<?> type = BOXES.getOrDefault(components[i].getType(), components[i].getType());
+                if (type == BigDecimal.class || type == OffsetDateTime.class) {
+                    unequal.add(components[i].getName() + " (" + type.getSimpleName() + ")");
+                }
                 if (types[i] == null) {
                     types[i] = PG_TYPES.get(type);
                     if (types[i] == null) {
@@ -258,7 +321,7 @@ final class KeyListSql {
         } else {
             parts = key -> ((List<?>) key).toArray();
         }
-        return new KeyListSql(template, types, before, all, parts);
+        return new KeyListSql(template, types, before, all, parts, java.util.List.copyOf(unequal));
     }
 
     /**
@@ -289,6 +352,10 @@ final class KeyListSql {
 
     /** The statement text for a statement carrying {@code keys} keys. */
     String sql(Dialect dialect, int keys) {
+        if (parts != null && dialect == Dialect.SQLSERVER) {
+            throw new UnsupportedOperationException("SQL Server has no row-value IN: composite keys work on "
+                    + "PostgreSQL, MySQL/MariaDB, H2 and Oracle");
+        }
         if (dialect == Dialect.POSTGRES) {
             if (parts == null) {
                 return KEYS.matcher(template).replaceFirst("= ANY(?)");

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code INSERT INTO t (columns) VALUES (one tuple)}: a column list, one tuple whose items are {@code ?},
  *       literals or expressions over them (not {@code DEFAULT}, not a sub-select, which would see one snapshot
- *       for the whole batch instead of one per row), and every {@code ?} of the statement inside it;
+ *       for the whole batch instead of one per row; none after VALUES either), and every {@code ?} of the statement
+ *       inside it;
  *   <li>then nothing, {@code ON CONFLICT ... DO NOTHING}, or {@code ON CONFLICT (columns) DO UPDATE SET ...} whose
  *       target columns take a bare {@code ?} each. PostgreSQL refuses to update one row twice in one statement,
  *       so a batch with two upserts of one key is split into rounds ({@link #rounds}), run in order in the same
@@ -42,7 +43,8 @@ final class PostgresArrayInsert {
     private static final Pattern DO_UPDATE = Pattern.compile(
             "(?is)^ON\\s+CONFLICT\\s*\\(([^()]*)\\)\\s*DO\\s+UPDATE\\s+SET\\b.*$");
     private static final Pattern WORD_DEFAULT = Pattern.compile("(?i)\\bDEFAULT\\b");
-    private static final Pattern WORD_SELECT = Pattern.compile("(?i)\\bSELECT\\b");
+    /** A sub-query: it would see one snapshot for the whole batch instead of one per row. */
+    private static final Pattern SUBQUERY = Pattern.compile("(?i)\\b(SELECT|TABLE|VALUES|WITH)\\b");
     private static final Pattern WORD_RETURNING = Pattern.compile("(?i)\\bRETURNING\\b");
     /** Where parameter N goes in an item, until {@link #sql} writes {@code ferry_u.pN} (with a cast, if any). */
     private static final char MARK = '\u0000';
@@ -109,6 +111,9 @@ final class PostgresArrayInsert {
         if (restMasked.indexOf('?') >= 0) {
             throw new NotApplicable("'?' after the VALUES tuple (each row's values must be in it)");
         }
+        if (SUBQUERY.matcher(restMasked).find()) {
+            throw new NotApplicable("a sub-select after VALUES (it would see one snapshot for the whole batch)");
+        }
         if (WORD_RETURNING.matcher(restMasked).find()) {
             throw new NotApplicable("RETURNING (the writer does not read returned rows; use returningKey)");
         }
@@ -128,7 +133,7 @@ final class PostgresArrayInsert {
             if (WORD_DEFAULT.matcher(itemMasked).find()) {
                 throw new NotApplicable("DEFAULT in VALUES (it has no meaning in a SELECT list)");
             }
-            if (WORD_SELECT.matcher(itemMasked).find()) {
+            if (SUBQUERY.matcher(itemMasked).find()) {
                 throw new NotApplicable("a sub-select in VALUES (it would see one snapshot for the whole batch)");
             }
             boolean bare = itemMasked.strip().equals("?");

@@ -33,10 +33,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * OffsetDateTime: timestamptz, ...), and the server converts it to the column's type, or evaluates the
  * expression around it, from there. Each array has that same element type, so {@code ? / 2} with a BigDecimal
  * divides as numeric, a double stored in a numeric column is rounded as the server rounds a float8, and a string
- * for a uuid column is refused (42804) as pgjdbc's own binding is. For the values pgjdbc sends without a type
- * and lets the server infer ({@code setTimestamp}, {@code setDate}), and for a parameter null in every row of a
- * batch, the item must be a bare {@code ?}: the array goes as text and is cast to the column's type, read once
- * from the catalog under the statement timeout.
+ * for a uuid column is refused (42804) as pgjdbc's own binding is. A parameter null in every row of a batch takes
+ * the type pgjdbc gives its null (the setter's, or {@code setNull}'s SQL type). The values pgjdbc sends without a
+ * type and lets the server infer ({@code setTimestamp}, {@code setDate}, an untyped null) must be a bare {@code ?}
+ * of a date or timestamp column: the array goes as the text pgjdbc would send (the JVM zone's offset at that
+ * instant, microseconds rounded half up, {@code infinity}), cast to the column's type, which is read from the
+ * catalog once, under the statement timeout.
  *
  * <p>What stays as it is with plain JDBC batches:
  * <ul>
@@ -56,11 +58,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * each gets {@link Statement#SUCCESS_NO_INFO}, as with a rewriting driver. A writer that needs exact counts for
  * such statements sets {@code postgresArrays(false)}.
  *
- * <p><b>Falling back.</b> When a batch cannot go as arrays ({@link Refused}: a value class with no array type, a
- * binder that uses a stream or a target SQL type, a statement the server does not accept in this form), it is
- * rolled back before anything is committed and the writer sends it as a plain JDBC batch; the binder then runs a
- * second time for those writes. Some reasons hold for every batch and turn arrays off at once; the others do so
- * as soon as the plain batch succeeds where the arrays failed. Either way it is logged once.
+ * <p><b>Falling back.</b> When a batch cannot go as arrays ({@link Refused}), it is rolled back before anything
+ * is committed and the writer sends it as a plain JDBC batch; the binder then runs a second time for those
+ * writes. If the rollback itself failed, the batch fails instead (no COMMIT was sent). What the refusal means for
+ * later batches depends on its {@link Refused.Scope}: what the binder does or the table is (a stream, a target
+ * SQL type, an array column, a value class with no array type) turns arrays off at once; a statement the server
+ * refused in this form, or a one-row data error, turns them off once the plain batch succeeds where the arrays
+ * failed; something in one batch's data (a year outside 1 to 9999, untyped nulls in an expression, two keys SQL
+ * finds equal and Java does not) leaves them on. Turning off is logged once, as a WARN.
  */
 final class PostgresArrayWrites {
 
@@ -76,6 +81,9 @@ final class PostgresArrayWrites {
             Map.entry(LocalDate.class, "date"), Map.entry(LocalDateTime.class, "timestamp"),
             Map.entry(OffsetDateTime.class, "timestamptz"), Map.entry(LocalTime.class, "time"),
             Map.entry(OffsetTime.class, "timetz"));
+    /** The column types (as format_type names them) an untyped Timestamp or Date may be sent to as text. */
+    private static final java.util.Set<String> DATE_TIME_COLUMNS = java.util.Set.of("date",
+            "timestamp without time zone", "timestamp with time zone");
     /** Arrays pgjdbc encodes from these Java element classes directly. */
     private static final Map<String, Class<?>> NATIVE = Map.of("int8", Long.class, "int4", Integer.class,
             "int2", Short.class, "bool", Boolean.class, "float8", Double.class, "float4", Float.class,
@@ -84,17 +92,27 @@ final class PostgresArrayWrites {
     /** This batch cannot be sent as arrays; it was rolled back (or never begun), and goes as a plain JDBC batch. */
     static final class Refused extends SQLException {
         private static final long serialVersionUID = 1L;
-        /** Whether no later batch of this writer can be sent as arrays either. */
-        final boolean permanent;
 
-        Refused(String why, boolean permanent) {
-            super(why, "0A000");
-            this.permanent = permanent;
+        /** Whether later batches can still go as arrays. */
+        enum Scope {
+            /** Something in this batch's data (a value out of range, nulls where a type is needed): they can. */
+            BATCH,
+            /** The arrays failed where the plain batch may succeed: if it does, they cannot (arrays go off). */
+            DISAGREEMENT,
+            /** What the binder does or the table is (a stream, a target SQL type, an array column): they cannot. */
+            ALWAYS
         }
 
-        Refused(String why, boolean permanent, Throwable cause) {
+        final Scope scope;
+
+        Refused(String why, Scope scope) {
+            super(why, "0A000");
+            this.scope = scope;
+        }
+
+        Refused(String why, Scope scope, Throwable cause) {
             super(why, "0A000", cause);
-            this.permanent = permanent;
+            this.scope = scope;
         }
     }
 
@@ -134,7 +152,8 @@ final class PostgresArrayWrites {
      * every batch, or if the plain batch succeeded where the arrays failed ({@code plainSucceeded}).
      */
     void refused(Refused r, boolean plainSucceeded) {
-        if (!r.permanent && !plainSucceeded) {
+        boolean off = r.scope == Refused.Scope.ALWAYS || (r.scope == Refused.Scope.DISAGREEMENT && plainSucceeded);
+        if (!off) {
             LOG.debug("writer '{}': one batch sent as a plain JDBC batch: {}", writer, r.getMessage());
             return;
         }
@@ -145,7 +164,7 @@ final class PostgresArrayWrites {
             refusedBecause = r.getMessage();
         }
         LOG.warn("writer '{}': batches go as plain JDBC batches from now on, not as PostgreSQL arrays: {}{}", writer,
-                r.getMessage(), r.permanent ? "" : " (the plain batch succeeded)");
+                r.getMessage(), r.scope == Refused.Scope.ALWAYS ? "" : " (the plain batch succeeded)");
     }
 
     /**
@@ -164,11 +183,13 @@ final class PostgresArrayWrites {
             CapturingStatement capture = new CapturingStatement(insert.params(), c);
             List<Write<R>> sent = new ArrayList<>(writes.size());
             List<Object[]> rows = new ArrayList<>(writes.size());
+            List<String[]> nullTypes = new ArrayList<>(writes.size());
             for (Write<R> w : writes) {
                 try {
                     capture.clear(); // each write sets all its parameters: none is borrowed from the one before
                     binder.bind(capture.statement, w.request);
                     rows.add(capture.row());
+                    nullTypes.add(capture.nullTypes());
                     sent.add(w);
                 } catch (SQLException | RuntimeException e) {
                     Refused refused = refusal(e);
@@ -182,7 +203,7 @@ final class PostgresArrayWrites {
             if (sent.isEmpty()) {
                 return out;
             }
-            Typing typing = typing(c, rows, deadline);
+            Typing typing = typing(c, rows, nullTypes, deadline);
             for (int[] round : insert.rounds(rows)) {
                 run(c, round, rows, sent, typing, deadline, keyColumn, out);
             }
@@ -195,7 +216,8 @@ final class PostgresArrayWrites {
     }
 
     /** Types each parameter from the classes of its values in this batch, as pgjdbc would bind them. */
-    private Typing typing(Connection c, List<Object[]> rows, long deadline) throws SQLException {
+    private Typing typing(Connection c, List<Object[]> rows, List<String[]> nullTypes, long deadline)
+            throws SQLException {
         int params = insert.params();
         String[] elementTypes = new String[params];
         String[] casts = new String[params];
@@ -205,16 +227,25 @@ final class PostgresArrayWrites {
             String type = null;
             for (Object[] row : rows) {
                 Object v = row[p];
-                if (v == null || v.getClass() == seen) {
-                    continue;
+                if (v == null || (v.getClass() == seen && !v.getClass().getName().startsWith("org.postgresql."))) {
+                    continue; // (a PGobject's type is its own, not its class's)
                 }
                 String t = driverType(v, p);
                 if (type != null && !type.equals(t)) {
                     throw new Refused("parameter " + (p + 1) + " holds both " + seen.getName() + " and "
-                            + v.getClass().getName() + " values, which the driver binds as different types", true);
+                            + v.getClass().getName() + " values, which the driver binds as different types",
+                            Refused.Scope.ALWAYS);
                 }
                 seen = v.getClass();
                 type = t;
+            }
+            if (type == null) { // null in every row: the type pgjdbc gives the first typed null, if any
+                for (String[] n : nullTypes) {
+                    if (n[p] != null && !n[p].isEmpty()) {
+                        type = n[p];
+                        break;
+                    }
+                }
             }
             if (type != null && !type.isEmpty()) { // a type of the driver's own
                 elementTypes[p] = type.startsWith("pgobject:") ? "text" : type;
@@ -222,16 +253,25 @@ final class PostgresArrayWrites {
                 asText[p] = !NATIVE.containsKey(elementTypes[p]);
                 continue;
             }
-            // Untyped in pgjdbc (a java.sql.Timestamp or Date), or null in every row: the column's own type.
+            // Untyped in pgjdbc (a java.sql.Timestamp or Date, an untyped null): the server infers the column's
+            // type. Arrays must name it: only for a bare '?' of a date or time column, where the text below is
+            // read as pgjdbc's would be.
             String column = insert.columnOf(p);
             if (column == null) {
-                throw new Refused("parameter " + (p + 1) + (type == null ? " is null in every row of the batch"
-                        : " is a " + seen.getName() + ", which the driver sends untyped,") + " inside an expression, "
-                        + "so its type is the server's to infer", type != null);
+                throw new Refused("parameter " + (p + 1) + (type == null ? " is an untyped null in every row of "
+                        + "the batch" : " is a " + seen.getName() + ", which the driver sends untyped,")
+                        + " inside an expression, so its type is the server's to infer",
+                        type == null ? Refused.Scope.BATCH : Refused.Scope.ALWAYS);
             }
             String columnType = columnTypes(c, deadline).get(column);
             if (columnType == null) {
-                throw new Refused("the catalog has no column '" + column + "' in " + insert.table(), false);
+                columnTypes.set(null); // read again next time: the column may be new
+                throw new Refused("the catalog has no column '" + column + "' in " + insert.table(),
+                        Refused.Scope.BATCH);
+            }
+            if (type != null && !DATE_TIME_COLUMNS.contains(columnType)) {
+                throw new Refused("parameter " + (p + 1) + " is a " + seen.getName() + " for a " + columnType
+                        + " column, which the driver's untyped text would fill differently", Refused.Scope.ALWAYS);
             }
             elementTypes[p] = "text";
             casts[p] = columnType;
@@ -263,7 +303,7 @@ final class PostgresArrayWrites {
             }
         }
         throw new Refused("parameter " + (p + 1) + " holds a " + v.getClass().getName() + ", which Ferry does not "
-                + "send in an array", true);
+                + "send in an array", Refused.Scope.ALWAYS);
     }
 
     /** A type name as SQL must write it: as it is when plain lower case (or already quoted), else quoted. */
@@ -297,8 +337,8 @@ final class PostgresArrayWrites {
             if (state.startsWith("08") || e instanceof SQLTimeoutException) {
                 throw e; // the connection or the deadline, not the statement: as for any batch
             }
-            throw new Refused("could not read the column types of " + insert.table() + ": " + e.getMessage(), false,
-                    e);
+            throw new Refused("could not read the column types of " + insert.table() + ": " + e.getMessage(),
+                    Refused.Scope.BATCH, e);
         }
         columnTypes.compareAndSet(null, types);
         return types;
@@ -338,7 +378,7 @@ final class PostgresArrayWrites {
                 if (keys.size() != round.length) {
                     throw new Refused("the statement returned " + keys.size() + " generated keys for "
                             + round.length + " rows (a trigger or rule skipped some), so keys cannot be matched to "
-                            + "rows", false);
+                            + "rows", Refused.Scope.BATCH);
                 }
             }
             // All rows or none: 1 or 0 each. Any other total (rows skipped by DO NOTHING, a WHERE, a trigger)
@@ -366,14 +406,17 @@ final class PostgresArrayWrites {
     private static SQLException unlessRowError(SQLException e, int rows) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         if (state.startsWith("42") || state.startsWith("0A")) {
-            return new Refused("PostgreSQL did not accept the batch as arrays: " + e.getMessage(), false, e);
+            return new Refused("PostgreSQL did not accept the batch as arrays: " + e.getMessage(),
+                    Refused.Scope.DISAGREEMENT, e);
         }
         if (state.equals("21000")) {
-            return new Refused("two rows of the batch updated the same row: " + e.getMessage(), false, e);
+            // keys Java tells apart and SQL does not (a case-insensitive collation, -0.0 and 0.0): this batch's data
+            return new Refused("two rows of the batch updated the same row: " + e.getMessage(), Refused.Scope.BATCH,
+                    e);
         }
         if (state.startsWith("22") && rows == 1) {
             return new Refused("a one-row data error is confirmed with the driver's own binding: "
-                    + e.getMessage(), false, e);
+                    + e.getMessage(), Refused.Scope.DISAGREEMENT, e);
         }
         return e;
     }
@@ -413,30 +456,82 @@ final class PostgresArrayWrites {
             if (state.startsWith("08")) {
                 throw e;
             }
-            throw new Refused("the driver could not make a " + elementType + " array: " + e.getMessage(), true, e);
+            throw new Refused("the driver could not make a " + elementType + " array: " + e.getMessage(),
+                    Refused.Scope.ALWAYS, e);
         }
     }
 
+    /** PostgreSQL's infinities, as pgjdbc's {@code PGStatement.DATE_POSITIVE_INFINITY} and its negative. */
+    private static final long POSITIVE_INFINITY = 9223372036825200000L;
+    private static final long NEGATIVE_INFINITY = -9223372036832400000L;
+
     /** A value's text form, as pgjdbc sends it for its type (the server parses it as the array's type). */
-    private static String text(Object v) {
+    private static String text(Object v) throws Refused {
         if (v == null) {
             return null;
         }
         if (v instanceof java.sql.Timestamp t) {
-            // pgjdbc sends the local date-time with the JVM zone's offset; the server keeps the instant for a
-            // timestamptz column and the local date-time for a timestamp column. ISO with offset does the same.
-            return t.toLocalDateTime().atZone(java.time.ZoneId.systemDefault()).toOffsetDateTime().toString();
+            if (t.getTime() == POSITIVE_INFINITY || t.getTime() == NEGATIVE_INFINITY) {
+                return t.getTime() == POSITIVE_INFINITY ? "infinity" : "-infinity";
+            }
+            // pgjdbc: the local date-time in the JVM's zone, with that zone's offset at this instant; a timestamp
+            // column keeps the local date-time, a timestamptz column the instant, a date column the date.
+            LocalDateTime local = micros(t.toLocalDateTime());
+            return dateTime(local) + java.time.ZoneId.systemDefault().getRules().getOffset(t.toInstant());
         }
         if (v instanceof java.sql.Date d) {
-            return d.toLocalDate().toString();
+            if (d.getTime() == POSITIVE_INFINITY || d.getTime() == NEGATIVE_INFINITY) {
+                return d.getTime() == POSITIVE_INFINITY ? "infinity" : "-infinity";
+            }
+            // pgjdbc: the date at midnight in the JVM's zone, with that zone's offset then
+            java.time.ZonedDateTime midnight = d.toLocalDate().atStartOfDay(java.time.ZoneId.systemDefault());
+            return dateTime(midnight.toLocalDateTime()) + midnight.getOffset();
+        }
+        if (v instanceof LocalDate d) {
+            return d.equals(LocalDate.MAX) ? "infinity" : d.equals(LocalDate.MIN) ? "-infinity" : date(d);
+        }
+        if (v instanceof LocalDateTime t) {
+            return t.equals(LocalDateTime.MAX) ? "infinity" : t.equals(LocalDateTime.MIN) ? "-infinity"
+                    : dateTime(micros(t));
+        }
+        if (v instanceof OffsetDateTime t) {
+            return t.equals(OffsetDateTime.MAX) ? "infinity" : t.equals(OffsetDateTime.MIN) ? "-infinity"
+                    : dateTime(micros(t.toLocalDateTime())) + t.getOffset();
+        }
+        if (v instanceof LocalTime t) {
+            LocalTime rounded = t.plusNanos(500).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+            return rounded.isBefore(t.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)) ? "24:00:00"
+                    : rounded.toString(); // pgjdbc rounds to microseconds, and up to 24:00:00 at midnight
+        }
+        if (v instanceof OffsetTime t) {
+            return t.plusNanos(500).truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString();
         }
         if (v.getClass().getName().startsWith("org.postgresql.")) {
             try {
                 return (String) v.getClass().getMethod("getValue").invoke(v);
             } catch (ReflectiveOperationException | ClassCastException e) {
-                throw new IllegalStateException("could not read the value of a " + v.getClass().getName(), e);
+                throw new Refused("could not read the value of a " + v.getClass().getName() + ": " + e,
+                        Refused.Scope.ALWAYS);
             }
         }
-        return v.toString(); // numbers (BigDecimal as pgjdbc sends it), UUID, java.time values: ISO-8601
+        return v.toString(); // numbers (BigDecimal as pgjdbc sends it), UUID, strings
+    }
+
+    /** Rounded half up to microseconds, as pgjdbc rounds what PostgreSQL would round half to even. */
+    private static LocalDateTime micros(LocalDateTime t) {
+        return t.plusNanos(500).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    }
+
+    /** {@code yyyy-MM-dd HH:mm:ss.ffffff}, for years 1 to 9999 (others are this batch's to send plainly). */
+    private static String dateTime(LocalDateTime t) throws Refused {
+        return date(t.toLocalDate()) + ' ' + t.toLocalTime();
+    }
+
+    private static String date(LocalDate d) throws Refused {
+        if (d.getYear() < 1 || d.getYear() > 9999) {
+            throw new Refused("a date in the year " + d.getYear() + ", which ISO text and PostgreSQL write "
+                    + "differently", Refused.Scope.BATCH);
+        }
+        return d.toString();
     }
 }

@@ -94,7 +94,7 @@ final class Request<K, V> {
         public boolean complete(T value) {
             boolean done = super.complete(value);
             if (done && listener != null) {
-                listener.completed(value, null);
+                tell(value, null);
             }
             return done;
         }
@@ -103,7 +103,7 @@ final class Request<K, V> {
         public boolean completeExceptionally(Throwable error) {
             boolean done = super.completeExceptionally(error);
             if (done && listener != null) {
-                listener.completed(null, error);
+                tell(null, error);
             }
             return done;
         }
@@ -145,9 +145,18 @@ final class Request<K, V> {
             return mapped;
         }
 
+        /** Tells the listener; what it throws must not stop the batch from completing its other requests. */
+        private void tell(T value, Throwable error) {
+            try {
+                listener.completed(value, error);
+            } catch (RuntimeException | Error e) {
+                org.slf4j.LoggerFactory.getLogger(Request.class).warn("a request's completion listener threw", e);
+            }
+        }
+
         private void superCancel() {
             if (super.cancel(false) && listener != null) {
-                listener.completed(null, new CancellationException("the request was withdrawn before it was sent"));
+                tell(null, new CancellationException("the request was withdrawn before it was sent"));
             }
         }
 

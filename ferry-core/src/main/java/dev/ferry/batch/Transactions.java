@@ -80,13 +80,32 @@ final class Transactions {
         }
     }
 
+    /** Added to a failure as suppressed when the ROLLBACK after it failed too: the transaction may still be open. */
+    static final class RollbackFailed extends SQLException {
+        private static final long serialVersionUID = 1L;
+
+        RollbackFailed(Throwable cause) {
+            super("the ROLLBACK after this failure failed too: " + cause, "08006", cause);
+        }
+    }
+
+    /** Whether the ROLLBACK after {@code failure} failed ({@link RollbackFailed} among its suppressed). */
+    static boolean rollbackFailed(Throwable failure) {
+        for (Throwable s : failure.getSuppressed()) {
+            if (s instanceof RollbackFailed) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Rolls back after {@code cause}; true if that worked (a failure is added to {@code cause}). */
     private static boolean rollback(Connection c, Throwable cause) {
         try {
             c.rollback();
             return true;
         } catch (SQLException | RuntimeException rollbackFailure) {
-            cause.addSuppressed(rollbackFailure);
+            cause.addSuppressed(new RollbackFailed(rollbackFailure));
             return false;
         }
     }

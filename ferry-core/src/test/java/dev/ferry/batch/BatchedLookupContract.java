@@ -219,6 +219,10 @@ abstract class BatchedLookupContract {
             CompletableFuture<Optional<String>> hit = users.load(List.of(7L, "user-7"));
             CompletableFuture<Optional<String>> miss = users.load(List.of(7L, "user-8"));
             CompletableFuture<Optional<String>> wrong = users.load(List.of(7L));
+            java.util.List<Object> nullName = new ArrayList<>();
+            nullName.add(8L);
+            nullName.add(null);
+            assertThat(users.load(nullName).get(30, TimeUnit.SECONDS)).as("a null column matches nothing").isEmpty();
             assertThat(hit.get(30, TimeUnit.SECONDS)).contains("USER-7");
             assertThat(miss.get(30, TimeUnit.SECONDS)).isEmpty();
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> wrong.get(30, TimeUnit.SECONDS)))
@@ -248,6 +252,12 @@ abstract class BatchedLookupContract {
                         .sql("SELECT 1 FROM ferry_lookup_orders WHERE id IN (:keys)")
                         .key(rs -> null).row(rs -> 1L).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a column tuple before the key list");
+        record Priced(long id, java.math.BigDecimal price) {
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchedLookup.<Priced, Long>builder(pool, Priced.class)
+                        .sql("SELECT 1 FROM ferry_lookup_orders WHERE (id, user_id) IN (:keys)")
+                        .key(rs -> null).row(rs -> 1L).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyNormalizer");
     }
 
     @Test

@@ -58,6 +58,13 @@ class KeyListSqlTest {
                 .isEqualTo((65_535 - 1) / 2);
         KeyListSql call = KeyListSql.of("SELECT * FROM t WHERE coalesce(a, b) IN (:keys)", Long.class, null);
         assertThat(call.arity()).as("a function's arguments are not a tuple").isEqualTo(1);
+        assertThat(KeyListSql.of("SELECT * FROM t WHERE coalesce (a, b) IN (:keys)", Long.class, null).arity())
+                .as("nor with a space before them").isEqualTo(1);
+        assertThat(KeyListSql.of("SELECT * FROM t WHERE x = 1 AND (\"a,b\", c) IN (:keys)", java.util.List.class,
+                "text, int8").arity()).as("a comma inside a quoted name").isEqualTo(2);
+        assertThat(pairs.matchesNothing(java.util.List.of(new Pair(1, null), new Pair(2, null))))
+                .as("a key column null in every key").isTrue();
+        assertThat(pairs.matchesNothing(java.util.List.of(new Pair(1, null), new Pair(2, "x")))).isFalse();
         assertThat(KeyListSql.of("SELECT * FROM t WHERE (a, b) IN (:keys)", java.util.List.class, "int8, text")
                 .arity()).isEqualTo(2);
     }

@@ -60,6 +60,7 @@ class PostgresArrayInsertTest {
             "INSERT INTO t (a, b) SELECT ?, ?|not INSERT INTO",
             "INSERT INTO t (a, b) VALUES (?, (SELECT max(b) + 1 FROM t))|sub-select",
             "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = 1; DELETE FROM t|more than one",
+            "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = (SELECT max(b) FROM t) + 1|sub-select",
     })
     void statementsWhoseMeaningWouldChangeAreLeftToJdbcBatches(String sql, String why) {
         assertThatThrownBy(() -> PostgresArrayInsert.of(sql)).isInstanceOf(PostgresArrayInsert.NotApplicable.class)

@@ -45,7 +45,7 @@ class PostgresArrayWritesTest {
                 s.execute("CREATE TABLE " + t + " (id BIGINT PRIMARY KEY, small SMALLINT, n INT, amount NUMERIC(20,6),"
                         + " ratio DOUBLE PRECISION, name TEXT, code VARCHAR(10), flag BOOLEAN, at TIMESTAMPTZ,"
                         + " local_at TIMESTAMP, day DATE, uid UUID, data BYTEA, doc JSONB, half NUMERIC, "
-                        + " dnum NUMERIC, f8 DOUBLE PRECISION, dtext TEXT, lday DATE)");
+                        + " dnum NUMERIC, f8 DOUBLE PRECISION, dtext TEXT, lday DATE, day_tz TIMESTAMPTZ, doc2 JSONB)");
             }
             s.execute("CREATE TABLE ferry_arrays_kv (k BIGINT PRIMARY KEY, v TEXT NOT NULL, writes INT NOT NULL)");
             if (!autoCommit) {
@@ -65,16 +65,23 @@ class PostgresArrayWritesTest {
     record Row(long id, String name) {
     }
 
+    private static org.postgresql.util.PGobject json() {
+        org.postgresql.util.PGobject doc = new org.postgresql.util.PGobject();
+        doc.setType("json");
+        return doc;
+    }
+
 
     private static final String[] NAMES = {"plain", "NULL", "with \"quotes\"", "back\\slash", "{braces}", "a,b",
             "", "  spaced  ", "ünïcödé ✓", "it's", null};
 
     private static BatchedWriter<Row> typedWriter(javax.sql.DataSource ds, String table, boolean arrays) {
         byte[] buffer = {0, 0, (byte) 0xff, '\\', '"'}; // this writer's own (one batch at a time binds it)
+        org.postgresql.util.PGobject doc = json(); // likewise
         return BatchedWriter.<Row>builder(ds)
                 .sql("INSERT INTO " + table + " (id, small, n, amount, ratio, name, code, flag, at, local_at, day, uid, "
-                        + "data, doc, half, dnum, f8, dtext, lday) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        + "?::jsonb, ? / 2, ?, ?, ?, ?)")
+                        + "data, doc, half, dnum, f8, dtext, lday, day_tz, doc2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        + "?, ?, ?, ?::jsonb, ? / 2, ?, ?, ?, ?, ?, ?)")
                 .bind((ps, r) -> {
                     long id = r.id();
                     ps.setLong(1, id);
@@ -89,8 +96,11 @@ class PostgresArrayWritesTest {
                     ps.setString(6, r.name());
                     ps.setObject(7, id % 2 == 0 ? "even" : null);
                     ps.setBoolean(8, id % 2 == 0);
-                    // untyped in pgjdbc: the server's column type decides, around a DST change
-                    ps.setTimestamp(9, Timestamp.from(Instant.parse("2026-03-29T00:30:00.123456Z").plusSeconds(id * 60)));
+                    // untyped in pgjdbc: the server's column type decides; around both DST changes, with
+                    // nanoseconds pgjdbc rounds half up, and PostgreSQL's infinity
+                    ps.setTimestamp(9, id == 5 ? new Timestamp(9223372036825200000L) : Timestamp.from(Instant.parse(
+                            id % 2 == 0 ? "2026-03-29T00:30:00.123456Z" : "2026-10-25T00:30:00.1234565Z")
+                            .plusSeconds(id * 60)));
                     // a timestamptz value into a timestamp column: converted in the session's time zone
                     ps.setObject(10, OffsetDateTime.of(2026, 10, 25, 2, 30, 0, 0, ZoneOffset.ofHours(3)).plusDays(id));
                     if (id % 3 == 0) {
@@ -107,6 +117,9 @@ class PostgresArrayWritesTest {
                     ps.setFloat(17, 0.1f * id); // float4 into float8: widened by the server
                     ps.setDouble(18, id * 1e18); // float8 into text: the server's text form
                     ps.setObject(19, LocalDate.of(2026, 1, 1).plusDays(id));
+                    ps.setDate(20, java.sql.Date.valueOf(LocalDate.of(2026, 10, 20).plusDays(id % 10))); // midnight, JVM zone
+                    doc.setValue("{\"n\": " + id + "}"); // one PGobject, reused for every row
+                    ps.setObject(21, doc);
                 })
                 .postgresArrays(arrays).maxInFlight(1).maxBatchSize(500).build();
     }
@@ -161,6 +174,41 @@ class PostgresArrayWritesTest {
                 c.rollback();
             }
         }
+    }
+
+    @Test
+    void aParameterNullInEveryRowIsTypedAsTheDriverTypesItsNull() throws Exception {
+        pool(true);
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, coalesce(?, 'default'), coalesce(?, 7))")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    ps.setString(2, null); // varchar, as pgjdbc types it
+                    ps.setNull(3, Types.INTEGER); // int4
+                }).maxInFlight(1).maxBatchSize(1000).build()) {
+            assertThat(submitAll(writer, 1, 30)).containsOnly(1);
+            assertThat(writer.arraysOffBecause()).isNull();
+        }
+        assertThat(inserts(counting)).isNotEmpty().allSatisfy(s -> assertThat(s).contains("unnest("));
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'default' AND writes = 7")).isEqualTo(30);
+    }
+
+    @Test
+    void anUntypedNullInsideAnExpressionSendsThatBatchPlainAndKeepsArraysOn() throws Exception {
+        pool(true);
+        try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(pool)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, coalesce(?, 'default'), 1)")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k);
+                    ps.setObject(2, k > 20 ? "given" : null); // untyped null: the server infers its type
+                }).maxInFlight(1).maxBatchSize(1000).build()) {
+            assertThat(submitAll(writer, 1, 20)).containsOnly(1);
+            assertThat(writer.arraysOffBecause()).as("this batch's data, not the writer's way").isNull();
+            assertThat(submitAll(writer, 21, 40)).containsOnly(1);
+        }
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'default'")).isEqualTo(20);
+        assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'given'")).isEqualTo(20);
     }
 
     @Test
@@ -381,10 +429,11 @@ class PostgresArrayWritesTest {
             for (CompletableFuture<Integer> f : acks) {
                 assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(1);
             }
-            assertThat(upserts.arraysOffBecause()).as("refused, and the plain batch succeeded: arrays off")
-                    .contains("updated the same row");
+            assertThat(upserts.arraysOffBecause()).as("two keys equal to SQL only: this batch's data, arrays stay on")
+                    .isNull();
         }
-        assertThat(inserts(counting)).as("the arrays were tried").anySatisfy(s -> assertThat(s).contains("unnest("));
+        assertThat(inserts(counting)).as("the arrays were tried, then the plain batch ran")
+                .anySatisfy(s -> assertThat(s).contains("unnest(")).anySatisfy(s -> assertThat(s).contains("VALUES"));
         assertThat(scalar("SELECT sum(writes) FROM ferry_arrays_ci")).as("7 upserts, each applied once").isEqualTo(7);
         assertThat(scalar("SELECT writes FROM ferry_arrays_ci WHERE k = 'k'")).isEqualTo(2);
     }
