@@ -85,9 +85,10 @@ final class LoadRunner {
         final Recorder latency = new Recorder(3);
         final Recorder acquire = new Recorder(3);
 
-        RunResult.ByPriority result() {
+        /** @param all the run's latencies, which are this priority's when the mix has no other */
+        RunResult.ByPriority result(Histogram all, boolean onlyPriority) {
             return new RunResult.ByPriority(requests.sum(), succeeded.sum(), failed.sum(), timeouts.sum(),
-                    latency.getIntervalHistogram(), acquire.getIntervalHistogram());
+                    onlyPriority ? all.copy() : latency.getIntervalHistogram(), acquire.getIntervalHistogram());
         }
     }
 
@@ -121,7 +122,10 @@ final class LoadRunner {
 
     private RunResult run(Target target, long firstEventId, int warmup, long openedBefore, LongConsumer progress,
                           boolean rehearsalOnly) throws Exception {
-        Recorder latency = new Recorder(3);
+        // Latencies are recorded once per request, into the per-second recorder; the sampler adds each second's
+        // histogram into the run's. A recorder per view would cost the client as much as a pool does.
+        Histogram latency = new Histogram(3);
+        boolean onePriority = scenario.mix().stream().filter(share -> share > 0).count() == 1;
         Recorder acquire = new Recorder(3);
         LongAdder requests = new LongAdder();
         LongAdder succeeded = new LongAdder();
@@ -233,6 +237,9 @@ final class LoadRunner {
             double interval = Math.max(1e-3, (now - lastSample[0]) / 1e9);
             lastSample[0] = now;
             Histogram h = secondLatency.getIntervalHistogram();
+            synchronized (latency) {
+                latency.add(h);
+            }
             samples.add(new RunResult.Sample((now - start) / 1e9, completedInSecond.sumThenReset() / interval,
                     RunResult.ms(h, 50), RunResult.ms(h, 95), RunResult.ms(h, 99), target.size(), target.active(),
                     target.waiting()));
@@ -257,9 +264,10 @@ final class LoadRunner {
                         }
                     });
                     long took = System.nanoTime() - intendedStart;
-                    latency.recordValue(took);
                     secondLatency.recordValue(took);
-                    pc.latency.recordValue(took);
+                    if (!onePriority) {
+                        pc.latency.recordValue(took);
+                    }
                     succeeded.increment();
                     pc.succeeded.increment();
                 } catch (Exception e) {
@@ -346,19 +354,25 @@ final class LoadRunner {
         errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
         long failed = errorCounts.values().stream().mapToLong(Long::longValue).sum();
         List<RunResult.Sample> series = List.copyOf(samples);
+        Histogram latencies;
+        synchronized (latency) {
+            latencies = latency.copy();
+        }
         return new RunResult(target.name, lookup != null || writer != null, requests.sum(), succeeded.sum(), failed,
-                timeouts.sum(), errorCounts, seconds, latency.getIntervalHistogram(), acquire.getIntervalHistogram(),
+                timeouts.sum(), errorCounts, seconds, latencies, acquire.getIntervalHistogram(),
                 CountingDriver.opened(target.name) - openedBefore, peak.get(), roundTrips, series,
-                priorities(byPriority), target.reserveUses(), batch);
+                priorities(byPriority, latencies, onePriority), target.reserveUses(), batch);
     }
 
     /** The priorities the mix uses, by name ("critical", "normal", "bulk"), in that order. */
-    private Map<String, RunResult.ByPriority> priorities(java.util.EnumMap<Priority, PriorityCounters> counters) {
+    private Map<String, RunResult.ByPriority> priorities(java.util.EnumMap<Priority, PriorityCounters> counters,
+                                                         Histogram all, boolean onePriority) {
         Map<String, RunResult.ByPriority> out = new java.util.LinkedHashMap<>();
         Priority[] order = {Priority.CRITICAL, Priority.NORMAL, Priority.BULK};
         for (int i = 0; i < order.length; i++) {
             if (scenario.mix().get(i) > 0) {
-                out.put(order[i].name().toLowerCase(java.util.Locale.ROOT), counters.get(order[i]).result());
+                out.put(order[i].name().toLowerCase(java.util.Locale.ROOT),
+                        counters.get(order[i]).result(all, onePriority));
             }
         }
         return out;
