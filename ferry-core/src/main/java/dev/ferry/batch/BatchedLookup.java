@@ -55,7 +55,8 @@ import javax.sql.DataSource;
  * <p>Rows are matched to callers with the key's {@code equals}. Where the database compares keys differently
  * (a case-insensitive collation on MySQL/MariaDB), set a {@link Builder#keyNormalizer}: it is applied to the
  * key a caller asks for and to the key read from each row. BigDecimal keys are compared ignoring scale and
- * OffsetDateTime keys by their instant, whether or not a normalizer is set.
+ * OffsetDateTime keys by their instant, whether or not a normalizer is set; so are such elements of a List key.
+ * A record key with such components needs a normalizer (checked at build).
  */
 public final class BatchedLookup<K, V> implements AutoCloseable {
 
@@ -312,6 +313,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             Function<K, K> builtIn = keyType == BigDecimal.class ? k -> (K) ((BigDecimal) k).stripTrailingZeros()
                     : keyType == OffsetDateTime.class
                             ? k -> (K) ((OffsetDateTime) k).withOffsetSameInstant(ZoneOffset.UTC)
+                            : List.class.isAssignableFrom(keyType) ? k -> (K) sqlEqualElements((List<?>) k)
                             : Function.identity();
             Function<K, K> normalize = normalizer == null ? builtIn : normalizer.andThen(builtIn);
             RowReader<K> keyReader = key;
@@ -371,6 +373,16 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                 }
             };
             return new BatchedLookup<>(batcher(fn, "lookup", true), normalize, missing);
+        }
+
+        /** A List key with BigDecimal elements ignoring scale and OffsetDateTime elements by instant. */
+        private static List<Object> sqlEqualElements(List<?> key) {
+            List<Object> out = new ArrayList<>(key.size());
+            for (Object e : key) {
+                out.add(e instanceof BigDecimal d ? d.stripTrailingZeros()
+                        : e instanceof OffsetDateTime t ? t.withOffsetSameInstant(ZoneOffset.UTC) : e);
+            }
+            return out;
         }
 
         /** Collects rows by normalized key; a row reader that throws fails only that key. True if a key had several. */

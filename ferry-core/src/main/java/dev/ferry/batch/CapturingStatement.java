@@ -119,7 +119,14 @@ final class CapturingStatement implements InvocationHandler {
             case java.sql.Types.DATE: return "date";
             case java.sql.Types.BOOLEAN, java.sql.Types.BIT: return "bool";
             case java.sql.Types.BINARY, java.sql.Types.VARBINARY, java.sql.Types.LONGVARBINARY: return "bytea";
-            default: return ""; // TIME, TIMESTAMP, OTHER, ...: untyped, as pgjdbc sends them
+            case java.sql.Types.BLOB, java.sql.Types.CLOB: return "oid";
+            case java.sql.Types.SQLXML: return "xml";
+            case java.sql.Types.TIME, java.sql.Types.TIMESTAMP, java.sql.Types.TIME_WITH_TIMEZONE,
+                    java.sql.Types.TIMESTAMP_WITH_TIMEZONE, java.sql.Types.ARRAY, java.sql.Types.DISTINCT,
+                    java.sql.Types.STRUCT, java.sql.Types.NULL, java.sql.Types.OTHER:
+                return ""; // untyped, as pgjdbc sends them
+            default: // NVARCHAR, NCHAR, ...: pgjdbc refuses them ("Unknown Types value"); so must the arrays
+                return "?";
         }
     }
 
@@ -159,10 +166,17 @@ final class CapturingStatement implements InvocationHandler {
                     throw new SQLException("parameter index " + index + " is out of range; the statement has "
                             + current.length + " parameters", "22023");
                 }
+                if (name.equals("setNull") && args.length > 2) { // the driver types it by the name given
+                    throw refusal("the binder called setNull with a type name");
+                }
                 Object value = name.equals("setNull") ? null : copy(args[1]);
                 current[index - 1] = value;
                 nullTypes[index - 1] = value != null ? null
                         : nullType(name, name.equals("setNull") ? (Integer) args[1] : java.sql.Types.OTHER);
+                if ("?".equals(nullTypes[index - 1])) {
+                    throw refusal("the binder called setNull with SQL type " + args[1] + ", which the driver does "
+                            + "not know");
+                }
                 set[index - 1] = true;
                 return null;
             }

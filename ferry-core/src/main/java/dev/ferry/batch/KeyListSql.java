@@ -47,7 +47,9 @@ final class KeyListSql {
     /** Primitive record components, as their boxes. */
     private static final Map<Class<?>, Class<?>> BOXES = Map.of(long.class, Long.class, int.class, Integer.class,
             short.class, Short.class, boolean.class, Boolean.class);
-    private static final Pattern NOT_KEYS = Pattern.compile("(?i)\\bNOT\\s+IN\\s*\\(\\s*:keys\\s*\\)");
+    /** A negated key list: {@code NOT IN (:keys)}, {@code NOT id IN (:keys)}, {@code NOT (a, b) IN (:keys)}. */
+    private static final Pattern NOT_KEYS = Pattern.compile(
+            "(?i)\\bNOT\\s*(\\([^()]*\\)|[\\w.\"]+)?\\s*IN\\s*\\(\\s*:keys\\s*\\)");
 
     /** PostgreSQL array element types for the key classes Ferry knows. */
     static final Map<Class<?>, String> PG_TYPES = Map.ofEntries(
@@ -181,8 +183,8 @@ final class KeyListSql {
     }
 
     /** Words after which a parenthesis opens a tuple, not a function's arguments. */
-    private static final java.util.Set<String> BEFORE_TUPLE = java.util.Set.of("", "where", "and", "or", "not",
-            "on", "having", "when", "(");
+    private static final java.util.Set<String> BEFORE_TUPLE = java.util.Set.of("", "where", "and", "or", "on",
+            "having", "when", "(");
 
     /** The column names of {@code (a, b) IN (:keys)} ending at {@code keysAt}, or null for a single column. */
     private static String[] tuple(String template, int keysAt) {
@@ -294,6 +296,11 @@ final class KeyListSql {
                             + "Ferry cannot read (" + e + "); allowed: a record Ferry's module can read", e);
                 }
                 Class<?> type = BOXES.getOrDefault(components[i].getType(), components[i].getType());
+                if (type.isArray()) {
+                    throw new IllegalArgumentException("keyType: got " + keyType.getName() + " whose component "
+                            + components[i].getName() + " is an array, which compares by identity, so rows could "
+                            + "never be matched to callers; allowed: value types (a String, a UUID, a List)");
+                }
                 if (type == BigDecimal.class || type == OffsetDateTime.class) {
                     unequal.add(components[i].getName() + " (" + type.getSimpleName() + ")");
                 }

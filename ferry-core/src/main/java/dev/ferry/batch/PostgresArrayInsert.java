@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -44,7 +43,7 @@ final class PostgresArrayInsert {
             "(?is)^ON\\s+CONFLICT\\s*\\(([^()]*)\\)\\s*DO\\s+UPDATE\\s+SET\\b.*$");
     private static final Pattern WORD_DEFAULT = Pattern.compile("(?i)\\bDEFAULT\\b");
     /** A sub-query: it would see one snapshot for the whole batch instead of one per row. */
-    private static final Pattern SUBQUERY = Pattern.compile("(?i)\\b(SELECT|TABLE|VALUES|WITH)\\b");
+    private static final Pattern SUBQUERY = Pattern.compile("(?i)\\b(SELECT|TABLE|VALUES)\\b");
     private static final Pattern WORD_RETURNING = Pattern.compile("(?i)\\bRETURNING\\b");
     /** Where parameter N goes in an item, until {@link #sql} writes {@code ferry_u.pN} (with a cast, if any). */
     private static final char MARK = '\u0000';
@@ -304,6 +303,9 @@ final class PostgresArrayInsert {
         if (v instanceof java.math.BigDecimal d) {
             return d.signum() == 0 ? java.math.BigDecimal.ZERO : d.stripTrailingZeros();
         }
+        if (v instanceof java.time.OffsetDateTime t) {
+            return t.toInstant();
+        }
         return v;
     }
 
@@ -350,12 +352,23 @@ final class PostgresArrayInsert {
         return out;
     }
 
-    /** Column names as PostgreSQL folds them: quoted as written, unquoted in lower case. */
+    /** PostgreSQL's folding of an unquoted name: A to Z in lower case, every other letter as it is. */
+    private static String foldAscii(String name) {
+        char[] out = name.toCharArray();
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] >= 'A' && out[i] <= 'Z') {
+                out[i] = (char) (out[i] + ('a' - 'A'));
+            }
+        }
+        return new String(out);
+    }
+
+    /** Column names as PostgreSQL folds them: quoted as written, unquoted with A to Z in lower case. */
     private static List<String> names(List<String> written) {
         List<String> out = new ArrayList<>(written.size());
         for (String w : written) {
             out.add(w.length() > 1 && w.startsWith("\"") && w.endsWith("\"")
-                    ? w.substring(1, w.length() - 1).replace("\"\"", "\"") : w.toLowerCase(Locale.ROOT));
+                    ? w.substring(1, w.length() - 1).replace("\"\"", "\"") : foldAscii(w));
         }
         return out;
     }

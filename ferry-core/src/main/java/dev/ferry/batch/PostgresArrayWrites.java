@@ -15,7 +15,6 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
-import java.time.OffsetTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,10 +34,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * divides as numeric, a double stored in a numeric column is rounded as the server rounds a float8, and a string
  * for a uuid column is refused (42804) as pgjdbc's own binding is. A parameter null in every row of a batch takes
  * the type pgjdbc gives its null (the setter's, or {@code setNull}'s SQL type). The values pgjdbc sends without a
- * type and lets the server infer ({@code setTimestamp}, {@code setDate}, an untyped null) must be a bare {@code ?}
- * of a date or timestamp column: the array goes as the text pgjdbc would send (the JVM zone's offset at that
- * instant, microseconds rounded half up, {@code infinity}), cast to the column's type, which is read from the
- * catalog once, under the statement timeout.
+ * type and lets the server infer must be a bare {@code ?}: a {@code setTimestamp} or {@code setDate} value of a
+ * date or timestamp column, or a null untyped in every row of the batch (any column). The array goes as the text
+ * pgjdbc would send (the JVM zone's offset at that instant, microseconds rounded half up, {@code infinity}), cast
+ * to the column's type, read from the catalog under the statement timeout (once, and again when a column is
+ * missing; a column whose type changes while the writer runs keeps its old cast until then).
  *
  * <p>What stays as it is with plain JDBC batches:
  * <ul>
@@ -65,7 +65,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * SQL type, an array column, a value class with no array type) turns arrays off at once; a statement the server
  * refused in this form, or a one-row data error, turns them off once the plain batch succeeds where the arrays
  * failed; something in one batch's data (a year outside 1 to 9999, untyped nulls in an expression, two keys SQL
- * finds equal and Java does not) leaves them on. Turning off is logged once, as a WARN.
+ * finds equal and Java does not) leaves them on, until the tenth such batch. Turning off is logged once, as a WARN.
  */
 final class PostgresArrayWrites {
 
@@ -79,8 +79,7 @@ final class PostgresArrayWrites {
             Map.entry(BigInteger.class, "numeric"), Map.entry(String.class, "varchar"),
             Map.entry(Character.class, "varchar"), Map.entry(byte[].class, "bytea"), Map.entry(UUID.class, "uuid"),
             Map.entry(LocalDate.class, "date"), Map.entry(LocalDateTime.class, "timestamp"),
-            Map.entry(OffsetDateTime.class, "timestamptz"), Map.entry(LocalTime.class, "time"),
-            Map.entry(OffsetTime.class, "timetz"));
+            Map.entry(OffsetDateTime.class, "timestamptz"), Map.entry(LocalTime.class, "time"));
     /** The column types (as format_type names them) an untyped Timestamp or Date may be sent to as text. */
     private static final java.util.Set<String> DATE_TIME_COLUMNS = java.util.Set.of("date",
             "timestamp without time zone", "timestamp with time zone");
@@ -121,6 +120,9 @@ final class PostgresArrayWrites {
     /** The target table's column types (folded name to SQL type), read once when a cast needs them. */
     private final AtomicReference<Map<String, String>> columnTypes = new AtomicReference<>();
     private volatile String refusedBecause;
+    /** Batches refused for their own data so far; {@link #BATCH_REFUSALS_OFF} of them turn arrays off. */
+    private final java.util.concurrent.atomic.AtomicInteger batchRefusals = new java.util.concurrent.atomic.AtomicInteger();
+    static final int BATCH_REFUSALS_OFF = 10;
 
     private PostgresArrayWrites(PostgresArrayInsert insert, String writer) {
         this.insert = insert;
@@ -152,7 +154,10 @@ final class PostgresArrayWrites {
      * every batch, or if the plain batch succeeded where the arrays failed ({@code plainSucceeded}).
      */
     void refused(Refused r, boolean plainSucceeded) {
-        boolean off = r.scope == Refused.Scope.ALWAYS || (r.scope == Refused.Scope.DISAGREEMENT && plainSucceeded);
+        // Refusals for one batch's data are cheap once, not on every batch: past a few, arrays go off too.
+        boolean tooOften = r.scope == Refused.Scope.BATCH && batchRefusals.incrementAndGet() >= BATCH_REFUSALS_OFF;
+        boolean off = r.scope == Refused.Scope.ALWAYS || tooOften
+                || (r.scope == Refused.Scope.DISAGREEMENT && plainSucceeded);
         if (!off) {
             LOG.debug("writer '{}': one batch sent as a plain JDBC batch: {}", writer, r.getMessage());
             return;
@@ -164,7 +169,8 @@ final class PostgresArrayWrites {
             refusedBecause = r.getMessage();
         }
         LOG.warn("writer '{}': batches go as plain JDBC batches from now on, not as PostgreSQL arrays: {}{}", writer,
-                r.getMessage(), r.scope == Refused.Scope.ALWAYS ? "" : " (the plain batch succeeded)");
+                r.getMessage(), r.scope == Refused.Scope.ALWAYS ? "" : tooOften ? " (the " + BATCH_REFUSALS_OFF
+                        + "th batch refused for its data)" : " (the plain batch succeeded)");
     }
 
     /**
@@ -254,8 +260,8 @@ final class PostgresArrayWrites {
                 continue;
             }
             // Untyped in pgjdbc (a java.sql.Timestamp or Date, an untyped null): the server infers the column's
-            // type. Arrays must name it: only for a bare '?' of a date or time column, where the text below is
-            // read as pgjdbc's would be.
+            // type. Arrays must name it: only for a bare '?' (and a value only for a date or timestamp column,
+            // where the text below is read as pgjdbc's would be; a null reads the same in any column).
             String column = insert.columnOf(p);
             if (column == null) {
                 throw new Refused("parameter " + (p + 1) + (type == null ? " is an untyped null in every row of "
@@ -267,7 +273,7 @@ final class PostgresArrayWrites {
             if (columnType == null) {
                 columnTypes.set(null); // read again next time: the column may be new
                 throw new Refused("the catalog has no column '" + column + "' in " + insert.table(),
-                        Refused.Scope.BATCH);
+                        Refused.Scope.DISAGREEMENT);
             }
             if (type != null && !DATE_TIME_COLUMNS.contains(columnType)) {
                 throw new Refused("parameter " + (p + 1) + " is a " + seen.getName() + " for a " + columnType
@@ -289,8 +295,8 @@ final class PostgresArrayWrites {
         if (t != null) {
             return t;
         }
-        if (v instanceof java.sql.Timestamp || v instanceof java.sql.Date) {
-            return "";
+        if (v.getClass() == java.sql.Timestamp.class || v.getClass() == java.sql.Date.class) {
+            return ""; // (not pgjdbc's PGTimestamp and the like, which carry their own calendar and type)
         }
         if (v.getClass().getName().startsWith("org.postgresql.")) {
             try {
@@ -483,9 +489,9 @@ final class PostgresArrayWrites {
             if (d.getTime() == POSITIVE_INFINITY || d.getTime() == NEGATIVE_INFINITY) {
                 return d.getTime() == POSITIVE_INFINITY ? "infinity" : "-infinity";
             }
-            // pgjdbc: the date at midnight in the JVM's zone, with that zone's offset then
-            java.time.ZonedDateTime midnight = d.toLocalDate().atStartOfDay(java.time.ZoneId.systemDefault());
-            return dateTime(midnight.toLocalDateTime()) + midnight.getOffset();
+            // pgjdbc: the date, with the JVM zone's offset at the Date's own instant (the server reads midnight)
+            return date(d.toLocalDate()) + ' '
+                    + java.time.ZoneId.systemDefault().getRules().getOffset(java.time.Instant.ofEpochMilli(d.getTime()));
         }
         if (v instanceof LocalDate d) {
             return d.equals(LocalDate.MAX) ? "infinity" : d.equals(LocalDate.MIN) ? "-infinity" : date(d);
@@ -502,9 +508,6 @@ final class PostgresArrayWrites {
             LocalTime rounded = t.plusNanos(500).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
             return rounded.isBefore(t.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)) ? "24:00:00"
                     : rounded.toString(); // pgjdbc rounds to microseconds, and up to 24:00:00 at midnight
-        }
-        if (v instanceof OffsetTime t) {
-            return t.plusNanos(500).truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString();
         }
         if (v.getClass().getName().startsWith("org.postgresql.")) {
             try {

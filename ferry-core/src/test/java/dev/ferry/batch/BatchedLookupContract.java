@@ -228,6 +228,15 @@ abstract class BatchedLookupContract {
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> wrong.get(30, TimeUnit.SECONDS)))
                     .hasRootCauseInstanceOf(SQLException.class).rootCause().hasMessageContaining("has 1 elements");
         }
+        try (BatchedLookup<List<Object>, Long> orders = BatchedLookup.<List<Object>, Long>builder(counting.dataSource,
+                        listClass())
+                .sql("SELECT user_id, id FROM ferry_lookup_orders WHERE (user_id, id) IN (:keys)")
+                .key(rs -> List.of(rs.getBigDecimal(1), rs.getLong(2)))
+                .row(rs -> rs.getLong(2))
+                .build()) {
+            assertThat(orders.load(List.of(new java.math.BigDecimal("2.00"), 4L)).get(30, TimeUnit.SECONDS))
+                    .as("a BigDecimal element compared ignoring scale, as SQL compares it").contains(4L);
+        }
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

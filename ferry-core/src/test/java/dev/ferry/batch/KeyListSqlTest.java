@@ -58,6 +58,13 @@ class KeyListSqlTest {
                 .isEqualTo((65_535 - 1) / 2);
         KeyListSql call = KeyListSql.of("SELECT * FROM t WHERE coalesce(a, b) IN (:keys)", Long.class, null);
         assertThat(call.arity()).as("a function's arguments are not a tuple").isEqualTo(1);
+        for (String negated : new String[] {"SELECT * FROM t WHERE NOT (a, b) IN (:keys)",
+                "SELECT * FROM t WHERE NOT a IN (:keys)"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> KeyListSql.of(negated, Pair.class, null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NOT IN");
+        }
+        assertThat(KeyListSql.of("SELECT * FROM t WHERE x IS NOT NULL AND a IN (:keys)", Long.class, null).arity())
+                .isEqualTo(1);
         assertThat(KeyListSql.of("SELECT * FROM t WHERE coalesce (a, b) IN (:keys)", Long.class, null).arity())
                 .as("nor with a space before them").isEqualTo(1);
         assertThat(KeyListSql.of("SELECT * FROM t WHERE x = 1 AND (\"a,b\", c) IN (:keys)", java.util.List.class,

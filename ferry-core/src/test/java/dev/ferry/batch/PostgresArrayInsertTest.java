@@ -68,6 +68,15 @@ class PostgresArrayInsertTest {
     }
 
     @Test
+    void typeNamesWithTheWordWithAreNotSubSelects() throws Exception {
+        PostgresArrayInsert insert = PostgresArrayInsert.of("INSERT INTO t (a, b) VALUES (?, CAST(? AS timestamp with "
+                + "time zone)) ON CONFLICT (a) DO UPDATE SET b = EXCLUDED.b::time with time zone");
+        assertThat(insert.params()).isEqualTo(2);
+        assertThat(PostgresArrayInsert.of("INSERT INTO t (\"Ärger\", Übel) VALUES (?, ?)").columnOf(1))
+                .as("unquoted names fold A to Z only, as PostgreSQL folds them").isEqualTo("Übel");
+    }
+
+    @Test
     void twoUpsertsOfOneKeyGoInSuccessiveStatementsInTheirOrder() throws Exception {
         PostgresArrayInsert upsert = PostgresArrayInsert.of("INSERT INTO t (tenant, \"Id\", v) VALUES (?, ?, ?) "
                 + "ON CONFLICT (\"Id\", tenant) DO UPDATE SET v = EXCLUDED.v");

@@ -117,7 +117,8 @@ class PostgresArrayWritesTest {
                     ps.setFloat(17, 0.1f * id); // float4 into float8: widened by the server
                     ps.setDouble(18, id * 1e18); // float8 into text: the server's text form
                     ps.setObject(19, LocalDate.of(2026, 1, 1).plusDays(id));
-                    ps.setDate(20, java.sql.Date.valueOf(LocalDate.of(2026, 10, 20).plusDays(id % 10))); // midnight, JVM zone
+                    ps.setDate(20, id % 2 == 0 ? java.sql.Date.valueOf(LocalDate.of(2026, 10, 20).plusDays(id % 10))
+                            : new java.sql.Date(Instant.parse("2026-03-28T22:30:00Z").toEpochMilli() + id * 3_600_000L));
                     doc.setValue("{\"n\": " + id + "}"); // one PGobject, reused for every row
                     ps.setObject(21, doc);
                 })
