@@ -238,23 +238,14 @@ public final class BatchingBench {
         Round f;
         BatchStats stats;
         try (FerryDataSource ds = ferry();
-             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
-                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
-                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
-                     .maxInFlight(inFlight != null ? inFlight : poolSize)
-                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
-            f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+             BatchedLookup<Long, String> users = users(ds, inFlight != null ? inFlight : poolSize)) {
+            f = oneKeyLookups(n, users);
             stats = users.stats();
         }
         Round many;
         try (FerryDataSource ds = ferry();
-             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
-                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
-                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
-                     .maxInFlight(inFlight != null ? inFlight : poolSize)
-                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
-            Round pages = sustained(CEILING_THREADS, 3, seconds, i -> users.loadMany(randomKeys()).get());
-            many = new Round(pages.perSecond * CEILING_KEYS, pages.latency, 0);
+             BatchedLookup<Long, String> users = users(ds, inFlight != null ? inFlight : poolSize)) {
+            many = pages(users);
         }
         double ceiling = ceiling();
         print("HikariCP, one query per request", h, "lookups", "one statement per lookup");
@@ -269,15 +260,30 @@ public final class BatchingBench {
                 + "%.2f%n", f.perSecond / h.perSecond, f.perSecond / ceiling, many.perSecond / ceiling);
     }
 
+    /** The bench's batched lookup of users by id, at most {@code maxInFlight} batches at once. */
+    private BatchedLookup<Long, String> users(DataSource ds, int maxInFlight) {
+        return BatchedLookup.<Long, String>builder(ds, Long.class)
+                .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
+                .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
+                .maxInFlight(maxInFlight).maxBatchSize(batchSize != null ? batchSize : 256).build();
+    }
+
+    /** {@code n} callers each looking up one random id at a time. */
+    private Round oneKeyLookups(int n, BatchedLookup<Long, String> users) throws Exception {
+        return sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+    }
+
+    /** {@link #CEILING_THREADS} callers each asking for pages of {@link #CEILING_KEYS} random ids; in lookups/s. */
+    private Round pages(BatchedLookup<Long, String> users) throws Exception {
+        Round pages = sustained(CEILING_THREADS, 3, seconds, i -> users.loadMany(randomKeys()).get());
+        return new Round(pages.perSecond * CEILING_KEYS, pages.latency, 0);
+    }
+
     /** Ferry's one-key lookups alone, for a profiler (JFR) to see only them. */
     private void ferryLookups(int n) throws Exception {
         try (FerryDataSource ds = ferry();
-             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
-                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
-                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
-                     .maxInFlight(inFlight != null ? inFlight : poolSize)
-                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
-            Round f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+             BatchedLookup<Long, String> users = users(ds, inFlight != null ? inFlight : poolSize)) {
+            Round f = oneKeyLookups(n, users);
             print("Ferry, batched", f, "lookups", String.format(Locale.ROOT, "%.1f lookups per statement",
                     users.stats().efficiency()));
         }
@@ -286,13 +292,8 @@ public final class BatchingBench {
     /** Ferry's loadMany of 256 keys from 10 callers alone, then the ceiling. */
     private void loadManyAlone() throws Exception {
         try (FerryDataSource ds = ferry();
-             BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
-                     .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
-                     .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2))
-                     .maxInFlight(inFlight != null ? inFlight : poolSize)
-                     .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
-            Round pages = sustained(CEILING_THREADS, 3, seconds, i -> users.loadMany(randomKeys()).get());
-            Round many = new Round(pages.perSecond * CEILING_KEYS, pages.latency, 0);
+             BatchedLookup<Long, String> users = users(ds, inFlight != null ? inFlight : poolSize)) {
+            Round many = pages(users);
             print("Ferry, loadMany of 256 keys", many, "lookups", CEILING_THREADS + " callers; latency per page");
             double ceiling = ceiling();
             System.out.printf(Locale.ROOT, "  plain-JDBC ceiling: %,.0f lookups/s; loadMany/ceiling: %.2f%n", ceiling,
@@ -306,11 +307,8 @@ public final class BatchingBench {
         for (int size : new int[] {1, 2, 4, 8, 16}) {
             try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(url).maximumPoolSize(size)
                     .poolName("bench-ferry-" + size).build());
-                 BatchedLookup<Long, String> users = BatchedLookup.<Long, String>builder(ds, Long.class)
-                         .sql("SELECT id, name FROM ferry_bench_users WHERE id IN (:keys)")
-                         .key(rs -> rs.getLong(1)).row(rs -> rs.getString(2)).maxInFlight(size)
-                         .maxBatchSize(batchSize != null ? batchSize : 256).build()) {
-                Round f = sustained(n, 3, seconds, i -> users.get(ThreadLocalRandom.current().nextLong(1, ROWS + 1)));
+                 BatchedLookup<Long, String> users = users(ds, size)) {
+                Round f = oneKeyLookups(n, users);
                 print("Ferry, pool of " + size, f, "lookups", String.format(Locale.ROOT, "%.1f lookups per statement",
                         users.stats().efficiency()));
             }

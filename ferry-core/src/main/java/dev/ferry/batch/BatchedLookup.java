@@ -134,8 +134,7 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                     "HY000", e));
         }
         if (normalized.contains(null)) { // fails the page before any key is queued, so none is sent for nothing
-            return CompletableFuture.failedFuture(new SQLException(batcher.name() + " - the key is null; a null key "
-                    + "matches no row", "22004"));
+            return CompletableFuture.failedFuture(batcher.nullKey());
         }
         java.util.concurrent.atomic.AtomicReference<List<Request<K, List<V>>>> page =
                 new java.util.concurrent.atomic.AtomicReference<>();
@@ -323,11 +322,8 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
             BatchCall<K, List<V>> fn = (keys, remaining, priority) -> {
                 long deadline = System.nanoTime() + remaining;
                 try (Connection c = connection(source, remaining, priority)) {
-                    KeyListSql.Dialect d = dialect.get();
-                    if (d == null) {
-                        d = KeyListSql.Dialect.of(c);
-                        dialect.set(d);
-                    }
+                    KeyListSql.Dialect d = KeyListSql.Dialect.of(dialect, c);
+                    keyList.checkSupported(d);
                     KeyedResult<K, List<V>> out = new KeyedResult<>(keys.size());
                     List<K> sendable = keys;
                     for (K k : keys) {
@@ -343,10 +339,6 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
                     keys = sendable;
                     int perStatement = keyList.maxKeys(d);
                     boolean severalRows = false;
-                    if (keyList.arity() > 1 && d == KeyListSql.Dialect.SQLSERVER) {
-                        throw new java.sql.SQLFeatureNotSupportedException("SQL Server has no row-value IN: "
-                                + "composite keys work on PostgreSQL, MySQL/MariaDB, H2 and Oracle", "0A000");
-                    }
                     for (int from = 0; from < keys.size(); from += perStatement) {
                         List<K> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));
                         if (keyList.matchesNothing(chunk)) {

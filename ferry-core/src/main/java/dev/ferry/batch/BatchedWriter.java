@@ -192,9 +192,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                         ps.addBatch();
                         sent.add(w);
                     } catch (SQLException | RuntimeException e) {
-                        out.fail(w, new SQLException("the binder failed for this write, which was not sent: " + e,
-                                e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000",
-                                e));
+                        out.fail(w, binderFailed(e));
                     }
                 }
                 if (sent.isEmpty()) {
@@ -223,14 +221,10 @@ public final class BatchedWriter<R> implements AutoCloseable {
         }, result -> !result.isEmpty());
     }
 
-    private static KeyListSql.Dialect dialect(AtomicReference<KeyListSql.Dialect> known, Connection c)
-            throws SQLException {
-        KeyListSql.Dialect d = known.get();
-        if (d == null) {
-            d = KeyListSql.Dialect.of(c);
-            known.set(d);
-        }
-        return d;
+    /** What a write whose binder threw fails with (it was not sent): the binder's SQLState, if it gave one. */
+    static SQLException binderFailed(Exception e) {
+        return new SQLException("the binder failed for this write, which was not sent: " + e,
+                e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000", e);
     }
 
     /** Writer settings; {@link #build()} validates them. */
@@ -298,7 +292,7 @@ public final class BatchedWriter<R> implements AutoCloseable {
                         throw new java.sql.SQLTimeoutException("the deadline passed while waiting for a connection; "
                                 + "the batch was not executed", "HYT00");
                     }
-                    if (arrays != null && arrays.usable() && dialect(dialect, c) == KeyListSql.Dialect.POSTGRES) {
+                    if (arrays != null && arrays.usable() && KeyListSql.Dialect.of(dialect, c) == KeyListSql.Dialect.POSTGRES) {
                         PostgresArrayWrites.Refused refused;
                         try {
                             return arrays.executeInTransaction(c, b, writes, deadline, key);

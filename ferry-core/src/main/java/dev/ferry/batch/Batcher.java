@@ -311,7 +311,7 @@ public final class Batcher<K, V> implements AutoCloseable {
         counters.requests.increment();
         if (key == null) {
             request.withdraw();
-            fail(request, new SQLException(name + " - the key is null; a null key matches no row", "22004"));
+            fail(request, nullKey());
             return request;
         }
         if (closed) {
@@ -400,7 +400,7 @@ public final class Batcher<K, V> implements AutoCloseable {
             all.add(request);
             if (key == null) {
                 request.withdraw();
-                fail(request, new SQLException(name + " - the key is null; a null key matches no row", "22004"));
+                fail(request, nullKey());
             } else {
                 queued.add(request);
             }
@@ -490,6 +490,11 @@ public final class Batcher<K, V> implements AutoCloseable {
             failExpired(drain.expired);
         }
         return all;
+    }
+
+    /** What a request for a null key fails with. */
+    SQLException nullKey() {
+        return new SQLException(name + " - the key is null; a null key matches no row", "22004");
     }
 
     private void refuseAll(List<Request<K, V>> requests, SQLException why) {

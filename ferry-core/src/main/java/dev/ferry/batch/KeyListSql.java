@@ -73,6 +73,17 @@ final class KeyListSql {
             this.maxKeys = maxKeys;
         }
 
+        /** The dialect in {@code known}, or {@code c}'s, asked once and kept there (one per lookup or writer). */
+        static Dialect of(java.util.concurrent.atomic.AtomicReference<Dialect> known, Connection c)
+                throws SQLException {
+            Dialect d = known.get();
+            if (d == null) {
+                d = of(c);
+                known.set(d);
+            }
+            return d;
+        }
+
         static Dialect of(Connection c) throws SQLException {
             String product = c.getMetaData().getDatabaseProductName().toLowerCase(Locale.ROOT);
             if (product.contains("postgres")) {
@@ -110,6 +121,14 @@ final class KeyListSql {
         this.fixed = fixed;
         this.parts = parts;
         this.unequalComponents = unequalComponents;
+    }
+
+    /** Refuses a dialect this key list cannot be written in: composite keys on SQL Server (no row-value IN). */
+    void checkSupported(Dialect dialect) throws java.sql.SQLFeatureNotSupportedException {
+        if (parts != null && dialect == Dialect.SQLSERVER) {
+            throw new java.sql.SQLFeatureNotSupportedException("SQL Server has no row-value IN: composite keys "
+                    + "work on PostgreSQL, MySQL/MariaDB, H2 and Oracle", "0A000");
+        }
     }
 
     /** Columns per key: 1, or the tuple's width. */
@@ -359,10 +378,6 @@ final class KeyListSql {
 
     /** The statement text for a statement carrying {@code keys} keys. */
     String sql(Dialect dialect, int keys) {
-        if (parts != null && dialect == Dialect.SQLSERVER) {
-            throw new UnsupportedOperationException("SQL Server has no row-value IN: composite keys work on "
-                    + "PostgreSQL, MySQL/MariaDB, H2 and Oracle");
-        }
         if (dialect == Dialect.POSTGRES) {
             if (parts == null) {
                 return KEYS.matcher(template).replaceFirst("= ANY(?)");

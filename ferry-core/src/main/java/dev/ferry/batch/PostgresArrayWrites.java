@@ -202,22 +202,25 @@ final class PostgresArrayWrites {
                     if (refused != null) {
                         throw refused;
                     }
-                    out.fail(w, new SQLException("the binder failed for this write, which was not sent: " + e,
-                            e instanceof SQLException x && x.getSQLState() != null ? x.getSQLState() : "HY000", e));
+                    out.fail(w, BatchedWriter.binderFailed(e));
                 }
             }
             if (sent.isEmpty()) {
                 return out;
             }
             Typing typing = typing(c, rows, nullTypes, deadline);
+            String sql = insert.sql(typing.elementTypes(), typing.casts(), keyColumn != null); // one for all rounds
             for (int[] round : insert.rounds(rows)) {
-                run(c, round, rows, sent, typing, deadline, keyColumn, out);
+                run(c, sql, round, rows, sent, typing, deadline, keyColumn, out);
             }
             return out; // completed only once COMMIT returned (Transactions.run)
         }, result -> !result.isEmpty());
     }
 
-    /** Per parameter: the array's element type, and the type its elements are cast to in the SELECT list (or null). */
+    /**
+     * Per parameter: the array's element type (a built-in name, written as it is), and the type its elements are
+     * cast to in the SELECT list (or null).
+     */
     private record Typing(String[] elementTypes, String[] casts, boolean[] asText) {
     }
 
@@ -359,9 +362,9 @@ final class PostgresArrayWrites {
         return BatchSettings.statementTimeoutSeconds(left);
     }
 
-    private <R> void run(Connection c, int[] round, List<Object[]> rows, List<Write<R>> sent, Typing typing,
-                         long deadline, String keyColumn, KeyedResult<Write<R>, Written> out) throws SQLException {
-        String sql = insert.sql(quotedAll(typing.elementTypes()), typing.casts(), keyColumn != null);
+    private <R> void run(Connection c, String sql, int[] round, List<Object[]> rows, List<Write<R>> sent,
+                         Typing typing, long deadline, String keyColumn, KeyedResult<Write<R>, Written> out)
+            throws SQLException {
         try (PreparedStatement ps = keyColumn == null ? c.prepareStatement(sql)
                 : c.prepareStatement(sql, new String[] {keyColumn})) {
             ps.setQueryTimeout(secondsLeft(deadline));
@@ -394,14 +397,6 @@ final class PostgresArrayWrites {
                 out.put(sent.get(round[i]), new Written(each, keyColumn == null ? null : keys.get(i)));
             }
         }
-    }
-
-    private static String[] quotedAll(String[] types) {
-        String[] q = new String[types.length];
-        for (int i = 0; i < types.length; i++) {
-            q[i] = quoted(types[i]);
-        }
-        return q;
     }
 
     /**

@@ -54,6 +54,8 @@ class KeyListSqlTest {
                 "SELECT * FROM t WHERE (tenant, code) IN (SELECT * FROM unnest(?, ?)) AND x = ?");
         assertThat(pairs.sql(Dialect.MYSQL, 3)).isEqualTo(
                 "SELECT * FROM t WHERE (tenant, code) IN ((?, ?), (?, ?), (?, ?), (?, ?)) AND x = ?");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> pairs.checkSupported(Dialect.SQLSERVER))
+                .isInstanceOf(java.sql.SQLFeatureNotSupportedException.class).hasMessageContaining("row-value IN");
         assertThat(pairs.maxKeys(Dialect.MYSQL)).as("the parameter limit shared by two columns per key")
                 .isEqualTo((65_535 - 1) / 2);
         KeyListSql call = KeyListSql.of("SELECT * FROM t WHERE coalesce(a, b) IN (:keys)", Long.class, null);

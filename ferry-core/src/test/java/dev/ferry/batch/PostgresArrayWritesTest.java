@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -228,7 +227,7 @@ class PostgresArrayWritesTest {
             for (int i = 0; i < acks.size(); i++) {
                 long k = i + 1;
                 if (k % 250 == 0 && k < 1000) {
-                    assertThat(failure(acks.get(i))).isInstanceOf(SQLException.class)
+                    assertThat(BatchedWriterContract.failure(acks.get(i))).isInstanceOf(SQLException.class)
                             .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("23505"));
                 } else {
                     assertThat(acks.get(i).get(30, TimeUnit.SECONDS)).isEqualTo(1);
@@ -336,7 +335,7 @@ class PostgresArrayWritesTest {
             }
             for (int k = 1; k <= 100; k++) {
                 if (k == 42) {
-                    assertThat(((SQLException) failure(acks.get(k - 1))).getSQLState()).isEqualTo("22003");
+                    assertThat(((SQLException) BatchedWriterContract.failure(acks.get(k - 1))).getSQLState()).isEqualTo("22003");
                 } else {
                     assertThat(acks.get(k - 1).get(30, TimeUnit.SECONDS)).isEqualTo(1);
                 }
@@ -362,7 +361,7 @@ class PostgresArrayWritesTest {
             for (long k = 1; k <= 4; k++) { // 1 alone, then 2, 3, 4 together: 2 must not borrow 1's value
                 acks.add(writer.submit(k));
             }
-            assertThat(((SQLException) failure(acks.get(1))).getSQLState()).isEqualTo("22023");
+            assertThat(((SQLException) BatchedWriterContract.failure(acks.get(1))).getSQLState()).isEqualTo("22023");
             for (int i : new int[] {0, 2, 3}) {
                 assertThat(acks.get(i).get(30, TimeUnit.SECONDS)).isEqualTo(1);
             }
@@ -461,7 +460,7 @@ class PostgresArrayWritesTest {
             }
             assertThat(first.get(30, TimeUnit.SECONDS)).isPositive();
             for (CompletableFuture<Long> k : keys) {
-                assertThat(failure(k)).isInstanceOf(SQLException.class).hasMessageContaining("generated keys");
+                assertThat(BatchedWriterContract.failure(k)).isInstanceOf(SQLException.class).hasMessageContaining("generated keys");
             }
         }
         assertThat(scalar("SELECT count(*) FROM ferry_arrays_keyed")).as("only the first row: the arrays were "
@@ -518,14 +517,5 @@ class PostgresArrayWritesTest {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private static Throwable failure(CompletableFuture<?> f) throws Exception {
-        try {
-            f.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            return e.getCause();
-        }
-        throw new AssertionError("expected a failure");
     }
 }
