@@ -211,6 +211,48 @@ class PostgresArrayWritesTest {
         assertThat(scalar("SELECT count(*) FROM ferry_arrays_kv WHERE v = 'given'")).isEqualTo(20);
     }
 
+    @ParameterizedTest(name = "pool of {0}, minimumIdle {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1, 0", "1, 1", "2, 1"})
+    void smallPoolsShortTimeoutsAndAutocommitOffStillWriteEveryRowAsArraysOnce(int size, int minimumIdle)
+            throws Exception {
+        pool(true); // the tables
+        pool.close();
+        pool = new FerryDataSource(Postgres.config(Postgres.uniqueApplicationName("arrays-small"))
+                .maximumPoolSize(size).minimumIdle(minimumIdle).autoCommit(false)
+                .connectionTimeout(java.time.Duration.ofMillis(250)).build());
+        CountingDataSource counting = new CountingDataSource(pool);
+        try (BatchedWriter<Long> writer = BatchedWriter.<Long>builder(counting.dataSource)
+                .sql("INSERT INTO ferry_arrays_kv (k, v, writes) VALUES (?, ?, 1) ON CONFLICT (k) DO UPDATE "
+                        + "SET writes = ferry_arrays_kv.writes + 1")
+                .bind((ps, k) -> {
+                    ps.setLong(1, k % 300); // every key three or four times, often in one batch
+                    ps.setString(2, "small");
+                }).timeout(java.time.Duration.ofSeconds(5)).build()) {
+            List<CompletableFuture<Integer>> acks = new ArrayList<>();
+            java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                for (long k = 0; k < 1000; k++) {
+                    long key = k;
+                    acks.add(CompletableFuture.supplyAsync(() -> writer.submit(key), callers).thenCompose(f -> f));
+                }
+                for (CompletableFuture<Integer> f : acks) {
+                    assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            } finally {
+                callers.shutdownNow();
+            }
+            assertThat(writer.arraysOffBecause()).isNull();
+        }
+        assertThat(inserts(counting)).isNotEmpty().allSatisfy(s -> assertThat(s).contains("unnest("));
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*), sum(writes) FROM ferry_arrays_kv WHERE v = 'small'")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(300);
+            assertThat(rs.getLong(2)).as("each of the 1,000 upserts applied once").isEqualTo(1000);
+            c.rollback();
+        }
+    }
+
     @Test
     void threeBadRowsAmongAThousandFailAloneAndTheRestCommitAsArrays() throws Exception {
         pool(true);
