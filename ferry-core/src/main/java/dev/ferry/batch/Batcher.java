@@ -8,7 +8,7 @@ import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -394,9 +394,9 @@ public final class Batcher<K, V> implements AutoCloseable {
         long now = ticker.read();
         List<Request<K, V>> all = new ArrayList<>(keys.size());
         List<Request<K, V>> queued = new ArrayList<>(keys.size());
+        counters.requests.add(keys.size()); // once per page: an add per key was a tenth of a page's samples
         for (K key : keys) {
             Request<K, V> request = new Request<>(key, now, now + timeoutNanos, listener);
-            counters.requests.increment();
             all.add(request);
             if (key == null) {
                 request.withdraw();
@@ -730,25 +730,28 @@ public final class Batcher<K, V> implements AutoCloseable {
         BatchRun run = new BatchRun(out, onCaller, group == null ? Priority.CRITICAL : Priority.NORMAL);
         try {
             if (!batch.isEmpty()) {
-                // Presized (no rehash for a full batch); one-request keys (the usual case) hold a List.of(r).
-                Map<K, List<Request<K, V>>> byKey = new LinkedHashMap<>(batch.size() * 4 / 3 + 1);
+                // Presized (no rehash for a full batch). The map only finds repeated keys; the list, in the batch's
+                // order, carries each key with its requests, so retries and splits never look a key up again.
+                Map<K, KeyRequests<K, V>> byKey = new HashMap<>(batch.size() * 4 / 3 + 1);
+                List<KeyRequests<K, V>> distinct = new ArrayList<>(batch.size());
                 for (Request<K, V> r : batch) {
-                    List<Request<K, V>> same = byKey.putIfAbsent(r.key, List.of(r));
-                    if (same != null) {
-                        List<Request<K, V>> more = new ArrayList<>(same);
-                        more.add(r);
-                        byKey.put(r.key, more);
+                    KeyRequests<K, V> fresh = new KeyRequests<>(r);
+                    KeyRequests<K, V> same = byKey.putIfAbsent(r.key, fresh);
+                    if (same == null) {
+                        distinct.add(fresh);
+                    } else {
+                        same.add(r);
                     }
                 }
-                counters.size(byKey.size());
+                counters.size(distinct.size());
                 if (metrics != null) {
                     try {
-                        metrics.batchExecuted(byKey.size());
+                        metrics.batchExecuted(distinct.size());
                     } catch (RuntimeException | LinkageError e) {
                         LOG.debug("{} - metrics failed in batchExecuted (ignored)", name, e);
                     }
                 }
-                run.execute(new ArrayList<>(byKey.keySet()), byKey);
+                run.execute(distinct);
             }
         } catch (RuntimeException | Error e) {
             SQLException failure = new SQLException(name + " - batch failed: " + e, "HY000", e);
@@ -804,11 +807,11 @@ public final class Batcher<K, V> implements AutoCloseable {
         }
 
         /** Executes keys, retrying and splitting on failure; records an outcome for every live request. */
-        void execute(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+        void execute(List<KeyRequests<K, V>> keys) {
             SQLException last = null;
             for (int attempt = 0; ; attempt++) {
                 long now = ticker.read();
-                keys = dropExpired(keys, byKey, now, last); // also finds the earliest live deadline
+                keys = dropExpired(keys, now, last); // also finds the earliest live deadline
                 if (keys.isEmpty()) {
                     return;
                 }
@@ -816,38 +819,38 @@ public final class Batcher<K, V> implements AutoCloseable {
                 counters.executions.increment();
                 Map<K, V> result;
                 try {
-                    result = function.apply(keys, remaining, priority);
+                    result = function.apply(keysOf(keys), remaining, priority);
                 } catch (SQLException e) {
                     last = e;
                     boolean byInterrupt = onCaller && Thread.interrupted();
                     interrupted |= byInterrupt;
                     ErrorPolicy.Action action = byInterrupt && reads ? ErrorPolicy.Action.RETRY : policy.classify(e);
                     if (action == ErrorPolicy.Action.RETRY && attempt < maxRetries
-                            && backOff(attempt, earliestDeadline(keys, byKey))) {
+                            && backOff(attempt, earliestDeadline(keys))) {
                         counters.retries.increment();
                         continue;
                     }
                     if (action == ErrorPolicy.Action.SPLIT && keys.size() > 1) {
-                        split(keys, byKey);
+                        split(keys);
                         return;
                     }
-                    failAll(keys, byKey, action == ErrorPolicy.Action.UNKNOWN_OUTCOME ? unknown(e) : e);
+                    failAll(keys, action == ErrorPolicy.Action.UNKNOWN_OUTCOME ? unknown(e) : e);
                     return;
                 } catch (RuntimeException e) {
                     // User code inside the batch function (a binder, a row reader) threw: isolate it like a row.
                     if (keys.size() > 1) {
-                        split(keys, byKey);
+                        split(keys);
                     } else {
-                        failAll(keys, byKey, new SQLException(name + " - the batch function threw " + e, "HY000",
+                        failAll(keys, new SQLException(name + " - the batch function threw " + e, "HY000",
                                 e));
                     }
                     return;
                 }
                 Map<K, SQLException> failures = result instanceof KeyedResult<K, V> keyed ? keyed.failures() : Map.of();
-                for (K key : keys) {
-                    SQLException failure = failures.get(key);
-                    V value = failure != null || result == null ? null : result.get(key);
-                    for (Request<K, V> r : byKey.get(key)) {
+                for (KeyRequests<K, V> key : keys) {
+                    SQLException failure = failures.isEmpty() ? null : failures.get(key.key);
+                    V value = failure != null || result == null ? null : result.get(key.key);
+                    for (Request<K, V> r : key.requests) {
                         if (failure != null) {
                             out.fail(r, failure);
                         } else {
@@ -859,19 +862,19 @@ public final class Batcher<K, V> implements AutoCloseable {
             }
         }
 
-        private void split(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+        private void split(List<KeyRequests<K, V>> keys) {
             counters.splits.increment();
             int half = keys.size() / 2;
-            execute(new ArrayList<>(keys.subList(0, half)), byKey);
-            execute(new ArrayList<>(keys.subList(half, keys.size())), byKey);
+            execute(new ArrayList<>(keys.subList(0, half)));
+            execute(new ArrayList<>(keys.subList(half, keys.size())));
         }
 
-        private void failAll(List<K> keys, Map<K, List<Request<K, V>>> byKey, SQLException e) {
+        private void failAll(List<KeyRequests<K, V>> keys, SQLException e) {
             SQLException shown = keys.size() == 1 || e instanceof OutcomeUnknownException ? e
                     : new SQLException(name + " - batch of " + keys.size() + " keys failed: " + e.getMessage(),
                             e.getSQLState(), e.getErrorCode(), e);
-            for (K key : keys) {
-                for (Request<K, V> r : byKey.get(key)) {
+            for (KeyRequests<K, V> key : keys) {
+                for (Request<K, V> r : key.requests) {
                     if (shown instanceof OutcomeUnknownException) {
                         counters.outcomeUnknown.increment();
                     }
@@ -889,13 +892,13 @@ public final class Batcher<K, V> implements AutoCloseable {
          * Fails requests past their deadline before an execution (never sent late) and returns the keys that
          * still have a live request.
          */
-        private List<K> dropExpired(List<K> keys, Map<K, List<Request<K, V>>> byKey, long now, SQLException last) {
-            List<K> live = null;
+        private List<KeyRequests<K, V>> dropExpired(List<KeyRequests<K, V>> keys, long now, SQLException last) {
+            List<KeyRequests<K, V>> live = null;
             boolean anyDeadline = false;
             for (int i = 0; i < keys.size(); i++) {
-                K key = keys.get(i);
+                KeyRequests<K, V> key = keys.get(i);
                 boolean anyLive = false;
-                for (Request<K, V> r : byKey.get(key)) {
+                for (Request<K, V> r : key.requests) {
                     if (out.isOpen(r) && now - r.deadline >= 0) {
                         counters.timedOut.increment();
                         SQLTimeoutException t = new SQLTimeoutException(name + " - request timed out before "
@@ -923,11 +926,11 @@ public final class Batcher<K, V> implements AutoCloseable {
             return live == null ? keys : live;
         }
 
-        private long earliestDeadline(List<K> keys, Map<K, List<Request<K, V>>> byKey) {
+        private long earliestDeadline(List<KeyRequests<K, V>> keys) {
             long earliest = Long.MAX_VALUE;
             boolean any = false;
-            for (K key : keys) {
-                for (Request<K, V> r : byKey.get(key)) {
+            for (KeyRequests<K, V> key : keys) {
+                for (Request<K, V> r : key.requests) {
                     if (out.isOpen(r) && (!any || r.deadline - earliest < 0)) {
                         earliest = r.deadline;
                         any = true;
@@ -957,6 +960,34 @@ public final class Batcher<K, V> implements AutoCloseable {
             }
             return true;
         }
+    }
+
+    /** A distinct key of a batch and the requests that asked for it: one, unless callers repeated the key. */
+    private static final class KeyRequests<K, V> {
+        final K key;
+        List<Request<K, V>> requests;
+
+        KeyRequests(Request<K, V> first) {
+            this.key = first.key;
+            this.requests = List.of(first);
+        }
+
+        void add(Request<K, V> r) {
+            if (requests.size() == 1) {
+                List<Request<K, V>> more = new ArrayList<>(2);
+                more.add(requests.get(0));
+                requests = more;
+            }
+            requests.add(r);
+        }
+    }
+
+    private static <K, V> List<K> keysOf(List<KeyRequests<K, V>> keys) {
+        List<K> out = new ArrayList<>(keys.size());
+        for (KeyRequests<K, V> k : keys) {
+            out.add(k.key);
+        }
+        return out;
     }
 
     void fail(Request<K, V> request, SQLException e) {

@@ -70,13 +70,16 @@ final class CapturingStatement implements InvocationHandler {
 
     /** A copy of a value the binder may change after setting it (a reused buffer), as a driver copies it. */
     private static Object copy(Object v) throws SQLException {
+        if (v == null || v instanceof String || v instanceof Long || v instanceof Integer) {
+            return v; // immutable, and what most binders set: no class-name test per value
+        }
         if (v instanceof byte[] b) {
             return b.clone();
         }
         if (v instanceof java.util.Date d) { // java.sql.Timestamp, Date, Time
             return d.clone();
         }
-        if (v != null && v.getClass().getName().startsWith("org.postgresql.") && v instanceof Cloneable) {
+        if (v instanceof Cloneable && v.getClass().getName().startsWith("org.postgresql.")) {
             try { // a PGobject (json, inet, ...) the binder may reuse for the next row
                 return v.getClass().getMethod("clone").invoke(v);
             } catch (ReflectiveOperationException e) {

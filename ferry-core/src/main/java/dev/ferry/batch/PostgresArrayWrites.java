@@ -233,11 +233,12 @@ final class PostgresArrayWrites {
         boolean[] asText = new boolean[params];
         for (int p = 0; p < params; p++) {
             Class<?> seen = null;
+            boolean seenTypesItself = false; // a PGobject's type is its own, not its class's: look at each
             String type = null;
             for (Object[] row : rows) {
                 Object v = row[p];
-                if (v == null || (v.getClass() == seen && !v.getClass().getName().startsWith("org.postgresql."))) {
-                    continue; // (a PGobject's type is its own, not its class's)
+                if (v == null || (v.getClass() == seen && !seenTypesItself)) {
+                    continue;
                 }
                 String t = driverType(v, p);
                 if (type != null && !type.equals(t)) {
@@ -246,6 +247,7 @@ final class PostgresArrayWrites {
                             Refused.Scope.ALWAYS);
                 }
                 seen = v.getClass();
+                seenTypesItself = seen.getName().startsWith("org.postgresql.");
                 type = t;
             }
             if (type == null) { // null in every row: the type pgjdbc gives the first typed null, if any

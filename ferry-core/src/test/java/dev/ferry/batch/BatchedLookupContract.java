@@ -131,12 +131,22 @@ abstract class BatchedLookupContract {
         try (BatchedLookup<Long, User> users = users()) {
             assertThat(users.loadMany(page).get(30, TimeUnit.SECONDS)).hasSize(256);
             assertThat(counting.executions.get()).as("256 keys on an idle lookup").isEqualTo(1);
+            List<Long> authors = new ArrayList<>(); // 500 posts' authors, 50 distinct: asked once each
+            for (int post = 0; post < 500; post++) {
+                authors.add(1L + post % 50);
+            }
+            long requestsBefore = users.stats().requests();
+            assertThat(users.loadMany(authors).get(30, TimeUnit.SECONDS)).hasSize(50)
+                    .containsEntry(50L, new User(50, "user-50"));
+            assertThat(users.stats().requests() - requestsBefore).as("one request per distinct key").isEqualTo(50);
+            assertThat(counting.executions.get()).as("500 keys, 50 distinct: one statement").isEqualTo(2);
+            counting.executions.set(0);
             List<Long> more = new ArrayList<>(page);
             for (long id = 257; id <= 300; id++) {
                 more.add(id);
             }
             assertThat(users.loadMany(more, dev.ferry.Priority.CRITICAL).get(30, TimeUnit.SECONDS)).hasSize(300);
-            assertThat(counting.executions.get()).as("a CRITICAL page of 300: one batch per 256 keys").isEqualTo(3);
+            assertThat(counting.executions.get()).as("a CRITICAL page of 300: one batch per 256 keys").isEqualTo(2);
         }
         try (BatchedLookup<Long, User> small = BatchedLookup.<Long, User>builder(counting.dataSource, Long.class)
                 .sql("SELECT id, name FROM ferry_lookup_users WHERE id IN (:keys)").maxQueued(100)
