@@ -64,9 +64,10 @@ public final class LoggingListener implements FerryListener {
     public void poolExhausted(PoolEvent.Exhausted e) {
         long left = exhausted.pass();
         if (left >= 0) {
-            log.warn("{} - pool exhausted: a caller waits with no idle connection and the pool at its cap "
-                    + "(total={}, active={}, waiting={}, cap={}){}", e.pool(), e.total(), e.active(), e.waiting(),
-                    e.cap(), suppressed(left));
+            // total counts open connections only; connects under way fill the cap too, so total may be below it
+            log.warn("{} - pool exhausted: a caller waits with no idle connection and the pool at its cap, "
+                    + "counting connections being opened (total={} open, active={}, waiting={}, cap={}){}", e.pool(),
+                    e.total(), e.active(), e.waiting(), e.cap(), suppressed(left));
         }
     }
 

@@ -27,7 +27,7 @@ class LoggingListenerTest {
             listener.poolExhausted(e);
         }
         assertThat(log.lines).singleElement().satisfies(l -> assertThat(l).startsWith("WARN p - pool exhausted")
-                .contains("total=4, active=4, waiting=9, cap=4").doesNotContain("not logged"));
+                .contains("total=4 open, active=4, waiting=9, cap=4").doesNotContain("not logged"));
         ticker.advance(Duration.ofSeconds(9));
         listener.poolExhausted(e);
         assertThat(log.lines).hasSize(1);
