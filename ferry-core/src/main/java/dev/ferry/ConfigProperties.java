@@ -23,7 +23,7 @@ final class ConfigProperties {
     static final java.util.List<String> KEYS = java.util.List.of(
             "jdbcUrl", "username", "password", "driverClassName", "dataSourceClassName", "poolName",
             "maximumPoolSize", "minimumIdle", "connectionTimeout", "idleTimeout", "maxLifetime", "keepaliveTime",
-            "validationTimeout", "leakDetectionThreshold", "slowStatementThreshold", "sqlStatistics",
+            "validationTimeout", "leakDetectionThreshold", "multipleAcquisition", "slowStatementThreshold", "sqlStatistics",
             "initializationFailTimeout", "queryTimeout", "housekeepingPeriod", "shutdownTimeout", "maxWaiting",
             "reserve", "reserveTimeout", "queueWaitTarget", "overloadInterval", "shedOnOverload", "autoCommit",
             "readOnly", "allowPoolSuspension", "transactionIsolation", "catalog", "schema", "connectionInitSql",
@@ -77,6 +77,7 @@ final class ConfigProperties {
             case "keepaliveTime" -> b.keepaliveTime(millis(v));
             case "validationTimeout" -> b.validationTimeout(millis(v));
             case "leakDetectionThreshold" -> b.leakDetectionThreshold(millis(v));
+            case "multipleAcquisition" -> b.multipleAcquisition(multipleAcquisition(v));
             case "slowStatementThreshold" -> b.slowStatementThreshold(millis(v));
             case "sqlStatistics" -> b.sqlStatistics(bool(key, v));
             case "initializationFailTimeout" -> b.initializationFailTimeout(millis(v));
@@ -117,5 +118,14 @@ final class ConfigProperties {
             return Boolean.parseBoolean(v);
         }
         throw new IllegalArgumentException(key + ": got '" + v + "'; allowed: true or false");
+    }
+
+    private static MultipleAcquisition multipleAcquisition(String v) {
+        for (MultipleAcquisition a : MultipleAcquisition.values()) {
+            if (a.name().equalsIgnoreCase(v.trim())) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("multipleAcquisition: got '" + v + "'; allowed: ALLOW, WARN or FAIL");
     }
 }

@@ -49,6 +49,7 @@ public final class FerryConfig {
     private final Duration keepaliveTime;
     private final Duration validationTimeout;
     private final Duration leakDetectionThreshold;
+    private final MultipleAcquisition multipleAcquisition;
     private final Duration initializationFailTimeout;
     private final Duration queryTimeout;
     private final Duration housekeepingPeriod;
@@ -111,6 +112,7 @@ public final class FerryConfig {
         this.keepaliveTime = r.keepaliveTime;
         this.validationTimeout = r.validationTimeout;
         this.leakDetectionThreshold = b.leakDetectionThreshold;
+        this.multipleAcquisition = b.multipleAcquisition;
         this.initializationFailTimeout = b.initializationFailTimeout;
         this.queryTimeout = b.queryTimeout;
         this.housekeepingPeriod = b.housekeepingPeriod;
@@ -294,6 +296,11 @@ public final class FerryConfig {
     /** Zero means leak detection is off. */
     public Duration leakDetectionThreshold() {
         return leakDetectionThreshold;
+    }
+
+    /** What a thread asking for a second connection while holding one gets (default ALLOW: no check). */
+    public MultipleAcquisition multipleAcquisition() {
+        return multipleAcquisition;
     }
 
     /**
@@ -493,6 +500,7 @@ public final class FerryConfig {
                 + ", keepaliveTime=" + keepaliveTime.toMillis() + "ms"
                 + ", validationTimeout=" + validationTimeout.toMillis() + "ms"
                 + ", leakDetectionThreshold=" + leakDetectionThreshold.toMillis() + "ms"
+                + (multipleAcquisition == MultipleAcquisition.ALLOW ? "" : ", multipleAcquisition=" + multipleAcquisition)
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
@@ -566,6 +574,7 @@ public final class FerryConfig {
         Duration keepaliveTime = Duration.ofMinutes(2);
         Duration validationTimeout = Duration.ofSeconds(5);
         Duration leakDetectionThreshold = Duration.ZERO;
+        MultipleAcquisition multipleAcquisition = MultipleAcquisition.ALLOW;
         Duration initializationFailTimeout = Duration.ofMillis(1);
         Duration queryTimeout = Duration.ZERO;
         Duration housekeepingPeriod = Duration.ofSeconds(30);
@@ -630,6 +639,7 @@ public final class FerryConfig {
             c.keepaliveTime = keepaliveTime;
             c.validationTimeout = validationTimeout;
             c.leakDetectionThreshold = leakDetectionThreshold;
+            c.multipleAcquisition = multipleAcquisition;
             c.initializationFailTimeout = initializationFailTimeout;
             c.queryTimeout = queryTimeout;
             c.housekeepingPeriod = housekeepingPeriod;
@@ -773,6 +783,15 @@ public final class FerryConfig {
         public Builder leakDetectionThreshold(Duration leakDetectionThreshold) {
             this.leakDetectionThreshold = leakDetectionThreshold;
             return set("leakDetectionThreshold");
+        }
+
+        /**
+         * The double-borrow guard: what a thread that holds a connection of this pool gets when it asks for
+         * another (see {@link MultipleAcquisition}). Default ALLOW.
+         */
+        public Builder multipleAcquisition(MultipleAcquisition multipleAcquisition) {
+            this.multipleAcquisition = java.util.Objects.requireNonNull(multipleAcquisition, "multipleAcquisition");
+            return set("multipleAcquisition");
         }
 
         public Builder initializationFailTimeout(Duration initializationFailTimeout) {

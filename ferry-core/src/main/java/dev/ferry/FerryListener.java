@@ -26,6 +26,9 @@ public interface FerryListener {
     default void leakReturned(PoolEvent.LeakReturned event) {
     }
 
+    default void multipleAcquisition(PoolEvent.MultipleAcquisition event) {
+    }
+
     default void slowStatement(PoolEvent.SlowStatement event) {
     }
 

@@ -55,6 +55,17 @@ public sealed interface PoolEvent {
             implements PoolEvent {
     }
 
+    /**
+     * A thread that holds a connection asked for another, with {@code multipleAcquisition=WARN} (with FAIL the
+     * borrow is refused instead, and the same stacks travel in the exception).
+     *
+     * @param thread    the thread's name
+     * @param held      the connection it holds (its description, as in the log)
+     * @param askedAt   where the second connection was asked for; its cause is where the held one was borrowed
+     */
+    record MultipleAcquisition(String pool, String thread, String held, Throwable askedAt) implements PoolEvent {
+    }
+
     /** A connection reported as {@link LeakSuspected} was returned after all, after {@code heldFor}. */
     record LeakReturned(String pool, String connection, Duration heldFor) implements PoolEvent {
     }

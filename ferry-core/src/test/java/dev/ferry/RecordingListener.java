@@ -38,6 +38,11 @@ public final class RecordingListener implements FerryListener {
     }
 
     @Override
+    public void multipleAcquisition(PoolEvent.MultipleAcquisition event) {
+        events.add(event);
+    }
+
+    @Override
     public void slowStatement(PoolEvent.SlowStatement event) {
         events.add(event);
     }

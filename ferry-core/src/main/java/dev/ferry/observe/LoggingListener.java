@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * exceptions: each leak is logged with its borrower's stack, which is what finds the leak, and the others are rare. Every pool installs one; the pool's own ticker drives the
  * interval, so tests advance it by hand.
  *
- * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, slow statement, shed, a
+ * <p>Levels: WARN for what needs attention (exhausted, reserve used, leak suspected, a second connection asked for by a thread holding one, slow statement, shed, a
  * connection evicted because it failed a check or broke, a replica banned, a failover), INFO for recoveries and resizes, DEBUG for routine
  * retirements (lifetime, idle timeout, shrinking, closing).
  */
@@ -32,6 +32,7 @@ public final class LoggingListener implements FerryListener {
     private final Limit recovered;
     private final Limit reserve;
     private final Limit leakReturned;
+    private final Limit multipleAcquisition;
     private final Limit slow;
     private final Limit evictedFailure;
     private final Limit evictedRoutine;
@@ -52,6 +53,7 @@ public final class LoggingListener implements FerryListener {
         this.recovered = new Limit();
         this.reserve = new Limit();
         this.leakReturned = new Limit();
+        this.multipleAcquisition = new Limit();
         this.slow = new Limit();
         this.evictedFailure = new Limit();
         this.evictedRoutine = new Limit();
@@ -87,6 +89,18 @@ public final class LoggingListener implements FerryListener {
             log.warn("{} - emergency reserve used by a CRITICAL caller (use #{}): {} connections open, "
                     + "maximumPoolSize {}, reserve {}{}", e.pool(), e.uses(), e.open(), e.maximumPoolSize(),
                     e.reserve(), suppressed(left));
+        }
+    }
+
+    /** Rate-limited like the others: a nested borrow in a hot path would otherwise log on every call. */
+    @Override
+    public void multipleAcquisition(PoolEvent.MultipleAcquisition e) {
+        long left = multipleAcquisition.pass();
+        if (left >= 0) {
+            log.warn("{} - thread {} asked for a second connection while holding {}; with every connection held "
+                    + "by a thread waiting for its second, all of them time out. Where the second was asked for "
+                    + "follows, and its cause is where the first was borrowed{}", e.pool(), e.thread(), e.held(),
+                    suppressed(left), e.askedAt());
         }
     }
 

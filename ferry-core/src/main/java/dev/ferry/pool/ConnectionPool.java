@@ -164,6 +164,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final ConnectionBag.Acceptor lendableBefore = this::lendableBefore;
     private final Runnable callerWaits = this::callerWaits;
     private volatile long leakThresholdNanos;
+    /** The double-borrow guard; null with multipleAcquisition=ALLOW (the default), so borrows pay nothing. */
+    private final AcquisitionGuard guard;
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
     /** minimumIdle was never set, so it is the default (maximumPoolSize) and shrinks with it (under resizeLock). */
@@ -243,6 +245,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 config.queueWaitTarget().toNanos(), config.overloadInterval().toNanos(), config.shedOnOverload(),
                 ticker);
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
+        this.guard = config.multipleAcquisition() == dev.ferry.MultipleAcquisition.ALLOW ? null
+                : new AcquisitionGuard(config.multipleAcquisition(), poolName);
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
                 ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
@@ -428,8 +432,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     public Connection getConnection(String lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
         dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane); // one of ours: no need to check it again
-        return slot == null ? getConnection(connectionTimeoutNanos, priority)
-                : metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
+        if (slot == null) {
+            return getConnection(connectionTimeoutNanos, priority); // (which runs the double-borrow check)
+        }
+        if (guard != null) {
+            checkNestedBorrow();
+        }
+        return metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
                 : borrowInLane(slot, connectionTimeoutNanos, priority);
     }
 
@@ -461,6 +470,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      */
     public Connection getConnection(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
+        if (guard != null) {
+            checkNestedBorrow();
+        }
         if (lanes == null || !lanes.owns(lane)) {
             throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
                     + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
@@ -470,6 +482,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection getConnection(long timeoutNanos, Priority priority) throws SQLException {
+        if (guard != null) {
+            checkNestedBorrow();
+        }
         if (metrics != null) {
             return borrowMeasured(mainLane, timeoutNanos, priority);
         }
@@ -477,6 +492,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             return borrowInLane(mainLane, timeoutNanos, priority);
         }
         return borrow(timeoutNanos, priority, null);
+    }
+
+    /** The double-borrow guard's check, before anything may wait: FAIL throws, WARN fires its event. */
+    private void checkNestedBorrow() throws SQLException {
+        SQLException refused = guard.check(events);
+        if (refused != null) {
+            throw refused;
+        }
     }
 
     /**
@@ -923,11 +946,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 LOG.warn("{} - could not schedule leak detection: {}", poolName, e.toString());
             }
         }
+        if (guard != null) {
+            guard.lent(entry);
+        }
         return new ProxyConnection(this, entry);
     }
 
     /** Takes a connection back from a closed proxy. */
     void release(PoolEntry entry) {
+        if (guard != null) {
+            guard.released(entry);
+        }
         long now = ticker.read();
         dev.ferry.capacity.LaneBudget.Slot lane = entry.lane;
         if (metrics != null && entry.lentAt - entry.lastAccessed >= 0) { // lent since its last return (not an entry

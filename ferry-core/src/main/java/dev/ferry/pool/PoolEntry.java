@@ -96,6 +96,8 @@ final class PoolEntry extends CacheLinePadding {
         return r == null ? "evicted" : r;
     }
 
+    /** The borrowing thread's holdings, while lent with the double-borrow guard on; null otherwise. */
+    volatile AcquisitionGuard.Holdings holder;
     /** The borrower's stack, captured when leak detection is on. */
     Throwable borrowSite;
     Future<?> leakCheck;

@@ -46,6 +46,8 @@ final class PoolEvents {
             l.leakSuspected(e);
         } else if (event instanceof PoolEvent.LeakReturned e) {
             l.leakReturned(e);
+        } else if (event instanceof PoolEvent.MultipleAcquisition e) {
+            l.multipleAcquisition(e);
         } else if (event instanceof PoolEvent.SlowStatement e) {
             l.slowStatement(e);
         } else if (event instanceof PoolEvent.ConnectionEvicted e) {

@@ -165,6 +165,7 @@ final class FerryConfigBinder {
         set(b, "keepaliveTime", f.getKeepaliveTime(), b::keepaliveTime);
         set(b, "validationTimeout", f.getValidationTimeout(), b::validationTimeout);
         set(b, "leakDetectionThreshold", f.getLeakDetectionThreshold(), b::leakDetectionThreshold);
+        set(b, "multipleAcquisition", f.getMultipleAcquisition(), b::multipleAcquisition);
         set(b, "initializationFailTimeout", f.getInitializationFailTimeout(), b::initializationFailTimeout);
         set(b, "queryTimeout", f.getQueryTimeout(), b::queryTimeout);
         set(b, "shutdownTimeout", f.getShutdownTimeout(), b::shutdownTimeout);

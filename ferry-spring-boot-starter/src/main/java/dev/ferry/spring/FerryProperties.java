@@ -34,6 +34,8 @@ public class FerryProperties {
     private Duration validationTimeout;
     /** A connection out longer than this is reported as a leak (default 0: off). */
     private Duration leakDetectionThreshold;
+    /** What a thread holding a connection gets when it asks for another: ALLOW (default), WARN or FAIL. */
+    private dev.ferry.MultipleAcquisition multipleAcquisition;
     /** How long start-up tries to open the first connection (default 1ms: fail fast; negative: do not try). */
     private Duration initializationFailTimeout;
     /** Default statement timeout set on every statement (default 0: none). */
@@ -195,6 +197,14 @@ public class FerryProperties {
 
     public void setLeakDetectionThreshold(Duration leakDetectionThreshold) {
         this.leakDetectionThreshold = leakDetectionThreshold;
+    }
+
+    public dev.ferry.MultipleAcquisition getMultipleAcquisition() {
+        return multipleAcquisition;
+    }
+
+    public void setMultipleAcquisition(dev.ferry.MultipleAcquisition multipleAcquisition) {
+        this.multipleAcquisition = multipleAcquisition;
     }
 
     public Duration getInitializationFailTimeout() {
