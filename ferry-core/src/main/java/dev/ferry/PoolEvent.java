@@ -13,10 +13,10 @@ public sealed interface PoolEvent {
 
     /**
      * A caller had to wait with no idle connection and the pool at its cap: it cannot grow to serve the demand.
-     * Raised once, until {@link Recovered}. Connections being opened count against the cap, so at start-up
+     * Raised once, until {@link Recovered}. Connections being opened or closed count against the cap, so
      * {@code total} may be below {@code cap}.
      *
-     * @param total   physical connections open (not those being opened)
+     * @param total   physical connections open (not those being opened or closed)
      * @param active  connections lent
      * @param waiting callers waiting for a connection, this one included
      * @param cap     the most connections the pool may open now (maximumPoolSize, or a lower server-aware cap)

@@ -42,7 +42,7 @@ import org.postgresql.PGConnection;
  * <ol>
  *   <li>{@code lookup}: N concurrent callers (default 10,000 virtual threads), each reading one row by id, again
  *       and again for the measured window; the same number of asynchronous callers ({@link #asyncLookups}); 10
- *       callers each asking for 256 keys at once ({@code loadMany}); the hand-off alone ({@link #handoff}); and
+ *       callers each asking for 256 keys at once ({@code loadMany}); the hand-off's CPU cost alone ({@link #handoffCpuNanos}); and
  *       the plain-JDBC ceiling ({@link #ceiling}) in the same process, with Ferry's share of it;
  *   <li>{@code write}: N concurrent callers (default 1,000), each inserting one row at a time, blocked and
  *       asynchronous; COPY's rate ({@link #copyRate}) and the plain-JDBC INSERT ceiling ({@link #insertCeiling})
@@ -109,11 +109,12 @@ public final class BatchingBench {
         if (which.equals("lookup-ferry")) { // Ferry's one-key lookups alone: for a profiler
             bench.ferryLookups(lookups);
         }
-        if (which.equals("lookup-handoff")) { // the hand-off bound alone, then the ceiling
-            double handoff = bench.handoff(lookups);
+        if (which.equals("lookup-handoff")) { // the hand-off alone, then the ceiling and the estimate
+            double handoff = bench.handoffCpuNanos(lookups);
             double ceiling = bench.ceiling();
-            System.out.printf(Locale.ROOT, "  hand-off alone %,.0f requests/s; ceiling %,.0f lookups/s; bound %.2f of "
-                    + "the ceiling%n", handoff, ceiling, 1 / (1 / ceiling + 1 / handoff) / ceiling);
+            System.out.printf(Locale.ROOT, "  hand-off alone %.2f us of CPU per request; ceiling %,.0f lookups/s with "
+                    + "%.0f%% of the machine busy; estimate for blocked callers %.2f of the ceiling%n", handoff / 1e3,
+                    ceiling, bench.ceilingBusy * 100, bench.blockedCallersEstimate(ceiling, handoff) / ceiling);
         }
         if (which.equals("lookup-async")) { // asynchronous one-key callers alone, then the ceiling
             bench.asyncAlone(lookups);
@@ -184,7 +185,7 @@ public final class BatchingBench {
     /**
      * {@code n} concurrent callers each repeating {@code request} for {@code seconds} after a warm-up; throughput
      * counts requests completed in the window; latency is that of every {@value #LATENCY_SAMPLE}th request of each
-     * caller (a systematic sample of hundreds of thousands, as good for p50 and p99 as the whole).
+     * caller (a systematic sample of hundreds of thousands of requests).
      */
     private static Round sustained(int n, int warmupSeconds, int seconds, Request request) throws Exception {
         return sustained(callers(), n, warmupSeconds, seconds, request);
@@ -295,7 +296,7 @@ public final class BatchingBench {
              BatchedLookup<Long, String> users = users(ds, inFlight != null ? inFlight : poolSize)) {
             many = pages(users);
         }
-        double handoff = handoff(n);
+        double handoff = handoffCpuNanos(n);
         double ceiling = ceiling();
         print("HikariCP, one query per request", h, "lookups", "one statement per lookup");
         print("Ferry, batched", f, "lookups", String.format(Locale.ROOT,
@@ -306,10 +307,11 @@ public final class BatchingBench {
         System.out.printf(Locale.ROOT, "  plain-JDBC ceiling: %,.0f lookups/s (%d platform threads, each its own "
                 + "connection, a %d-key = ANY(?) query with a Long[] array, rows decoded)%n", ceiling,
                 CEILING_THREADS, CEILING_KEYS);
-        double bound = 1 / (1 / ceiling + 1 / handoff);
-        System.out.printf(Locale.ROOT, "  hand-off alone (%,d blocked callers, no database): %,.0f requests/s; so "
-                + "blocked callers reach at most %.2f of the ceiling%n", n, handoff, bound / ceiling);
-        System.out.printf(Locale.ROOT, "  blocked callers: ferry/hikari %.1fx, ferry/ceiling %.2f, ferry/bound %.2f; "
+        double bound = blockedCallersEstimate(ceiling, handoff);
+        System.out.printf(Locale.ROOT, "  hand-off alone (%,d blocked callers, no database): %.2f us of CPU per request; the "
+                + "ceiling kept %.0f%% of the machine busy; estimate for blocked callers: %.2f of the ceiling%n", n,
+                handoff / 1e3, ceilingBusy * 100, bound / ceiling);
+        System.out.printf(Locale.ROOT, "  blocked callers: ferry/hikari %.1fx, ferry/ceiling %.2f, ferry/estimate %.2f; "
                 + "asynchronous callers: ferry/hikari %.1fx, ferry/ceiling %.2f; loadMany/ceiling: %.2f%n",
                 f.perSecond / h.perSecond, f.perSecond / ceiling, f.perSecond / bound, async.perSecond / h.perSecond,
                 async.perSecond / ceiling, many.perSecond / ceiling);
@@ -345,12 +347,20 @@ public final class BatchingBench {
     private Round asyncCallers(int n, Supplier<CompletableFuture<?>> request) throws Exception {
         long measureFrom = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         long end = measureFrom + TimeUnit.SECONDS.toNanos(seconds);
-        Recorder recorder = new Recorder(3);
+        Recorder[] recorders = new Recorder[RECORDER_STRIPES];
+        for (int r = 0; r < RECORDER_STRIPES; r++) {
+            recorders[r] = new Recorder(3);
+        }
         LongAdder done = new LongAdder();
         LongAdder errors = new LongAdder();
         CountDownLatch finished = new CountDownLatch(n);
         class Chain {
+            final Recorder recorder;
             long counted;
+
+            Chain(Recorder recorder) {
+                this.recorder = recorder;
+            }
 
             void next(long started) {
                 request.get().whenComplete((result, error) -> {
@@ -372,7 +382,7 @@ public final class BatchingBench {
             }
         }
         for (int i = 0; i < n; i++) {
-            new Chain().next(System.nanoTime());
+            new Chain(recorders[i % RECORDER_STRIPES]).next(System.nanoTime());
         }
         if (!finished.await(5, TimeUnit.MINUTES)) {
             throw new IllegalStateException("asynchronous callers did not finish");
@@ -380,7 +390,11 @@ public final class BatchingBench {
         if (errors.sum() > 0) {
             throw new IllegalStateException(errors.sum() + " requests failed");
         }
-        return new Round(done.sum() / (double) seconds, recorder.getIntervalHistogram(), 0);
+        Histogram latency = new Histogram(3);
+        for (Recorder r : recorders) {
+            latency.add(r.getIntervalHistogram());
+        }
+        return new Round(done.sum() / (double) seconds, latency, 0);
     }
 
     /** {@link #CEILING_THREADS} callers each asking for pages of {@link #CEILING_KEYS} random ids; in lookups/s. */
@@ -441,18 +455,24 @@ public final class BatchingBench {
     /**
      * What a blocking caller's hand-off costs with no database and no batcher logic: {@code n} virtual threads each
      * put a key and a future on a {@link ConcurrentLinkedQueue} and wait; one platform thread takes up to
-     * {@value #CEILING_KEYS} at a time and completes them with a constant (it parks when the queue is empty and the
-     * next caller wakes it). Any batcher whose callers block pays at least this park and unpark per request, on
-     * the same cores as the ceiling's query and decoding, so the two rates bound Ferry's share of the ceiling:
-     * {@code 1 / (1 / ceiling + 1 / handoff)}.
+     * {@value #CEILING_KEYS} at a time and completes them with a constant (a virtual thread, as Ferry's batches
+     * are; it parks when the queue is empty and the
+     * next caller wakes it). Returns the process's CPU time per request over the measured window (after the
+     * warm-up, so JIT compilation is mostly done), in nanoseconds: CPU time, not the rate, because one completer thread may limit the rate without both cores
+     * being busy. Any batcher whose callers block pays at least a park and a wake-up per request.
      */
-    private double handoff(int n) throws Exception {
+    private double handoffCpuNanos(int n) throws Exception {
         record Pending(long key, CompletableFuture<String> future) {
         }
         ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
         AtomicBoolean sleeping = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
-        Thread completer = new Thread(() -> {
+        java.util.concurrent.atomic.AtomicReference<Thread> completerThread = new java.util.concurrent.atomic.AtomicReference<>();
+        ExecutorService completerExecutor = callers(); // a virtual thread, as Ferry completes batches on
+        CountDownLatch completerStarted = new CountDownLatch(1);
+        Future<?> completerTask = completerExecutor.submit(() -> {
+            completerThread.set(Thread.currentThread());
+            completerStarted.countDown();
             while (!stop.get()) {
                 int taken = 0;
                 Pending p;
@@ -468,24 +488,79 @@ public final class BatchingBench {
                     sleeping.set(false);
                 }
             }
-        }, "bench-handoff");
-        completer.start();
+        });
+        completerStarted.await();
+        Thread completer = completerThread.get();
+        LongAdder requests = new LongAdder();
+        long[] window = new long[4]; // CPU and requests at the window's start and end, read by a timer thread
+        Thread meter = new Thread(() -> {
+            try {
+                Thread.sleep(3_000);
+                window[0] = processCpuNanos();
+                window[1] = requests.sum();
+                Thread.sleep(seconds * 1_000L);
+                window[2] = processCpuNanos();
+                window[3] = requests.sum();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "bench-handoff-meter");
+        meter.start();
         try {
-            Round r = sustained(n, 3, seconds, i -> {
+            sustained(n, 3, seconds, i -> {
                 CompletableFuture<String> future = new CompletableFuture<>();
                 queue.add(new Pending(ThreadLocalRandom.current().nextLong(1, ROWS + 1), future));
                 if (sleeping.get()) {
                     LockSupport.unpark(completer);
                 }
                 future.get();
+                requests.increment();
             });
-            return r.perSecond;
+            meter.join();
+            return (window[2] - window[0]) / (double) (window[3] - window[1]);
         } finally {
             stop.set(true);
             LockSupport.unpark(completer);
-            completer.join();
+            completerTask.get(1, TimeUnit.MINUTES);
+            completerExecutor.shutdown();
         }
     }
+
+    /** This process's CPU time so far, in nanoseconds (all threads). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** The machine's busy and total CPU time so far, in clock ticks, from /proc/stat (Linux); null elsewhere. */
+    private static long[] machineCpu() {
+        try {
+            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim()
+                    .split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) { // user nice system idle iowait irq softirq steal
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+            return new long[] {total - idle, total};
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * An estimate of the most blocked callers can reach, in lookups/s: the ceiling's machine time per lookup (its
+     * run's busy share of both cores, JVM and server alike) plus the hand-off's CPU time per request, spread over
+     * the cores. It assumes the two costs add, as they do when both run on the same cores.
+     */
+    private double blockedCallersEstimate(double ceiling, double handoffCpuNanos) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        double ceilingCoreNanos = ceilingBusy * cores * 1e9 / ceiling;
+        return cores * 1e9 / (ceilingCoreNanos + handoffCpuNanos);
+    }
+
+    /** The share of the machine's CPU the last ceiling run kept busy (1 where /proc/stat cannot be read). */
+    private double ceilingBusy = 1;
 
     private static final int CEILING_THREADS = 10;
     private static final int CEILING_KEYS = 256;
@@ -515,6 +590,7 @@ public final class BatchingBench {
                 connections[t] = java.sql.DriverManager.getConnection(url);
                 statements[t] = connections[t].prepareStatement(sql);
             }
+            long[] cpuBefore = machineCpu();
             Round queries = sustained(Executors.newFixedThreadPool(CEILING_THREADS), CEILING_THREADS, 3, seconds, i -> {
                 PreparedStatement ps = statements[i];
                 ps.setArray(1, connections[i].createArrayOf("bigint", randomKeys().toArray(new Long[0])));
@@ -525,6 +601,9 @@ public final class BatchingBench {
                     }
                 }
             });
+            long[] cpuAfter = machineCpu();
+            ceilingBusy = cpuBefore == null || cpuAfter == null || cpuAfter[1] == cpuBefore[1] ? 1
+                    : (cpuAfter[0] - cpuBefore[0]) / (double) (cpuAfter[1] - cpuBefore[1]);
             return queries.perSecond * CEILING_KEYS;
         } finally {
             for (Connection c : connections) {
@@ -660,16 +739,17 @@ public final class BatchingBench {
     }
 
     /**
-     * COPY's rate on one connection into the emptied table: one warm-up COPY of {@code rows}, then the best of
-     * {@value #COPY_ROUNDS} more. One COPY of 100,000 rows lasts a tenth of a second, and single runs varied from
-     * 0.9M to 1.5M rows/s here; the best is the ceiling a writer is held to.
+     * COPY's rate on one connection into the emptied table (emptied before each round, untimed): one warm-up COPY
+     * of {@code rows}, then the best of {@value #COPY_ROUNDS} more. One COPY of 100,000 rows lasts about a tenth
+     * of a second, short enough for a checkpoint or autovacuum to skew a single run; the best is the ceiling a
+     * writer is held to. (Ferry's writers start from the emptied table too.)
      */
     private static double copyRate(DataSource ds, int rows, AtomicLong ids) throws Exception {
-        truncateEvents(ds);
         double best = 0;
         try (Connection c = ds.getConnection()) {
             org.postgresql.copy.CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
             for (int round = 0; round <= COPY_ROUNDS; round++) {
+                truncateEvents(ds);
                 StringBuilder data = new StringBuilder(rows * 24);
                 for (int i = 0; i < rows; i++) {
                     data.append(ids.incrementAndGet()).append("\tevent\n");
@@ -690,8 +770,8 @@ public final class BatchingBench {
     /**
      * The most plain JDBC gets from INSERT statements on this table: {@code threads} platform threads, each on its
      * own connection, each sending {@code rows}-row {@code INSERT ... SELECT * FROM unnest(?::int8[], ?::text[])}
-     * statements with typed arrays, autocommit: what Ferry's array writes send, without callers, futures or a
-     * pool. Rows per second.
+     * statements with typed arrays, autocommit: the equivalent of Ferry's array writes (which name the columns
+     * and cast to varchar[]), without callers, futures, a pool or a transaction per batch. Rows per second.
      */
     private double insertCeiling(int threads, int rows, AtomicLong ids) throws Exception {
         String sql = "INSERT INTO ferry_bench_events (id, kind) SELECT * FROM unnest(?::int8[], ?::text[])";
@@ -706,8 +786,9 @@ public final class BatchingBench {
             }
             Round statementsRun = sustained(Executors.newFixedThreadPool(threads), threads, 3, seconds, i -> {
                 Long[] batch = new Long[rows];
+                long first = ids.getAndAdd(rows) + 1;
                 for (int r = 0; r < rows; r++) {
-                    batch[r] = ids.incrementAndGet();
+                    batch[r] = first + r;
                 }
                 PreparedStatement ps = statements[i];
                 ps.setArray(1, connections[i].createArrayOf("int8", batch));

@@ -119,7 +119,7 @@ final class ReferenceRate {
     /**
      * COPY into the table the pools wrote to, as they left it: one warm-up COPY of {@value #COPY_ROWS} rows, then
      * the best of {@value #COPY_ROUNDS} more (one COPY lasts a fraction of a second, and single runs vary by a
-     * third on a small machine); the rows are deleted afterwards.
+     * third on a small machine); the rows are deleted afterwards, which leaves dead tuples until autovacuum.
      */
     private static double copy(String url, Properties credentials) throws SQLException, java.io.IOException {
         long first = 9_000_000_000_000L; // far from the ids the pools wrote
@@ -140,10 +140,16 @@ final class ReferenceRate {
                         best = Math.max(best, rate);
                     }
                 }
-            } finally {
+            } catch (SQLException | java.io.IOException | RuntimeException e) {
                 try (Statement s = c.createStatement()) {
                     s.execute("DELETE FROM ferry_load_events WHERE id >= " + first);
+                } catch (SQLException cleanup) {
+                    e.addSuppressed(cleanup);
                 }
+                throw e;
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("DELETE FROM ferry_load_events WHERE id >= " + first);
             }
             return best;
         }

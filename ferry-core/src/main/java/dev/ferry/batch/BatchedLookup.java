@@ -123,8 +123,8 @@ public final class BatchedLookup<K, V> implements AutoCloseable {
         List<K> distinct;
         List<K> normalized;
         try {
-            // De-duplicated here, not only by the batch: a page of 500 authors' ids with 50 distinct is 50
-            // requests and one statement, not 500 requests over two batches.
+            // De-duplicated here (a HashSet beside the list: cheaper than the LinkedHashSet and copy it replaced),
+            // so a page of 500 authors' ids with 50 distinct is 50 requests and one statement.
             java.util.HashSet<K> seen = new java.util.HashSet<>(keys.size() * 4 / 3 + 1);
             distinct = new ArrayList<>(keys.size());
             normalized = new ArrayList<>(keys.size());

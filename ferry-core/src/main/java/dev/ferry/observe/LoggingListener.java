@@ -66,9 +66,9 @@ public final class LoggingListener implements FerryListener {
     public void poolExhausted(PoolEvent.Exhausted e) {
         long left = exhausted.pass();
         if (left >= 0) {
-            // total counts open connections only; connects under way fill the cap too, so total may be below it
+            // total counts open connections only; connects and closes under way fill the cap too
             log.warn("{} - pool exhausted: a caller waits with no idle connection and the pool at its cap, "
-                    + "counting connections being opened (total={} open, active={}, waiting={}, cap={}){}", e.pool(),
+                    + "counting connections being opened or closed (total={} open, active={}, waiting={}, cap={}){}", e.pool(),
                     e.total(), e.active(), e.waiting(), e.cap(), suppressed(left));
         }
     }
