@@ -110,6 +110,21 @@ final class ConfigResolver {
             throw new IllegalArgumentException("failover: got true with jdbcUrl " + FerryConfig.maskUrl(b.jdbcUrl)
                     + "; allowed: true only with a PostgreSQL jdbcUrl (roles are read with pg_is_in_recovery())");
         }
+        if (b.credentialsProvider != null) {
+            if (b.password != null) {
+                throw new IllegalArgumentException("credentialsProvider: set together with password; allowed: one "
+                        + "of them (the provider's credentials are asked for every new connection)");
+            }
+            if (b.jdbcUrl != null && !FerryConfig.maskUrl(b.jdbcUrl).equals(b.jdbcUrl)) {
+                throw new IllegalArgumentException("credentialsProvider: set with a password in jdbcUrl "
+                        + FerryConfig.maskUrl(b.jdbcUrl) + "; allowed: a jdbcUrl without one (the driver would "
+                        + "prefer the URL's to the provider's)");
+            }
+            if (b.dataSourceProperties.containsKey("password")) {
+                throw new IllegalArgumentException("credentialsProvider: set with a password in the data source "
+                        + "properties; allowed: one of them");
+            }
+        }
         if (!b.replicas.isEmpty() && b.jdbcUrl == null) {
             throw new IllegalArgumentException("replicas: got " + b.replicas.size() + " with no jdbcUrl; allowed: "
                     + "replicas only beside a primary given by jdbcUrl");

@@ -40,6 +40,7 @@ public final class FerryConfig {
     private final String driverClassName;
     private final Driver driver;
     private final Properties dataSourceProperties;
+    private final CredentialsProvider credentialsProvider;
     private final String poolName;
     private final int maximumPoolSize;
     private final int minimumIdle;
@@ -100,6 +101,7 @@ public final class FerryConfig {
         this.jdbcUrl = b.jdbcUrl;
         this.username = b.username;
         this.password = b.password;
+        this.credentialsProvider = b.credentialsProvider;
         this.driverClassName = b.driverClassName;
         this.driver = r.driver;
         this.dataSourceProperties = copy(b.dataSourceProperties);
@@ -196,6 +198,11 @@ public final class FerryConfig {
     /** The password, for the connection factory only. Never printed by Ferry. */
     public String password() {
         return password;
+    }
+
+    /** Where each new connection's credentials come from, or null (username and password are used). */
+    public CredentialsProvider credentialsProvider() {
+        return credentialsProvider;
     }
 
     public String driverClassName() {
@@ -490,6 +497,7 @@ public final class FerryConfig {
     public String toString() {
         return "FerryConfig{poolName=" + poolName + ", jdbcUrl=" + maskedJdbcUrl()
                 + ", username=" + username + ", password=" + (password == null ? "null" : Secrets.MASK)
+                + (credentialsProvider == null ? "" : ", credentialsProvider=" + credentialsProvider.getClass().getName())
                 + (driver != null ? ", driver=" + driver.getClass().getName()
                         : ", dataSource=" + dataSource.getClass().getName())
                 + ", dataSourceProperties=" + maskedProperties(dataSourceProperties)
@@ -561,6 +569,7 @@ public final class FerryConfig {
         String jdbcUrl;
         String username;
         String password;
+        CredentialsProvider credentialsProvider;
         String driverClassName;
         String dataSourceClassName;
         DataSource dataSource;
@@ -626,6 +635,7 @@ public final class FerryConfig {
             c.jdbcUrl = jdbcUrl;
             c.username = username;
             c.password = password;
+            c.credentialsProvider = credentialsProvider;
             c.driverClassName = driverClassName;
             c.dataSourceClassName = dataSourceClassName;
             c.dataSource = dataSource;
@@ -701,6 +711,16 @@ public final class FerryConfig {
         public Builder password(String password) {
             this.password = password;
             return set("password");
+        }
+
+        /**
+         * Credentials asked for every new connection, for rotating secrets and expiring tokens (see
+         * {@link CredentialsProvider}); instead of a password, which may not be set with it (nor one in jdbcUrl or
+         * the driver properties). A username set here is used when the provider gives none.
+         */
+        public Builder credentialsProvider(CredentialsProvider credentialsProvider) {
+            this.credentialsProvider = java.util.Objects.requireNonNull(credentialsProvider, "credentialsProvider");
+            return set("credentialsProvider");
         }
 
         public Builder driverClassName(String driverClassName) {

@@ -44,6 +44,8 @@ import org.slf4j.LoggerFactory;
 final class ConnectionFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionFactory.class);
+    /** The most a connection is retired ahead of its credentials' expiry (less when they have little left). */
+    private static final long CREDENTIALS_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final FerryConfig config;
     private final String poolName;
@@ -55,6 +57,9 @@ final class ConnectionFactory {
     private final Executor networkTimeoutExecutor;
     private volatile String username;
     private volatile String password;
+    /** Asked for each connection's credentials instead of username and password; null when not configured. */
+    private final dev.ferry.CredentialsProvider credentials;
+    private final java.time.Clock clock;
     /** Where writes go when failover is on (the primary, found again among the hosts); null when it is off. */
     private final dev.ferry.ha.PrimaryLocator primaries;
 
@@ -67,6 +72,8 @@ final class ConnectionFactory {
         this.dataSource = config.dataSource();
         this.username = config.username();
         this.password = config.password();
+        this.credentials = config.credentialsProvider();
+        this.clock = config.clock();
         this.maxLifetimeNanos = config.maxLifetime().toNanos();
         this.networkTimeoutExecutor = networkTimeoutExecutor;
         if (config.failover() && driver != null) {
@@ -122,23 +129,72 @@ final class ConnectionFactory {
 
     /** New credentials for connections opened from now on; open ones keep theirs. */
     void setCredentials(String username, String password) {
+        if (credentials != null) {
+            throw new IllegalStateException(poolName + " - credentials come from the credentialsProvider ("
+                    + credentials.getClass().getName() + "); username and password cannot be set beside it");
+        }
         this.username = username;
         this.password = password;
     }
 
     /** Opens and prepares one physical connection. */
     PoolEntry open() throws SQLException {
-        Connection c = connect();
+        Login login = login();
+        Connection c = primaries != null ? primaries.connect(url -> connect(url, login))
+                : connect(config.jdbcUrl(), login);
         try {
-            return prepare(c);
+            return prepare(c, login);
         } catch (SQLException | RuntimeException | LinkageError e) {
             closeQuietly(c);
             throw e;
         }
     }
 
-    private Connection connect() throws SQLException {
-        return primaries != null ? primaries.connect(this::connect) : connect(config.jdbcUrl());
+    /** What one connection attempt logs in with, and until when (ticker time) it may be used. */
+    private record Login(String user, String password, long usableUntil, boolean expires) {
+    }
+
+    /**
+     * The credentials for one attempt: the configured ones, or the provider's (asked once more if it gives
+     * expired ones; refused without connecting if those are expired too). See {@link dev.ferry.CredentialsProvider}.
+     */
+    private Login login() throws SQLException {
+        if (credentials == null) {
+            return new Login(username, password, 0, false);
+        }
+        dev.ferry.CredentialsProvider.Credentials given = ask();
+        java.time.Instant now = clock.instant();
+        if (given.expiresAt() != null && !given.expiresAt().isAfter(now)) {
+            given = ask();
+            now = clock.instant();
+            if (given.expiresAt() != null && !given.expiresAt().isAfter(now)) {
+                throw new SQLException(poolName + " - the credentialsProvider gave credentials that expired at "
+                        + given.expiresAt() + " (now " + now + "), twice; no connection was opened with them",
+                        "28000");
+            }
+        }
+        String user = given.username() != null ? given.username() : username;
+        if (given.expiresAt() == null) {
+            return new Login(user, given.password(), 0, false);
+        }
+        long left = java.time.Duration.between(now, given.expiresAt()).toNanos();
+        return new Login(user, given.password(), ticker.read() + left, true);
+    }
+
+    private dev.ferry.CredentialsProvider.Credentials ask() throws SQLException {
+        dev.ferry.CredentialsProvider.Credentials given;
+        try {
+            given = credentials.credentials();
+        } catch (SQLException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new SQLException(poolName + " - the credentialsProvider failed: " + e.getClass().getName(),
+                    "08001", e);
+        }
+        if (given == null) {
+            throw new SQLException(poolName + " - the credentialsProvider returned no credentials", "08001");
+        }
+        return given;
     }
 
     /** The host writes go to now (with failover on, the primary last found), its password masked. */
@@ -146,10 +202,10 @@ final class ConnectionFactory {
         return primaries != null ? primaries.primary() : config.maskedJdbcUrl();
     }
 
-    private Connection connect(String jdbcUrl) throws SQLException {
+    private Connection connect(String jdbcUrl, Login login) throws SQLException {
         Connection c;
-        String user = username;
-        String pass = password;
+        String user = login.user();
+        String pass = login.password();
         if (driver != null) {
             Properties props = new Properties();
             props.putAll(baseProperties);
@@ -174,7 +230,7 @@ final class ConnectionFactory {
         return c;
     }
 
-    private PoolEntry prepare(Connection c) throws SQLException {
+    private PoolEntry prepare(Connection c, Login login) throws SQLException {
         boolean autoCommit = config.autoCommit();
         // Bound the setup's I/O as a validation's: a half-open socket must not hang a connector for good.
         int initialNetworkTimeout = read(c, Connection::getNetworkTimeout, -1, "getNetworkTimeout"); // -1: unsupported
@@ -198,7 +254,16 @@ final class ConnectionFactory {
         }
         long now = ticker.read();
         long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;
-        PoolEntry entry = new PoolEntry(c, now, now + maxLifetimeNanos - jitter);
+        long retireAt = now + maxLifetimeNanos - jitter;
+        boolean forCredentials = false;
+        if (login.expires()) { // retire before the credentials expire: a tenth of what is left early, at most 30 s
+            long left = login.usableUntil() - now;
+            long byCredentials = login.usableUntil() - Math.min(Math.max(0, left / 10), CREDENTIALS_MARGIN_NANOS);
+            forCredentials = maxLifetimeNanos <= 0 || byCredentials - retireAt < 0;
+            retireAt = forCredentials ? byCredentials : retireAt;
+        }
+        PoolEntry entry = new PoolEntry(c, now, retireAt, maxLifetimeNanos > 0 || login.expires());
+        entry.retiresForCredentials = forCredentials;
         entry.readOnly = config.readOnly();
         entry.isolation = entry.initialIsolation = read(c, Connection::getTransactionIsolation, -1,
                 "getTransactionIsolation");

@@ -733,7 +733,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private boolean expired(PoolEntry entry, long now) {
-        return maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
+        return entry.retires && now - entry.retireAt >= 0;
     }
 
     private PoolEntry borrowSlow(long deadline, long timeout, Priority priority,
@@ -866,7 +866,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         long now = ticker.read();
         if (entry.evict || expired(entry, now)) {
-            retire(entry, entry.evict ? entry.evictReason() : "lifetime reached");
+            retire(entry, entry.evict ? entry.evictReason() : entry.ageReason());
             return false;
         }
         if (!needsValidation(entry, now)) {
@@ -997,8 +997,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             sizer.meter.held(entry.lentAt, now);
         }
         entry.lastAccessed = now;
-        if (entry.evict || closed || (maxLifetimeNanos > 0 && now - entry.retireAt >= 0)) {
-            retire(entry, entry.evict ? entry.evictReason() : closed ? "pool closed" : "lifetime reached");
+        if (entry.evict || closed || (entry.retires && now - entry.retireAt >= 0)) {
+            retire(entry, entry.evict ? entry.evictReason() : closed ? "pool closed" : entry.ageReason());
             return;
         }
         if (entry.reserve) {
@@ -1542,10 +1542,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             int sizingTarget = sizer.target();
             int cap = connectionCap();
             for (PoolEntry entry : bag.snapshot()) {
-                boolean expired = maxLifetimeNanos > 0 && now - entry.retireAt >= 0;
+                boolean expired = entry.retires && now - entry.retireAt >= 0;
                 if (entry.state() == PoolEntry.IN_USE) {
                     if (expired) {
-                        entry.evict("lifetime reached");
+                        entry.evict(entry.ageReason());
                     }
                     continue;
                 }
@@ -1559,7 +1559,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 }
                 if (expired || idleTooLong || entry.evict) {
                     idle--;
-                    retire(entry, expired ? "lifetime reached" : idleTooLong ? "idle timeout" : entry.evictReason());
+                    retire(entry, expired ? entry.ageReason() : idleTooLong ? "idle timeout" : entry.evictReason());
                 } else if (shrink) {
                     if (retireIfOversized(entry)) {
                         idle--;

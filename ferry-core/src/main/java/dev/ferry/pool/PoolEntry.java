@@ -27,8 +27,15 @@ final class PoolEntry extends CacheLinePadding {
     /** Made once, so a thread's "last returned" hint costs no allocation per return. */
     final java.lang.ref.WeakReference<PoolEntry> self = new java.lang.ref.WeakReference<>(this);
     final long createdAt;
-    /** When this connection retires for age, jittered per connection so a pool never retires all at once. */
+    /**
+     * When this connection retires: for age (maxLifetime, jittered per connection so a pool never retires all at
+     * once), or before the credentials it was opened with expire, whichever is first. Only if {@link #retires}.
+     */
     final long retireAt;
+    /** Whether {@link #retireAt} applies: maxLifetime is set, or the connection's credentials expire. */
+    final boolean retires;
+    /** Whether {@link #retireAt} comes from the credentials' expiry (it was earlier than maxLifetime's). */
+    boolean retiresForCredentials;
 
     private volatile int state = IN_USE;
     /** Opened from the emergency reserve for a CRITICAL caller: closed when returned unless one waits. */
@@ -112,10 +119,21 @@ final class PoolEntry extends CacheLinePadding {
      */
     long lentAt;
 
+    /** Why it retires at {@link #retireAt}, for the eviction event and the log. */
+    String ageReason() {
+        return retiresForCredentials ? "credentials about to expire" : "lifetime reached";
+    }
+
+    /** An entry that never retires for age (the bag's markers and tests). */
     PoolEntry(Connection connection, long createdAt, long retireAt) {
+        this(connection, createdAt, retireAt, false);
+    }
+
+    PoolEntry(Connection connection, long createdAt, long retireAt, boolean retires) {
         this.connection = connection;
         this.createdAt = createdAt;
         this.retireAt = retireAt;
+        this.retires = retires;
         this.lastAccessed = createdAt;
         this.lastAlive = createdAt;
         this.lentAt = createdAt - (1L << 62);

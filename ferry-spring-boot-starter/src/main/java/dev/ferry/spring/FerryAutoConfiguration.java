@@ -50,10 +50,18 @@ public class FerryAutoConfiguration {
     @ConditionalOnMissingBean(value = DataSource.class, ignored = DataSourceView.class)
     FerryDataSource dataSource(DataSourceProperties dataSource, FerryProperties ferry, Environment environment,
                                ObjectProvider<JdbcConnectionDetails> connectionDetails,
-                               ObjectProvider<FerryMetricsBinding> metrics) {
+                               ObjectProvider<FerryMetricsBinding> metrics,
+                               ObjectProvider<dev.ferry.CredentialsProvider> credentials) {
         FerryConfigBinder binder = new FerryConfigBinder(dataSource, connectionDetails.getIfAvailable(), ferry,
                 environment);
         FerryConfig.Builder b = binder.builder();
+        dev.ferry.CredentialsProvider provider = credentials.getIfUnique(); // a bean of the application's
+        if (provider != null) {
+            if (dataSource.getPassword() == null && connectionDetails.getIfAvailable() == null) {
+                b.password(null); // Boot's default for embedded databases (""), not one the application set
+            }
+            b.credentialsProvider(provider);
+        }
         FerryMetricsBinding binding = metrics.getIfAvailable();
         if (binding != null) {
             binding.bind(b, ferry.isPercentileHistograms());

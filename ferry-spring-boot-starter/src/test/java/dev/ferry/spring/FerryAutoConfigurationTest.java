@@ -95,6 +95,27 @@ class FerryAutoConfigurationTest {
     }
 
     @Test
+    void aCredentialsProviderBeanAndTheDoubleBorrowGuardAreUsed() {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        runner.withBean(dev.ferry.CredentialsProvider.class, () -> () -> {
+                    asked.incrementAndGet();
+                    return dev.ferry.CredentialsProvider.Credentials.of("sa", "");
+                })
+                .withPropertyValues("spring.datasource.ferry.multiple-acquisition=fail")
+                .run(context -> {
+                    FerryDataSource ds = context.getBean(FerryDataSource.class);
+                    try (Connection c = ds.getConnection()) {
+                        assertThat(c.isValid(1)).isTrue();
+                        org.assertj.core.api.Assertions.assertThatThrownBy(ds::getConnection)
+                                .hasMessageContaining("multipleAcquisition=FAIL");
+                    }
+                    assertThat(asked.get()).as("asked for the connection it opened").isPositive();
+                    assertThat(ds.getConfig().credentialsProvider()).isNotNull();
+                    assertThat(ds.getConfig().multipleAcquisition()).isEqualTo(dev.ferry.MultipleAcquisition.FAIL);
+                });
+    }
+
+    @Test
     void anInvalidValueFailsStartUpNamingTheProperty() {
         runner.withPropertyValues("spring.datasource.ferry.maximum-pool-size=0").run(context -> {
             assertThat(context).hasFailed();

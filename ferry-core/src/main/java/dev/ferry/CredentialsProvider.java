@@ -1,0 +1,45 @@
+package dev.ferry;
+
+import java.sql.SQLException;
+import java.time.Instant;
+
+/**
+ * Credentials asked for every new physical connection ({@code FerryConfig.Builder.credentialsProvider}): for
+ * secrets that rotate and tokens that expire (AWS RDS IAM, Azure AD, Vault), as HikariCP 7's
+ * {@code HikariCredentialsProvider} is.
+ *
+ * <p>Called on the thread that opens the connection (a connector, or a borrower when the pool grows), never under
+ * a lock of the pool's, once per connection attempt; it may block (fetch a token) but should return well within
+ * connectionTimeout. What it throws fails that attempt as a connection failure (SQLState 08001 unless it throws an
+ * {@link SQLException} of its own), retried with the pool's back-off; keep secrets out of its messages, which are
+ * logged.
+ *
+ * <p>Credentials with an expiry are never used after it: if the provider hands out expired ones, it is asked
+ * once more, and if those are expired too the attempt fails (SQLState 28000) without connecting. A connection
+ * opened with them is retired before they expire (as maxLifetime retires it: not lent after, closed when
+ * returned or idle), for servers that end sessions when their token does.
+ */
+@FunctionalInterface
+public interface CredentialsProvider {
+
+    /** The credentials for the next connection. */
+    Credentials credentials() throws SQLException;
+
+    /**
+     * A username (null: the configured username) and password (null: none), and when they stop being accepted
+     * (null: never). {@code toString} masks the password.
+     */
+    record Credentials(String username, String password, Instant expiresAt) {
+
+        /** Credentials that do not expire. */
+        public static Credentials of(String username, String password) {
+            return new Credentials(username, password, null);
+        }
+
+        @Override
+        public String toString() {
+            return "Credentials{username=" + username + ", password=" + (password == null ? "null" : Secrets.MASK)
+                    + ", expiresAt=" + expiresAt + "}";
+        }
+    }
+}

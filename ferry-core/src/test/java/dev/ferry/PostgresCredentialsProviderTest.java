@@ -1,0 +1,226 @@
+package dev.ferry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The credentials provider against a PostgreSQL role that really checks its password (a member of
+ * {@code ferry_pw}, for which {@code .ci/pg-passwords} makes loopback logins use scram-sha-256): a rotated secret
+ * reaches new connections, a wrong one is refused by the server, expired credentials are never sent, and a
+ * connection is retired before the credentials it was opened with expire (time driven by hand).
+ */
+class PostgresCredentialsProviderTest {
+
+    private static final String ROLE = "ferry_pw_rotating";
+
+    private final AtomicReference<String> secret = new AtomicReference<>("first-" + System.nanoTime());
+    private final AtomicReference<Instant> expiresAt = new AtomicReference<>();
+    private final AtomicInteger asked = new AtomicInteger();
+    private final CredentialsProvider provider = () -> {
+        asked.incrementAndGet();
+        return new CredentialsProvider.Credentials(null, secret.get(), expiresAt.get());
+    };
+
+    /** The test database's URL without its user: the role and password come from the pool's settings. */
+    private static String urlWithoutUser() {
+        return Postgres.url().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+    }
+
+    private static void admin(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    @BeforeEach
+    void createRole() throws SQLException {
+        admin("DO $$ BEGIN CREATE ROLE ferry_pw NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        dropRole();
+        admin("CREATE ROLE " + ROLE + " LOGIN PASSWORD '" + secret.get() + "' IN ROLE ferry_pw");
+        Properties wrong = new Properties();
+        wrong.setProperty("user", ROLE);
+        wrong.setProperty("password", "not-" + secret.get());
+        boolean checked;
+        try (Connection c = DriverManager.getConnection(urlWithoutUser(), wrong)) {
+            checked = false;
+        } catch (SQLException e) {
+            checked = "28P01".equals(e.getSQLState());
+        }
+        if (!checked) {
+            String why = "the server does not check passwords for members of ferry_pw on 127.0.0.1 "
+                    + "(run: bash .ci/pg-passwords 15)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError(why);
+            }
+            org.junit.jupiter.api.Assumptions.abort(why);
+        }
+    }
+
+    @AfterEach
+    void dropRole() throws SQLException {
+        admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + ROLE + "'");
+        admin("DROP ROLE IF EXISTS " + ROLE);
+    }
+
+    private FerryConfig.Builder config() {
+        return FerryConfig.builder().jdbcUrl(urlWithoutUser()).username(ROLE).credentialsProvider(provider)
+                .poolName("credentials").maximumPoolSize(2).minimumIdle(0).connectionTimeout(Duration.ofSeconds(2));
+    }
+
+    private static String whoAmI(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static int backend(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    void eachNewConnectionAsksTheProviderSoARotatedSecretReachesNewConnections() throws Exception {
+        try (FerryDataSource ds = new FerryDataSource(config().build())) {
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoAmI(c)).isEqualTo(ROLE);
+            }
+            int before = asked.get();
+            assertThat(before).isPositive();
+
+            String rotated = "second-" + System.nanoTime();
+            admin("ALTER ROLE " + ROLE + " PASSWORD '" + rotated + "'");
+            secret.set(rotated);
+            ds.unwrap(FerryPool.class).softEvictConnections(); // the old connections are retired; new ones log in with the new secret
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoAmI(c)).isEqualTo(ROLE);
+            }
+            assertThat(asked.get()).as("asked again for the new connection").isGreaterThan(before);
+
+            secret.set("wrong-" + System.nanoTime()); // what the provider gives is what the server gets
+            ds.unwrap(FerryPool.class).softEvictConnections();
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(causes((SQLException) e)).contains("28P01"));
+        }
+    }
+
+    @Test
+    void expiredCredentialsAreNeverSentAndTheProviderIsAskedOnceMore() throws Exception {
+        MutableClock clock = new MutableClock(ZonedDateTime.of(2026, 11, 25, 12, 0, 0, 0, ZoneOffset.UTC));
+        secret.set("not-the-password"); // sent, the server would answer 28P01 (password authentication failed)
+        expiresAt.set(clock.instant().minusSeconds(1));
+        try (FerryDataSource ds = new FerryDataSource(config().clock(clock)
+                .initializationFailTimeout(Duration.ofMillis(-1)).build())) { // no connection at start
+            int before = asked.get();
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(causes((SQLException) e)).contains("28000").doesNotContain("28P01"))
+                    .satisfies(e -> assertThat(messages(e)).contains("expired at").contains("no connection was "
+                            + "opened with them").doesNotContain("not-the-password"));
+            assertThat(asked.get() - before).as("asked once more after expired credentials, per attempt")
+                    .isGreaterThanOrEqualTo(2).isEven();
+        }
+    }
+
+    @Test
+    void aConnectionIsRetiredBeforeItsCredentialsExpireAndNotLentAfter() throws Exception {
+        FakeTicker ticker = new FakeTicker();
+        MutableClock clock = new MutableClock(ZonedDateTime.of(2026, 11, 25, 12, 0, 0, 0, ZoneOffset.UTC));
+        expiresAt.set(clock.instant().plus(Duration.ofMinutes(10))); // retired 30 s ahead: at 9:30
+        try (FerryDataSource ds = new FerryDataSource(config().ticker(ticker).clock(clock)
+                .maxLifetime(Duration.ZERO).build())) {
+            int first;
+            try (Connection c = ds.getConnection()) {
+                first = backend(c);
+            }
+            advance(ticker, clock, Duration.ofMinutes(9));
+            try (Connection c = ds.getConnection()) {
+                assertThat(backend(c)).as("before the margin: the same connection").isEqualTo(first);
+            }
+            expiresAt.set(clock.instant().plus(Duration.ofMinutes(10))); // the provider's next token
+            int askedBefore = asked.get();
+            advance(ticker, clock, Duration.ofSeconds(40)); // 9:40: past 9:30, before the 10:00 expiry
+            int second;
+            try (Connection c = ds.getConnection()) {
+                second = backend(c);
+                assertThat(second).as("not lent after its retirement time: a new connection").isNotEqualTo(first);
+                assertThat(asked.get()).as("with fresh credentials").isGreaterThan(askedBefore);
+                advance(ticker, clock, Duration.ofMinutes(10)); // its credentials expire while it is lent
+            }
+            expiresAt.set(clock.instant().plus(Duration.ofMinutes(10))); // the provider's next token
+            try (Connection c = ds.getConnection()) {
+                assertThat(backend(c)).as("retired when returned after its time").isNotEqualTo(second);
+            }
+            assertThat(waitUntilGone(first)).as("the first connection's backend is closed").isTrue();
+            assertThat(waitUntilGone(second)).as("the second connection's backend is closed").isTrue();
+        }
+    }
+
+    @Test
+    void aPasswordBesideTheProviderFailsTheBuildAndCredentialsNeverPrintTheirPassword() {
+        assertThatThrownBy(() -> config().password("x").build()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("credentialsProvider: set together with password");
+        assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL + "&password=hunter2")
+                .credentialsProvider(provider).build()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("password in jdbcUrl").hasMessageNotContaining("hunter2");
+        assertThat(CredentialsProvider.Credentials.of("u", "hunter2").toString()).doesNotContain("hunter2");
+        assertThat(config().build().toString()).contains("credentialsProvider=");
+    }
+
+    private static void advance(FakeTicker ticker, MutableClock clock, Duration d) {
+        ticker.advance(d);
+        clock.advance(d);
+    }
+
+    /** Whether the backend {@code pid} has ended, asking the server for up to 10 s (closes run on a closer). */
+    private static boolean waitUntilGone(int pid) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < until) {
+            try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)) {
+                rs.next();
+                if (rs.getInt(1) == 0) {
+                    return true;
+                }
+            }
+            Thread.sleep(50); // the server's state, not ours: polled
+        }
+        return false;
+    }
+
+    private static String causes(SQLException e) {
+        StringBuilder states = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                states.append(s.getSQLState()).append(' ');
+            }
+        }
+        return states.toString();
+    }
+
+    private static String messages(Throwable e) {
+        StringBuilder all = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            all.append(t.getMessage()).append(" | ");
+        }
+        return all.toString();
+    }
+}
