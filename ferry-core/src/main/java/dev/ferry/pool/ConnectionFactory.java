@@ -44,6 +44,22 @@ import org.slf4j.LoggerFactory;
 final class ConnectionFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionFactory.class);
+    /**
+     * Whether a connection class implements JDBC 4.3's {@code beginRequest}/{@code endRequest} itself (SQL Server's
+     * and Oracle's drivers do; pgjdbc, MariaDB Connector/J and H2 keep {@code Connection}'s no-op defaults, and
+     * then the pool does not call them). Looked up once per class.
+     */
+    private static final ClassValue<Boolean> REQUEST_BOUNDARIES = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("beginRequest").getDeclaringClass() != Connection.class
+                        || type.getMethod("endRequest").getDeclaringClass() != Connection.class;
+            } catch (NoSuchMethodException | LinkageError e) {
+                return false; // a driver compiled against JDBC 4.2 or older
+            }
+        }
+    };
     /** The most a connection is retired ahead of its credentials' expiry (less when they have little left). */
     private static final long CREDENTIALS_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -263,6 +279,7 @@ final class ConnectionFactory {
             retireAt = forCredentials ? byCredentials : retireAt;
         }
         PoolEntry entry = new PoolEntry(c, now, retireAt, maxLifetimeNanos > 0 || login.expires());
+        entry.requestBoundaries = REQUEST_BOUNDARIES.get(c.getClass());
         entry.retiresForCredentials = forCredentials;
         entry.readOnly = config.readOnly();
         entry.isolation = entry.initialIsolation = read(c, Connection::getTransactionIsolation, -1,

@@ -949,7 +949,23 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (guard != null) {
             guard.lent(entry);
         }
+        if (entry.requestBoundaries) {
+            beginRequest(entry);
+        }
         return new ProxyConnection(this, entry);
+    }
+
+    /**
+     * Tells the driver a loan begins (JDBC 4.3 request boundaries). A driver that fails here gets the connection
+     * evicted when it comes back; the loan goes on, since the boundary is the driver's hint, not a check.
+     */
+    private void beginRequest(PoolEntry entry) {
+        try {
+            entry.connection.beginRequest();
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            entry.evict("beginRequest failed: " + e);
+            LOG.debug("{} - beginRequest failed on {}: {}", poolName, entry, e.toString());
+        }
     }
 
     /** Takes a connection back from a closed proxy. */

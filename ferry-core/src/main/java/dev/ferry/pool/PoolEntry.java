@@ -103,6 +103,8 @@ final class PoolEntry extends CacheLinePadding {
         return r == null ? "evicted" : r;
     }
 
+    /** The driver implements JDBC 4.3 request boundaries: each loan is one request ({@code beginRequest}/{@code endRequest}). */
+    boolean requestBoundaries;
     /** The borrowing thread's holdings, while lent with the double-borrow guard on; null otherwise. */
     volatile AcquisitionGuard.Holdings holder;
     /** The borrower's stack, captured when leak detection is on. */

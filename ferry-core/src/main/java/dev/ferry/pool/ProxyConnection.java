@@ -316,6 +316,9 @@ final class ProxyConnection extends DelegatingConnection {
             if (!entry.evict) {
                 restore();
             }
+            if (entry.requestBoundaries && !entry.evict) {
+                endDriverRequest();
+            }
         } catch (Throwable t) {
             // Not SQLException or RuntimeException (those are handled step by step): never lend it again.
             entry.evict("broken: " + t);
@@ -346,6 +349,28 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     /** Rolls back work the borrower did not commit; a failure retires the connection. */
+    /**
+     * A no-op: the pool itself marks each loan as one request on drivers that implement request boundaries
+     * (JDBC 4.3 meant them for pool managers), so a caller's own call must not nest another inside it.
+     */
+    @Override
+    public void beginRequest() {
+    }
+
+    /** A no-op, as {@link #beginRequest()}: the pool ends the request when the connection comes back. */
+    @Override
+    public void endRequest() {
+    }
+
+    /** Tells the driver the loan has ended (JDBC 4.3), after the pool's own reset; a failure evicts. */
+    private void endDriverRequest() {
+        try {
+            delegate.endRequest();
+        } catch (SQLException | RuntimeException e) {
+            entry.evict("endRequest failed: " + e);
+        }
+    }
+
     private void rollbackIfOpen() {
         if (transactionOpen && !entry.autoCommit) {
             try {

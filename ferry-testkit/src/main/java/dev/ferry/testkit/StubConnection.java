@@ -91,6 +91,39 @@ public final class StubConnection extends NeutralConnection {
         }
     }
 
+    /**
+     * JDBC 4.3 request boundaries seen on this connection: requests begun and ended, and calls out of order (a
+     * begin inside a request, an end outside one, or either on a closed connection). Plain fields: written by
+     * the connection's borrower, read by tests after the pool took it back.
+     */
+    public int requestsBegun;
+    public int requestsEnded;
+    public int requestBoundaryMisuse;
+    private boolean inRequest;
+
+    @Override
+    public void beginRequest() {
+        if (inRequest || closed.get()) {
+            requestBoundaryMisuse++;
+        }
+        inRequest = true;
+        requestsBegun++;
+    }
+
+    @Override
+    public void endRequest() {
+        if (!inRequest || closed.get()) {
+            requestBoundaryMisuse++;
+        }
+        inRequest = false;
+        requestsEnded++;
+    }
+
+    /** Whether a request is open (begun and not ended). */
+    public boolean inRequest() {
+        return inRequest;
+    }
+
     @Override
     public void abort(Executor executor) {
         close();
