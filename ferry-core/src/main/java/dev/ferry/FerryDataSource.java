@@ -231,6 +231,38 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     /** Whether the pool has started and not been closed. */
+    /**
+     * Starts the pool if it has not started, and opens minimumIdle connections (at least one, so the database is
+     * reached) on the calling thread within {@code timeout}, before the application takes traffic. See
+     * {@link #warmUp(int, Duration)}.
+     */
+    public WarmUp warmUp(Duration timeout) throws SQLException {
+        ConnectionPool p = start0();
+        return p.warmUp(Math.max(1, p.minimumIdle()), timeout);
+    }
+
+    /**
+     * Starts the pool if it has not started, and opens connections until {@code connections} are open (idle or
+     * lent) or {@code timeout} has passed; the result says how many and how long. From the first warm-up on,
+     * {@link #isReady()} waits for one to reach its target. Connections above minimumIdle stay as idle
+     * connections do, until idleTimeout.
+     *
+     * @throws IllegalArgumentException if {@code connections} is not between 1 and maximumPoolSize
+     * @throws SQLException             if the pool cannot start (see {@link #start()})
+     */
+    public WarmUp warmUp(int connections, Duration timeout) throws SQLException {
+        return start0().warmUp(connections, timeout);
+    }
+
+    /**
+     * Ready for traffic (a readiness probe's answer): started, not closed or suspended, and, once
+     * {@link #warmUp} has been called, a warm-up has reached its target. Not started yet: false.
+     */
+    public boolean isReady() {
+        ConnectionPool p = pool;
+        return p != null && !closed && p.isReady();
+    }
+
     public boolean isRunning() {
         return pool != null && !closed;
     }

@@ -95,6 +95,21 @@ public interface FerryPool {
      *
      * @throws IllegalStateException if pool suspension is not allowed
      */
+    /**
+     * Opens connections on the calling thread until {@code connections} are open (idle or lent) or
+     * {@code timeout} has passed, before the application takes traffic; then {@link #isReady()} holds. Connections
+     * above minimumIdle are kept as any idle connection is (until idleTimeout).
+     *
+     * @throws IllegalArgumentException if {@code connections} is not between 1 and maximumPoolSize
+     */
+    WarmUp warmUp(int connections, Duration timeout);
+
+    /**
+     * Ready for traffic: running, not suspended, and, once {@link #warmUp} has been called, a warm-up has reached
+     * its target (a gate that stays open once reached).
+     */
+    boolean isReady();
+
     void suspend();
 
     /** Resumes lending after {@link #suspend()}, waking waiting borrowers. */

@@ -209,6 +209,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** A Shed event was raised for the present overload (one per overload, not one per refused caller). */
     private final AtomicBoolean shedReported = new AtomicBoolean();
     private volatile SQLException lastConnectFailure;
+    /** A warm-up was asked for: from then on readiness waits for one to reach its target. */
+    private volatile boolean warmUpAsked;
+    /** A warm-up reached its target: the readiness gate, open for good. */
+    private volatile boolean warmedUp;
     private volatile boolean closed;
     private volatile Future<?> housekeeping;
 
@@ -1219,6 +1223,96 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     @Override
     public boolean isSuspended() {
         return suspended;
+    }
+
+    /**
+     * Opens connections on the calling thread until {@code connections} are open or the timeout passes (see
+     * {@link dev.ferry.FerryPool#warmUp}). Each opening takes the budget like a connector's, so the background
+     * fillers and borrowers never open more than the cap between them; after a failure it waits a little (10 ms,
+     * doubling to 500 ms, within the timeout) and tries again.
+     */
+    @Override
+    public dev.ferry.WarmUp warmUp(int connections, Duration timeout) {
+        int max = maximumPoolSize;
+        if (connections < 1 || connections > max) {
+            throw new IllegalArgumentException("warmUp: got " + connections + " connections; allowed: 1 to "
+                    + "maximumPoolSize (" + max + ")");
+        }
+        java.util.Objects.requireNonNull(timeout, "timeout");
+        warmUpAsked = true;
+        long start = System.nanoTime();
+        long deadline = start + Math.max(0, timeout.toNanos());
+        long pause = TimeUnit.MILLISECONDS.toNanos(10);
+        SQLException lastError = null;
+        while (!closed && openConnections.get() - pendingCreates.get() < connections) {
+            if (!claimWarmUpCreation(connections)) { // the rest are on their way (a filler's), or at the cap
+                if (System.nanoTime() - deadline >= 0) {
+                    break;
+                }
+                LockSupport.parkNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(5), deadline - System.nanoTime()));
+                continue;
+            }
+            try {
+                PoolEntry entry = factory.open();
+                pendingCreates.decrementAndGet();
+                connectionsCreated.incrementAndGet();
+                bag.add(entry);
+                if (closed) {
+                    retire(entry, "pool closed");
+                    break;
+                }
+                bag.requite(entry);
+                pause = TimeUnit.MILLISECONDS.toNanos(10);
+            } catch (Throwable e) {
+                pendingCreates.decrementAndGet();
+                openConnections.decrementAndGet();
+                if (e instanceof VirtualMachineError) {
+                    throw (VirtualMachineError) e;
+                }
+                lastError = asSqlException(e);
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                LockSupport.parkNanos(Math.min(pause, left));
+                pause = Math.min(pause * 2, TimeUnit.MILLISECONDS.toNanos(500));
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                break;
+            }
+        }
+        int open = Math.max(0, openConnections.get() - pendingCreates.get());
+        if (open >= connections) {
+            warmedUp = true;
+        }
+        dev.ferry.WarmUp result = new dev.ferry.WarmUp(connections, open, Duration.ofNanos(System.nanoTime() - start),
+                lastError);
+        LOG.info("{} - warm-up: {} of {} connections open after {}ms{}", poolName, open, connections,
+                result.took().toMillis(), lastError == null ? "" : "; last error: " + lastError.getMessage());
+        return result;
+    }
+
+    /** Takes the budget for one connection of a warm-up to {@code target}: false at the target or the cap. */
+    private boolean claimWarmUpCreation(int target) {
+        for (;;) {
+            if (closed || suspended) {
+                return false;
+            }
+            int open = openConnections.get();
+            if (open >= Math.min(target, connectionCap())) {
+                return false;
+            }
+            pendingCreates.incrementAndGet(); // before the budget, as claimCreation does
+            if (openConnections.compareAndSet(open, open + 1)) {
+                return true;
+            }
+            pendingCreates.decrementAndGet();
+        }
+    }
+
+    @Override
+    public boolean isReady() {
+        return !closed && !suspended && (!warmUpAsked || warmedUp);
     }
 
     private void requireSuspendable() {

@@ -7,9 +7,12 @@ import org.springframework.boot.health.contributor.Health;
 
 /**
  * The pool's state for Actuator's health endpoint ({@code ferry}): DOWN when closed, OUT_OF_SERVICE while
- * suspended, UP otherwise, with the figures an operator acts on (total, active, idle, waiting, maximum, cap,
- * overloaded, oldest wait, reserve uses). It reads the pool's counters only: the {@code db} indicator already
- * runs a query. A pool not started yet (lazily, at its first borrow) is UP with {@code started=false}.
+ * suspended or not ready (a warm-up was asked for and none has reached its target yet, see
+ * {@link FerryDataSource#isReady()}), UP otherwise, with the figures an operator acts on (ready, total, active,
+ * idle, waiting, maximum, cap, overloaded, oldest wait, reserve uses). It reads the pool's counters only: the
+ * {@code db} indicator already runs a query. A pool not started yet (lazily, at its first borrow) is UP with
+ * {@code started=false}. Add it to the readiness group ({@code management.endpoint.health.group.readiness.include=
+ * readinessState,ferry}) to keep traffic away until the warm-up is done.
  */
 public class FerryHealthIndicator extends AbstractHealthIndicator {
 
@@ -31,8 +34,10 @@ public class FerryHealthIndicator extends AbstractHealthIndicator {
             return;
         }
         FerryPool pool = dataSource.unwrap(FerryPool.class);
-        (pool.isSuspended() ? builder.outOfService() : builder.up())
+        boolean ready = pool.isReady();
+        (ready ? builder.up() : builder.outOfService())
                 .withDetail("pool", pool.poolName())
+                .withDetail("ready", ready)
                 .withDetail("total", pool.totalConnections())
                 .withDetail("active", pool.activeConnections())
                 .withDetail("idle", pool.idleConnections())

@@ -239,6 +239,22 @@ class FerryAutoConfigurationTest {
     }
 
     @Test
+    void healthIsOutOfServiceUntilAWarmUpReachesItsTarget() {
+        runner.withPropertyValues("spring.datasource.ferry.maximum-pool-size=4", "spring.datasource.ferry.minimum-idle=0")
+                .run(context -> {
+            FerryHealthIndicator indicator = context.getBean(FerryHealthIndicator.class);
+            FerryDataSource ds = context.getBean(FerryDataSource.class);
+            dev.ferry.WarmUp partial = ds.warmUp(4, java.time.Duration.ZERO); // no time: one connection at most
+            assertThat(partial.complete()).isFalse();
+            assertThat(indicator.health(true).getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+            assertThat(indicator.health(true).getDetails()).containsEntry("ready", false);
+            assertThat(ds.warmUp(4, java.time.Duration.ofSeconds(10)).complete()).isTrue();
+            assertThat(indicator.health(true).getStatus()).isEqualTo(Status.UP);
+            assertThat(indicator.health(true).getDetails()).containsEntry("ready", true).containsEntry("total", 4);
+        });
+    }
+
+    @Test
     void anApplicationThatExcludesBootsDataSourceGetsNone() {
         try (var context = new org.springframework.boot.builder.SpringApplicationBuilder(NoDataSourceApp.class)
                 .web(org.springframework.boot.WebApplicationType.NONE)
