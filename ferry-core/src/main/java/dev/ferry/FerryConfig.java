@@ -86,6 +86,7 @@ public final class FerryConfig {
     private final dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
     private final Object metricRegistry;
     private final List<FerryListener> listeners;
+    private final List<ConnectionInterceptor> interceptors;
     private final boolean sqlStatistics;
     private final Duration slowStatementThreshold;
     private final List<String> replicas;
@@ -151,6 +152,7 @@ public final class FerryConfig {
         this.metricsTrackerFactory = r.metricsTrackerFactory;
         this.metricRegistry = b.metricRegistry;
         this.listeners = List.copyOf(b.listeners);
+        this.interceptors = List.copyOf(b.interceptors);
         this.sqlStatistics = b.sqlStatistics;
         this.slowStatementThreshold = b.slowStatementThreshold;
         this.replicas = List.copyOf(b.replicas);
@@ -468,6 +470,11 @@ public final class FerryConfig {
         return slowStatementThreshold;
     }
 
+    /** The interceptors added with {@link Builder#interceptor}, in order. */
+    public List<ConnectionInterceptor> interceptors() {
+        return interceptors;
+    }
+
     /** The listeners added with {@link Builder#listener}, in order (the logging listener is not among them). */
     public List<FerryListener> listeners() {
         return listeners;
@@ -519,6 +526,8 @@ public final class FerryConfig {
                 + (registerMbeans ? ", registerMbeans=true" : "")
                 + (metricsTrackerFactory == null ? "" : ", metrics=" + metricsTrackerFactory.getClass().getName())
                 + (listeners.isEmpty() ? "" : ", listeners=" + listeners.size())
+                + (interceptors.isEmpty() ? "" : ", interceptors=" + interceptors.stream()
+                        .map(i -> i.getClass().getName()).toList())
                 + (sqlStatistics() ? ", sqlStatistics=true" : "")
                 + (replicas.isEmpty() ? "" : ", replicas=" + replicas.stream().map(FerryConfig::maskUrl).toList()
                         + ", banTime=" + banTime.toMillis() + "ms, failover=" + failover
@@ -615,6 +624,7 @@ public final class FerryConfig {
         dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
         Object metricRegistry;
         final List<FerryListener> listeners = new java.util.ArrayList<>();
+        final List<ConnectionInterceptor> interceptors = new java.util.ArrayList<>();
         boolean sqlStatistics;
         Duration slowStatementThreshold = Duration.ZERO;
         final List<String> replicas = new java.util.ArrayList<>();
@@ -681,6 +691,7 @@ public final class FerryConfig {
             c.metricsTrackerFactory = metricsTrackerFactory;
             c.metricRegistry = metricRegistry;
             c.listeners.addAll(listeners);
+            c.interceptors.addAll(interceptors);
             c.sqlStatistics = sqlStatistics;
             c.slowStatementThreshold = slowStatementThreshold;
             c.replicas.addAll(replicas);
@@ -1096,6 +1107,16 @@ public final class FerryConfig {
         public Builder listener(FerryListener listener) {
             this.listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
             return set("listeners");
+        }
+
+        /**
+         * Adds a hook into each connection's life: created, lent, returned, destroyed (see
+         * {@link ConnectionInterceptor}). Several run in the order added (create, acquire), reversed for return
+         * and destroy.
+         */
+        public Builder interceptor(ConnectionInterceptor interceptor) {
+            this.interceptors.add(java.util.Objects.requireNonNull(interceptor, "interceptor"));
+            return set("interceptors");
         }
 
         public Builder ticker(Ticker ticker) {

@@ -76,6 +76,8 @@ final class ConnectionFactory {
     /** Asked for each connection's credentials instead of username and password; null when not configured. */
     private final dev.ferry.CredentialsProvider credentials;
     private final java.time.Clock clock;
+    /** The configured interceptors (their onCreate runs here), or null. */
+    private final Interceptors interceptors;
     /** Where writes go when failover is on (the primary, found again among the hosts); null when it is off. */
     private final dev.ferry.ha.PrimaryLocator primaries;
 
@@ -90,6 +92,7 @@ final class ConnectionFactory {
         this.password = config.password();
         this.credentials = config.credentialsProvider();
         this.clock = config.clock();
+        this.interceptors = Interceptors.of(config.interceptors(), config.poolName());
         this.maxLifetimeNanos = config.maxLifetime().toNanos();
         this.networkTimeoutExecutor = networkTimeoutExecutor;
         if (config.failover() && driver != null) {
@@ -267,6 +270,12 @@ final class ConnectionFactory {
         }
         if (config.schema() != null) {
             c.setSchema(config.schema());
+        }
+        if (interceptors != null) { // before the state is read: JDBC properties it sets are what loans reset to
+            interceptors.create(c);
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true); // an interceptor that switched it off: the reads below stay outside a transaction
+            }
         }
         long now = ticker.read();
         long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;

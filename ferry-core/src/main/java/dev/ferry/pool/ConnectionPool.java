@@ -166,6 +166,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private volatile long leakThresholdNanos;
     /** The double-borrow guard; null with multipleAcquisition=ALLOW (the default), so borrows pay nothing. */
     private final AcquisitionGuard guard;
+    /** The configured interceptors; null when there are none, so borrows and returns pay nothing for them. */
+    final Interceptors interceptors;
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
     /** minimumIdle was never set, so it is the default (maximumPoolSize) and shrinks with it (under resizeLock). */
@@ -251,6 +253,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.leakThresholdNanos = config.leakDetectionThreshold().toNanos();
         this.guard = config.multipleAcquisition() == dev.ferry.MultipleAcquisition.ALLOW ? null
                 : new AcquisitionGuard(config.multipleAcquisition(), poolName);
+        this.interceptors = Interceptors.of(config.interceptors(), poolName);
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
                 ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
@@ -442,6 +445,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (guard != null) {
             checkNestedBorrow();
         }
+        if (interceptors != null) {
+            long start = ticker.read();
+            return intercepted(metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
+                    : borrowInLane(slot, connectionTimeoutNanos, priority), start);
+        }
         return metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
                 : borrowInLane(slot, connectionTimeoutNanos, priority);
     }
@@ -481,6 +489,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
                     + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
         }
+        if (interceptors != null) {
+            long start = ticker.read();
+            return intercepted(metrics != null ? borrowMeasured(lane, connectionTimeoutNanos, priority)
+                    : borrowInLane(lane, connectionTimeoutNanos, priority), start);
+        }
         return metrics != null ? borrowMeasured(lane, connectionTimeoutNanos, priority)
                 : borrowInLane(lane, connectionTimeoutNanos, priority);
     }
@@ -489,6 +502,35 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (guard != null) {
             checkNestedBorrow();
         }
+        if (interceptors != null) {
+            long start = ticker.read();
+            return intercepted(borrowChecked(timeoutNanos, priority), start);
+        }
+        return borrowChecked(timeoutNanos, priority);
+    }
+
+    /**
+     * Runs the interceptors' onAcquire on a connection just lent; if one fails, the connection is evicted and
+     * given back (the interceptors' onReturn is not run for it) and the borrower gets the interceptor's error.
+     */
+    private Connection intercepted(Connection c, long start) throws SQLException {
+        ProxyConnection proxy = (ProxyConnection) c;
+        try {
+            interceptors.acquire(c, ticker.read() - start);
+        } catch (SQLException e) {
+            proxy.entry.evict("interceptor failed in onAcquire");
+            try {
+                c.close();
+            } catch (SQLException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+        proxy.acquired = 1;
+        return c;
+    }
+
+    private Connection borrowChecked(long timeoutNanos, Priority priority) throws SQLException {
         if (metrics != null) {
             return borrowMeasured(mainLane, timeoutNanos, priority);
         }
@@ -934,7 +976,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private Connection lend(PoolEntry entry, long now) {
-        if (metrics != null || sizer.measuring()) {
+        if (metrics != null || sizer.measuring() || interceptors != null) {
             entry.lentAt = now;
         }
         long leakThreshold = leakThresholdNanos;
@@ -1598,6 +1640,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         Future<?>[] grace = new Future<?>[1];
         Runnable close = () -> {
             try {
+                if (interceptors != null) {
+                    interceptors.destroy(entry.connection, reason);
+                }
                 factory.close(entry);
             } finally {
                 uncount.run();

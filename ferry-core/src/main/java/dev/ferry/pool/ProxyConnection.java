@@ -37,6 +37,10 @@ final class ProxyConnection extends DelegatingConnection {
     private String preparing;
     final PoolEntry entry;
     private volatile int closed;
+    /** 1 once the interceptors' onAcquire succeeded (their onReturn is then due), 2 once onReturn ran. */
+    volatile int acquired;
+    private static final AtomicIntegerFieldUpdater<ProxyConnection> ACQUIRED =
+            AtomicIntegerFieldUpdater.newUpdater(ProxyConnection.class, "acquired");
     private int dirty;
     /** A statement ran while autocommit was off, and no commit or rollback followed. */
     private boolean transactionOpen;
@@ -307,6 +311,13 @@ final class ProxyConnection extends DelegatingConnection {
     /** Returns the connection to the pool. A second call does nothing. */
     @Override
     public void close() throws SQLException {
+        if (acquired == 1 && ACQUIRED.compareAndSet(this, 1, 2)) {
+            // The interceptors' onReturn, once, while the connection is still usable (see ConnectionInterceptor).
+            String failed = pool.interceptors.release(this, pool.statementClock() - entry.lentAt);
+            if (failed != null) {
+                entry.evict(failed);
+            }
+        }
         if (!CLOSED.compareAndSet(this, 0, 1)) {
             return;
         }
