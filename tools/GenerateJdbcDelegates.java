@@ -95,8 +95,11 @@ public class GenerateJdbcDelegates {
             out.append("    /** Sees every SQLException the driver throws; returns the exception to rethrow. */\n");
             out.append("    abstract java.sql.SQLException onSqlException(java.sql.SQLException e);\n\n");
             if (statementFamily) {
-                out.append("    /** Runs before every execute method, so the connection knows a transaction may be open. */\n");
-                out.append("    abstract void beforeExecute();\n\n");
+                out.append("    /**\n     * Runs before every execute method, so the connection knows a transaction may be open and a statement\n"
+                        + "     * is running; throws if the connection was taken back (reclaimed).\n     */\n");
+                out.append("    abstract void beforeExecute() throws java.sql.SQLException;\n\n");
+                out.append("    /** Runs after every execute method whose beforeExecute returned, however it ends. */\n");
+                out.append("    abstract void afterExecute();\n\n");
                 out.append("    /** Wraps a result set the driver returned, so it points back at this proxy. */\n");
                 out.append("    abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;\n\n");
             }
@@ -234,10 +237,14 @@ public class GenerateJdbcDelegates {
             invoke = "wrap(" + invoke + ")";
         }
         invoke += ";";
-        String before = statementFamily && m.getName().startsWith("execute") ? "beforeExecute();\n            " : "";
+        boolean executes = statementFamily && m.getName().startsWith("execute");
         String ret = m.getReturnType() == void.class ? "" : "return ";
-        if (throwsSql) {
-            s.append("        try {\n            ").append(before).append(ret).append(invoke).append("\n");
+        if (throwsSql && executes) {
+            s.append("        try {\n            beforeExecute();\n            try {\n                ").append(ret)
+                    .append(invoke).append("\n            } finally {\n                afterExecute();\n            }\n");
+            s.append("        } catch (java.sql.SQLException e) {\n            throw onSqlException(e);\n        }\n");
+        } else if (throwsSql) {
+            s.append("        try {\n            ").append(ret).append(invoke).append("\n");
             s.append("        } catch (java.sql.SQLException e) {\n            throw onSqlException(e);\n        }\n");
         } else {
             s.append("        ").append(ret).append(invoke).append("\n");

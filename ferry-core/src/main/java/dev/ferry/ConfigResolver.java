@@ -94,6 +94,11 @@ final class ConfigResolver {
         notNegative("maxLifetime", b.maxLifetime, null);
         notNegative("keepaliveTime", b.keepaliveTime, null);
         notNegative("leakDetectionThreshold", b.leakDetectionThreshold, null);
+        for (String setting : new String[] {"leakReclaimTimeout", "maxHoldTime"}) {
+            Duration d = setting.equals("maxHoldTime") ? b.maxHoldTime : b.leakReclaimTimeout;
+            require(setting, ms(d), d != null && (d.isZero() || d.compareTo(Duration.ofSeconds(1)) >= 0),
+                    "0 (off) or at least 1000ms");
+        }
         notNegative("slowStatementThreshold", b.slowStatementThreshold, null);
         notNegative("maxReplicationLag", b.maxReplicationLag, null);
         require("banTime", ms(b.banTime), b.banTime != null && !b.banTime.isNegative() && !b.banTime.isZero(),

@@ -51,6 +51,8 @@ public final class FerryConfig {
     private final Duration validationTimeout;
     private final Duration leakDetectionThreshold;
     private final MultipleAcquisition multipleAcquisition;
+    private final Duration leakReclaimTimeout;
+    private final Duration maxHoldTime;
     private final Duration initializationFailTimeout;
     private final Duration queryTimeout;
     private final Duration housekeepingPeriod;
@@ -116,6 +118,8 @@ public final class FerryConfig {
         this.validationTimeout = r.validationTimeout;
         this.leakDetectionThreshold = b.leakDetectionThreshold;
         this.multipleAcquisition = b.multipleAcquisition;
+        this.leakReclaimTimeout = b.leakReclaimTimeout;
+        this.maxHoldTime = b.maxHoldTime;
         this.initializationFailTimeout = b.initializationFailTimeout;
         this.queryTimeout = b.queryTimeout;
         this.housekeepingPeriod = b.housekeepingPeriod;
@@ -305,6 +309,16 @@ public final class FerryConfig {
     /** Zero means leak detection is off. */
     public Duration leakDetectionThreshold() {
         return leakDetectionThreshold;
+    }
+
+    /** Zero: off (the default). Else a connection lent this long is taken back when no statement runs on it. */
+    public Duration leakReclaimTimeout() {
+        return leakReclaimTimeout;
+    }
+
+    /** Zero: off (the default). Else a connection lent this long is taken back, a running statement aborted. */
+    public Duration maxHoldTime() {
+        return maxHoldTime;
     }
 
     /** What a thread asking for a second connection while holding one gets (default ALLOW: no check). */
@@ -516,6 +530,8 @@ public final class FerryConfig {
                 + ", validationTimeout=" + validationTimeout.toMillis() + "ms"
                 + ", leakDetectionThreshold=" + leakDetectionThreshold.toMillis() + "ms"
                 + (multipleAcquisition == MultipleAcquisition.ALLOW ? "" : ", multipleAcquisition=" + multipleAcquisition)
+                + (leakReclaimTimeout.isZero() ? "" : ", leakReclaimTimeout=" + leakReclaimTimeout.toMillis() + "ms")
+                + (maxHoldTime.isZero() ? "" : ", maxHoldTime=" + maxHoldTime.toMillis() + "ms")
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
@@ -593,6 +609,8 @@ public final class FerryConfig {
         Duration validationTimeout = Duration.ofSeconds(5);
         Duration leakDetectionThreshold = Duration.ZERO;
         MultipleAcquisition multipleAcquisition = MultipleAcquisition.ALLOW;
+        Duration leakReclaimTimeout = Duration.ZERO;
+        Duration maxHoldTime = Duration.ZERO;
         Duration initializationFailTimeout = Duration.ofMillis(1);
         Duration queryTimeout = Duration.ZERO;
         Duration housekeepingPeriod = Duration.ofSeconds(30);
@@ -660,6 +678,8 @@ public final class FerryConfig {
             c.validationTimeout = validationTimeout;
             c.leakDetectionThreshold = leakDetectionThreshold;
             c.multipleAcquisition = multipleAcquisition;
+            c.leakReclaimTimeout = leakReclaimTimeout;
+            c.maxHoldTime = maxHoldTime;
             c.initializationFailTimeout = initializationFailTimeout;
             c.queryTimeout = queryTimeout;
             c.housekeepingPeriod = housekeepingPeriod;
@@ -814,6 +834,28 @@ public final class FerryConfig {
         public Builder leakDetectionThreshold(Duration leakDetectionThreshold) {
             this.leakDetectionThreshold = leakDetectionThreshold;
             return set("leakDetectionThreshold");
+        }
+
+        /**
+         * Opt-in leak reclaim: a connection still lent after this long is taken back when no statement is running
+         * on it (looked at again every quarter of a second until then): its transaction rolled back, the physical
+         * connection closed, and the borrower's handle made unusable with an error naming the timeout and where it
+         * was borrowed; counted and announced ({@link PoolEvent.ConnectionReclaimed}). Zero (the default) is off;
+         * else at least 1 s.
+         */
+        public Builder leakReclaimTimeout(Duration leakReclaimTimeout) {
+            this.leakReclaimTimeout = leakReclaimTimeout;
+            return set("leakReclaimTimeout");
+        }
+
+        /**
+         * A cap on how long a connection may be held (as Oracle UCP's timeToLiveConnectionTimeout): reached, the
+         * connection is taken back as leak reclaim does, and a statement running on it is aborted with the
+         * connection. Zero (the default) is off; else at least 1 s.
+         */
+        public Builder maxHoldTime(Duration maxHoldTime) {
+            this.maxHoldTime = maxHoldTime;
+            return set("maxHoldTime");
         }
 
         /**

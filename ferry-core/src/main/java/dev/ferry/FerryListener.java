@@ -29,6 +29,9 @@ public interface FerryListener {
     default void multipleAcquisition(PoolEvent.MultipleAcquisition event) {
     }
 
+    default void connectionReclaimed(PoolEvent.ConnectionReclaimed event) {
+    }
+
     default void slowStatement(PoolEvent.SlowStatement event) {
     }
 

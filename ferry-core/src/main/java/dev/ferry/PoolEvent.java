@@ -66,6 +66,20 @@ public sealed interface PoolEvent {
     record MultipleAcquisition(String pool, String thread, String held, Throwable askedAt) implements PoolEvent {
     }
 
+    /**
+     * The pool took back a lent connection: held past leakReclaimTimeout with no statement running, or past
+     * maxHoldTime. Its transaction was rolled back (or the connection aborted mid-statement), the physical
+     * connection closed, and the borrower's handle fails from then on.
+     *
+     * @param connection   the connection (its description, as in the log)
+     * @param heldFor      how long it had been lent
+     * @param why          which cap: {@code leakReclaimTimeout=<ms>ms} or {@code maxHoldTime=<ms>ms (a statement was aborted)}
+     * @param borrowerSite where it was borrowed
+     */
+    record ConnectionReclaimed(String pool, String connection, Duration heldFor, String why, Throwable borrowerSite)
+            implements PoolEvent {
+    }
+
     /** A connection reported as {@link LeakSuspected} was returned after all, after {@code heldFor}. */
     record LeakReturned(String pool, String connection, Duration heldFor) implements PoolEvent {
     }

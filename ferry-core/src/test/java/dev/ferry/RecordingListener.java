@@ -43,6 +43,11 @@ public final class RecordingListener implements FerryListener {
     }
 
     @Override
+    public void connectionReclaimed(PoolEvent.ConnectionReclaimed event) {
+        events.add(event);
+    }
+
+    @Override
     public void slowStatement(PoolEvent.SlowStatement event) {
         events.add(event);
     }

@@ -104,6 +104,14 @@ public final class LoggingListener implements FerryListener {
         }
     }
 
+    /** Not rate-limited, as leaks: each reclaim's borrower stack is what finds the leak. */
+    @Override
+    public void connectionReclaimed(PoolEvent.ConnectionReclaimed e) {
+        log.warn("{} - connection reclaimed: {} was held for {}ms, past {}; its transaction was rolled back and the "
+                + "borrower's handle no longer works; stack of the borrower follows", e.pool(), e.connection(),
+                e.heldFor().toMillis(), e.why(), e.borrowerSite());
+    }
+
     /** Not rate-limited: each leak's borrower stack is what finds it (as HikariCP logs every one). */
     @Override
     public void leakSuspected(PoolEvent.LeakSuspected e) {

@@ -11,7 +11,14 @@ import java.sql.SQLException;
  */
 final class ClosedConnection {
 
-    static final Connection INSTANCE = (Connection) Proxy.newProxyInstance(
+    static final Connection INSTANCE = closed("Connection is closed", null);
+
+    /**
+     * A closed connection whose calls fail with {@code message} (SQLState 08003) and {@code cause}: what a proxy
+     * forwards to once the pool took its connection back (leak reclaim, hold cap).
+     */
+    static Connection closed(String message, Throwable cause) {
+        return (Connection) Proxy.newProxyInstance(
             ClosedConnection.class.getClassLoader(), new Class<?>[] {Connection.class},
             (proxy, method, args) -> {
                 switch (method.getName()) {
@@ -29,9 +36,10 @@ final class ClosedConnection {
                     case "equals":
                         return proxy == args[0];
                     default:
-                        throw new SQLException("Connection is closed", "08003");
+                        throw new SQLException(message, "08003", cause);
                 }
             });
+    }
 
     private ClosedConnection() {
     }

@@ -168,6 +168,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private final AcquisitionGuard guard;
     /** The configured interceptors; null when there are none, so borrows and returns pay nothing for them. */
     final Interceptors interceptors;
+    /** Leak reclaim and the hold cap (0: off), and whether either is on (then proxies count running statements). */
+    private final long reclaimNanos;
+    private final long maxHoldNanos;
+    final boolean takesBack;
+    private final java.util.concurrent.atomic.AtomicLong connectionsReclaimed = new java.util.concurrent.atomic.AtomicLong();
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
     /** minimumIdle was never set, so it is the default (maximumPoolSize) and shrinks with it (under resizeLock). */
@@ -254,6 +259,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.guard = config.multipleAcquisition() == dev.ferry.MultipleAcquisition.ALLOW ? null
                 : new AcquisitionGuard(config.multipleAcquisition(), poolName);
         this.interceptors = Interceptors.of(config.interceptors(), poolName);
+        this.reclaimNanos = config.leakReclaimTimeout().toNanos();
+        this.maxHoldNanos = config.maxHoldTime().toNanos();
+        this.takesBack = reclaimNanos > 0 || maxHoldNanos > 0;
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
                 ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
@@ -998,7 +1006,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (entry.requestBoundaries) {
             beginRequest(entry);
         }
-        return new ProxyConnection(this, entry);
+        ProxyConnection proxy = new ProxyConnection(this, entry);
+        if (takesBack) {
+            watchHold(proxy, now);
+        }
+        return proxy;
     }
 
     /**
@@ -1012,6 +1024,88 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             entry.evict("beginRequest failed: " + e);
             LOG.debug("{} - beginRequest failed on {}: {}", poolName, entry, e.toString());
         }
+    }
+
+    /** How often a connection due for leak reclaim is looked at again while a statement runs on it. */
+    private static final long RECLAIM_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
+    /** Schedules the leak-reclaim / hold-cap check of a loan (at the earlier of the two caps). */
+    private void watchHold(ProxyConnection proxy, long lentAt) {
+        Throwable site = proxy.entry.borrowSite != null ? proxy.entry.borrowSite
+                : new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
+        long first = reclaimNanos > 0 && (maxHoldNanos <= 0 || reclaimNanos < maxHoldNanos) ? reclaimNanos
+                : maxHoldNanos;
+        scheduleHoldCheck(proxy, lentAt, site, first);
+    }
+
+    private void scheduleHoldCheck(ProxyConnection proxy, long lentAt, Throwable site, long delayNanos) {
+        try {
+            proxy.entry.holdCheck = scheduler.schedule(() -> checkHold(proxy, lentAt, site),
+                    Duration.ofNanos(Math.max(0, delayNanos)));
+        } catch (RuntimeException e) {
+            LOG.warn("{} - could not schedule the leak-reclaim check: {}", poolName, e.toString());
+        }
+    }
+
+    /**
+     * Takes a loan back if it is past a cap: past maxHoldTime at once (a running statement is aborted with the
+     * connection), past leakReclaimTimeout once no statement runs on it (else it looks again shortly). The
+     * connection is then evicted and closed, which ends its transaction on the server, and given back through
+     * {@link #release}, so its lane, leak check and double-borrow record are cleared as on any return.
+     */
+    private void checkHold(ProxyConnection proxy, long lentAt, Throwable site) {
+        if (proxy.isClosedByAnyone() || closed) {
+            return;
+        }
+        long held = ticker.read() - lentAt;
+        boolean hold = maxHoldNanos > 0 && held >= maxHoldNanos;
+        boolean leak = !hold && reclaimNanos > 0 && held >= reclaimNanos;
+        if (!hold && !leak) { // woken early (a recheck, or a clock that moved less): wait for the next cap
+            long next = Long.MAX_VALUE;
+            if (reclaimNanos > 0 && held < reclaimNanos) {
+                next = reclaimNanos - held;
+            }
+            if (maxHoldNanos > 0 && held < maxHoldNanos) {
+                next = Math.min(next, maxHoldNanos - held);
+            }
+            scheduleHoldCheck(proxy, lentAt, site, next);
+            return;
+        }
+        String cap = hold ? "maxHoldTime=" + TimeUnit.NANOSECONDS.toMillis(maxHoldNanos) + "ms"
+                : "leakReclaimTimeout=" + TimeUnit.NANOSECONDS.toMillis(reclaimNanos) + "ms";
+        SQLException because = new SQLException(poolName + " - the pool took this connection back after "
+                + TimeUnit.NANOSECONDS.toMillis(held) + "ms, past " + cap + "; its transaction was rolled back and "
+                + "nothing more runs on it (the cause is where it was borrowed)", "08003", site);
+        int running = proxy.takeBack(because, hold);
+        if (running < 0) {
+            if (!proxy.isClosedByAnyone()) { // a statement is running: look again shortly
+                long next = RECLAIM_RECHECK_NANOS;
+                if (maxHoldNanos > 0) {
+                    next = Math.min(next, Math.max(0, maxHoldNanos - held));
+                }
+                scheduleHoldCheck(proxy, lentAt, site, next);
+            }
+            return;
+        }
+        PoolEntry entry = proxy.entry;
+        String why = cap + (running > 0 ? " (a statement was aborted)" : "");
+        entry.evict("reclaimed: held past " + why);
+        if (running > 0) {
+            try {
+                entry.connection.abort(Runnable::run); // ends the running statement at once; the server rolls back
+            } catch (SQLException | RuntimeException | LinkageError e) {
+                LOG.debug("{} - abort of a reclaimed connection failed: {}", poolName, e.toString());
+            }
+        }
+        connectionsReclaimed.incrementAndGet();
+        events.fire(new dev.ferry.PoolEvent.ConnectionReclaimed(poolName, entry.toString(), Duration.ofNanos(held),
+                why, site));
+        release(entry); // evicted: closed, which rolls back what was open; the budget place comes back
+    }
+
+    /** Connections taken back by leak reclaim or the hold cap. */
+    public long connectionsReclaimed() {
+        return connectionsReclaimed.get();
     }
 
     /** Takes a connection back from a closed proxy. */
@@ -1042,6 +1136,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     }
 
     private void returnEntry(PoolEntry entry, long now) {
+        Future<?> holdCheck = entry.holdCheck;
+        if (holdCheck != null) {
+            entry.holdCheck = null;
+            holdCheck.cancel(false);
+        }
         Future<?> leakCheck = entry.leakCheck;
         if (leakCheck != null) {
             Throwable site = entry.borrowSite;

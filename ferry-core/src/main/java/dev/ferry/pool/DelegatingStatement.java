@@ -17,8 +17,14 @@ abstract class DelegatingStatement implements java.sql.Statement {
     /** Sees every SQLException the driver throws; returns the exception to rethrow. */
     abstract java.sql.SQLException onSqlException(java.sql.SQLException e);
 
-    /** Runs before every execute method, so the connection knows a transaction may be open. */
-    abstract void beforeExecute();
+    /**
+     * Runs before every execute method, so the connection knows a transaction may be open and a statement
+     * is running; throws if the connection was taken back (reclaimed).
+     */
+    abstract void beforeExecute() throws java.sql.SQLException;
+
+    /** Runs after every execute method whose beforeExecute returned, however it ends. */
+    abstract void afterExecute();
 
     /** Wraps a result set the driver returned, so it points back at this proxy. */
     abstract java.sql.ResultSet wrap(java.sql.ResultSet resultSet) throws java.sql.SQLException;
@@ -108,7 +114,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public boolean execute(java.lang.String arg0) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.execute(arg0);
+            try {
+                return delegate.execute(arg0);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -118,7 +128,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public boolean execute(java.lang.String arg0, int arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.execute(arg0, arg1);
+            try {
+                return delegate.execute(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -128,7 +142,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public boolean execute(java.lang.String arg0, int[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.execute(arg0, arg1);
+            try {
+                return delegate.execute(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -138,7 +156,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public boolean execute(java.lang.String arg0, java.lang.String[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.execute(arg0, arg1);
+            try {
+                return delegate.execute(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -148,7 +170,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public int[] executeBatch() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeBatch();
+            try {
+                return delegate.executeBatch();
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -158,7 +184,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public long[] executeLargeBatch() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeLargeBatch();
+            try {
+                return delegate.executeLargeBatch();
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -168,7 +198,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public long executeLargeUpdate(java.lang.String arg0) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeLargeUpdate(arg0);
+            try {
+                return delegate.executeLargeUpdate(arg0);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -178,7 +212,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public long executeLargeUpdate(java.lang.String arg0, int arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeLargeUpdate(arg0, arg1);
+            try {
+                return delegate.executeLargeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -188,7 +226,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public long executeLargeUpdate(java.lang.String arg0, int[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeLargeUpdate(arg0, arg1);
+            try {
+                return delegate.executeLargeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -198,7 +240,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public long executeLargeUpdate(java.lang.String arg0, java.lang.String[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeLargeUpdate(arg0, arg1);
+            try {
+                return delegate.executeLargeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -208,7 +254,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public java.sql.ResultSet executeQuery(java.lang.String arg0) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return wrap(delegate.executeQuery(arg0));
+            try {
+                return wrap(delegate.executeQuery(arg0));
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -218,7 +268,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public int executeUpdate(java.lang.String arg0) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeUpdate(arg0);
+            try {
+                return delegate.executeUpdate(arg0);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -228,7 +282,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public int executeUpdate(java.lang.String arg0, int arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeUpdate(arg0, arg1);
+            try {
+                return delegate.executeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -238,7 +296,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public int executeUpdate(java.lang.String arg0, int[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeUpdate(arg0, arg1);
+            try {
+                return delegate.executeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -248,7 +310,11 @@ abstract class DelegatingStatement implements java.sql.Statement {
     public int executeUpdate(java.lang.String arg0, java.lang.String[] arg1) throws java.sql.SQLException {
         try {
             beforeExecute();
-            return delegate.executeUpdate(arg0, arg1);
+            try {
+                return delegate.executeUpdate(arg0, arg1);
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }

@@ -105,6 +105,8 @@ final class PoolEntry extends CacheLinePadding {
 
     /** The driver implements JDBC 4.3 request boundaries: each loan is one request ({@code beginRequest}/{@code endRequest}). */
     boolean requestBoundaries;
+    /** The pending leak-reclaim / hold-cap check of the current loan, cancelled when it comes back. */
+    java.util.concurrent.Future<?> holdCheck;
     /** The borrowing thread's holdings, while lent with the double-borrow guard on; null otherwise. */
     volatile AcquisitionGuard.Holdings holder;
     /** The borrower's stack, captured when leak detection is on. */

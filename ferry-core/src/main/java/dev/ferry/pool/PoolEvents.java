@@ -48,6 +48,8 @@ final class PoolEvents {
             l.leakReturned(e);
         } else if (event instanceof PoolEvent.MultipleAcquisition e) {
             l.multipleAcquisition(e);
+        } else if (event instanceof PoolEvent.ConnectionReclaimed e) {
+            l.connectionReclaimed(e);
         } else if (event instanceof PoolEvent.SlowStatement e) {
             l.slowStatement(e);
         } else if (event instanceof PoolEvent.ConnectionEvicted e) {

@@ -37,6 +37,16 @@ final class ProxyConnection extends DelegatingConnection {
     private String preparing;
     final PoolEntry entry;
     private volatile int closed;
+    /**
+     * Statements (and commits) running now, counted only while the pool can take connections back (leak reclaim
+     * or a hold cap); {@link #RECLAIMED} once it has, after which none may start.
+     */
+    private volatile int running;
+    private static final int RECLAIMED = Integer.MIN_VALUE;
+    private static final AtomicIntegerFieldUpdater<ProxyConnection> RUNNING =
+            AtomicIntegerFieldUpdater.newUpdater(ProxyConnection.class, "running");
+    /** Why the pool took it back (the error every later statement gets); set before {@link #RECLAIMED}. */
+    private volatile SQLException reclaimedBecause;
     /** 1 once the interceptors' onAcquire succeeded (their onReturn is then due), 2 once onReturn ran. */
     volatile int acquired;
     private static final AtomicIntegerFieldUpdater<ProxyConnection> ACQUIRED =
@@ -64,6 +74,65 @@ final class ProxyConnection extends DelegatingConnection {
         if (!entry.autoCommit) {
             transactionOpen = true;
         }
+    }
+
+    /** A statement starts: counted while the pool can take connections back, refused once it has. */
+    void enterStatement() throws SQLException {
+        if (pool.takesBack) {
+            for (;;) {
+                int r = running;
+                if (r < 0) {
+                    throw reclaimed();
+                }
+                if (RUNNING.compareAndSet(this, r, r + 1)) {
+                    break;
+                }
+            }
+        }
+        beforeExecute();
+    }
+
+    /** A statement that {@link #enterStatement} let in has ended, however. */
+    void exitStatement() {
+        if (pool.takesBack) {
+            RUNNING.decrementAndGet(this);
+        }
+    }
+
+    private SQLException reclaimed() {
+        SQLException why = reclaimedBecause;
+        return new SQLException(why.getMessage(), "08003", why.getCause());
+    }
+
+    /**
+     * The pool takes this connection back (leak reclaim, hold cap): from now on no statement starts on it, and
+     * the borrower's {@code close()} does nothing. Returns how many statements were running (0 unless
+     * {@code evenIfRunning}, in which case the caller aborts the connection), or -1 if it was not taken: a
+     * statement is running and {@code evenIfRunning} is false, or the borrower closed it first.
+     */
+    int takeBack(SQLException why, boolean evenIfRunning) {
+        reclaimedBecause = why;
+        int wasRunning;
+        if (evenIfRunning) {
+            if (closed != 0) {
+                return -1;
+            }
+            wasRunning = RUNNING.getAndSet(this, RECLAIMED);
+        } else if (RUNNING.compareAndSet(this, 0, RECLAIMED)) {
+            wasRunning = 0;
+        } else {
+            return -1;
+        }
+        if (!CLOSED.compareAndSet(this, 0, 1)) {
+            return -1; // the borrower closed it first: its close gives it back as usual
+        }
+        ACQUIRED.set(this, 2); // no onReturn: the borrower did not return it
+        delegate = ClosedConnection.closed(why.getMessage(), why.getCause());
+        return Math.max(0, wasRunning);
+    }
+
+    boolean isClosedByAnyone() {
+        return closed != 0;
     }
 
     @Override
@@ -195,10 +264,13 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
+        enterStatement(); // it may commit: never at the moment the pool takes the connection back
         try {
             super.setAutoCommit(autoCommit);
         } catch (SQLException e) {
             throw autoCommit && !entry.autoCommit ? pool.commitFailed(e, transactionOpen) : e; // JDBC commits here
+        } finally {
+            exitStatement();
         }
         entry.autoCommit = autoCommit;
         dirty |= AUTOCOMMIT;
@@ -209,10 +281,13 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void commit() throws SQLException {
+        enterStatement(); // never at the moment the pool takes the connection back
         try {
             super.commit();
         } catch (SQLException e) {
             throw pool.commitFailed(e, transactionOpen);
+        } finally {
+            exitStatement();
         }
         transactionOpen = false;
     }

@@ -37,7 +37,11 @@ class ProxyPreparedStatement extends ProxyStatement implements java.sql.Prepared
     public boolean execute() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return preparedDelegate.execute();
+            try {
+                return preparedDelegate.execute();
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -47,7 +51,11 @@ class ProxyPreparedStatement extends ProxyStatement implements java.sql.Prepared
     public long executeLargeUpdate() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return preparedDelegate.executeLargeUpdate();
+            try {
+                return preparedDelegate.executeLargeUpdate();
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -57,7 +65,11 @@ class ProxyPreparedStatement extends ProxyStatement implements java.sql.Prepared
     public java.sql.ResultSet executeQuery() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return wrap(preparedDelegate.executeQuery());
+            try {
+                return wrap(preparedDelegate.executeQuery());
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }
@@ -67,7 +79,11 @@ class ProxyPreparedStatement extends ProxyStatement implements java.sql.Prepared
     public int executeUpdate() throws java.sql.SQLException {
         try {
             beforeExecute();
-            return preparedDelegate.executeUpdate();
+            try {
+                return preparedDelegate.executeUpdate();
+            } finally {
+                afterExecute();
+            }
         } catch (java.sql.SQLException e) {
             throw onSqlException(e);
         }

@@ -31,8 +31,13 @@ class ProxyStatement extends DelegatingStatement {
     }
 
     @Override
-    final void beforeExecute() {
-        connection.beforeExecute();
+    final void beforeExecute() throws SQLException {
+        connection.enterStatement();
+    }
+
+    @Override
+    final void afterExecute() {
+        connection.exitStatement();
     }
 
     @Override
