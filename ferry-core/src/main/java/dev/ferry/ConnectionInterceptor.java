@@ -11,7 +11,8 @@ import java.time.Duration;
  * asked for (HikariCP #78, #141, #278, #523, #579, #1353, #2169).
  *
  * <p>Every method has a no-op default. Each runs on the thread where the event happens (a connector, the
- * borrower, the closer), never under one of the pool's locks. Several interceptors run in the order they were
+ * borrower, the closer), never under one of the pool's locks, except that a data source started lazily opens its
+ * first connection (and so runs onCreate) while holding its start-up lock, so other first callers wait for it. Several interceptors run in the order they were
  * added for create and acquire, and in the reverse order for return and destroy. What one throws is contained:
  *
  * <ul>
@@ -30,9 +31,10 @@ public interface ConnectionInterceptor {
     /**
      * A new physical connection, after the configured settings (readOnly, isolation, catalog, schema) and before
      * the pool reads its state and runs connectionInitSql: still in autocommit mode, so statements here commit.
-     * The JDBC properties the pool resets after each loan (readOnly, isolation, catalog, schema, network timeout)
-     * are read after it, so what it sets through them is what each loan is reset to. Session settings made with
-     * SQL ({@code SET ...}) are kept as a borrower leaves them, as in any pool: reset those in {@link #onReturn}.
+     * Isolation, catalog and schema are read after it, so what it sets through them is what each loan is reset
+     * to; readOnly and the network timeout are reset to the configured values, not to what it set. Session
+     * settings made with SQL ({@code SET ...}) are kept as a borrower leaves them, as in any pool: reset those
+     * in {@link #onReturn}.
      */
     default void onCreate(Connection physical) throws SQLException {
     }
@@ -48,7 +50,10 @@ public interface ConnectionInterceptor {
     default void onReturn(Connection connection, Duration held) throws SQLException {
     }
 
-    /** The physical connection is about to be closed, and why (the reason of the ConnectionEvicted event). */
+    /**
+     * The physical connection is about to be closed, and why (the reason of the ConnectionEvicted event). A
+     * connection the pool took back (leak reclaim, hold cap) has already been aborted.
+     */
     default void onDestroy(Connection physical, String reason) {
     }
 }

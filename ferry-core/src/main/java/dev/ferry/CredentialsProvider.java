@@ -9,15 +9,18 @@ import java.time.Instant;
  * {@code HikariCredentialsProvider} is.
  *
  * <p>Called on the thread that opens the connection (a connector, or a borrower when the pool grows), never under
- * a lock of the pool's, once per connection attempt; it may block (fetch a token) but should return well within
+ * a lock of the pool's (except a lazily started data source's start-up lock, held while it opens its first
+ * connection), once per connection attempt; it may block (fetch a token) but should return well within
  * connectionTimeout. What it throws fails that attempt as a connection failure (SQLState 08001 unless it throws an
  * {@link SQLException} of its own), retried with the pool's back-off; keep secrets out of its messages, which are
  * logged.
  *
- * <p>Credentials with an expiry are never used after it: if the provider hands out expired ones, it is asked
- * once more, and if those are expired too the attempt fails (SQLState 28000) without connecting. A connection
- * opened with them is retired before they expire (as maxLifetime retires it: not lent after, closed when
- * returned or idle), for servers that end sessions when their token does.
+ * <p>Credentials with an expiry are never used after it: if the provider hands out expired ones (or ones with less
+ * than a second left), it is asked once more, and if those are expired too the attempt fails (SQLState 28000)
+ * without connecting. An expiry more than a century away counts as none. A connection
+ * opened with them is retired before they expire (a tenth of the time left early, at most 30 s, jittered; as
+ * maxLifetime retires it: not lent after, closed when returned or idle), for servers that end sessions when their
+ * token does.
  */
 @FunctionalInterface
 public interface CredentialsProvider {

@@ -230,7 +230,6 @@ public class FerryDataSource implements DataSource, Closeable {
         return config != null ? config.poolName() : settings.poolName != null ? settings.poolName : "(unstarted)";
     }
 
-    /** Whether the pool has started and not been closed. */
     /**
      * Starts the pool if it has not started, and opens minimumIdle connections (at least one, so the database is
      * reached) on the calling thread within {@code timeout}, before the application takes traffic. See
@@ -256,13 +255,15 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /**
      * Ready for traffic (a readiness probe's answer): started, not closed or suspended, and, once
-     * {@link #warmUp} has been called, a warm-up has reached its target. Not started yet: false.
+     * {@link #warmUp} has been called, the last warm-up's target reached (see {@link FerryPool#isReady()}). Not
+     * started yet: false.
      */
     public boolean isReady() {
         ConnectionPool p = pool;
         return p != null && !closed && p.isReady();
     }
 
+    /** Whether the pool has started and not been closed. */
     public boolean isRunning() {
         return pool != null && !closed;
     }

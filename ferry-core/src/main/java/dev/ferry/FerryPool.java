@@ -90,12 +90,6 @@ public interface FerryPool {
     boolean evictConnection(Connection connection);
 
     /**
-     * Stops lending: borrowers wait (up to connectionTimeout) until {@link #resume()}; lent connections are
-     * unaffected. Needs {@code allowPoolSuspension=true}.
-     *
-     * @throws IllegalStateException if pool suspension is not allowed
-     */
-    /**
      * Opens connections on the calling thread until {@code connections} are open (idle or lent) or
      * {@code timeout} has passed, before the application takes traffic; then {@link #isReady()} holds. Connections
      * above minimumIdle are kept as any idle connection is (until idleTimeout).
@@ -105,11 +99,17 @@ public interface FerryPool {
     WarmUp warmUp(int connections, Duration timeout);
 
     /**
-     * Ready for traffic: running, not suspended, and, once {@link #warmUp} has been called, a warm-up has reached
-     * its target (a gate that stays open once reached).
+     * Ready for traffic: running, not suspended, and, once {@link #warmUp} has been called, the last warm-up's
+     * target reached (by the warm-up, or later by the pool filling itself; a gate that stays open once reached).
      */
     boolean isReady();
 
+    /**
+     * Stops lending: borrowers wait (up to connectionTimeout) until {@link #resume()}; lent connections are
+     * unaffected. Needs {@code allowPoolSuspension=true}.
+     *
+     * @throws IllegalStateException if pool suspension is not allowed
+     */
     void suspend();
 
     /** Resumes lending after {@link #suspend()}, waking waiting borrowers. */

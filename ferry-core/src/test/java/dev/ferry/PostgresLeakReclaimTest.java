@@ -171,6 +171,7 @@ class PostgresLeakReclaimTest {
              Statement lock = blocker.createStatement()) {
             lock.execute("SELECT pg_advisory_lock(4243)");
             Connection holder = leak(ds, "held");
+            Statement early = holder.createStatement(); // held on to by the borrower across the abort
             CompletableFuture<Void> blocked = CompletableFuture.runAsync(() -> {
                 try (Statement s = holder.createStatement()) {
                     s.execute("SELECT pg_advisory_lock(4243)");
@@ -185,6 +186,9 @@ class PostgresLeakReclaimTest {
                     .satisfies(e -> assertThat(e.getCause().getCause()).isInstanceOf(SQLException.class));
             assertThat(listener.of(PoolEvent.ConnectionReclaimed.class)).singleElement()
                     .satisfies(e -> assertThat(e.why()).isEqualTo("maxHoldTime=5000ms (a statement was aborted)"));
+            assertThatThrownBy(() -> early.execute("COMMIT")) // the aborted statement's end did not reopen it
+                    .isInstanceOf(SQLException.class).hasMessageContaining("took this connection back")
+                    .hasMessageContaining("maxHoldTime=5000ms");
             lock.execute("SELECT pg_advisory_unlock(4243)");
             try (Connection next = ds.getConnection()) { // the pool of one serves the next caller
                 assertThat(next.isValid(2)).isTrue();

@@ -171,7 +171,16 @@ final class ConnectionFactory {
 
     /** What one connection attempt logs in with, and until when (ticker time) it may be used. */
     private record Login(String user, String password, long usableUntil, boolean expires) {
+        @Override
+        public String toString() {
+            return "Login{user=" + user + ", password=" + (password == null ? "null" : "****") + "}";
+        }
     }
+
+    /** Credentials with less than this left are treated as expired: a connection opened with them would retire at once. */
+    private static final java.time.Duration CREDENTIALS_MIN_LEFT = java.time.Duration.ofSeconds(1);
+    /** Expiries further away than this are treated as none (and keep the nanosecond arithmetic in range). */
+    private static final java.time.Duration CREDENTIALS_FAR = java.time.Duration.ofDays(365 * 100);
 
     /**
      * The credentials for one attempt: the configured ones, or the provider's (asked once more if it gives
@@ -183,21 +192,29 @@ final class ConnectionFactory {
         }
         dev.ferry.CredentialsProvider.Credentials given = ask();
         java.time.Instant now = clock.instant();
-        if (given.expiresAt() != null && !given.expiresAt().isAfter(now)) {
+        if (expired(given, now)) {
             given = ask();
             now = clock.instant();
-            if (given.expiresAt() != null && !given.expiresAt().isAfter(now)) {
+            if (expired(given, now)) {
                 throw new SQLException(poolName + " - the credentialsProvider gave credentials that expired at "
-                        + given.expiresAt() + " (now " + now + "), twice; no connection was opened with them",
-                        "28000");
+                        + given.expiresAt() + " (now " + now + ", less than " + CREDENTIALS_MIN_LEFT.toMillis()
+                        + "ms left counts as expired), twice; no connection was opened with them", "28000");
             }
         }
         String user = given.username() != null ? given.username() : username;
-        if (given.expiresAt() == null) {
+        if (dataSource != null && user == null && given.password() != null) {
+            throw new SQLException(poolName + " - the credentialsProvider gave a password and no username, and none "
+                    + "is configured; a DataSource takes a password only with a username", "28000");
+        }
+        java.time.Duration left = given.expiresAt() == null ? null : java.time.Duration.between(now, given.expiresAt());
+        if (left == null || left.compareTo(CREDENTIALS_FAR) > 0) {
             return new Login(user, given.password(), 0, false);
         }
-        long left = java.time.Duration.between(now, given.expiresAt()).toNanos();
-        return new Login(user, given.password(), ticker.read() + left, true);
+        return new Login(user, given.password(), ticker.read() + left.toNanos(), true);
+    }
+
+    private static boolean expired(dev.ferry.CredentialsProvider.Credentials given, java.time.Instant now) {
+        return given.expiresAt() != null && given.expiresAt().isBefore(now.plus(CREDENTIALS_MIN_LEFT));
     }
 
     private dev.ferry.CredentialsProvider.Credentials ask() throws SQLException {
@@ -281,9 +298,11 @@ final class ConnectionFactory {
         long jitter = maxLifetimeNanos > 0 ? ThreadLocalRandom.current().nextLong(maxLifetimeNanos / 40 + 1) : 0;
         long retireAt = now + maxLifetimeNanos - jitter;
         boolean forCredentials = false;
-        if (login.expires()) { // retire before the credentials expire: a tenth of what is left early, at most 30 s
-            long left = login.usableUntil() - now;
-            long byCredentials = login.usableUntil() - Math.min(Math.max(0, left / 10), CREDENTIALS_MARGIN_NANOS);
+        if (login.expires()) { // retire before the credentials expire: a tenth of what is left early, at most 30 s,
+            long left = login.usableUntil() - now; // and jittered as maxLifetime is, so one token's connections
+            long margin = Math.min(Math.max(0, left / 10), CREDENTIALS_MARGIN_NANOS); // do not all retire at once
+            long byCredentials = login.usableUntil() - margin
+                    - ThreadLocalRandom.current().nextLong(Math.max(0, left - margin) / 40 + 1);
             forCredentials = maxLifetimeNanos <= 0 || byCredentials - retireAt < 0;
             retireAt = forCredentials ? byCredentials : retireAt;
         }

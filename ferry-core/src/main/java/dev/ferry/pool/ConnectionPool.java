@@ -152,7 +152,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     final boolean defaultReadOnly;
     final int queryTimeoutSeconds;
     private final long idleTimeoutNanos;
-    private final long maxLifetimeNanos;
     private final long keepaliveNanos;
     private final long validationNanos;
 
@@ -218,6 +217,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private volatile SQLException lastConnectFailure;
     /** A warm-up was asked for: from then on readiness waits for one to reach its target. */
     private volatile boolean warmUpAsked;
+    /** The last warm-up's target: reached later (the pool filling on its own), it opens the gate too. */
+    private volatile int warmUpTarget;
     /** A warm-up reached its target: the readiness gate, open for good. */
     private volatile boolean warmedUp;
     private volatile boolean closed;
@@ -242,7 +243,6 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.defaultReadOnly = config.readOnly();
         this.queryTimeoutSeconds = (int) config.queryTimeout().toSeconds();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
-        this.maxLifetimeNanos = config.maxLifetime().toNanos();
         this.keepaliveNanos = config.keepaliveTime().toNanos();
         this.validationNanos = config.validationTimeout().toNanos();
         this.maximumPoolSize = config.maximumPoolSize();
@@ -534,7 +534,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
             throw e;
         }
-        proxy.acquired = 1;
+        proxy.markAcquired();
         return c;
     }
 
@@ -1090,12 +1090,28 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         PoolEntry entry = proxy.entry;
         String why = cap + (running > 0 ? " (a statement was aborted)" : "");
         entry.evict("reclaimed: held past " + why);
-        if (running > 0) {
+        // Aborted, not closed: some drivers (Oracle's) commit on close(). An abort drops the session, so the
+        // server rolls back what was open; and it ends a running statement at once. Nothing can start on the
+        // connection meanwhile (takeBack refuses statements), but objects the borrower still holds reach it until
+        // this line, so it comes first.
+        try {
+            entry.connection.abort(Runnable::run);
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            LOG.warn("{} - abort of a reclaimed connection failed ({}); closing it with its transaction rolled "
+                    + "back instead", poolName, e.toString());
             try {
-                entry.connection.abort(Runnable::run); // ends the running statement at once; the server rolls back
-            } catch (SQLException | RuntimeException | LinkageError e) {
-                LOG.debug("{} - abort of a reclaimed connection failed: {}", poolName, e.toString());
+                entry.connection.rollback();
+            } catch (SQLException | RuntimeException | LinkageError rollbackFailed) {
+                LOG.warn("{} - rollback of a reclaimed connection failed too: {}", poolName,
+                        rollbackFailed.toString());
             }
+        }
+        Future<?> leakCheck = entry.leakCheck;
+        if (leakCheck != null) { // taken back, not returned: no LeakReturned event for it
+            entry.leakCheck = null;
+            entry.borrowSite = null;
+            leakCheck.cancel(false);
+            PoolEntry.LEAK_REPORT.set(entry, PoolEntry.RETURNED);
         }
         connectionsReclaimed.incrementAndGet();
         events.fire(new dev.ferry.PoolEvent.ConnectionReclaimed(poolName, entry.toString(), Duration.ofNanos(held),
@@ -1381,11 +1397,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         java.util.Objects.requireNonNull(timeout, "timeout");
         warmUpAsked = true;
+        warmUpTarget = connections;
         long start = System.nanoTime();
         long deadline = start + Math.max(0, timeout.toNanos());
         long pause = TimeUnit.MILLISECONDS.toNanos(10);
         SQLException lastError = null;
         while (!closed && openConnections.get() - pendingCreates.get() < connections) {
+            if (Thread.currentThread().isInterrupted()) {
+                break; // parking would return at once: stop, and leave the flag for the caller
+            }
             if (!claimWarmUpCreation(connections)) { // the rest are on their way (a filler's), or at the cap
                 if (System.nanoTime() - deadline >= 0) {
                     break;
@@ -1393,8 +1413,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 LockSupport.parkNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(5), deadline - System.nanoTime()));
                 continue;
             }
+            long connectStart = ticker.read();
             try {
                 PoolEntry entry = factory.open();
+                long connectNanos = ticker.read() - connectStart;
+                sizer.meter.connected(connectNanos);
+                if (metrics != null) {
+                    metrics.created(connectNanos);
+                }
                 pendingCreates.decrementAndGet();
                 connectionsCreated.incrementAndGet();
                 bag.add(entry);
@@ -1453,7 +1479,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
 
     @Override
     public boolean isReady() {
-        return !closed && !suspended && (!warmUpAsked || warmedUp);
+        if (closed || suspended) {
+            return false;
+        }
+        if (warmUpAsked && !warmedUp && openConnections.get() - pendingCreates.get() >= warmUpTarget) {
+            warmedUp = true; // a warm-up that timed out, and the pool reached its target since
+        }
+        return !warmUpAsked || warmedUp;
     }
 
     private void requireSuspendable() {

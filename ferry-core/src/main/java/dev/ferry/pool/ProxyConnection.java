@@ -78,6 +78,15 @@ final class ProxyConnection extends DelegatingConnection {
 
     /** A statement starts: counted while the pool can take connections back, refused once it has. */
     void enterStatement() throws SQLException {
+        enterRunning();
+        beforeExecute();
+    }
+
+    /**
+     * Something that may write or commit starts (a statement, commit, setAutoCommit): counted while the pool can
+     * take connections back, refused once it has. Does not mark a transaction open.
+     */
+    private void enterRunning() throws SQLException {
         if (pool.takesBack) {
             for (;;) {
                 int r = running;
@@ -89,14 +98,26 @@ final class ProxyConnection extends DelegatingConnection {
                 }
             }
         }
-        beforeExecute();
     }
 
-    /** A statement that {@link #enterStatement} let in has ended, however. */
+    /**
+     * What {@link #enterRunning} let in has ended, however. Never below zero, and never out of RECLAIMED: a
+     * statement aborted by the hold cap ends after the pool took the connection back, and must not reopen it.
+     */
     void exitStatement() {
         if (pool.takesBack) {
-            RUNNING.decrementAndGet(this);
+            for (;;) {
+                int r = running;
+                if (r <= 0 || RUNNING.compareAndSet(this, r, r - 1)) {
+                    return;
+                }
+            }
         }
+    }
+
+    /** Marks the interceptors' onAcquire as done (their onReturn is then due), unless the pool took it back. */
+    void markAcquired() {
+        ACQUIRED.compareAndSet(this, 0, 1);
     }
 
     private SQLException reclaimed() {
@@ -264,7 +285,7 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
-        enterStatement(); // it may commit: never at the moment the pool takes the connection back
+        enterRunning(); // it may commit: never at the moment the pool takes the connection back
         try {
             super.setAutoCommit(autoCommit);
         } catch (SQLException e) {
@@ -281,7 +302,7 @@ final class ProxyConnection extends DelegatingConnection {
 
     @Override
     public void commit() throws SQLException {
-        enterStatement(); // never at the moment the pool takes the connection back
+        enterRunning(); // never at the moment the pool takes the connection back
         try {
             super.commit();
         } catch (SQLException e) {
@@ -434,7 +455,6 @@ final class ProxyConnection extends DelegatingConnection {
         }
     }
 
-    /** Rolls back work the borrower did not commit; a failure retires the connection. */
     /**
      * A no-op: the pool itself marks each loan as one request on drivers that implement request boundaries
      * (JDBC 4.3 meant them for pool managers), so a caller's own call must not nest another inside it.
@@ -457,6 +477,7 @@ final class ProxyConnection extends DelegatingConnection {
         }
     }
 
+    /** Rolls back work the borrower did not commit; a failure retires the connection. */
     private void rollbackIfOpen() {
         if (transactionOpen && !entry.autoCommit) {
             try {

@@ -166,6 +166,8 @@ final class FerryConfigBinder {
         set(b, "validationTimeout", f.getValidationTimeout(), b::validationTimeout);
         set(b, "leakDetectionThreshold", f.getLeakDetectionThreshold(), b::leakDetectionThreshold);
         set(b, "multipleAcquisition", f.getMultipleAcquisition(), b::multipleAcquisition);
+        set(b, "leakReclaimTimeout", f.getLeakReclaimTimeout(), b::leakReclaimTimeout);
+        set(b, "maxHoldTime", f.getMaxHoldTime(), b::maxHoldTime);
         set(b, "initializationFailTimeout", f.getInitializationFailTimeout(), b::initializationFailTimeout);
         set(b, "queryTimeout", f.getQueryTimeout(), b::queryTimeout);
         set(b, "shutdownTimeout", f.getShutdownTimeout(), b::shutdownTimeout);

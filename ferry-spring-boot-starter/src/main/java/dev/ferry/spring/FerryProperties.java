@@ -34,6 +34,10 @@ public class FerryProperties {
     private Duration validationTimeout;
     /** A connection out longer than this is reported as a leak (default 0: off). */
     private Duration leakDetectionThreshold;
+    /** A connection still lent after this is taken back between statements (default 0: off; else at least 1s). */
+    private Duration leakReclaimTimeout;
+    /** A connection lent this long is taken back, a running statement aborted (default 0: off; else at least 1s). */
+    private Duration maxHoldTime;
     /** What a thread holding a connection gets when it asks for another: ALLOW (default), WARN or FAIL. */
     private dev.ferry.MultipleAcquisition multipleAcquisition;
     /** How long start-up tries to open the first connection (default 1ms: fail fast; negative: do not try). */
@@ -197,6 +201,22 @@ public class FerryProperties {
 
     public void setLeakDetectionThreshold(Duration leakDetectionThreshold) {
         this.leakDetectionThreshold = leakDetectionThreshold;
+    }
+
+    public Duration getLeakReclaimTimeout() {
+        return leakReclaimTimeout;
+    }
+
+    public void setLeakReclaimTimeout(Duration leakReclaimTimeout) {
+        this.leakReclaimTimeout = leakReclaimTimeout;
+    }
+
+    public Duration getMaxHoldTime() {
+        return maxHoldTime;
+    }
+
+    public void setMaxHoldTime(Duration maxHoldTime) {
+        this.maxHoldTime = maxHoldTime;
     }
 
     public dev.ferry.MultipleAcquisition getMultipleAcquisition() {
