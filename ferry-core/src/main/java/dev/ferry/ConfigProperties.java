@@ -23,7 +23,7 @@ final class ConfigProperties {
     static final java.util.List<String> KEYS = java.util.List.of(
             "jdbcUrl", "username", "password", "driverClassName", "dataSourceClassName", "poolName",
             "maximumPoolSize", "minimumIdle", "connectionTimeout", "idleTimeout", "maxLifetime", "keepaliveTime",
-            "validationTimeout", "leakDetectionThreshold", "multipleAcquisition", "leakReclaimTimeout", "maxHoldTime", "slowStatementThreshold", "sqlStatistics",
+            "validationTimeout", "leakDetectionThreshold", "multipleAcquisition", "leakReclaimTimeout", "maxHoldTime", "idleInTransactionTimeout", "slowStatementThreshold", "sqlStatistics",
             "initializationFailTimeout", "queryTimeout", "housekeepingPeriod", "shutdownTimeout", "maxWaiting",
             "reserve", "reserveTimeout", "queueWaitTarget", "overloadInterval", "shedOnOverload", "autoCommit",
             "readOnly", "allowPoolSuspension", "transactionIsolation", "catalog", "schema", "connectionInitSql",
@@ -80,6 +80,7 @@ final class ConfigProperties {
             case "multipleAcquisition" -> b.multipleAcquisition(multipleAcquisition(v));
             case "leakReclaimTimeout" -> b.leakReclaimTimeout(millis(v));
             case "maxHoldTime" -> b.maxHoldTime(millis(v));
+            case "idleInTransactionTimeout" -> b.idleInTransactionTimeout(millis(v));
             case "slowStatementThreshold" -> b.slowStatementThreshold(millis(v));
             case "sqlStatistics" -> b.sqlStatistics(bool(key, v));
             case "initializationFailTimeout" -> b.initializationFailTimeout(millis(v));

@@ -94,8 +94,9 @@ final class ConfigResolver {
         notNegative("maxLifetime", b.maxLifetime, null);
         notNegative("keepaliveTime", b.keepaliveTime, null);
         notNegative("leakDetectionThreshold", b.leakDetectionThreshold, null);
-        for (String setting : new String[] {"leakReclaimTimeout", "maxHoldTime"}) {
-            Duration d = setting.equals("maxHoldTime") ? b.maxHoldTime : b.leakReclaimTimeout;
+        for (String setting : new String[] {"leakReclaimTimeout", "maxHoldTime", "idleInTransactionTimeout"}) {
+            Duration d = setting.equals("maxHoldTime") ? b.maxHoldTime
+                    : setting.equals("idleInTransactionTimeout") ? b.idleInTransactionTimeout : b.leakReclaimTimeout;
             require(setting, ms(d), d != null && (d.isZero() || d.compareTo(Duration.ofSeconds(1)) >= 0),
                     "0 (off) or at least 1000ms");
         }

@@ -52,7 +52,8 @@ public interface ConnectionInterceptor {
 
     /**
      * The physical connection is about to be closed, and why (the reason of the ConnectionEvicted event). A
-     * connection the pool took back (leak reclaim, hold cap) has already been aborted.
+     * connection the pool took back (leak reclaim, the caps) has already been aborted, or, where the driver cannot
+     * abort, will be rolled back after this call and then closed.
      */
     default void onDestroy(Connection physical, String reason) {
     }

@@ -53,6 +53,7 @@ public final class FerryConfig {
     private final MultipleAcquisition multipleAcquisition;
     private final Duration leakReclaimTimeout;
     private final Duration maxHoldTime;
+    private final Duration idleInTransactionTimeout;
     private final Duration initializationFailTimeout;
     private final Duration queryTimeout;
     private final Duration housekeepingPeriod;
@@ -120,6 +121,7 @@ public final class FerryConfig {
         this.multipleAcquisition = b.multipleAcquisition;
         this.leakReclaimTimeout = b.leakReclaimTimeout;
         this.maxHoldTime = b.maxHoldTime;
+        this.idleInTransactionTimeout = b.idleInTransactionTimeout;
         this.initializationFailTimeout = b.initializationFailTimeout;
         this.queryTimeout = b.queryTimeout;
         this.housekeepingPeriod = b.housekeepingPeriod;
@@ -319,6 +321,11 @@ public final class FerryConfig {
     /** Zero: off (the default). Else a connection lent this long is taken back, a running statement aborted. */
     public Duration maxHoldTime() {
         return maxHoldTime;
+    }
+
+    /** Zero: off (the default). Else a lent connection idle this long inside a transaction is taken back. */
+    public Duration idleInTransactionTimeout() {
+        return idleInTransactionTimeout;
     }
 
     /** What a thread asking for a second connection while holding one gets (default ALLOW: no check). */
@@ -532,6 +539,8 @@ public final class FerryConfig {
                 + (multipleAcquisition == MultipleAcquisition.ALLOW ? "" : ", multipleAcquisition=" + multipleAcquisition)
                 + (leakReclaimTimeout.isZero() ? "" : ", leakReclaimTimeout=" + leakReclaimTimeout.toMillis() + "ms")
                 + (maxHoldTime.isZero() ? "" : ", maxHoldTime=" + maxHoldTime.toMillis() + "ms")
+                + (idleInTransactionTimeout.isZero() ? "" : ", idleInTransactionTimeout="
+                        + idleInTransactionTimeout.toMillis() + "ms")
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
@@ -611,6 +620,7 @@ public final class FerryConfig {
         MultipleAcquisition multipleAcquisition = MultipleAcquisition.ALLOW;
         Duration leakReclaimTimeout = Duration.ZERO;
         Duration maxHoldTime = Duration.ZERO;
+        Duration idleInTransactionTimeout = Duration.ZERO;
         Duration initializationFailTimeout = Duration.ofMillis(1);
         Duration queryTimeout = Duration.ZERO;
         Duration housekeepingPeriod = Duration.ofSeconds(30);
@@ -680,6 +690,7 @@ public final class FerryConfig {
             c.multipleAcquisition = multipleAcquisition;
             c.leakReclaimTimeout = leakReclaimTimeout;
             c.maxHoldTime = maxHoldTime;
+            c.idleInTransactionTimeout = idleInTransactionTimeout;
             c.initializationFailTimeout = initializationFailTimeout;
             c.queryTimeout = queryTimeout;
             c.housekeepingPeriod = housekeepingPeriod;
@@ -856,6 +867,18 @@ public final class FerryConfig {
         public Builder maxHoldTime(Duration maxHoldTime) {
             this.maxHoldTime = maxHoldTime;
             return set("maxHoldTime");
+        }
+
+        /**
+         * A cap on how long a lent connection may sit idle inside an open transaction (as PgBouncer's
+         * {@code idle_transaction_timeout}): a transaction is open from the first statement with autocommit off
+         * until commit, rollback or autocommit on; idle means no statement running since the last one ended. Past
+         * it the connection is taken back as leak reclaim does (its transaction rolled back by aborting it). Zero
+         * (the default) is off; else at least 1 s.
+         */
+        public Builder idleInTransactionTimeout(Duration idleInTransactionTimeout) {
+            this.idleInTransactionTimeout = idleInTransactionTimeout;
+            return set("idleInTransactionTimeout");
         }
 
         /**

@@ -67,13 +67,16 @@ public sealed interface PoolEvent {
     }
 
     /**
-     * The pool took back a lent connection: held past leakReclaimTimeout with no statement running, or past
-     * maxHoldTime. Its transaction was rolled back (or the connection aborted mid-statement), the physical
-     * connection closed, and the borrower's handle fails from then on.
+     * The pool took back a lent connection: held past leakReclaimTimeout with no statement running, past
+     * maxHoldTime, or idle inside a transaction past idleInTransactionTimeout. The connection was aborted (which
+     * rolls its transaction back on the server, and ends a running statement), or, where the driver cannot abort,
+     * its running statement cancelled and its transaction rolled back before the close; the borrower's handle
+     * fails from then on.
      *
      * @param connection   the connection (its description, as in the log)
      * @param heldFor      how long it had been lent
-     * @param why          which cap: {@code leakReclaimTimeout=<ms>ms} or {@code maxHoldTime=<ms>ms (a statement was aborted)}
+     * @param why          which cap: {@code leakReclaimTimeout=<ms>ms}, {@code maxHoldTime=<ms>ms} (with
+     *                     {@code (a statement was aborted)} when one ran) or {@code idleInTransactionTimeout=<ms>ms}
      * @param borrowerSite where it was borrowed
      */
     record ConnectionReclaimed(String pool, String connection, Duration heldFor, String why, Throwable borrowerSite)

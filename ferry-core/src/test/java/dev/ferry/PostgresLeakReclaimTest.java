@@ -197,6 +197,51 @@ class PostgresLeakReclaimTest {
         }
     }
 
+    @ParameterizedTest(name = "pool of {0}, minimumIdle {1}")
+    @CsvSource({"1, 0", "1, 1", "3, 0"})
+    void aConnectionIdleInsideATransactionIsTakenBackAndOneWithoutATransactionIsNot(int size, int minimumIdle)
+            throws Exception {
+        RecordingListener listener = new RecordingListener();
+        try (FerryDataSource ds = new FerryDataSource(config(size, minimumIdle).leakReclaimTimeout(Duration.ZERO)
+                .idleInTransactionTimeout(Duration.ofSeconds(2)).listener(listener).build())) {
+            dev.ferry.pool.ConnectionPool pool = ds.unwrap(dev.ferry.pool.ConnectionPool.class);
+            try (Connection quiet = ds.getConnection(); Statement s = quiet.createStatement()) { // autocommit on
+                s.execute("SELECT 1");
+                ticker.advance(Duration.ofSeconds(5));
+                scheduler.runDue();
+                assertThat(pool.connectionsReclaimed()).as("idle, but in no transaction").isZero();
+                s.execute("SELECT 1");
+            }
+            Connection busy = leak(ds, "busy"); // a transaction is open from its INSERT
+            try (Statement s = busy.createStatement()) {
+                ticker.advance(Duration.ofMillis(1500));
+                scheduler.runDue();
+                s.execute("SELECT 1"); // activity: the idle time starts again
+                ticker.advance(Duration.ofMillis(1500));
+                scheduler.runDue();
+                assertThat(pool.connectionsReclaimed()).as("never idle for 2 s").isZero();
+                ticker.advance(Duration.ofMillis(600));
+                scheduler.runDue();
+            }
+            assertThat(pool.connectionsReclaimed()).isEqualTo(1);
+            assertThat(listener.of(PoolEvent.ConnectionReclaimed.class)).singleElement()
+                    .satisfies(e -> assertThat(e.why()).isEqualTo("idleInTransactionTimeout=2000ms"));
+            assertThatThrownBy(busy::commit).hasMessageContaining("idleInTransactionTimeout=2000ms");
+            assertThat(rows()).as("its transaction was rolled back").isZero();
+            Connection committed = ds.getConnection(); // committing ends the transaction: idle after it is fine
+            committed.setAutoCommit(false);
+            try (Statement s = committed.createStatement()) {
+                s.executeUpdate("INSERT INTO ferry_reclaim VALUES ('kept')");
+            }
+            committed.commit();
+            ticker.advance(Duration.ofSeconds(5));
+            scheduler.runDue();
+            assertThat(pool.connectionsReclaimed()).isEqualTo(1);
+            committed.close();
+            assertThat(rows()).isEqualTo(1);
+        }
+    }
+
     @Test
     void theCapsAreCheckedAtBuild() {
         assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL)

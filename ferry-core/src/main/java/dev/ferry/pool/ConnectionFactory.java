@@ -407,6 +407,13 @@ final class ConnectionFactory {
         if (entry.networkTimeoutSupported) {
             trySetNetworkTimeout(entry.connection, (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
         }
+        if (entry.rollbackOnClose) { // taken back and not aborted: some drivers commit on close
+            try {
+                entry.connection.rollback();
+            } catch (SQLException | RuntimeException | LinkageError e) {
+                LOG.debug("{} - rollback before closing a reclaimed connection failed: {}", poolName, e.toString());
+            }
+        }
         closeQuietly(entry.connection);
     }
 

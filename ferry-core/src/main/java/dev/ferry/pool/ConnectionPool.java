@@ -170,6 +170,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** Leak reclaim and the hold cap (0: off), and whether either is on (then proxies count running statements). */
     private final long reclaimNanos;
     private final long maxHoldNanos;
+    /** The idle-in-transaction cap (0: off); proxies then note when their last statement ended. */
+    final long idleInTransactionNanos;
     final boolean takesBack;
     private final java.util.concurrent.atomic.AtomicLong connectionsReclaimed = new java.util.concurrent.atomic.AtomicLong();
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
@@ -261,7 +263,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.interceptors = Interceptors.of(config.interceptors(), poolName);
         this.reclaimNanos = config.leakReclaimTimeout().toNanos();
         this.maxHoldNanos = config.maxHoldTime().toNanos();
-        this.takesBack = reclaimNanos > 0 || maxHoldNanos > 0;
+        this.idleInTransactionNanos = config.idleInTransactionTimeout().toNanos();
+        this.takesBack = reclaimNanos > 0 || maxHoldNanos > 0 || idleInTransactionNanos > 0;
         this.exceptionOverride = config.exceptionOverride();
         this.fatalErrors = FatalErrors.forSource(config.jdbcUrl(), config.driver() != null
                 ? config.driver().getClass().getName() : config.dataSource().getClass().getName());
@@ -1033,9 +1036,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private void watchHold(ProxyConnection proxy, long lentAt) {
         Throwable site = proxy.entry.borrowSite != null ? proxy.entry.borrowSite
                 : new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
-        long first = reclaimNanos > 0 && (maxHoldNanos <= 0 || reclaimNanos < maxHoldNanos) ? reclaimNanos
-                : maxHoldNanos;
-        scheduleHoldCheck(proxy, lentAt, site, first);
+        proxy.lastActivity = lentAt;
+        scheduleHoldCheck(proxy, lentAt, site, nextCapDue(proxy, lentAt, 0));
     }
 
     private void scheduleHoldCheck(ProxyConnection proxy, long lentAt, Throwable site, long delayNanos) {
@@ -1057,22 +1059,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (proxy.isClosedByAnyone() || closed) {
             return;
         }
-        long held = ticker.read() - lentAt;
+        long now = ticker.read();
+        long held = now - lentAt;
         boolean hold = maxHoldNanos > 0 && held >= maxHoldNanos;
         boolean leak = !hold && reclaimNanos > 0 && held >= reclaimNanos;
-        if (!hold && !leak) { // woken early (a recheck, or a clock that moved less): wait for the next cap
-            long next = Long.MAX_VALUE;
-            if (reclaimNanos > 0 && held < reclaimNanos) {
-                next = reclaimNanos - held;
-            }
-            if (maxHoldNanos > 0 && held < maxHoldNanos) {
-                next = Math.min(next, maxHoldNanos - held);
-            }
-            scheduleHoldCheck(proxy, lentAt, site, next);
+        boolean idleInTransaction = !hold && !leak && idleInTransactionNanos > 0 && proxy.inTransaction
+                && now - proxy.lastActivity >= idleInTransactionNanos;
+        if (!hold && !leak && !idleInTransaction) { // not due yet (a recheck, activity since): wait for the next
+            scheduleHoldCheck(proxy, lentAt, site, nextCapDue(proxy, now, held));
             return;
         }
         String cap = hold ? "maxHoldTime=" + TimeUnit.NANOSECONDS.toMillis(maxHoldNanos) + "ms"
-                : "leakReclaimTimeout=" + TimeUnit.NANOSECONDS.toMillis(reclaimNanos) + "ms";
+                : leak ? "leakReclaimTimeout=" + TimeUnit.NANOSECONDS.toMillis(reclaimNanos) + "ms"
+                : "idleInTransactionTimeout=" + TimeUnit.NANOSECONDS.toMillis(idleInTransactionNanos) + "ms";
         SQLException because = new SQLException(poolName + " - the pool took this connection back after "
                 + TimeUnit.NANOSECONDS.toMillis(held) + "ms, past " + cap + "; its transaction was rolled back and "
                 + "nothing more runs on it (the cause is where it was borrowed)", "08003", site);
@@ -1093,17 +1092,23 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         // Aborted, not closed: some drivers (Oracle's) commit on close(). An abort drops the session, so the
         // server rolls back what was open; and it ends a running statement at once. Nothing can start on the
         // connection meanwhile (takeBack refuses statements), but objects the borrower still holds reach it until
-        // this line, so it comes first.
+        // this line, so it comes first. A driver that cannot abort (pgjdbc 42.7 on JDK 24+ throws a
+        // SecurityException from its permission check) gets its running statement cancelled here, and a rollback
+        // before its close on the closer thread: never a rollback here, which would wait for the running statement.
         try {
             entry.connection.abort(Runnable::run);
         } catch (SQLException | RuntimeException | LinkageError e) {
-            LOG.warn("{} - abort of a reclaimed connection failed ({}); closing it with its transaction rolled "
-                    + "back instead", poolName, e.toString());
-            try {
-                entry.connection.rollback();
-            } catch (SQLException | RuntimeException | LinkageError rollbackFailed) {
-                LOG.warn("{} - rollback of a reclaimed connection failed too: {}", poolName,
-                        rollbackFailed.toString());
+            LOG.debug("{} - abort of a reclaimed connection failed ({}); cancelling and rolling back instead",
+                    poolName, e.toString());
+            entry.rollbackOnClose = true;
+            java.sql.Statement runningStatement = proxy.lastStarted;
+            if (running > 0 && runningStatement != null) {
+                try {
+                    runningStatement.cancel();
+                } catch (SQLException | RuntimeException | LinkageError cancelFailed) {
+                    LOG.warn("{} - could not cancel the statement running on a reclaimed connection: {}", poolName,
+                            cancelFailed.toString());
+                }
             }
         }
         Future<?> leakCheck = entry.leakCheck;
@@ -1117,6 +1122,26 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         events.fire(new dev.ferry.PoolEvent.ConnectionReclaimed(poolName, entry.toString(), Duration.ofNanos(held),
                 why, site));
         release(entry); // evicted: closed, which rolls back what was open; the budget place comes back
+    }
+
+    /**
+     * How long until the next cap may be due for a loan held {@code held} so far: the hold cap, leak reclaim, or
+     * (with a transaction open) the idle-in-transaction cap counted from the last statement's end; without a
+     * transaction, one idle-in-transaction period from now, to look again.
+     */
+    private long nextCapDue(ProxyConnection proxy, long now, long held) {
+        long next = Long.MAX_VALUE;
+        if (maxHoldNanos > 0) {
+            next = Math.max(0, maxHoldNanos - held);
+        }
+        if (reclaimNanos > 0 && held < reclaimNanos) {
+            next = Math.min(next, reclaimNanos - held);
+        }
+        if (idleInTransactionNanos > 0) {
+            long idle = proxy.inTransaction ? now - proxy.lastActivity : 0;
+            next = Math.min(next, Math.max(0, idleInTransactionNanos - idle));
+        }
+        return next;
     }
 
     /** Connections taken back by leak reclaim or the hold cap. */

@@ -45,6 +45,15 @@ final class ProxyConnection extends DelegatingConnection {
     private static final int RECLAIMED = Integer.MIN_VALUE;
     private static final AtomicIntegerFieldUpdater<ProxyConnection> RUNNING =
             AtomicIntegerFieldUpdater.newUpdater(ProxyConnection.class, "running");
+    /**
+     * For the idle-in-transaction cap only (written when it is on): when the last statement ended (ticker time;
+     * the loan's start before any), and whether a transaction has been open since (autocommit off and a
+     * statement ran, until commit, rollback or autocommit on).
+     */
+    volatile long lastActivity;
+    volatile boolean inTransaction;
+    /** The statement started last, while a cap is on: what the hold cap cancels if it cannot abort. */
+    volatile java.sql.Statement lastStarted;
     /** Why the pool took it back (the error every later statement gets); set before {@link #RECLAIMED}. */
     private volatile SQLException reclaimedBecause;
     /** 1 once the interceptors' onAcquire succeeded (their onReturn is then due), 2 once onReturn ran. */
@@ -77,9 +86,15 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     /** A statement starts: counted while the pool can take connections back, refused once it has. */
-    void enterStatement() throws SQLException {
+    void enterStatement(java.sql.Statement statement) throws SQLException {
         enterRunning();
+        if (pool.takesBack) {
+            lastStarted = statement;
+        }
         beforeExecute();
+        if (pool.idleInTransactionNanos > 0 && !entry.autoCommit && !inTransaction) {
+            inTransaction = true;
+        }
     }
 
     /**
@@ -106,6 +121,9 @@ final class ProxyConnection extends DelegatingConnection {
      */
     void exitStatement() {
         if (pool.takesBack) {
+            if (pool.idleInTransactionNanos > 0) {
+                lastActivity = pool.statementClock();
+            }
             for (;;) {
                 int r = running;
                 if (r <= 0 || RUNNING.compareAndSet(this, r, r - 1)) {
@@ -297,6 +315,7 @@ final class ProxyConnection extends DelegatingConnection {
         dirty |= AUTOCOMMIT;
         if (autoCommit) {
             transactionOpen = false; // JDBC commits when autocommit is switched on
+            inTransaction = false;
         }
     }
 
@@ -311,12 +330,14 @@ final class ProxyConnection extends DelegatingConnection {
             exitStatement();
         }
         transactionOpen = false;
+        inTransaction = false;
     }
 
     @Override
     public void rollback() throws SQLException {
         super.rollback();
         transactionOpen = false;
+        inTransaction = false;
     }
 
     @Override

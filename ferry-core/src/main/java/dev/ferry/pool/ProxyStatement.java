@@ -32,7 +32,7 @@ class ProxyStatement extends DelegatingStatement {
 
     @Override
     final void beforeExecute() throws SQLException {
-        connection.enterStatement();
+        connection.enterStatement(this);
     }
 
     @Override

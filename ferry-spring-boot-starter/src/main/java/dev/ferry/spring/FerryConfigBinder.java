@@ -168,6 +168,7 @@ final class FerryConfigBinder {
         set(b, "multipleAcquisition", f.getMultipleAcquisition(), b::multipleAcquisition);
         set(b, "leakReclaimTimeout", f.getLeakReclaimTimeout(), b::leakReclaimTimeout);
         set(b, "maxHoldTime", f.getMaxHoldTime(), b::maxHoldTime);
+        set(b, "idleInTransactionTimeout", f.getIdleInTransactionTimeout(), b::idleInTransactionTimeout);
         set(b, "initializationFailTimeout", f.getInitializationFailTimeout(), b::initializationFailTimeout);
         set(b, "queryTimeout", f.getQueryTimeout(), b::queryTimeout);
         set(b, "shutdownTimeout", f.getShutdownTimeout(), b::shutdownTimeout);

@@ -38,6 +38,8 @@ public class FerryProperties {
     private Duration leakReclaimTimeout;
     /** A connection lent this long is taken back, a running statement aborted (default 0: off; else at least 1s). */
     private Duration maxHoldTime;
+    /** A lent connection idle this long inside a transaction is taken back (default 0: off; else at least 1s). */
+    private Duration idleInTransactionTimeout;
     /** What a thread holding a connection gets when it asks for another: ALLOW (default), WARN or FAIL. */
     private dev.ferry.MultipleAcquisition multipleAcquisition;
     /** How long start-up tries to open the first connection (default 1ms: fail fast; negative: do not try). */
@@ -217,6 +219,14 @@ public class FerryProperties {
 
     public void setMaxHoldTime(Duration maxHoldTime) {
         this.maxHoldTime = maxHoldTime;
+    }
+
+    public Duration getIdleInTransactionTimeout() {
+        return idleInTransactionTimeout;
+    }
+
+    public void setIdleInTransactionTimeout(Duration idleInTransactionTimeout) {
+        this.idleInTransactionTimeout = idleInTransactionTimeout;
     }
 
     public dev.ferry.MultipleAcquisition getMultipleAcquisition() {
