@@ -243,6 +243,72 @@ class PostgresLeakReclaimTest {
     }
 
     @Test
+    void aSavepointOpensATransactionAndAStatementRunningAcrossTheIdleWindowKeepsTheConnection() throws Exception {
+        try (FerryDataSource ds = new FerryDataSource(config(2, 0).leakReclaimTimeout(Duration.ZERO)
+                .idleInTransactionTimeout(Duration.ofSeconds(2)).build());
+             Connection blocker = DriverManager.getConnection(Postgres.url());
+             Statement lock = blocker.createStatement()) {
+            dev.ferry.pool.ConnectionPool pool = ds.unwrap(dev.ferry.pool.ConnectionPool.class);
+            Connection saved = ds.getConnection();
+            saved.setAutoCommit(false);
+            saved.setSavepoint(); // opens the transaction without a statement
+            ticker.advance(Duration.ofSeconds(2));
+            scheduler.runDue();
+            assertThat(pool.connectionsReclaimed()).as("idle in the savepoint's transaction").isEqualTo(1);
+            assertThatThrownBy(saved::rollback).hasMessageContaining("idleInTransactionTimeout=2000ms");
+
+            lock.execute("SELECT pg_advisory_lock(4244)");
+            Connection slow = leak(ds, "slow"); // in a transaction from its INSERT
+            CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> {
+                try (Statement s = slow.createStatement()) {
+                    s.execute("SELECT pg_advisory_lock(4244)"); // runs across the idle window
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            awaitBlocked();
+            ticker.advance(Duration.ofSeconds(3));
+            scheduler.runDue();
+            assertThat(pool.connectionsReclaimed()).as("a statement runs: not idle").isEqualTo(1);
+            lock.execute("SELECT pg_advisory_unlock(4244)");
+            waiting.get(30, TimeUnit.SECONDS);
+            ticker.advance(Duration.ofMillis(250));
+            scheduler.runDue();
+            assertThat(pool.connectionsReclaimed()).as("it has just ended").isEqualTo(1);
+            try (Statement s = slow.createStatement()) {
+                s.execute("SELECT pg_advisory_unlock(4244)");
+            }
+            slow.commit();
+            slow.close();
+            assertThat(rows()).as("its own work committed").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aDriverThatCannotAbortIsRolledBackBeforeItIsClosed() throws Exception {
+        dev.ferry.testkit.StubDatabase db = dev.ferry.testkit.StubDatabase.create();
+        db.abortFails = true;
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(db.url())
+                .driverClassName("dev.ferry.testkit.StubDriver").maximumPoolSize(1).minimumIdle(0)
+                .ticker(ticker).scheduler(scheduler).leakReclaimTimeout(Duration.ofSeconds(2)).build())) {
+            Connection leaked = ds.getConnection();
+            leaked.setAutoCommit(false);
+            try (Statement s = leaked.createStatement()) {
+                s.executeUpdate("INSERT INTO t VALUES (1)");
+            }
+            dev.ferry.testkit.StubConnection physical = leaked.unwrap(dev.ferry.testkit.StubConnection.class);
+            long rollbacksBefore = db.rollbacks.get();
+            ticker.advance(Duration.ofSeconds(2));
+            scheduler.runDue();
+            assertThat(ds.unwrap(dev.ferry.pool.ConnectionPool.class).connectionsReclaimed()).isEqualTo(1);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(physical::isClosed);
+            assertThat(db.rollbacks.get() - rollbacksBefore).as("rolled back before the close").isPositive();
+            assertThat(db.committedOnClose.get()).as("nothing left for a commit on close").isZero();
+            assertThatThrownBy(leaked::commit).hasMessageContaining("took this connection back");
+        }
+    }
+
+    @Test
     void theCapsAreCheckedAtBuild() {
         assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL)
                 .leakReclaimTimeout(Duration.ofMillis(500)).build()).isInstanceOf(IllegalArgumentException.class)
@@ -250,8 +316,12 @@ class PostgresLeakReclaimTest {
         assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL)
                 .maxHoldTime(Duration.ofMillis(-1)).build()).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxHoldTime");
+        assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL)
+                .idleInTransactionTimeout(Duration.ofMillis(999)).build()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("idleInTransactionTimeout").hasMessageContaining("0 (off) or at least 1000ms");
         assertThat(FerryConfig.builder().jdbcUrl(Postgres.DEFAULT_URL).leakReclaimTimeout(Duration.ofMinutes(5))
-                .build().toString()).contains("leakReclaimTimeout=300000ms");
+                .idleInTransactionTimeout(Duration.ofSeconds(30)).build().toString())
+                .contains("leakReclaimTimeout=300000ms").contains("idleInTransactionTimeout=30000ms");
     }
 
     /** Waits until a session of the test database waits on an advisory lock (the server's state, polled). */

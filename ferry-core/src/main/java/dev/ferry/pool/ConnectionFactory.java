@@ -407,12 +407,29 @@ final class ConnectionFactory {
         if (entry.networkTimeoutSupported) {
             trySetNetworkTimeout(entry.connection, (int) Math.min(config.validationTimeout().toMillis(), Integer.MAX_VALUE));
         }
-        if (entry.rollbackOnClose) { // taken back and not aborted: some drivers commit on close
-            try {
-                entry.connection.rollback();
-            } catch (SQLException | RuntimeException | LinkageError e) {
-                LOG.debug("{} - rollback before closing a reclaimed connection failed: {}", poolName, e.toString());
+        ProxyConnection reclaimed = entry.reclaimedWithoutAbort;
+        if (reclaimed != null) { // taken back and not aborted: end what runs, then roll back (some drivers commit on close)
+            long until = System.nanoTime() + config.validationTimeout().toNanos();
+            while (reclaimed.runningNow() > 0 && System.nanoTime() - until < 0) {
+                java.sql.Statement last = reclaimed.lastStarted;
+                try {
+                    if (last != null) {
+                        last.cancel();
+                    }
+                } catch (SQLException | RuntimeException | LinkageError e) {
+                    LOG.debug("{} - cancel on a reclaimed connection failed: {}", poolName, e.toString());
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
             }
+            if (reclaimed.runningNow() == 0) { // else a rollback would wait behind it: the close drops the session
+                try {
+                    entry.connection.rollback();
+                } catch (SQLException | RuntimeException | LinkageError e) {
+                    LOG.debug("{} - rollback before closing a reclaimed connection failed: {}", poolName,
+                            e.toString());
+                }
+            }
+            reclaimed.lastStarted = null;
         }
         closeQuietly(entry.connection);
     }

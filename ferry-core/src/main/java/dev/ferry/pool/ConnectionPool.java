@@ -169,11 +169,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     final Interceptors interceptors;
     /** Leak reclaim and the hold cap (0: off), and whether either is on (then proxies count running statements). */
     private final long reclaimNanos;
-    private final long maxHoldNanos;
+    final long maxHoldNanos;
     /** The idle-in-transaction cap (0: off); proxies then note when their last statement ended. */
     final long idleInTransactionNanos;
     final boolean takesBack;
     private final java.util.concurrent.atomic.AtomicLong connectionsReclaimed = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean abortFallbackLogged =
+            new java.util.concurrent.atomic.AtomicBoolean();
     /** Serialises resizes, so minimumIdle never ends above maximumPoolSize. Never held while waiting. */
     private final ReentrantLock resizeLock = new ReentrantLock();
     /** minimumIdle was never set, so it is the default (maximumPoolSize) and shrinks with it (under resizeLock). */
@@ -1036,7 +1038,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     private void watchHold(ProxyConnection proxy, long lentAt) {
         Throwable site = proxy.entry.borrowSite != null ? proxy.entry.borrowSite
                 : new Exception("connection borrowed here by thread " + Thread.currentThread().getName());
-        proxy.lastActivity = lentAt;
+        if (idleInTransactionNanos > 0) {
+            proxy.lastActivity = lentAt;
+        }
         scheduleHoldCheck(proxy, lentAt, site, nextCapDue(proxy, lentAt, 0));
     }
 
@@ -1059,6 +1063,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (proxy.isClosedByAnyone() || closed) {
             return;
         }
+        long seen = proxy.runningWord(); // first: a statement that starts after this keeps the connection
         long now = ticker.read();
         long held = now - lentAt;
         boolean hold = maxHoldNanos > 0 && held >= maxHoldNanos;
@@ -1073,9 +1078,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 : leak ? "leakReclaimTimeout=" + TimeUnit.NANOSECONDS.toMillis(reclaimNanos) + "ms"
                 : "idleInTransactionTimeout=" + TimeUnit.NANOSECONDS.toMillis(idleInTransactionNanos) + "ms";
         SQLException because = new SQLException(poolName + " - the pool took this connection back after "
-                + TimeUnit.NANOSECONDS.toMillis(held) + "ms, past " + cap + "; its transaction was rolled back and "
+                + TimeUnit.NANOSECONDS.toMillis(held) + "ms, past " + cap + "; its transaction is rolled back and "
                 + "nothing more runs on it (the cause is where it was borrowed)", "08003", site);
-        int running = proxy.takeBack(because, hold);
+        int running = proxy.takeBack(because, hold, seen);
         if (running < 0) {
             if (!proxy.isClosedByAnyone()) { // a statement is running: look again shortly
                 long next = RECLAIM_RECHECK_NANOS;
@@ -1098,18 +1103,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         try {
             entry.connection.abort(Runnable::run);
         } catch (SQLException | RuntimeException | LinkageError e) {
-            LOG.debug("{} - abort of a reclaimed connection failed ({}); cancelling and rolling back instead",
-                    poolName, e.toString());
-            entry.rollbackOnClose = true;
-            java.sql.Statement runningStatement = proxy.lastStarted;
-            if (running > 0 && runningStatement != null) {
-                try {
-                    runningStatement.cancel();
-                } catch (SQLException | RuntimeException | LinkageError cancelFailed) {
-                    LOG.warn("{} - could not cancel the statement running on a reclaimed connection: {}", poolName,
-                            cancelFailed.toString());
-                }
+            if (abortFallbackLogged.compareAndSet(false, true)) {
+                LOG.warn("{} - the driver could not abort a reclaimed connection ({}); what runs on it is "
+                        + "cancelled and its transaction rolled back before it is closed instead (logged once)",
+                        poolName, e.toString());
             }
+            entry.reclaimedWithoutAbort = proxy; // the closer cancels and rolls back: no network I/O here
         }
         Future<?> leakCheck = entry.leakCheck;
         if (leakCheck != null) { // taken back, not returned: no LeakReturned event for it
@@ -1144,7 +1143,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return next;
     }
 
-    /** Connections taken back by leak reclaim or the hold cap. */
+    /** Connections taken back by leak reclaim, the hold cap or the idle-in-transaction cap. */
     public long connectionsReclaimed() {
         return connectionsReclaimed.get();
     }

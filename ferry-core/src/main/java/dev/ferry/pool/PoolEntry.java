@@ -105,8 +105,11 @@ final class PoolEntry extends CacheLinePadding {
 
     /** The driver implements JDBC 4.3 request boundaries: each loan is one request ({@code beginRequest}/{@code endRequest}). */
     boolean requestBoundaries;
-    /** Roll back before closing: a reclaimed connection the driver would not abort (see ConnectionPool.checkHold). */
-    volatile boolean rollbackOnClose;
+    /**
+     * Set on a connection taken back that the driver would not abort (see ConnectionPool.checkHold): the closer
+     * cancels what still runs through it and rolls back before closing. Null otherwise.
+     */
+    volatile ProxyConnection reclaimedWithoutAbort;
     /** The pending leak-reclaim / hold-cap check of the current loan, cancelled when it comes back. */
     java.util.concurrent.Future<?> holdCheck;
     /** The borrowing thread's holdings, while lent with the double-borrow guard on; null otherwise. */

@@ -38,21 +38,26 @@ final class ProxyConnection extends DelegatingConnection {
     final PoolEntry entry;
     private volatile int closed;
     /**
-     * Statements (and commits) running now, counted only while the pool can take connections back (leak reclaim
-     * or a hold cap); {@link #RECLAIMED} once it has, after which none may start.
+     * What runs on the connection, kept only while the pool can take connections back (a cap is on), in one word
+     * so one CAS sees all of it: bit 63 set once the pool has taken it back (then nothing may start), bits 32-62
+     * how many statements or commits have started (so a take-back can tell that one started and ended since it
+     * looked), bits 0-31 how many run now.
      */
-    private volatile int running;
-    private static final int RECLAIMED = Integer.MIN_VALUE;
-    private static final AtomicIntegerFieldUpdater<ProxyConnection> RUNNING =
-            AtomicIntegerFieldUpdater.newUpdater(ProxyConnection.class, "running");
+    private volatile long running;
+    private static final long RECLAIMED = Long.MIN_VALUE;
+    private static final long STARTED_ONE = 1L << 32;
+    private static final long STARTS = 0x7FFF_FFFFL << 32;
+    private static final long RUNNING_NOW = 0xFFFF_FFFFL;
+    private static final java.util.concurrent.atomic.AtomicLongFieldUpdater<ProxyConnection> RUNNING =
+            java.util.concurrent.atomic.AtomicLongFieldUpdater.newUpdater(ProxyConnection.class, "running");
     /**
-     * For the idle-in-transaction cap only (written when it is on): when the last statement ended (ticker time;
-     * the loan's start before any), and whether a transaction has been open since (autocommit off and a
-     * statement ran, until commit, rollback or autocommit on).
+     * For the idle-in-transaction cap only (written when it is on): when the connection was last used (a
+     * statement's end, or a savepoint, schema or row change; the loan's start before any), and whether a
+     * transaction is open (autocommit off and something ran, until commit, rollback or autocommit on).
      */
     volatile long lastActivity;
     volatile boolean inTransaction;
-    /** The statement started last, while a cap is on: what the hold cap cancels if it cannot abort. */
+    /** The statement started last, while the hold cap is on: what it cancels on a driver that cannot abort. */
     volatile java.sql.Statement lastStarted;
     /** Why the pool took it back (the error every later statement gets); set before {@link #RECLAIMED}. */
     private volatile SQLException reclaimedBecause;
@@ -82,33 +87,35 @@ final class ProxyConnection extends DelegatingConnection {
     void beforeExecute() {
         if (!entry.autoCommit) {
             transactionOpen = true;
+            if (pool.idleInTransactionNanos > 0) { // statements, savepoints, schema calls, row changes: activity
+                inTransaction = true;
+                lastActivity = pool.statementClock();
+            }
         }
     }
 
     /** A statement starts: counted while the pool can take connections back, refused once it has. */
     void enterStatement(java.sql.Statement statement) throws SQLException {
         enterRunning();
-        if (pool.takesBack) {
-            lastStarted = statement;
+        if (pool.maxHoldNanos > 0) {
+            lastStarted = statement; // what the hold cap cancels on a driver that cannot abort
         }
         beforeExecute();
-        if (pool.idleInTransactionNanos > 0 && !entry.autoCommit && !inTransaction) {
-            inTransaction = true;
-        }
     }
 
     /**
-     * Something that may write or commit starts (a statement, commit, setAutoCommit): counted while the pool can
-     * take connections back, refused once it has. Does not mark a transaction open.
+     * Something that may write or commit starts (a statement, commit, rollback, setAutoCommit): counted while the
+     * pool can take connections back, refused once it has. Does not mark a transaction open.
      */
     private void enterRunning() throws SQLException {
         if (pool.takesBack) {
             for (;;) {
-                int r = running;
-                if (r < 0) {
+                long w = running;
+                if (w < 0) {
                     throw reclaimed();
                 }
-                if (RUNNING.compareAndSet(this, r, r + 1)) {
+                long started = (((w & STARTS) + STARTED_ONE) & STARTS);
+                if (RUNNING.compareAndSet(this, w, started | ((w & RUNNING_NOW) + 1))) {
                     break;
                 }
             }
@@ -116,8 +123,9 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     /**
-     * What {@link #enterRunning} let in has ended, however. Never below zero, and never out of RECLAIMED: a
-     * statement aborted by the hold cap ends after the pool took the connection back, and must not reopen it.
+     * What {@link #enterRunning} let in has ended, however. The count never goes below zero, and the taken-back
+     * bit stays: a statement aborted by the hold cap ends after the pool took the connection back, and must not
+     * reopen it.
      */
     void exitStatement() {
         if (pool.takesBack) {
@@ -125,12 +133,17 @@ final class ProxyConnection extends DelegatingConnection {
                 lastActivity = pool.statementClock();
             }
             for (;;) {
-                int r = running;
-                if (r <= 0 || RUNNING.compareAndSet(this, r, r - 1)) {
+                long w = running;
+                if ((w & RUNNING_NOW) == 0 || RUNNING.compareAndSet(this, w, w - 1)) {
                     return;
                 }
             }
         }
+    }
+
+    /** What runs on the connection now (see {@link #running}), for a take-back to compare against. */
+    long runningWord() {
+        return running;
     }
 
     /** Marks the interceptors' onAcquire as done (their onReturn is then due), unless the pool took it back. */
@@ -144,21 +157,28 @@ final class ProxyConnection extends DelegatingConnection {
     }
 
     /**
-     * The pool takes this connection back (leak reclaim, hold cap): from now on no statement starts on it, and
-     * the borrower's {@code close()} does nothing. Returns how many statements were running (0 unless
-     * {@code evenIfRunning}, in which case the caller aborts the connection), or -1 if it was not taken: a
-     * statement is running and {@code evenIfRunning} is false, or the borrower closed it first.
+     * The pool takes this connection back (leak reclaim, the caps): from now on nothing starts on it, and the
+     * borrower's {@code close()} does nothing. Without {@code evenIfRunning}, only if the word is still
+     * {@code seen} (a {@link #runningWord} read before the caller decided, with nothing running): so a statement
+     * that started, and even ended, since then keeps the connection. Returns how many statements or commits were
+     * running (0 unless {@code evenIfRunning}, when the caller must abort or cancel them), or -1 if it was not
+     * taken (something ran since, or the borrower closed it first).
      */
-    int takeBack(SQLException why, boolean evenIfRunning) {
+    int takeBack(SQLException why, boolean evenIfRunning, long seen) {
         reclaimedBecause = why;
-        int wasRunning;
+        long was;
         if (evenIfRunning) {
             if (closed != 0) {
                 return -1;
             }
-            wasRunning = RUNNING.getAndSet(this, RECLAIMED);
-        } else if (RUNNING.compareAndSet(this, 0, RECLAIMED)) {
-            wasRunning = 0;
+            for (;;) {
+                was = running;
+                if (RUNNING.compareAndSet(this, was, was | RECLAIMED)) {
+                    break;
+                }
+            }
+        } else if (seen >= 0 && (seen & RUNNING_NOW) == 0 && RUNNING.compareAndSet(this, seen, seen | RECLAIMED)) {
+            was = seen;
         } else {
             return -1;
         }
@@ -167,7 +187,12 @@ final class ProxyConnection extends DelegatingConnection {
         }
         ACQUIRED.set(this, 2); // no onReturn: the borrower did not return it
         delegate = ClosedConnection.closed(why.getMessage(), why.getCause());
-        return Math.max(0, wasRunning);
+        return (int) (was & RUNNING_NOW);
+    }
+
+    /** How many statements or commits run now (they go on counting after a take-back, until they end). */
+    int runningNow() {
+        return (int) (running & RUNNING_NOW);
     }
 
     boolean isClosedByAnyone() {
@@ -315,7 +340,9 @@ final class ProxyConnection extends DelegatingConnection {
         dirty |= AUTOCOMMIT;
         if (autoCommit) {
             transactionOpen = false; // JDBC commits when autocommit is switched on
-            inTransaction = false;
+            if (pool.idleInTransactionNanos > 0) {
+                inTransaction = false;
+            }
         }
     }
 
@@ -330,14 +357,23 @@ final class ProxyConnection extends DelegatingConnection {
             exitStatement();
         }
         transactionOpen = false;
-        inTransaction = false;
+        if (pool.idleInTransactionNanos > 0) {
+            inTransaction = false;
+        }
     }
 
     @Override
     public void rollback() throws SQLException {
-        super.rollback();
+        enterRunning(); // never at the moment the pool takes the connection back
+        try {
+            super.rollback();
+        } finally {
+            exitStatement();
+        }
         transactionOpen = false;
-        inTransaction = false;
+        if (pool.idleInTransactionNanos > 0) {
+            inTransaction = false;
+        }
     }
 
     @Override

@@ -125,7 +125,10 @@ public final class StubConnection extends NeutralConnection {
     }
 
     @Override
-    public void abort(Executor executor) {
+    public void abort(Executor executor) throws SQLException {
+        if (db.abortFails) {
+            throw new java.sql.SQLFeatureNotSupportedException("abort is not supported by this stub", "0A000");
+        }
         close();
     }
 

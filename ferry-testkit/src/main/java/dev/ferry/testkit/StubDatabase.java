@@ -77,6 +77,8 @@ public final class StubDatabase {
     public volatile CountDownLatch validationGate;
     public volatile boolean noSchemaSupport;
     public volatile boolean jdbc3Driver;
+    /** {@code Connection.abort} throws, as pgjdbc 42.7.5's does on JDK 24+ (its permission check). */
+    public volatile boolean abortFails;
     public volatile boolean statementCloseFails;
     public volatile double connectFailureRate;
     public volatile double executeFailureRate;
