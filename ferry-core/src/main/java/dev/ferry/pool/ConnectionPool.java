@@ -371,13 +371,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         for (;;) {
             openConnections.incrementAndGet();
             try {
-                long connectStart = ticker.read();
-                PoolEntry entry = factory.open();
-                long connectNanos = ticker.read() - connectStart;
-                sizer.meter.connected(connectNanos);
-                if (metrics != null) {
-                    metrics.created(connectNanos);
-                }
+                PoolEntry entry = openMetered();
                 connectionsCreated.incrementAndGet();
                 bag.add(entry);
                 bag.requite(entry);
@@ -452,19 +446,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     public Connection getConnection(String lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
         dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane); // one of ours: no need to check it again
-        if (slot == null) {
-            return getConnection(connectionTimeoutNanos, priority); // (which runs the double-borrow check)
-        }
-        if (guard != null) {
-            checkNestedBorrow();
-        }
-        if (interceptors != null) {
-            long start = ticker.read();
-            return intercepted(metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
-                    : borrowInLane(slot, connectionTimeoutNanos, priority), start);
-        }
-        return metrics != null ? borrowMeasured(slot, connectionTimeoutNanos, priority)
-                : borrowInLane(slot, connectionTimeoutNanos, priority);
+        return slot == null ? getConnection(connectionTimeoutNanos, priority) : borrowInOwnLane(slot, priority);
     }
 
     /**
@@ -495,12 +477,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      */
     public Connection getConnection(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
-        if (guard != null) {
-            checkNestedBorrow();
-        }
         if (lanes == null || !lanes.owns(lane)) {
             throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
                     + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
+        }
+        return borrowInOwnLane(lane, priority);
+    }
+
+    /** Lends a connection in one of this pool's lanes: the double-borrow check, the borrow, the interceptors. */
+    private Connection borrowInOwnLane(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority)
+            throws SQLException {
+        if (guard != null) {
+            checkNestedBorrow();
         }
         if (interceptors != null) {
             long start = ticker.read();
@@ -1437,14 +1425,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 LockSupport.parkNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(5), deadline - System.nanoTime()));
                 continue;
             }
-            long connectStart = ticker.read();
             try {
-                PoolEntry entry = factory.open();
-                long connectNanos = ticker.read() - connectStart;
-                sizer.meter.connected(connectNanos);
-                if (metrics != null) {
-                    metrics.created(connectNanos);
-                }
+                PoolEntry entry = openMetered();
                 pendingCreates.decrementAndGet();
                 connectionsCreated.incrementAndGet();
                 bag.add(entry);
@@ -1643,6 +1625,18 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
+    /** Opens a connection for the pool's budget, timing the connect for the sizing meter and the metrics. */
+    private PoolEntry openMetered() throws SQLException {
+        long connectStart = ticker.read();
+        PoolEntry entry = factory.open();
+        long connectNanos = ticker.read() - connectStart;
+        sizer.meter.connected(connectNanos);
+        if (metrics != null) {
+            metrics.created(connectNanos);
+        }
+        return entry;
+    }
+
     /** Runs on a connector thread: makes connections until the pool is at its target. */
     private void fill() {
         boolean gaveWay;
@@ -1665,14 +1659,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         try {
             while (claimCreation()) {
                 PoolEntry entry;
-                long connectStart = ticker.read();
                 try {
-                    entry = factory.open();
-                    long connectNanos = ticker.read() - connectStart;
-                    sizer.meter.connected(connectNanos);
-                    if (metrics != null) {
-                        metrics.created(connectNanos);
-                    }
+                    entry = openMetered();
                 } catch (Throwable e) {
                     pendingCreates.decrementAndGet();
                     openConnections.decrementAndGet();
