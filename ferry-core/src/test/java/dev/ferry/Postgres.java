@@ -85,6 +85,18 @@ public final class Postgres {
         }
     }
 
+    /** Whether the server still has the backend {@code pid}. */
+    public static boolean backendAlive(int pid) throws SQLException {
+        try (Connection admin = admin(); var ps = admin.prepareStatement(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ?")) {
+            ps.setInt(1, pid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) > 0;
+            }
+        }
+    }
+
     /** Terminates every backend of this application_name; returns how many. */
     public static int terminate(Connection admin, String applicationName) throws SQLException {
         try (var ps = admin.prepareStatement("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -102,14 +100,6 @@ class PostgresInterceptorTest {
         }
     }
 
-    private static boolean alive(int pid) throws SQLException {
-        try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)) {
-            rs.next();
-            return rs.getInt(1) > 0;
-        }
-    }
-
     @ParameterizedTest(name = "pool of {0}, minimumIdle {1}, autoCommit {2}")
     @CsvSource({"1, 0, true", "1, 1, false", "3, 0, false", "3, 3, true"})
     void eachLoanSeesTheSessionOnCreateSetAndRunsAcquireAndReturnOnce(int size, int minimumIdle, boolean autoCommit)
@@ -169,7 +159,8 @@ class PostgresInterceptorTest {
             try (Connection c = ds.getConnection()) {
                 assertThat(backend(c)).as("a new connection: the failed one was not lent again").isNotEqualTo(first);
             }
-            assertThat(waitUntil(() -> !alive(first))).as("the evicted backend is closed").isTrue();
+            org.awaitility.Awaitility.await("the evicted backend is closed").atMost(Duration.ofSeconds(10))
+                    .until(() -> !Postgres.backendAlive(first)); // closes run on the pool's closer thread
             assertThat(r.calls.stream().filter("return"::equals).count()).as("no onReturn for the failed loan")
                     .isEqualTo(2);
         }
@@ -187,25 +178,10 @@ class PostgresInterceptorTest {
             try (Connection next = ds.getConnection()) {
                 assertThat(backend(next)).isNotEqualTo(first);
             }
-            assertThat(waitUntil(() -> r.destroyedBackends.contains(first))).isTrue();
+            org.awaitility.Awaitility.await("onDestroy for the evicted connection").atMost(Duration.ofSeconds(10))
+                    .until(() -> r.destroyedBackends.contains(first));
             assertThat(r.calls).anySatisfy(call -> assertThat(call).startsWith("destroy: interceptor ")
                     .contains("failed in onReturn"));
         }
-    }
-
-    interface Check {
-        boolean holds() throws Exception;
-    }
-
-    /** Whether {@code check} holds within 10 s (closes run on the pool's closer thread; the server is polled). */
-    private static boolean waitUntil(Check check) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < until) {
-            if (check.holds()) {
-                return true;
-            }
-            Thread.sleep(20);
-        }
-        return false;
     }
 }

@@ -325,19 +325,15 @@ class PostgresLeakReclaimTest {
     }
 
     /** Waits until a session of the test database waits on an advisory lock (the server's state, polled). */
-    private static void awaitBlocked() throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < until) {
-            try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                         + "AND NOT granted")) {
-                rs.next();
-                if (rs.getInt(1) > 0) {
-                    return;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no session blocked on the advisory lock");
+    private static void awaitBlocked() {
+        org.awaitility.Awaitility.await("a session blocked on the advisory lock").atMost(Duration.ofSeconds(30))
+                .until(() -> {
+                    try (Connection c = Postgres.admin(); Statement s = c.createStatement();
+                         ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                 + "AND NOT granted")) {
+                        rs.next();
+                        return rs.getInt(1) > 0;
+                    }
+                });
     }
 }

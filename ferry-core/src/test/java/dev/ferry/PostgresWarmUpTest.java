@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,16 +17,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 class PostgresWarmUpTest {
 
     private static FerryConfig.Builder config(String application) {
-        return FerryConfig.builder().jdbcUrl(Postgres.url()).poolName("warm")
-                .dataSourceProperty("ApplicationName", application);
+        return Postgres.config(application);
     }
 
     private static int backends(String application) throws Exception {
-        try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
-                     + application + "'")) {
-            rs.next();
-            return rs.getInt(1);
+        try (Connection admin = Postgres.admin()) {
+            return Postgres.backends(admin, application);
         }
     }
 
