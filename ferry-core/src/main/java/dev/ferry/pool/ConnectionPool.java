@@ -446,7 +446,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     public Connection getConnection(String lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
         dev.ferry.capacity.LaneBudget.Slot slot = laneSlot(lane); // one of ours: no need to check it again
-        return slot == null ? getConnection(connectionTimeoutNanos, priority) : borrowInOwnLane(slot, priority);
+        if (slot == null) {
+            return getConnection(connectionTimeoutNanos, priority); // (which runs the double-borrow check)
+        }
+        if (guard != null) {
+            checkNestedBorrow();
+        }
+        return borrowInOwnLane(slot, priority);
     }
 
     /**
@@ -477,6 +483,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      */
     public Connection getConnection(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority) throws SQLException {
         java.util.Objects.requireNonNull(priority, "priority");
+        if (guard != null) {
+            checkNestedBorrow();
+        }
         if (lanes == null || !lanes.owns(lane)) {
             throw new SQLException(poolName + " - lane: got " + (lane == null ? "null" : "'" + lane.name() + "'")
                     + ", a lane of another pool or none; allowed: a lane of this pool's (laneSlot)", "HY000");
@@ -484,12 +493,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return borrowInOwnLane(lane, priority);
     }
 
-    /** Lends a connection in one of this pool's lanes: the double-borrow check, the borrow, the interceptors. */
+    /** Lends a connection in one of this pool's lanes (the double-borrow check done): the borrow, the interceptors. */
     private Connection borrowInOwnLane(dev.ferry.capacity.LaneBudget.Slot lane, Priority priority)
             throws SQLException {
-        if (guard != null) {
-            checkNestedBorrow();
-        }
         if (interceptors != null) {
             long start = ticker.read();
             return intercepted(metrics != null ? borrowMeasured(lane, connectionTimeoutNanos, priority)
