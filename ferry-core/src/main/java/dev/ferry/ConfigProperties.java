@@ -25,6 +25,7 @@ final class ConfigProperties {
             "maximumPoolSize", "minimumIdle", "connectionTimeout", "idleTimeout", "maxLifetime", "keepaliveTime",
             "validationTimeout", "leakDetectionThreshold", "multipleAcquisition", "leakReclaimTimeout", "maxHoldTime", "idleInTransactionTimeout", "slowStatementThreshold", "sqlStatistics",
             "initializationFailTimeout", "queryTimeout", "housekeepingPeriod", "shutdownTimeout", "maxWaiting",
+            "perUserPoolSize", "maxUserPools",
             "reserve", "reserveTimeout", "queueWaitTarget", "overloadInterval", "shedOnOverload", "autoCommit",
             "readOnly", "allowPoolSuspension", "transactionIsolation", "catalog", "schema", "connectionInitSql",
             "connectionTestQuery", "exceptionOverrideClassName", "registerMbeans", "isolateInternalQueries");
@@ -70,6 +71,8 @@ final class ConfigProperties {
             case "dataSourceClassName" -> b.dataSourceClassName(v);
             case "poolName" -> b.poolName(v);
             case "maximumPoolSize" -> b.maximumPoolSize(Integer.parseInt(v));
+            case "perUserPoolSize" -> b.perUserPoolSize(Integer.parseInt(v));
+            case "maxUserPools" -> b.maxUserPools(Integer.parseInt(v));
             case "minimumIdle" -> b.minimumIdle(Integer.parseInt(v));
             case "connectionTimeout" -> b.connectionTimeout(millis(v));
             case "idleTimeout" -> b.idleTimeout(millis(v));

@@ -79,6 +79,10 @@ final class ConfigResolver {
             adapt(r, "maximumPoolSize", max, b.minimumIdle, "default raised to the minimumIdle set");
             max = b.minimumIdle;
         }
+        if (b.perUserPoolSize > max && !set(b, "maximumPoolSize")) {
+            adapt(r, "maximumPoolSize", max, b.perUserPoolSize, "default raised to the perUserPoolSize set");
+            max = b.perUserPoolSize;
+        }
         r.maximumPoolSize = max;
         r.minimumIdle = b.minimumIdle == -1 ? max : b.minimumIdle;
         if (b.sizing != null && !set(b, "minimumIdle") && r.minimumIdle > 0) {
@@ -141,6 +145,7 @@ final class ConfigResolver {
         require("queryTimeout", ms(b.queryTimeout), b.queryTimeout.toNanos() % 1_000_000_000L == 0,
                 "a whole number of seconds (JDBC's Statement.setQueryTimeout counts seconds), or 0 to disable");
         require("maxWaiting", b.maxWaiting, b.maxWaiting >= 0, "0 (never wait) or more");
+        userPools(b, r.maximumPoolSize);
         require("reserve", b.reserve, b.reserve >= 0 && b.reserve <= 10_000, "0 (no reserve) to 10000");
         notNegative("reserveTimeout", b.reserveTimeout, null);
         notNegative("queueWaitTarget", b.queueWaitTarget, null);
@@ -231,6 +236,47 @@ final class ConfigResolver {
      * applications in one container load Ferry twice, and per-loader numbers would both start at ferry-1 (then the
      * second pool's JMX beans clash with the first's). The lock is the one {@code Properties} itself takes.
      */
+    /** perUserPoolSize and maxUserPools (see FerryConfig.Builder#perUserPoolSize). */
+    private static void userPools(FerryConfig.Builder b, int maximumPoolSize) {
+        require("perUserPoolSize", b.perUserPoolSize, b.perUserPoolSize >= 0 && b.perUserPoolSize <= maximumPoolSize,
+                "0 (getConnection(username, password) refused) to maximumPoolSize (" + maximumPoolSize
+                        + "): per-user pools share the data source's budget");
+        require("maxUserPools", b.maxUserPools, b.maxUserPools >= 1 && b.maxUserPools <= 10_000, "1 to 10000");
+        if (set(b, "maxUserPools") && b.perUserPoolSize == 0) {
+            throw new IllegalArgumentException("maxUserPools: got " + b.maxUserPools + " with perUserPoolSize 0; "
+                    + "allowed: only with perUserPoolSize above 0 (without it there are no per-user pools)");
+        }
+        if (b.perUserPoolSize > 0 && b.jdbcUrl != null && urlNamesCredentials(b.jdbcUrl)) {
+            throw new IllegalArgumentException("perUserPoolSize: got " + b.perUserPoolSize + " with jdbcUrl "
+                    + FerryConfig.maskUrl(b.jdbcUrl) + ", which names a user or password; allowed: a jdbcUrl without "
+                    + "them (the driver would log every user's pool in as the URL's user)");
+        }
+    }
+
+    /** Whether a JDBC URL carries a user or password: as a parameter, or as {@code //user[:password]@host}. */
+    static boolean urlNamesCredentials(String jdbcUrl) {
+        String url = jdbcUrl.toLowerCase(java.util.Locale.ROOT);
+        int query = url.indexOf('?');
+        int authority = url.indexOf("//");
+        if (authority >= 0 && (query < 0 || authority < query)) {
+            int end = authority + 2;
+            while (end < url.length() && "/?;".indexOf(url.charAt(end)) < 0) {
+                end++;
+            }
+            if (url.substring(authority + 2, end).contains("@")) {
+                return true;
+            }
+        }
+        for (String param : url.split("[?&;]")) {
+            int eq = param.indexOf('=');
+            String key = eq < 0 ? "" : param.substring(0, eq).trim();
+            if (key.equals("user") || key.equals("username") || key.equals("password")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static int nextPoolNumber() {
         java.util.Properties system = System.getProperties();
         synchronized (system) {

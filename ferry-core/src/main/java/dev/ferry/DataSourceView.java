@@ -91,7 +91,9 @@ public final class DataSourceView implements DataSource {
 
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
-        return pool.getConnection(username, password); // refused, as by the pool itself
+        throw new java.sql.SQLFeatureNotSupportedException("getConnection(username, password) is served by the "
+                + "FerryDataSource itself (with perUserPoolSize), not by a lane, priority or reads view: lanes, "
+                + "priorities and read routing apply to the main pool's connections only");
     }
 
     @Override

@@ -59,6 +59,8 @@ public final class FerryConfig {
     private final Duration housekeepingPeriod;
     private final Duration shutdownTimeout;
     private final int maxWaiting;
+    private final int perUserPoolSize;
+    private final int maxUserPools;
     private final int reserve;
     private final Duration queueWaitTarget;
     private final Duration overloadInterval;
@@ -127,6 +129,8 @@ public final class FerryConfig {
         this.housekeepingPeriod = b.housekeepingPeriod;
         this.shutdownTimeout = b.shutdownTimeout;
         this.maxWaiting = b.maxWaiting;
+        this.perUserPoolSize = b.perUserPoolSize;
+        this.maxUserPools = b.maxUserPools;
         this.reserve = b.reserve;
         this.queueWaitTarget = b.queueWaitTarget;
         this.overloadInterval = b.overloadInterval;
@@ -360,6 +364,19 @@ public final class FerryConfig {
         return maxWaiting;
     }
 
+    /**
+     * The most connections {@code getConnection(username, password)} holds per user, within maximumPoolSize for
+     * the whole data source; 0 (the default): that call is refused, as in HikariCP.
+     */
+    public int perUserPoolSize() {
+        return perUserPoolSize;
+    }
+
+    /** The most users with a pool of their own at once (see {@link Builder#maxUserPools}). */
+    public int maxUserPools() {
+        return maxUserPools;
+    }
+
     /** Connections beyond maximumPoolSize that only CRITICAL callers may open, when no other is free. */
     public int reserve() {
         return reserve;
@@ -543,6 +560,7 @@ public final class FerryConfig {
                         + idleInTransactionTimeout.toMillis() + "ms")
                 + ", queryTimeout=" + queryTimeout.toMillis() + "ms"
                 + ", maxWaiting=" + maxWaiting
+                + (perUserPoolSize == 0 ? "" : ", perUserPoolSize=" + perUserPoolSize + ", maxUserPools=" + maxUserPools)
                 + (reserve > 0 ? ", reserve=" + reserve + ", reserveTimeout=" + reserveTimeout.toMillis() + "ms" : "")
                 + (queueWaitTarget.isZero() ? "" : ", queueWaitTarget=" + queueWaitTarget.toMillis() + "ms, overloadInterval="
                         + overloadInterval.toMillis() + "ms, shedOnOverload=" + shedOnOverload)
@@ -626,6 +644,8 @@ public final class FerryConfig {
         Duration housekeepingPeriod = Duration.ofSeconds(30);
         Duration shutdownTimeout = Duration.ofSeconds(10);
         int maxWaiting = Integer.MAX_VALUE;
+        int perUserPoolSize;
+        int maxUserPools = 8;
         int reserve;
         Duration queueWaitTarget = Duration.ZERO;
         Duration overloadInterval = Duration.ofMillis(100);
@@ -696,6 +716,8 @@ public final class FerryConfig {
             c.housekeepingPeriod = housekeepingPeriod;
             c.shutdownTimeout = shutdownTimeout;
             c.maxWaiting = maxWaiting;
+            c.perUserPoolSize = perUserPoolSize;
+            c.maxUserPools = maxUserPools;
             c.reserve = reserve;
             c.queueWaitTarget = queueWaitTarget;
             c.overloadInterval = overloadInterval;
@@ -918,6 +940,64 @@ public final class FerryConfig {
         }
 
         /**
+         * Serves {@code getConnection(username, password)} from a pool per user (and password) of at most this many
+         * connections, all of them within maximumPoolSize together with the main pool's: a user whose callers wait
+         * while the budget is full gets a place freed by closing an idle connection of another user or of the main
+         * pool, or one that comes back to a pool with nobody waiting. Default 0: the call is refused with
+         * {@code SQLFeatureNotSupportedException}, as in HikariCP. Needs a jdbcUrl that names no user or password
+         * (the driver would prefer the URL's to the caller's).
+         */
+        public Builder perUserPoolSize(int perUserPoolSize) {
+            this.perUserPoolSize = perUserPoolSize;
+            return set("perUserPoolSize");
+        }
+
+        /**
+         * The most users with a pool of their own at once (default 8). A new user beyond it takes the place of the
+         * pool used longest ago with nothing lent and nobody waiting, which is closed; if every one is busy, the
+         * call fails at once (SQLState 53300). Only with {@link #perUserPoolSize}.
+         */
+        public Builder maxUserPools(int maxUserPools) {
+            this.maxUserPools = maxUserPools;
+            return set("maxUserPools");
+        }
+
+        /**
+         * Turns a data source's settings into those of one user's pool ({@link #perUserPoolSize}): that user's
+         * credentials (no provider), at most perUserPoolSize connections opened on demand and closed after
+         * idleTimeout, and none of the main pool's lanes, reserve, sizing, server-aware cap, replicas, warm-up
+         * check, metrics or MBeans. The pool name given is used as it is.
+         */
+        public Builder forUser(String poolName, String username, String password) {
+            this.poolName = poolName;
+            this.username = username;
+            this.password = password;
+            this.credentialsProvider = null;
+            this.dataSourceProperties.remove("user");
+            this.dataSourceProperties.remove("password");
+            this.maximumPoolSize = perUserPoolSize;
+            this.minimumIdle = 0;
+            this.perUserPoolSize = 0;
+            this.maxUserPools = 8;
+            this.lanes.clear();
+            this.reserve = 0;
+            this.sizing = null;
+            this.serverAwareCap = false;
+            this.replicas.clear();
+            this.failover = null;
+            this.initializationFailTimeout = Duration.ofMillis(-1);
+            this.metricsTrackerFactory = null;
+            this.metricRegistry = null;
+            this.registerMbeans = false;
+            this.explicit.removeAll(List.of("perUserPoolSize", "maxUserPools", "lane", "reserve", "reserveTimeout",
+                    "sizing", "sizingPeriod", "serverAwareCap", "failover", "credentialsProvider", "metricRegistry",
+                    "metricsTrackerFactory", "registerMbeans", "banTime", "maxReplicationLag"));
+            this.explicit.addAll(List.of("poolName", "username", "password", "maximumPoolSize", "minimumIdle",
+                    "initializationFailTimeout"));
+            return this;
+        }
+
+        /**
          * The emergency reserve: up to this many connections beyond maximumPoolSize, opened only for
          * {@link Priority#CRITICAL} callers when no other connection is free (after {@link #reserveTimeout}); when
          * returned, one goes to a waiting CRITICAL caller or is closed. Default 0 (no reserve). PgBouncer's
@@ -1137,11 +1217,14 @@ public final class FerryConfig {
             return set("replicas");
         }
 
-        /** For a replica's own pool: the same settings, no replicas of its own, no failover. */
+        /** For a replica's own pool: the same settings, no replicas of its own, no failover, no per-user pools. */
         public Builder forReplica() {
             this.replicas.clear();
             this.failover = null;
             this.explicit.remove("failover");
+            this.perUserPoolSize = 0; // getConnection(username, password) is served by the primary's data source
+            this.explicit.remove("perUserPoolSize");
+            this.explicit.remove("maxUserPools");
             return this;
         }
 

@@ -44,6 +44,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private volatile ConnectionPool pool;
     /** Routes {@link #reads()} to the replicas; null without replicas. Set with the pool, under the lock. */
     private volatile dev.ferry.ha.ReadRouter router;
+    /** getConnection(username, password)'s pools, when perUserPoolSize is above 0; set before {@link #pool}. */
+    private volatile dev.ferry.pool.UserPools userPools;
     private volatile boolean closed;
     private PrintWriter logWriter;
     /** The one {@link #reads()} view: batchers on it share one in-flight budget, keyed by it. */
@@ -170,11 +172,48 @@ public class FerryDataSource implements DataSource, Closeable {
         return p != null ? p : start0();
     }
 
-    /** Unsupported, as in HikariCP: a pool holds connections of one user. Use one data source per user. */
+    /**
+     * A connection logged in as {@code username} with {@code password}, from that user's pool, when
+     * {@link FerryConfig.Builder#perUserPoolSize perUserPoolSize} is above 0: up to that many connections per user,
+     * all within maximumPoolSize together with this data source's own. The configured user and password are served
+     * by the main pool. Lanes, priorities, the reserve and read routing apply to the main pool only.
+     *
+     * @throws SQLFeatureNotSupportedException with perUserPoolSize 0 (the default), as in HikariCP
+     * @throws SQLException                    28xxx if the server refuses the login; 53300 if maxUserPools users
+     *                                         have pools and each is in use; as {@link #getConnection()} otherwise
+     */
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
-        throw new SQLFeatureNotSupportedException("FerryDataSource pools connections of one user; "
-                + "getConnection(username, password) is not supported: configure a data source per user");
+        ConnectionPool p = pool;
+        if (p == null) {
+            FerryConfig c = config;
+            if ((c != null ? c.perUserPoolSize() : settings.perUserPoolSize) == 0) {
+                throw perUserRefused();
+            }
+            p = start0();
+        }
+        dev.ferry.pool.UserPools users = userPools;
+        if (users == null) {
+            throw perUserRefused();
+        }
+        return users.getConnection(username, password);
+    }
+
+    private static SQLFeatureNotSupportedException perUserRefused() {
+        return new SQLFeatureNotSupportedException("FerryDataSource - getConnection(username, password): "
+                + "perUserPoolSize is 0, so connections of other users are not pooled; allowed: set perUserPoolSize "
+                + "(connections per user, within maximumPoolSize) to serve them, or configure a data source per user");
+    }
+
+    /** The per-user pools' engine, or null (for tests). */
+    dev.ferry.pool.UserPools userPoolsEngine() {
+        return userPools;
+    }
+
+    /** The pools of {@link #getConnection(String, String)}'s users open now (empty without perUserPoolSize). */
+    public java.util.List<FerryPool> userPools() {
+        dev.ferry.pool.UserPools users = userPools;
+        return users == null ? java.util.List.of() : users.pools();
     }
 
     /**
@@ -218,7 +257,10 @@ public class FerryDataSource implements DataSource, Closeable {
                         throw e;
                     }
                 }
-                pool = started; // published after the router: whoever sees the pool sees its router
+                if (config.perUserPoolSize() > 0) {
+                    userPools = new dev.ferry.pool.UserPools(started);
+                }
+                pool = started; // published after the router and user pools: whoever sees the pool sees them
             }
             return pool;
         } finally {
@@ -280,6 +322,9 @@ public class FerryDataSource implements DataSource, Closeable {
             closed = true;
             if (router != null) {
                 router.close();
+            }
+            if (userPools != null) {
+                userPools.close(); // before the main pool: they count in its budget
             }
             if (pool != null) {
                 pool.close();
@@ -721,6 +766,24 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     /** Ferry's addition: how many callers may wait at once before getConnection() fails fast. */
+    /** See {@link FerryConfig.Builder#perUserPoolSize}. */
+    public void setPerUserPoolSize(int perUserPoolSize) {
+        set("perUserPoolSize", () -> settings.perUserPoolSize(perUserPoolSize));
+    }
+
+    public int getPerUserPoolSize() {
+        return settings.perUserPoolSize;
+    }
+
+    /** See {@link FerryConfig.Builder#maxUserPools}. */
+    public void setMaxUserPools(int maxUserPools) {
+        set("maxUserPools", () -> settings.maxUserPools(maxUserPools));
+    }
+
+    public int getMaxUserPools() {
+        return settings.maxUserPools;
+    }
+
     public void setMaxWaiting(int maxWaiting) {
         set("maxWaiting", () -> settings.maxWaiting(maxWaiting));
     }

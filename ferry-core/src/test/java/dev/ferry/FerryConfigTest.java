@@ -43,6 +43,48 @@ class FerryConfigTest {
     }
 
     @Test
+    void perUserPoolsAreOffByDefaultBoundedByTheBudgetAndNeedAUrlWithoutCredentials() {
+        assertThat(valid().build().perUserPoolSize()).isZero();
+        FerryConfig on = valid().maximumPoolSize(6).perUserPoolSize(2).build();
+        assertThat(on.perUserPoolSize()).isEqualTo(2);
+        assertThat(on.maxUserPools()).isEqualTo(8);
+        assertThat(on.toString()).contains("perUserPoolSize=2, maxUserPools=8");
+        rejects(b -> b.maximumPoolSize(4).perUserPoolSize(5), "perUserPoolSize: got 5", "to maximumPoolSize (4)");
+        rejects(b -> b.perUserPoolSize(-1), "perUserPoolSize: got -1");
+        rejects(b -> b.maxUserPools(3), "maxUserPools: got 3 with perUserPoolSize 0", "allowed:");
+        rejects(b -> b.perUserPoolSize(1).maxUserPools(0), "maxUserPools: got 0", "1 to 10000");
+        FerryConfig adapted = valid().perUserPoolSize(12).build();
+        assertThat(adapted.maximumPoolSize()).as("the default adapts to the perUserPoolSize set").isEqualTo(12);
+        assertThat(adapted.adaptations()).anyMatch(a -> a.contains("perUserPoolSize"));
+        for (String url : new String[] {"jdbc:postgresql://127.0.0.1/app?user=postgres",
+                "jdbc:postgresql://127.0.0.1/app?ssl=false&password=hunter2", "jdbc:mariadb://app:hunter2@127.0.0.1/app",
+                "jdbc:h2:mem:app;USER=sa", "jdbc:postgresql://127.0.0.1/app?USERNAME=x"}) {
+            assertThatThrownBy(() -> FerryConfig.builder().jdbcUrl(url).perUserPoolSize(1).build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("perUserPoolSize: got 1 with jdbcUrl").hasMessageNotContaining("hunter2");
+        }
+        for (String url : new String[] {"jdbc:postgresql://127.0.0.1/app", "jdbc:postgresql://h/app?ssl=true",
+                "jdbc:postgresql://h/app?ApplicationName=me@host", "jdbc:h2:mem:app;MODE=PostgreSQL"}) {
+            assertThat(ConfigResolver.urlNamesCredentials(url)).as(url).isFalse();
+        }
+        FerryConfig user = on.toBuilder().forUser("p-user-1", "alice", "secret").build();
+        assertThat(user.username()).isEqualTo("alice");
+        assertThat(user.maximumPoolSize()).isEqualTo(2);
+        assertThat(user.minimumIdle()).isZero();
+        assertThat(user.perUserPoolSize()).isZero();
+        assertThat(user.poolName()).isEqualTo("p-user-1");
+        assertThat(user.toString()).doesNotContain("secret");
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("jdbcUrl", "jdbc:stub:config");
+        p.setProperty("driverClassName", STUB);
+        p.setProperty("perUserPoolSize", "3");
+        p.setProperty("maxUserPools", "20");
+        FerryConfig fromProperties = FerryConfig.builder().properties(p).build();
+        assertThat(fromProperties.perUserPoolSize()).isEqualTo(3);
+        assertThat(fromProperties.maxUserPools()).isEqualTo(20);
+    }
+
+    @Test
     void defaultsMatchHikariCp() {
         FerryConfig c = valid().build();
         assertThat(c.maximumPoolSize()).isEqualTo(10);

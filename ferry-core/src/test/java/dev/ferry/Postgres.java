@@ -97,6 +97,51 @@ public final class Postgres {
         }
     }
 
+    /** The test database's URL without its user: the role and password come from the pool's settings. */
+    public static String urlWithoutUser() {
+        return url().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+    }
+
+    /** Runs one statement on a direct connection. */
+    public static void execute(String sql) throws SQLException {
+        try (Connection c = admin(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * Creates (afresh) a login role, a member of {@code ferry_pw}, whose password the server checks on 127.0.0.1
+     * ({@code .ci/pg-passwords} sets that up); skips the test where it does not, fails it with {@code CI=true}.
+     */
+    public static void createPasswordRole(String role, String password) throws SQLException {
+        execute("DO $$ BEGIN CREATE ROLE ferry_pw NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        dropRole(role);
+        execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + password + "' IN ROLE ferry_pw");
+        java.util.Properties wrong = new java.util.Properties();
+        wrong.setProperty("user", role);
+        wrong.setProperty("password", "not-" + password);
+        boolean checked;
+        try (Connection c = DriverManager.getConnection(urlWithoutUser(), wrong)) {
+            checked = false;
+        } catch (SQLException e) {
+            checked = "28P01".equals(e.getSQLState());
+        }
+        if (!checked) {
+            String why = "the server does not check passwords for members of ferry_pw on 127.0.0.1 "
+                    + "(run: bash .ci/pg-passwords 15)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError(why);
+            }
+            abort(why);
+        }
+    }
+
+    /** Ends the role's sessions and drops it, if it exists. */
+    public static void dropRole(String role) throws SQLException {
+        execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "'");
+        execute("DROP ROLE IF EXISTS " + role);
+    }
+
     /** Terminates every backend of this application_name; returns how many. */
     public static int terminate(Connection admin, String applicationName) throws SQLException {
         try (var ps = admin.prepareStatement("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

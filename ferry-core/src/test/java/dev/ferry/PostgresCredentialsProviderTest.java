@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -12,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -37,45 +35,22 @@ class PostgresCredentialsProviderTest {
         return new CredentialsProvider.Credentials(null, secret.get(), expiresAt.get());
     };
 
-    /** The test database's URL without its user: the role and password come from the pool's settings. */
     private static String urlWithoutUser() {
-        return Postgres.url().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+        return Postgres.urlWithoutUser();
     }
 
     private static void admin(String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection(Postgres.url()); Statement s = c.createStatement()) {
-            s.execute(sql);
-        }
+        Postgres.execute(sql);
     }
 
     @BeforeEach
     void createRole() throws SQLException {
-        admin("DO $$ BEGIN CREATE ROLE ferry_pw NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-        dropRole();
-        admin("CREATE ROLE " + ROLE + " LOGIN PASSWORD '" + secret.get() + "' IN ROLE ferry_pw");
-        Properties wrong = new Properties();
-        wrong.setProperty("user", ROLE);
-        wrong.setProperty("password", "not-" + secret.get());
-        boolean checked;
-        try (Connection c = DriverManager.getConnection(urlWithoutUser(), wrong)) {
-            checked = false;
-        } catch (SQLException e) {
-            checked = "28P01".equals(e.getSQLState());
-        }
-        if (!checked) {
-            String why = "the server does not check passwords for members of ferry_pw on 127.0.0.1 "
-                    + "(run: bash .ci/pg-passwords 15)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                throw new AssertionError(why);
-            }
-            org.junit.jupiter.api.Assumptions.abort(why);
-        }
+        Postgres.createPasswordRole(ROLE, secret.get());
     }
 
     @AfterEach
     void dropRole() throws SQLException {
-        admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + ROLE + "'");
-        admin("DROP ROLE IF EXISTS " + ROLE);
+        Postgres.dropRole(ROLE);
     }
 
     private FerryConfig.Builder config() {

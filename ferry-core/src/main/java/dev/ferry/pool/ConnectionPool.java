@@ -219,6 +219,8 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** A Shed event was raised for the present overload (one per overload, not one per refused caller). */
     private final AtomicBoolean shedReported = new AtomicBoolean();
     private volatile SQLException lastConnectFailure;
+    /** The budget shared with per-user pools ({@link SharedBudget}); null when there are none (perUserPoolSize 0). */
+    private final SharedBudget shared;
     /** A warm-up was asked for: from then on readiness waits for one to reach its target. */
     private volatile boolean warmUpAsked;
     /** The last warm-up's target: reached later (the pool filling on its own), it opens the gate too. */
@@ -239,7 +241,17 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
      * @throws SQLException if the first connection cannot be made within initializationFailTimeout
      */
     public ConnectionPool(FerryConfig config) throws SQLException {
+        this(config, null);
+    }
+
+    /**
+     * Starts a pool that counts its connections in {@code family} too (a per-user pool, {@link UserPools}); null:
+     * a data source's main pool, which starts a shared budget of its own when per-user pools are configured.
+     */
+    ConnectionPool(FerryConfig config, SharedBudget family) throws SQLException {
         this.config = config;
+        this.shared = family != null ? family : config.perUserPoolSize() > 0 ? new SharedBudget(this::connectionCap)
+                : null;
         this.poolName = config.poolName();
         this.ticker = config.ticker();
         this.bag = new ConnectionBag(ticker);
@@ -313,9 +325,15 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         this.metrics = config.metricsTrackerFactory() == null ? null
                 : new GuardedPoolMetrics(java.util.Objects.requireNonNull(config.metricsTrackerFactory().create(this),
                         "metricsTrackerFactory.create returned null"), poolName);
+        if (shared != null) {
+            shared.join(this);
+        }
         try {
             checkDatabase();
         } catch (SQLException | RuntimeException e) {
+            if (shared != null) {
+                shared.leave(this);
+            }
             shutdownExecutors();
             closeMetrics();
             throw e;
@@ -370,6 +388,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         long backoff = BACKOFF_MIN_NANOS;
         for (;;) {
             openConnections.incrementAndGet();
+            if (shared != null) {
+                shared.claim(); // the main pool's first connection: no user pool exists yet
+            }
             try {
                 PoolEntry entry = openMetered();
                 connectionsCreated.incrementAndGet();
@@ -378,6 +399,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 return;
             } catch (SQLException | RuntimeException | LinkageError e) {
                 openConnections.decrementAndGet();
+                if (shared != null) {
+                    shared.release(false);
+                }
                 long remaining = deadline - System.nanoTime();
                 if (failTimeout.isZero()) {
                     lastConnectFailure = asSqlException(e);
@@ -1205,6 +1229,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (bag.size() - reserveOpen.get() > connectionCap() && retireIfOversized(entry)) {
             return;
         }
+        if (shared != null && bag.unserved() == 0 && shared.yieldsReturned(this)) {
+            entry.yielded = true; // nobody here waits for it, and another member's callers wait for a place
+            retire(entry, "closed to make room in the shared budget");
+            return;
+        }
         bag.requite(entry);
         if (exhaustion.isExhausted()) {
             checkRecovered(now);
@@ -1445,6 +1474,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             } catch (Throwable e) {
                 pendingCreates.decrementAndGet();
                 openConnections.decrementAndGet();
+                if (shared != null) {
+                    shared.release(false);
+                }
                 if (e instanceof VirtualMachineError) {
                     throw (VirtualMachineError) e;
                 }
@@ -1483,7 +1515,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
             pendingCreates.incrementAndGet(); // before the budget, as claimCreation does
             if (openConnections.compareAndSet(open, open + 1)) {
-                return true;
+                if (shared == null || shared.tryClaim()) {
+                    return true;
+                }
+                openConnections.decrementAndGet(); // the shared budget is full: per-user pools hold the rest
+                pendingCreates.decrementAndGet();
+                return false;
             }
             pendingCreates.decrementAndGet();
         }
@@ -1573,8 +1610,57 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
     }
 
-    /** Connections being opened count as idle-to-be, so parallel fillers do not all answer the same demand. */
+    /**
+     * Whether to open a connection now. With a shared budget that is full, no: another member is asked to free a
+     * place for callers waiting beyond the connections idle and on their way ({@link SharedBudget#makeRoom}), and
+     * the place it frees asks again.
+     */
     private boolean needsConnection() {
+        if (!wantsConnection()) {
+            return false;
+        }
+        if (shared == null) {
+            return true;
+        }
+        int wanted = unservedBeyondConnects();
+        if (!shared.isFull()) {
+            // Without callers of its own waiting (minimumIdle, a policy's target), a member leaves a free place to
+            // another whose callers wait for one.
+            return wanted > 0 || !shared.othersWait(this);
+        }
+        if (wanted > 0) {
+            shared.makeRoom(this, wanted);
+        }
+        return false;
+    }
+
+    /** Callers waiting beyond the connections idle and being opened: what a shared budget's room is made for. */
+    int unservedBeyondConnects() {
+        return Math.max(0, bag.unserved() - bag.count(PoolEntry.IDLE) - pendingCreates.get());
+    }
+
+    /** Callers waiting that no connection has been handed to yet. */
+    int unserved() {
+        return bag.unserved();
+    }
+
+    /**
+     * Closes one idle connection so that another member of the shared budget can open one ({@link SharedBudget});
+     * false if none is idle now.
+     */
+    boolean yieldIdle(ConnectionPool to) {
+        for (PoolEntry entry : bag.snapshot()) {
+            if (entry.state() == PoolEntry.IDLE && bag.reserve(entry)) {
+                entry.yielded = true;
+                retire(entry, "closed to make room for " + to.poolName + " in the shared budget");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Connections being opened count as idle-to-be, so parallel fillers do not all answer the same demand. */
+    private boolean wantsConnection() {
         int open = openConnections.get();
         if (suspended || open >= connectionCap()) {
             return false;
@@ -1622,7 +1708,12 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             int open = openConnections.get();
             int cap = connectionCap();
             if (open < cap && openConnections.compareAndSet(open, open + 1)) {
-                return true;
+                if (shared == null || shared.tryClaim()) {
+                    return true;
+                }
+                openConnections.decrementAndGet(); // taken by another member since needsConnection looked: the
+                pendingCreates.decrementAndGet();  // place it gives back asks us again
+                return false;
             }
             pendingCreates.decrementAndGet();
             if (open >= cap) {
@@ -1670,6 +1761,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                 } catch (Throwable e) {
                     pendingCreates.decrementAndGet();
                     openConnections.decrementAndGet();
+                    if (shared != null) {
+                        shared.release(false);
+                    }
                     if (e instanceof VirtualMachineError) {
                         throw (VirtualMachineError) e; // out of memory and the like: not the database's fault
                     }
@@ -1783,7 +1877,14 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         Runnable uncount = () -> {
             if (counted.compareAndSet(true, false)) {
                 (entry.reserve ? reserveOpen : openConnections).decrementAndGet();
-                requestConnections();
+                if (shared != null && !entry.reserve) {
+                    shared.release(entry.yielded); // asks the members with callers waiting, this one included
+                    if (!entry.yielded) {
+                        requestConnections(); // (a place freed for another member is not taken back for minimumIdle)
+                    }
+                } else {
+                    requestConnections();
+                }
             }
         };
         Future<?>[] grace = new Future<?>[1];
@@ -2100,6 +2201,21 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return config;
     }
 
+    /** The budget shared with per-user pools, or null (see {@link SharedBudget}). */
+    SharedBudget sharedBudget() {
+        return shared;
+    }
+
+    /** Where this pool's periodic work runs: per-user pools share it. */
+    Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** The last connect's error, until a connect succeeds. */
+    SQLException lastConnectFailure() {
+        return lastConnectFailure;
+    }
+
     @Override
     public String poolName() {
         return poolName;
@@ -2345,6 +2461,9 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             retire(entry, "pool closed");
         }
         shutdownExecutors();
+        if (shared != null) {
+            shared.leave(this);
+        }
         closeMetrics(); // last: a borrow or return racing the close still finds its meters
         LOG.info("{} - closed", poolName);
     }

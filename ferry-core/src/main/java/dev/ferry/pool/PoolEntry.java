@@ -40,6 +40,8 @@ final class PoolEntry extends CacheLinePadding {
     private volatile int state = IN_USE;
     /** Opened from the emergency reserve for a CRITICAL caller: closed when returned unless one waits. */
     boolean reserve;
+    /** Closed to free a place in a shared budget for another pool ({@link SharedBudget}); set before the close. */
+    boolean yielded;
     /** Set when the connection must not be lent again: fatal error seen, lifetime reached, pool shrunk. */
     volatile boolean evict;
     /** Why {@link #evict} was set (the first reason given), written before it. */

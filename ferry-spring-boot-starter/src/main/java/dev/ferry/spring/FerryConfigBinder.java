@@ -173,6 +173,8 @@ final class FerryConfigBinder {
         set(b, "queryTimeout", f.getQueryTimeout(), b::queryTimeout);
         set(b, "shutdownTimeout", f.getShutdownTimeout(), b::shutdownTimeout);
         set(b, "maxWaiting", f.getMaxWaiting(), b::maxWaiting);
+        set(b, "perUserPoolSize", f.getPerUserPoolSize(), b::perUserPoolSize);
+        set(b, "maxUserPools", f.getMaxUserPools(), b::maxUserPools);
         set(b, "reserve", f.getReserve(), b::reserve);
         set(b, "reserveTimeout", f.getReserveTimeout(), b::reserveTimeout);
         set(b, "queueWaitTarget", f.getQueueWaitTarget(), b::queueWaitTarget);

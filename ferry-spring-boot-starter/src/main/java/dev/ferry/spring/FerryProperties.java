@@ -52,6 +52,10 @@ public class FerryProperties {
     private Duration shutdownTimeout;
     /** Callers that may wait at once before getConnection fails fast (default: no limit). */
     private Integer maxWaiting;
+    /** Connections per user for getConnection(username, password); 0 refuses that call. */
+    private Integer perUserPoolSize;
+    /** The most users with a pool of their own at once. */
+    private Integer maxUserPools;
     /** Emergency connections above maximumPoolSize for CRITICAL callers (default 0). */
     private Integer reserve;
     /** How long a CRITICAL caller waits for a normal connection before using the reserve (default 0). */
@@ -259,6 +263,22 @@ public class FerryProperties {
 
     public void setShutdownTimeout(Duration shutdownTimeout) {
         this.shutdownTimeout = shutdownTimeout;
+    }
+
+    public Integer getPerUserPoolSize() {
+        return perUserPoolSize;
+    }
+
+    public void setPerUserPoolSize(Integer perUserPoolSize) {
+        this.perUserPoolSize = perUserPoolSize;
+    }
+
+    public Integer getMaxUserPools() {
+        return maxUserPools;
+    }
+
+    public void setMaxUserPools(Integer maxUserPools) {
+        this.maxUserPools = maxUserPools;
     }
 
     public Integer getMaxWaiting() {
