@@ -231,11 +231,6 @@ final class ConfigResolver {
         return r;
     }
 
-    /**
-     * The next number for a generated pool name, counted in a system property rather than a static field: two web
-     * applications in one container load Ferry twice, and per-loader numbers would both start at ferry-1 (then the
-     * second pool's JMX beans clash with the first's). The lock is the one {@code Properties} itself takes.
-     */
     /** perUserPoolSize and maxUserPools (see FerryConfig.Builder#perUserPoolSize). */
     private static void userPools(FerryConfig.Builder b, int maximumPoolSize) {
         require("perUserPoolSize", b.perUserPoolSize, b.perUserPoolSize >= 0 && b.perUserPoolSize <= maximumPoolSize,
@@ -277,6 +272,11 @@ final class ConfigResolver {
         return false;
     }
 
+    /**
+     * The next number for a generated pool name, counted in a system property rather than a static field: two web
+     * applications in one container load Ferry twice, and per-loader numbers would both start at ferry-1 (then the
+     * second pool's JMX beans clash with the first's). The lock is the one {@code Properties} itself takes.
+     */
     private static int nextPoolNumber() {
         java.util.Properties system = System.getProperties();
         synchronized (system) {

@@ -965,8 +965,9 @@ public final class FerryConfig {
         /**
          * Turns a data source's settings into those of one user's pool ({@link #perUserPoolSize}): that user's
          * credentials (no provider), at most perUserPoolSize connections opened on demand and closed after
-         * idleTimeout, and none of the main pool's lanes, reserve, sizing, server-aware cap, replicas, warm-up
-         * check, metrics or MBeans. The pool name given is used as it is.
+         * idleTimeout (lowered to 1 s below maxLifetime where it would not fire first, since this pool shrinks),
+         * and none of the main pool's lanes, reserve, sizing, server-aware cap, replicas, start-up check,
+         * maxWaiting, overload shedding, metrics or MBeans. The pool name given is used as it is.
          */
         public Builder forUser(String poolName, String username, String password) {
             this.poolName = poolName;
@@ -986,10 +987,20 @@ public final class FerryConfig {
             this.replicas.clear();
             this.failover = null;
             this.initializationFailTimeout = Duration.ofMillis(-1);
+            this.maxWaiting = Integer.MAX_VALUE;
+            this.queueWaitTarget = Duration.ZERO;
+            this.shedOnOverload = false;
+            if (maxLifetime != null && !maxLifetime.isZero() && idleTimeout != null && !idleTimeout.isZero()
+                    && idleTimeout.plusSeconds(1).compareTo(maxLifetime) > 0) {
+                this.idleTimeout = maxLifetime.compareTo(Duration.ofSeconds(1)) > 0 ? maxLifetime.minusSeconds(1)
+                        : Duration.ZERO;
+                explicit.add("idleTimeout");
+            }
             this.metricsTrackerFactory = null;
             this.metricRegistry = null;
             this.registerMbeans = false;
-            this.explicit.removeAll(List.of("perUserPoolSize", "maxUserPools", "lane", "reserve", "reserveTimeout",
+            this.explicit.removeAll(List.of("perUserPoolSize", "maxUserPools", "lanes", "reserve", "reserveTimeout",
+                    "maxWaiting", "queueWaitTarget", "overloadInterval", "shedOnOverload",
                     "sizing", "sizingPeriod", "serverAwareCap", "failover", "credentialsProvider", "metricRegistry",
                     "metricsTrackerFactory", "registerMbeans", "banTime", "maxReplicationLag"));
             this.explicit.addAll(List.of("poolName", "username", "password", "maximumPoolSize", "minimumIdle",
@@ -1222,6 +1233,9 @@ public final class FerryConfig {
             this.replicas.clear();
             this.failover = null;
             this.explicit.remove("failover");
+            if (perUserPoolSize > maximumPoolSize && !explicit.contains("maximumPoolSize")) {
+                maximumPoolSize = perUserPoolSize; // the primary's maximum was raised to it: keep the replica's alike
+            }
             this.perUserPoolSize = 0; // getConnection(username, password) is served by the primary's data source
             this.explicit.remove("perUserPoolSize");
             this.explicit.remove("maxUserPools");

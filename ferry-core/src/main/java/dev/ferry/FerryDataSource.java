@@ -179,8 +179,11 @@ public class FerryDataSource implements DataSource, Closeable {
      * by the main pool. Lanes, priorities, the reserve and read routing apply to the main pool only.
      *
      * @throws SQLFeatureNotSupportedException with perUserPoolSize 0 (the default), as in HikariCP
-     * @throws SQLException                    28xxx if the server refuses the login; 53300 if maxUserPools users
-     *                                         have pools and each is in use; as {@link #getConnection()} otherwise
+     * @throws SQLException                    28xxx (or 08004 on PostgreSQL) if the server refuses a new user pool's
+     *                                         first login, or the connection is logged in as another user; 53300 if
+     *                                         maxUserPools users have pools and each is in use; as
+     *                                         {@link #getConnection()} otherwise (a pool whose logins start failing
+     *                                         later, a password changed on the server, times out with the error)
      */
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
@@ -320,14 +323,17 @@ public class FerryDataSource implements DataSource, Closeable {
         lock.lock();
         try {
             closed = true;
-            if (router != null) {
-                router.close();
-            }
-            if (userPools != null) {
-                userPools.close(); // before the main pool: they count in its budget
-            }
-            if (pool != null) {
-                pool.close();
+            try {
+                if (router != null) {
+                    router.close();
+                }
+                if (userPools != null) {
+                    userPools.close(); // before the main pool: they count in its budget
+                }
+            } finally {
+                if (pool != null) {
+                    pool.close();
+                }
             }
         } finally {
             lock.unlock();
@@ -765,7 +771,6 @@ public class FerryDataSource implements DataSource, Closeable {
         // nothing to do: see the comment above
     }
 
-    /** Ferry's addition: how many callers may wait at once before getConnection() fails fast. */
     /** See {@link FerryConfig.Builder#perUserPoolSize}. */
     public void setPerUserPoolSize(int perUserPoolSize) {
         set("perUserPoolSize", () -> settings.perUserPoolSize(perUserPoolSize));
@@ -784,6 +789,7 @@ public class FerryDataSource implements DataSource, Closeable {
         return settings.maxUserPools;
     }
 
+    /** Ferry's addition: how many callers may wait at once before getConnection() fails fast. */
     public void setMaxWaiting(int maxWaiting) {
         set("maxWaiting", () -> settings.maxWaiting(maxWaiting));
     }

@@ -97,4 +97,40 @@ class MariaDbPoolTest {
             }
         }
     }
+
+    @Test
+    void perUserPoolsLogEachUserInAndRefuseAWrongPasswordAtOnce() throws Exception {
+        String password = "alice-" + System.nanoTime();
+        try (Connection admin = DriverManager.getConnection(URL); Statement s = admin.createStatement()) {
+            s.execute("DROP USER IF EXISTS 'ferry_alice'@'127.0.0.1'");
+            s.execute("DROP USER IF EXISTS 'ferry_alice'@'localhost'");
+            s.execute("CREATE USER 'ferry_alice'@'127.0.0.1' IDENTIFIED BY '" + password + "'");
+            s.execute("CREATE USER 'ferry_alice'@'localhost' IDENTIFIED BY '" + password + "'");
+            s.execute("GRANT SELECT ON test.* TO 'ferry_alice'@'127.0.0.1'");
+            s.execute("GRANT SELECT ON test.* TO 'ferry_alice'@'localhost'");
+        }
+        String urlWithoutUser = URL.replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().jdbcUrl(urlWithoutUser).username("root")
+                .maximumPoolSize(2).minimumIdle(2).perUserPoolSize(1).poolName("mariadb-users")
+                .connectionTimeout(java.time.Duration.ofSeconds(30)).build())) {
+            assertThat(ds.warmUp(2, java.time.Duration.ofSeconds(10)).open()).isEqualTo(2); // the whole budget
+            try (Connection a = ds.getConnection("ferry_alice", password);
+                 Statement st = a.createStatement(); ResultSet rs = st.executeQuery("SELECT CURRENT_USER()")) {
+                rs.next();
+                assertThat(rs.getString(1)).startsWith("ferry_alice@");
+                assertThat(ds.unwrap(FerryPool.class).totalConnections()).as("main gave up an idle place")
+                        .isEqualTo(1);
+            }
+            assertThatThrownBy(() -> ds.getConnection("ferry_alice", "not-" + password))
+                    .isInstanceOf(SQLException.class)
+                    .isNotInstanceOf(java.sql.SQLTransientConnectionException.class)
+                    .hasMessageContaining("refused the login of user 'ferry_alice'")
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).startsWith("28"));
+        } finally {
+            try (Connection admin = DriverManager.getConnection(URL); Statement s = admin.createStatement()) {
+                s.execute("DROP USER IF EXISTS 'ferry_alice'@'127.0.0.1'");
+                s.execute("DROP USER IF EXISTS 'ferry_alice'@'localhost'");
+            }
+        }
+    }
 }

@@ -41,6 +41,7 @@ class PostgresUserPoolsTest {
 
     private static final String ALICE = "ferry_pw_alice";
     private static final String BOB = "ferry_pw_bob";
+    private static final String OWN_PASSWORD = "unchecked-on-trust";
     private final String alicePassword = "alice-" + System.nanoTime();
     private final String bobPassword = "bob-" + System.nanoTime();
     private final String app = Postgres.uniqueApplicationName("userpools");
@@ -59,9 +60,12 @@ class PostgresUserPoolsTest {
         Postgres.dropRole(BOB);
     }
 
-    /** The data source's own user is postgres (trusted on loopback); the URL names no user, as required. */
+    /**
+     * The data source's own user is postgres (trusted on loopback, so the password is never asked for); the URL
+     * names no user, as required.
+     */
     private FerryConfig.Builder config() {
-        return FerryConfig.builder().jdbcUrl(Postgres.urlWithoutUser()).username("postgres")
+        return FerryConfig.builder().jdbcUrl(Postgres.urlWithoutUser()).username("postgres").password(OWN_PASSWORD)
                 .dataSourceProperty("ApplicationName", app).poolName(app).connectionTimeout(Duration.ofSeconds(5));
     }
 
@@ -97,7 +101,7 @@ class PostgresUserPoolsTest {
                 .perUserPoolSize(2).build())) {
             try (Connection a = ds.getConnection(ALICE, alicePassword);
                  Connection b = ds.getConnection(BOB, bobPassword);
-                 Connection own = ds.getConnection("postgres", null)) {
+                 Connection own = ds.getConnection("postgres", OWN_PASSWORD)) {
                 assertThat(whoAmI(a)).isEqualTo(ALICE);
                 assertThat(whoAmI(b)).isEqualTo(BOB);
                 assertThat(whoAmI(own)).isEqualTo("postgres");
@@ -109,6 +113,10 @@ class PostgresUserPoolsTest {
                 assertThat(whoAmI(again)).isEqualTo(ALICE);
             }
             assertThat(ds.userPools()).as("alice's pool is reused").hasSize(2);
+            try (Connection noPassword = ds.getConnection("postgres", null)) {
+                assertThat(whoAmI(noPassword)).isEqualTo("postgres");
+            }
+            assertThat(ds.userPools()).as("the own user without its password is not the main pool's").hasSize(3);
         }
     }
 
@@ -201,7 +209,7 @@ class PostgresUserPoolsTest {
             watcher.start();
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             List<Future<Integer>> done = new ArrayList<>();
-            String[][] users = {{ALICE, alicePassword}, {BOB, bobPassword}, {"postgres", null}};
+            String[][] users = {{ALICE, alicePassword}, {BOB, bobPassword}, {"postgres", OWN_PASSWORD}};
             CountDownLatch start = new CountDownLatch(1);
             for (int t = 0; t < threads; t++) {
                 String[] user = users[t % users.length];
@@ -275,6 +283,74 @@ class PostgresUserPoolsTest {
              ResultSet rs = s.executeQuery("SELECT array_agg(id ORDER BY id)::text FROM ferry_userpools_writes")) {
             rs.next();
             assertThat(rs.getString(1)).isEqualTo("{2}");
+        }
+    }
+
+    @Test
+    void aPasswordChangedAtRunTimeIsTheOnlyOneTheMainPoolServes() throws Exception {
+        try (FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(3).perUserPoolSize(1).build())) {
+            try (Connection own = ds.getConnection("postgres", OWN_PASSWORD)) {
+                assertThat(whoAmI(own)).isEqualTo("postgres");
+            }
+            assertThat(ds.userPools()).isEmpty();
+            ds.setPassword("rotated-" + OWN_PASSWORD);
+            try (Connection old = ds.getConnection("postgres", OWN_PASSWORD)) {
+                assertThat(whoAmI(old)).isEqualTo("postgres"); // trusted: any password logs in, in a pool of its own
+            }
+            assertThat(ds.userPools()).as("the old password is not the main pool's any more").hasSize(1);
+            try (Connection rotated = ds.getConnection("postgres", "rotated-" + OWN_PASSWORD)) {
+                assertThat(whoAmI(rotated)).isEqualTo("postgres");
+            }
+            assertThat(ds.userPools()).hasSize(1);
+        }
+    }
+
+    /** Settings of the main pool a user's pool must not inherit as they are, or cannot. */
+    @Test
+    void mainPoolSettingsUsersPickStillLeaveUserPoolsWorking() throws Exception {
+        // maxWaiting 0 (never wait), shedding on, and idleTimeout and maxLifetime both set equal on a fixed-size
+        // main pool (valid there, not on a pool that shrinks).
+        try (FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(2).perUserPoolSize(1).maxWaiting(0)
+                .queueWaitTarget(Duration.ofMillis(5)).shedOnOverload(true).idleTimeout(Duration.ofSeconds(60))
+                .maxLifetime(Duration.ofSeconds(60)).build())) {
+            try (Connection a = ds.getConnection(ALICE, alicePassword)) {
+                assertThat(whoAmI(a)).isEqualTo(ALICE);
+            }
+            assertThat(((dev.ferry.pool.ConnectionPool) ds.userPools().get(0)).config().idleTimeout())
+                    .isEqualTo(Duration.ofSeconds(59));
+        }
+        // The main pool's emergency reserve serves a CRITICAL caller when user pools hold the whole budget.
+        try (FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(1).minimumIdle(0).perUserPoolSize(1)
+                .reserve(1).connectionTimeout(Duration.ofSeconds(3)).build())) {
+            try (Connection a = ds.getConnection(ALICE, alicePassword);
+                 Connection critical = ds.forPriority(Priority.CRITICAL).getConnection()) {
+                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(whoAmI(critical)).isEqualTo("postgres");
+                assertThat(ds.unwrap(FerryPool.class).reserveUses()).isEqualTo(1);
+            }
+        }
+    }
+
+    /** A DataSource that keeps its own user whatever it is asked for, as some drivers' URL forms do. */
+    static final class OwnUserDataSource extends org.postgresql.ds.PGSimpleDataSource {
+        @Override
+        public Connection getConnection(String user, String password) throws SQLException {
+            return super.getConnection(getUser(), getPassword());
+        }
+    }
+
+    @Test
+    void aConnectionLoggedInAsAnotherUserThanAskedIsNeverLent() throws Exception {
+        OwnUserDataSource own = new OwnUserDataSource();
+        own.setURL(Postgres.urlWithoutUser());
+        own.setUser("postgres");
+        own.setApplicationName(app);
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().dataSource(own).username("postgres")
+                .poolName(app).maximumPoolSize(2).perUserPoolSize(1).build())) {
+            assertThatThrownBy(() -> ds.getConnection(ALICE, alicePassword)).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("logged in as 'postgres'").hasMessageNotContaining(alicePassword)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28000"));
+            assertThat(ds.userPools()).as("that pool is closed").isEmpty();
         }
     }
 

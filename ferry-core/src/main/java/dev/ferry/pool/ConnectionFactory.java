@@ -156,6 +156,20 @@ final class ConnectionFactory {
         this.password = password;
     }
 
+    /**
+     * Whether connections opened now log in as {@code user} with {@code password}: the username and password set
+     * (now, after any change at run time), with no credentials provider and a password to compare (one given only
+     * in the data source properties, or none, is never taken as matched).
+     */
+    boolean logsInAs(String user, String password) {
+        String ownPassword = this.password;
+        String ownUser = this.username;
+        return credentials == null && ownUser != null && ownPassword != null && password != null
+                && ownUser.equals(user) && java.security.MessageDigest.isEqual(
+                        ownPassword.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        password.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     /** Opens and prepares one physical connection. */
     PoolEntry open() throws SQLException {
         Login login = login();

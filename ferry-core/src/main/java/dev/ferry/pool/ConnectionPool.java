@@ -756,7 +756,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         for (;;) {
             int inReserve = reserveOpen.get();
-            if (openConnections.get() < connectionCap() || inReserve >= reserve) {
+            if (!atCap() || inReserve >= reserve) {
                 return null; // below the maximum the pool grows normally; a full reserve has no room
             }
             if (reserveOpen.compareAndSet(inReserve, inReserve + 1)) {
@@ -856,7 +856,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
             }
             waitFrom = ticker.read();
         }
-        if (openConnections.get() >= connectionCap() && exhaustion.waitAtCap(ticker.read())) {
+        if (atCap() && exhaustion.waitAtCap(ticker.read())) {
             events.fire(new dev.ferry.PoolEvent.Exhausted(poolName, totalConnections(), activeConnections(),
                     waitingThreads() + 1, connectionCap()));
         }
@@ -1639,6 +1639,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return Math.max(0, bag.unserved() - bag.count(PoolEntry.IDLE) - pendingCreates.get());
     }
 
+    /** Whether no connection can be opened now: the pool at its cap, or the budget it shares with user pools full. */
+    private boolean atCap() {
+        return openConnections.get() >= connectionCap() || shared != null && shared.isFull();
+    }
+
     /** Callers waiting that no connection has been handed to yet. */
     int unserved() {
         return bag.unserved();
@@ -1792,6 +1797,13 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     // close() set the flag before it looked at the bag; we added before looking at the flag, so
                     // either close() saw this entry or we see closed here. Retire it ourselves.
                     retire(entry, "pool closed");
+                    return false;
+                }
+                if (shared != null && bag.unserved() == 0 && shared.yieldsReturned(this)) {
+                    // Opened for a demand that has gone (minimumIdle, or a caller served meanwhile) while another
+                    // member's callers wait for a place: theirs, rather than idle here.
+                    entry.yielded = true;
+                    retire(entry, "closed to make room in the shared budget");
                     return false;
                 }
                 bag.requite(entry);
@@ -2209,6 +2221,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
     /** Where this pool's periodic work runs: per-user pools share it. */
     Scheduler scheduler() {
         return scheduler;
+    }
+
+    /** Whether this pool's new connections log in as {@code user} with {@code password} (see ConnectionFactory). */
+    boolean logsInAs(String user, String password) {
+        return factory.logsInAs(user, password);
     }
 
     /** The last connect's error, until a connect succeeds. */

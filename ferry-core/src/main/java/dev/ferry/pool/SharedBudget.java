@@ -6,7 +6,9 @@ import java.util.function.IntSupplier;
 
 /**
  * One connection budget shared by a data source's main pool and its per-user pools
- * ({@link UserPools}): together they never hold more physical connections than the main pool's cap.
+ * ({@link UserPools}): together they open no more physical connections than the main pool's cap, as a single
+ * pool's budget counts them (the main pool's emergency reserve is beyond it, and a close that outlives
+ * validationTimeout has given its place back already; see ConnectionPool's notes on the budget).
  *
  * <h2>Design notes</h2>
  *
@@ -19,15 +21,19 @@ import java.util.function.IntSupplier;
  * <p><b>Making room.</b> Connections of different users cannot be shared, so a pool whose callers wait while the
  * budget is full gets room from the others: an idle connection of another member is closed for it
  * ({@link #makeRoom}), or else, when a member's connection comes back and that member has nobody waiting, the
- * connection is closed instead of kept idle ({@link #yieldsReturned}). Places being freed so count as
- * {@link #yielding}, and no more are freed than the callers waiting beyond the connects already under way: one
- * caller's demand asked for again on each new waiter does not close one connection each time. When a place comes
+ * connection is closed instead of kept idle ({@link #yieldsReturned}); so is a connection a member has just
+ * opened for a demand that has gone meanwhile. Places being freed so count as {@link #yielding}, and while that
+ * count is at least the callers waiting (beyond idle connections and connects under way) in the asking member,
+ * or across the others for a returned connection, none more is freed: one caller's demand asked for again on each
+ * new waiter does not close one connection each time. When the cap comes down at run time, returned connections
+ * of members with nobody waiting are closed until the budget is back under it. When a place comes
  * back, every member with callers waiting is asked to connect ({@link ConnectionPool#requestConnections}); the
  * first to take the place gets it. A member serves its own waiters first: a connection returned to a pool with
  * callers waiting goes to them, so under saturation one pool's queue waits for another's to drain.
  *
- * <p>No lock: the count is one atomic, the members a copy-on-write list (joined and left rarely), and no user
- * code runs here.
+ * <p>No lock: the count is one atomic, the members a copy-on-write list (joined and left rarely). Closing a
+ * connection for room fires the victim pool's eviction event, and a place given back may start a connector
+ * thread, on the calling thread, as any retire or return does; nothing here holds a lock while they run.
  */
 final class SharedBudget {
 
@@ -112,18 +118,22 @@ final class SharedBudget {
         if (!reserveYield(wanted)) {
             return;
         }
-        ConnectionPool victim = null;
-        int most = 0;
+        // The member with the most idle connections first; if another borrower took them meanwhile, the next.
+        // (Counts read once: they change while we look, and a sort must compare fixed values.)
+        java.util.List<java.util.Map.Entry<ConnectionPool, Integer>> byIdle = new java.util.ArrayList<>();
         for (ConnectionPool member : members) {
             int idle = member == asking ? 0 : member.idleConnections();
-            if (idle > most) {
-                most = idle;
-                victim = member;
+            if (idle > 0) {
+                byIdle.add(java.util.Map.entry(member, idle));
             }
         }
-        if (victim == null || !victim.yieldIdle(asking)) {
-            yielding.decrementAndGet(); // nothing idle elsewhere: a return will free a place (yieldsReturned)
+        byIdle.sort(java.util.Map.Entry.<ConnectionPool, Integer>comparingByValue().reversed());
+        for (java.util.Map.Entry<ConnectionPool, Integer> victim : byIdle) {
+            if (victim.getKey().yieldIdle(asking)) {
+                return;
+            }
         }
+        yielding.decrementAndGet(); // nothing idle elsewhere: a return frees a place (yieldsReturned)
     }
 
     /**
@@ -135,7 +145,7 @@ final class SharedBudget {
         int now = open.get();
         int limit = cap.getAsInt();
         if (now > limit) {
-            return reserveYield(Integer.MAX_VALUE);
+            return reserveYield(now - limit);
         }
         if (now < limit) {
             return false;

@@ -31,23 +31,29 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Who gets what.</b> A user's pool is found by the user name and a SHA-256 digest of the password, so a
  * caller gets a connection logged in with the password it gave, never one opened with another caller's: a wrong
- * password finds no pool, makes one, and that pool's login fails. The data source's own username and password
- * (with no credentials provider) are served by the main pool. A pool whose password stops being used (rotated)
- * holds nothing after idleTimeout (minimumIdle is 0) and is closed when its place is needed.
+ * password finds no pool, makes one, and that pool's login fails. The username and password the main pool logs
+ * in with now (set, not from a credentials provider or the data source properties) are served by the main pool.
+ * A pool's first connection is checked to be logged in as its user ({@code DatabaseMetaData.getUserName()}), so
+ * credentials a driver takes from elsewhere (a URL form the build did not recognise, a DataSource's own) fail
+ * the call rather than lend another user's session. A pool whose password stops being used (rotated) holds
+ * nothing once its idle connections pass idleTimeout (minimumIdle is 0; with idleTimeout 0, maxLifetime) and is
+ * closed when its place is needed.
  *
  * <p><b>A new pool</b> opens its first connection on demand, on a connector thread, as any pool; its first
  * borrowers wait in slices of {@link #FIRST_LOGIN_SLICE} and look at the connector's last error between them, so
  * a refused login (SQLState class 28, or 08004: rejected, as when a password is required and none was given)
  * fails them at once with the server's error rather than after
- * connectionTimeout, and that pool is closed. Other errors (the server down) are waited out as in any pool.
+ * connectionTimeout, and that pool is closed. Other errors (the server down) are waited out as in any pool. A
+ * slice refused sooner than it could time out (maxWaiting, shedding) is passed on, not retried.
  *
  * <p><b>Bounded.</b> At most {@link FerryConfig#maxUserPools()} pools exist at once. A new user beyond that takes
  * the place of the pool used longest ago that has nothing lent, nobody waiting and no borrow under way (all
- * decided under {@link #lock}, where borrows are counted); with none such the call fails at once (53300).
+ * decided under {@link #lock}, where borrows are counted), and that pool is closed in the background; with none
+ * such the call fails at once (53300).
  *
  * <p><b>Locking.</b> {@link #lock} guards the map and the counts only: pools are built, borrowed from and closed
- * outside it, so no connect, close or user code (listeners, interceptors) runs under it. A pool being built is in
- * the map as a future its other borrowers wait on within their timeout.
+ * outside it, so no connect, close or user code (listeners, interceptors, the ticker) runs under it. A pool being
+ * built is in the map as a future its other borrowers wait on within their timeout.
  */
 public final class UserPools implements AutoCloseable {
 
@@ -86,6 +92,8 @@ public final class UserPools implements AutoCloseable {
         long lastUsed;
         /** The login error that closed it, for borrowers that find it closed. */
         volatile SQLException loginFailure;
+        /** A connection of its pool was seen logged in as its user ({@link #checkedUser}). */
+        volatile boolean userChecked;
 
         Member(Key key, String user) {
             this.key = key;
@@ -104,12 +112,13 @@ public final class UserPools implements AutoCloseable {
             throw new SQLException(base.poolName() + " - getConnection(username, password): got a null username; "
                     + "allowed: a user name (getConnection() serves the configured user)", "28000");
         }
-        if (isMainUser(user, password)) {
+        if (main.logsInAs(user, password)) {
             return main.getConnection();
         }
         long timeoutNanos = base.connectionTimeout().toNanos();
         long deadline = System.nanoTime() + timeoutNanos;
         Key key = new Key(user, digest(password));
+        long now = base.ticker().read();
         Member member;
         Member displaced = null;
         boolean build = false;
@@ -135,7 +144,7 @@ public final class UserPools implements AutoCloseable {
                 build = true;
             }
             member.borrowing++;
-            member.lastUsed = base.ticker().read();
+            member.lastUsed = now;
         } finally {
             lock.unlock();
         }
@@ -143,11 +152,13 @@ public final class UserPools implements AutoCloseable {
             if (displaced != null) {
                 LOG.info("{} - closing the pool of user '{}', used longest ago, for one of user '{}' (maxUserPools {})",
                         base.poolName(), displaced.user, user, base.maxUserPools());
-                displaced.pool.join().close(); // nothing lent, nobody waiting: quick
+                closeInBackground(built(displaced));
             }
             ConnectionPool pool = build ? build(member, password) : await(member, deadline, timeoutNanos);
-            return pool.connectionsCreated() > 0 ? pool.getConnection(remaining(deadline))
-                    : firstBorrow(member, pool, deadline);
+            if (pool.connectionsCreated() > 0 && member.userChecked) {
+                return pool.getConnection(remaining(deadline));
+            }
+            return checkedUser(member, pool, firstBorrow(member, pool, deadline));
         } finally {
             lock.lock();
             try {
@@ -158,21 +169,59 @@ public final class UserPools implements AutoCloseable {
         }
     }
 
-    private boolean isMainUser(String user, String password) {
-        if (base.credentialsProvider() != null || !user.equals(base.username())) {
-            return false;
+    /** The member's pool if it was built (null while building, or if building failed). */
+    private static ConnectionPool built(Member member) {
+        return member.pool.isDone() && !member.pool.isCompletedExceptionally() ? member.pool.join() : null;
+    }
+
+    private void closeInBackground(ConnectionPool pool) {
+        if (pool == null) {
+            return;
         }
-        String own = base.password();
-        return own == null ? password == null
-                : password != null && MessageDigest.isEqual(own.getBytes(StandardCharsets.UTF_8),
-                        password.getBytes(StandardCharsets.UTF_8));
+        try {
+            main.runInBackground(pool::close); // nothing lent, nobody waiting: quick, but not on the caller's time
+        } catch (RuntimeException rejected) {
+            pool.close(); // the main pool is closing: close it here
+        }
+    }
+
+    /**
+     * Checks, once per pool, that its connection is logged in as its user: a driver may take credentials from
+     * elsewhere (see the class notes). On a mismatch the connection and the pool are closed and the call fails.
+     */
+    private Connection checkedUser(Member member, ConnectionPool pool, Connection c) throws SQLException {
+        if (member.userChecked) {
+            return c;
+        }
+        String loggedIn;
+        try {
+            loggedIn = c.getMetaData().getUserName();
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        // MySQL and MariaDB answer user@host; others the user, in the case the server keeps.
+        if (loggedIn != null && !loggedIn.equalsIgnoreCase(member.user)
+                && !loggedIn.toLowerCase(java.util.Locale.ROOT).startsWith(
+                        member.user.toLowerCase(java.util.Locale.ROOT) + "@")) {
+            c.close();
+            if (forget(member)) {
+                closeInBackground(pool);
+            }
+            throw new SQLException(base.poolName() + " - a connection for user '" + member.user + "' logged in as '"
+                    + loggedIn + "': the data source's URL, properties or DataSource name a user of their own, which "
+                    + "the driver prefers; configure them without one to serve getConnection(username, password)",
+                    "28000");
+        }
+        member.userChecked = true;
+        return c;
     }
 
     /** Under {@link #lock}: the member with nothing lent, nobody waiting and no borrow under way, used longest ago. */
     private Member leastRecentlyUsedIdle() {
         Member oldest = null;
         for (Member m : members.values()) {
-            ConnectionPool pool = m.pool.getNow(null);
+            ConnectionPool pool = built(m);
             if (m.borrowing == 0 && pool != null && pool.activeConnections() == 0 && pool.waitingThreads() == 0
                     && (oldest == null || m.lastUsed - oldest.lastUsed < 0)) {
                 oldest = m;
@@ -197,6 +246,10 @@ public final class UserPools implements AutoCloseable {
         } catch (SQLException | RuntimeException | Error e) {
             forget(member);
             member.pool.completeExceptionally(e);
+            if (e instanceof RuntimeException) { // a setting the user's pool cannot take: a SQLException to the caller
+                throw new SQLException(base.poolName() + " - could not build the pool of user '" + member.user
+                        + "': " + e.getMessage(), "08001", e);
+            }
             throw e;
         }
         LOG.info("{} - opened a pool for user '{}' ({}: up to {} connections, within maximumPoolSize {})",
@@ -248,22 +301,24 @@ public final class UserPools implements AutoCloseable {
             if (pool.connectionsCreated() > 0 || left <= FIRST_LOGIN_SLICE_NANOS) {
                 return pool.getConnection(Duration.ofNanos(Math.max(0, left)));
             }
+            long sliceStart = System.nanoTime();
             try {
                 return pool.getConnection(FIRST_LOGIN_SLICE);
             } catch (SQLException e) {
                 SQLException last = pool.lastConnectFailure();
-                if (pool.connectionsCreated() == 0 && refusesLogin(last)) {
+                if (pool.connectionsCreated() == 0 && refusesLogin(last, base.jdbcUrl())) {
                     member.loginFailure = last;
                     if (forget(member)) {
                         pool.close();
                     }
                     throw loginRefused(member, last);
                 }
-                if (!(e instanceof SQLTransientConnectionException) || member.loginFailure != null) {
-                    if (member.loginFailure != null) {
-                        throw loginRefused(member, member.loginFailure);
-                    }
-                    throw e; // not a timeout of the slice (closed, interrupted): as any borrow
+                if (member.loginFailure != null) {
+                    throw loginRefused(member, member.loginFailure);
+                }
+                if (!(e instanceof SQLTransientConnectionException)
+                        || System.nanoTime() - sliceStart < FIRST_LOGIN_SLICE_NANOS) {
+                    throw e; // not the slice timing out (closed, interrupted, refused at once): as any borrow
                 }
             }
         }
@@ -271,11 +326,13 @@ public final class UserPools implements AutoCloseable {
 
     /**
      * Whether a connect failed because the server refused this login: SQLState class 28 (wrong password, no such
-     * role), or 08004, the connection rejected (pgjdbc's answer when a password is required and none was given).
+     * role), or, on PostgreSQL, 08004, the connection rejected (pgjdbc's answer when a password is required and
+     * none was given; MySQL's drivers use 08004 for "too many connections", which is not a refusal of the login).
      */
-    static boolean refusesLogin(SQLException e) {
+    static boolean refusesLogin(SQLException e, String jdbcUrl) {
         String state = e == null ? null : e.getSQLState();
-        return state != null && (state.startsWith("28") || state.equals("08004"));
+        return state != null && (state.startsWith("28")
+                || state.equals("08004") && jdbcUrl != null && jdbcUrl.startsWith("jdbc:postgresql:"));
     }
 
     private SQLException loginRefused(Member member, SQLException refused) {
@@ -315,7 +372,7 @@ public final class UserPools implements AutoCloseable {
         lock.lock();
         try {
             for (Member m : members.values()) {
-                ConnectionPool pool = m.pool.getNow(null);
+                ConnectionPool pool = built(m);
                 if (pool != null) {
                     pools.add(pool);
                 }
@@ -344,7 +401,7 @@ public final class UserPools implements AutoCloseable {
             lock.unlock();
         }
         for (Member m : all) {
-            ConnectionPool pool = m.pool.getNow(null);
+            ConnectionPool pool = built(m); // (one still being built sees closed and closes itself)
             if (pool != null) {
                 pool.close();
             }
