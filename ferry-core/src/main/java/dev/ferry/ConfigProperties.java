@@ -25,7 +25,7 @@ final class ConfigProperties {
             "maximumPoolSize", "minimumIdle", "connectionTimeout", "idleTimeout", "maxLifetime", "keepaliveTime",
             "validationTimeout", "leakDetectionThreshold", "multipleAcquisition", "leakReclaimTimeout", "maxHoldTime", "idleInTransactionTimeout", "slowStatementThreshold", "sqlStatistics",
             "initializationFailTimeout", "queryTimeout", "housekeepingPeriod", "shutdownTimeout", "maxWaiting",
-            "perUserPoolSize", "maxUserPools",
+            "perUserPoolSize", "maxUserPools", "credentialsProviderClassName",
             "reserve", "reserveTimeout", "queueWaitTarget", "overloadInterval", "shedOnOverload", "autoCommit",
             "readOnly", "allowPoolSuspension", "transactionIsolation", "catalog", "schema", "connectionInitSql",
             "connectionTestQuery", "exceptionOverrideClassName", "registerMbeans", "isolateInternalQueries");
@@ -72,6 +72,7 @@ final class ConfigProperties {
             case "poolName" -> b.poolName(v);
             case "maximumPoolSize" -> b.maximumPoolSize(Integer.parseInt(v));
             case "perUserPoolSize" -> b.perUserPoolSize(Integer.parseInt(v));
+            case "credentialsProviderClassName" -> b.credentialsProviderClassName(v);
             case "maxUserPools" -> b.maxUserPools(Integer.parseInt(v));
             case "minimumIdle" -> b.minimumIdle(Integer.parseInt(v));
             case "connectionTimeout" -> b.connectionTimeout(millis(v));

@@ -54,6 +54,7 @@ final class ConfigResolver {
         Duration idleTimeout;
         Duration keepaliveTime;
         ExceptionOverride exceptionOverride;
+        CredentialsProvider credentialsProvider;
         dev.ferry.observe.MetricsTrackerFactory metricsTrackerFactory;
         final List<String> adaptations = new ArrayList<>();
     }
@@ -120,18 +121,21 @@ final class ConfigResolver {
             throw new IllegalArgumentException("failover: got true with jdbcUrl " + FerryConfig.maskUrl(b.jdbcUrl)
                     + "; allowed: true only with a PostgreSQL jdbcUrl (roles are read with pg_is_in_recovery())");
         }
-        if (b.credentialsProvider != null) {
+        r.credentialsProvider = resolveCredentials(b);
+        if (r.credentialsProvider != null) {
+            String setting = b.credentialsProviderClassName != null ? "credentialsProviderClassName"
+                    : "credentialsProvider";
             if (b.password != null) {
-                throw new IllegalArgumentException("credentialsProvider: set together with password; allowed: one "
+                throw new IllegalArgumentException(setting + ": set together with password; allowed: one "
                         + "of them (the provider's credentials are asked for every new connection)");
             }
             if (b.jdbcUrl != null && !FerryConfig.maskUrl(b.jdbcUrl).equals(b.jdbcUrl)) {
-                throw new IllegalArgumentException("credentialsProvider: set with a password in jdbcUrl "
+                throw new IllegalArgumentException(setting + ": set with a password in jdbcUrl "
                         + FerryConfig.maskUrl(b.jdbcUrl) + "; allowed: a jdbcUrl without one (the driver would "
                         + "prefer the URL's to the provider's)");
             }
             if (b.dataSourceProperties.containsKey("password")) {
-                throw new IllegalArgumentException("credentialsProvider: set with a password in the data source "
+                throw new IllegalArgumentException(setting + ": set with a password in the data source "
                         + "properties; allowed: one of them");
             }
         }
@@ -442,6 +446,73 @@ final class ConfigResolver {
         throw new IllegalArgumentException("metricRegistry: got a " + registry.getClass().getName()
                 + "; allowed: a Micrometer io.micrometer.core.instrument.MeterRegistry (HikariCP's Dropwizard "
                 + "MetricRegistry is not supported)");
+    }
+
+    /**
+     * The credentials provider: the one given, or an instance of credentialsProviderClassName (Ferry's interface,
+     * or HikariCP 7's {@code HikariCredentialsProvider}, adapted by reflection).
+     */
+    private static CredentialsProvider resolveCredentials(FerryConfig.Builder b) {
+        String name = b.credentialsProviderClassName;
+        if (name == null) {
+            return b.credentialsProvider;
+        }
+        if (b.credentialsProvider != null) {
+            throw new IllegalArgumentException("credentialsProviderClassName and credentialsProvider: got both; "
+                    + "allowed: one of them");
+        }
+        Class<?> type = loadClass(name);
+        if (type == null) {
+            throw new IllegalArgumentException("credentialsProviderClassName: class '" + name
+                    + "' is not on the classpath");
+        }
+        Object instance;
+        try {
+            instance = type.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalArgumentException("credentialsProviderClassName: could not instantiate '" + name
+                    + "' (it needs a public no-argument constructor): " + e, e);
+        }
+        if (instance instanceof CredentialsProvider provider) {
+            return provider;
+        }
+        // HikariCP 7's HikariCredentialsProvider: getCredentials() gives a Credentials with getUsername/getPassword.
+        Method get;
+        try {
+            get = type.getMethod("getCredentials");
+        } catch (NoSuchMethodException e) {
+            throw new IllegalArgumentException("credentialsProviderClassName: class '" + name + "' implements "
+                    + "neither dev.ferry.CredentialsProvider nor HikariCP's HikariCredentialsProvider");
+        }
+        get.setAccessible(true);
+        return () -> {
+            Object credentials;
+            try {
+                credentials = get.invoke(instance);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof SQLException sql) {
+                    throw sql;
+                }
+                throw new SQLException(name + ".getCredentials failed: " + cause, "08001", cause);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new SQLException(name + ".getCredentials could not be called: " + e, "08001", e);
+            }
+            if (credentials == null) {
+                throw new SQLException(name + ".getCredentials returned null", "28000");
+            }
+            try {
+                Method user = credentials.getClass().getMethod("getUsername");
+                Method password = credentials.getClass().getMethod("getPassword");
+                user.setAccessible(true);
+                password.setAccessible(true);
+                return CredentialsProvider.Credentials.of((String) user.invoke(credentials),
+                        (String) password.invoke(credentials));
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new SQLException(name + ".getCredentials returned " + credentials.getClass().getName()
+                        + ", which has no getUsername/getPassword: " + e, "08001", e);
+            }
+        };
     }
 
     private static ExceptionOverride resolveOverride(FerryConfig.Builder b) {

@@ -41,6 +41,7 @@ public final class FerryConfig {
     private final Driver driver;
     private final Properties dataSourceProperties;
     private final CredentialsProvider credentialsProvider;
+    private final String credentialsProviderClassName;
     private final String poolName;
     private final int maximumPoolSize;
     private final int minimumIdle;
@@ -107,7 +108,8 @@ public final class FerryConfig {
         this.jdbcUrl = b.jdbcUrl;
         this.username = b.username;
         this.password = b.password;
-        this.credentialsProvider = b.credentialsProvider;
+        this.credentialsProvider = r.credentialsProvider;
+        this.credentialsProviderClassName = b.credentialsProviderClassName;
         this.driverClassName = b.driverClassName;
         this.driver = r.driver;
         this.dataSourceProperties = copy(b.dataSourceProperties);
@@ -542,7 +544,8 @@ public final class FerryConfig {
     public String toString() {
         return "FerryConfig{poolName=" + poolName + ", jdbcUrl=" + maskedJdbcUrl()
                 + ", username=" + username + ", password=" + (password == null ? "null" : Secrets.MASK)
-                + (credentialsProvider == null ? "" : ", credentialsProvider=" + credentialsProvider.getClass().getName())
+                + (credentialsProvider == null ? "" : ", credentialsProvider=" + (credentialsProviderClassName != null
+                        ? credentialsProviderClassName : credentialsProvider.getClass().getName()))
                 + (driver != null ? ", driver=" + driver.getClass().getName()
                         : ", dataSource=" + dataSource.getClass().getName())
                 + ", dataSourceProperties=" + maskedProperties(dataSourceProperties)
@@ -622,6 +625,7 @@ public final class FerryConfig {
         String username;
         String password;
         CredentialsProvider credentialsProvider;
+        String credentialsProviderClassName;
         String driverClassName;
         String dataSourceClassName;
         DataSource dataSource;
@@ -694,6 +698,7 @@ public final class FerryConfig {
             c.username = username;
             c.password = password;
             c.credentialsProvider = credentialsProvider;
+            c.credentialsProviderClassName = credentialsProviderClassName;
             c.driverClassName = driverClassName;
             c.dataSourceClassName = dataSourceClassName;
             c.dataSource = dataSource;
@@ -785,6 +790,18 @@ public final class FerryConfig {
         public Builder credentialsProvider(CredentialsProvider credentialsProvider) {
             this.credentialsProvider = java.util.Objects.requireNonNull(credentialsProvider, "credentialsProvider");
             return set("credentialsProvider");
+        }
+
+        /**
+         * HikariCP's {@code credentialsProviderClassName}: a class with a public no-argument constructor that
+         * implements {@link CredentialsProvider}, or HikariCP 7's {@code com.zaxxer.hikari.HikariCredentialsProvider}
+         * (used as it is: its {@code getCredentials()} is called for every new connection, by reflection, so HikariCP
+         * need not be on the class path otherwise). Instantiated when the configuration is built; as
+         * {@link #credentialsProvider}, not with it or with a password.
+         */
+        public Builder credentialsProviderClassName(String className) {
+            this.credentialsProviderClassName = className;
+            return set("credentialsProviderClassName");
         }
 
         public Builder driverClassName(String driverClassName) {
@@ -974,6 +991,7 @@ public final class FerryConfig {
             this.username = username;
             this.password = password;
             this.credentialsProvider = null;
+            this.credentialsProviderClassName = null;
             this.dataSourceProperties.remove("user");
             this.dataSourceProperties.remove("password");
             this.maximumPoolSize = perUserPoolSize;
@@ -1001,7 +1019,8 @@ public final class FerryConfig {
             this.registerMbeans = false;
             this.explicit.removeAll(List.of("perUserPoolSize", "maxUserPools", "lanes", "reserve", "reserveTimeout",
                     "maxWaiting", "queueWaitTarget", "overloadInterval", "shedOnOverload",
-                    "sizing", "sizingPeriod", "serverAwareCap", "failover", "credentialsProvider", "metricRegistry",
+                    "sizing", "sizingPeriod", "serverAwareCap", "failover", "credentialsProvider", "credentialsProviderClassName",
+                    "metricRegistry",
                     "metricsTrackerFactory", "registerMbeans", "banTime", "maxReplicationLag"));
             this.explicit.addAll(List.of("poolName", "username", "password", "maximumPoolSize", "minimumIdle",
                     "initializationFailTimeout"));

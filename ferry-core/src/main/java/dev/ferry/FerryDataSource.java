@@ -213,8 +213,11 @@ public class FerryDataSource implements DataSource, Closeable {
         return userPools;
     }
 
-    /** The pools of {@link #getConnection(String, String)}'s users open now (empty without perUserPoolSize). */
-    public java.util.List<FerryPool> userPools() {
+    /**
+     * What the pools of {@link #getConnection(String, String)}'s users hold now (empty without perUserPoolSize):
+     * counts, not the pools, so the data source gives no way to borrow a user's connection without the password.
+     */
+    public java.util.List<UserPool> userPools() {
         dev.ferry.pool.UserPools users = userPools;
         return users == null ? java.util.List.of() : users.pools();
     }
@@ -769,6 +772,15 @@ public class FerryDataSource implements DataSource, Closeable {
      */
     public void setIsolateInternalQueries(boolean isolate) {
         // nothing to do: see the comment above
+    }
+
+    /** HikariCP's credentialsProviderClassName; see {@link FerryConfig.Builder#credentialsProviderClassName}. */
+    public void setCredentialsProviderClassName(String className) {
+        set("credentialsProviderClassName", () -> settings.credentialsProviderClassName(className));
+    }
+
+    public String getCredentialsProviderClassName() {
+        return settings.credentialsProviderClassName;
     }
 
     /** See {@link FerryConfig.Builder#perUserPoolSize}. */

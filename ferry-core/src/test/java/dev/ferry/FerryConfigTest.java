@@ -84,6 +84,22 @@ class FerryConfigTest {
         assertThat(fromProperties.maxUserPools()).isEqualTo(20);
     }
 
+    /** Neither Ferry's interface nor HikariCP's. */
+    public static final class NotAProvider {
+    }
+
+    @Test
+    void credentialsProviderClassNameFailsAtBuildWhenItCannotWork() {
+        rejects(b -> b.credentialsProviderClassName("no.such.Provider"), "credentialsProviderClassName: class "
+                + "'no.such.Provider' is not on the classpath");
+        rejects(b -> b.credentialsProviderClassName(NotAProvider.class.getName()), "credentialsProviderClassName",
+                "implements neither dev.ferry.CredentialsProvider nor HikariCP's HikariCredentialsProvider");
+        rejects(b -> b.credentialsProviderClassName(PostgresCredentialsProviderTest.HikariSecretFile.class.getName())
+                .credentialsProvider(() -> null), "got both");
+        rejects(b -> b.credentialsProviderClassName(PostgresCredentialsProviderTest.HikariSecretFile.class.getName())
+                .password("hunter2"), "credentialsProviderClassName: set together with password");
+    }
+
     @Test
     void defaultsMatchHikariCp() {
         FerryConfig c = valid().build();

@@ -162,6 +162,43 @@ class PostgresCredentialsProviderTest {
         assertThat(config().build().toString()).contains("credentialsProvider=");
     }
 
+    /** A HikariCP 7 provider, as a HikariCP user has it, named by class in a properties file. */
+    public static final class HikariSecretFile implements com.zaxxer.hikari.HikariCredentialsProvider {
+        static final AtomicReference<String> SECRET = new AtomicReference<>();
+        static final AtomicInteger ASKED = new AtomicInteger();
+
+        @java.lang.Override
+        public com.zaxxer.hikari.util.Credentials getCredentials() {
+            ASKED.incrementAndGet();
+            return com.zaxxer.hikari.util.Credentials.of(ROLE, SECRET.get());
+        }
+    }
+
+    @Test
+    void hikariCpsCredentialsProviderClassNameIsUsedAsItIs() throws Exception {
+        HikariSecretFile.SECRET.set(secret.get());
+        java.util.Properties hikari = new java.util.Properties();
+        hikari.setProperty("jdbcUrl", urlWithoutUser());
+        hikari.setProperty("credentialsProviderClassName", HikariSecretFile.class.getName());
+        hikari.setProperty("maximumPoolSize", "1");
+        hikari.setProperty("connectionTimeout", "3000");
+        FerryConfig config = FerryConfig.builder().properties(hikari).build();
+        assertThat(config.toString()).contains("credentialsProvider=" + HikariSecretFile.class.getName())
+                .doesNotContain(secret.get());
+        int before = HikariSecretFile.ASKED.get();
+        try (FerryDataSource ds = new FerryDataSource(config); Connection c = ds.getConnection()) {
+            assertThat(whoAmI(c)).isEqualTo(ROLE);
+            assertThat(HikariSecretFile.ASKED.get()).isGreaterThan(before);
+        }
+        HikariSecretFile.SECRET.set("wrong-" + secret.get());
+        hikari.setProperty("initializationFailTimeout", "-1");
+        try (FerryDataSource ds = new FerryDataSource(FerryConfig.builder().properties(hikari).build())) {
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(causes((SQLException) e)).contains("28P01"))
+                    .satisfies(e -> assertThat(messages(e)).doesNotContain(secret.get()));
+        }
+    }
+
     private static void advance(FakeTicker ticker, MutableClock clock, Duration d) {
         ticker.advance(d);
         clock.advance(d);

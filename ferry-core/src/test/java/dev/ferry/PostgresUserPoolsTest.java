@@ -109,6 +109,8 @@ class PostgresUserPoolsTest {
             assertThat(ds.userPools()).hasSize(2);
             assertThat(ds.userPools()).allSatisfy(p -> assertThat(p.poolName()).startsWith(app + "-user-")
                     .doesNotContain(alicePassword).doesNotContain(bobPassword));
+            assertThat(ds.userPools()).extracting(UserPool::user).containsExactlyInAnyOrder(ALICE, BOB);
+            assertThat(ds.userPools().toString()).doesNotContain(alicePassword).doesNotContain(bobPassword);
             try (Connection again = ds.getConnection(ALICE, alicePassword)) {
                 assertThat(whoAmI(again)).isEqualTo(ALICE);
             }
@@ -239,7 +241,7 @@ class PostgresUserPoolsTest {
             assertThat(mostSessions.get()).as("sessions the server saw").isLessThanOrEqualTo(max);
             assertThat(mostLentPerUser.get()).as("connections lent to one user at once").isLessThanOrEqualTo(
                     Math.max(perUser, max));
-            for (FerryPool user : ds.userPools()) {
+            for (UserPool user : ds.userPools()) {
                 assertThat(user.totalConnections()).isLessThanOrEqualTo(perUser);
             }
         }
@@ -316,7 +318,7 @@ class PostgresUserPoolsTest {
             try (Connection a = ds.getConnection(ALICE, alicePassword)) {
                 assertThat(whoAmI(a)).isEqualTo(ALICE);
             }
-            assertThat(((dev.ferry.pool.ConnectionPool) ds.userPools().get(0)).config().idleTimeout())
+            assertThat(ds.userPoolsEngine().livePools().get(0).getValue().config().idleTimeout())
                     .isEqualTo(Duration.ofSeconds(59));
         }
         // The main pool's emergency reserve serves a CRITICAL caller when user pools hold the whole budget.

@@ -1634,9 +1634,16 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return false;
     }
 
-    /** Callers waiting beyond the connections idle and being opened: what a shared budget's room is made for. */
+    /**
+     * Callers waiting beyond the connections idle and being opened, as many as this pool could open now (below its
+     * own cap, not backing off after failed connects): what a shared budget's room is made for, and no more.
+     */
     int unservedBeyondConnects() {
-        return Math.max(0, bag.unserved() - bag.count(PoolEntry.IDLE) - pendingCreates.get());
+        int room = connectionCap() - openConnections.get();
+        if (room <= 0 || backOffClaimed.get()) {
+            return 0;
+        }
+        return Math.min(room, Math.max(0, bag.unserved() - bag.count(PoolEntry.IDLE) - pendingCreates.get()));
     }
 
     /** Whether no connection can be opened now: the pool at its cap, or the budget it shares with user pools full. */
@@ -1799,9 +1806,11 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     retire(entry, "pool closed");
                     return false;
                 }
-                if (shared != null && bag.unserved() == 0 && shared.yieldsReturned(this)) {
+                if (shared != null && bag.unserved() == 0 && connectionsCreated.get() > 1
+                        && shared.yieldsReturned(this)) {
                     // Opened for a demand that has gone (minimumIdle, or a caller served meanwhile) while another
-                    // member's callers wait for a place: theirs, rather than idle here.
+                    // member's callers wait for a place: theirs, rather than idle here. (Not a pool's first: a new
+                    // user pool's first borrower may be between two waits.)
                     entry.yielded = true;
                     retire(entry, "closed to make room in the shared budget");
                     return false;

@@ -22,11 +22,12 @@ import java.util.function.IntSupplier;
  * budget is full gets room from the others: an idle connection of another member is closed for it
  * ({@link #makeRoom}), or else, when a member's connection comes back and that member has nobody waiting, the
  * connection is closed instead of kept idle ({@link #yieldsReturned}); so is a connection a member has just
- * opened for a demand that has gone meanwhile. Places being freed so count as {@link #yielding}, and while that
- * count is at least the callers waiting (beyond idle connections and connects under way) in the asking member,
- * or across the others for a returned connection, none more is freed: one caller's demand asked for again on each
+ * opened for a demand that has gone meanwhile (not a member's first). Places being freed so count as {@link #yielding}, and while that
+ * count is at least the callers waiting (beyond idle connections and connects under way, and no more than the
+ * member could open below its own cap, none while it backs off after failed connects) in the asking member, or
+ * across the others for a returned connection, none more is freed: one caller's demand asked for again on each
  * new waiter does not close one connection each time. When the cap comes down at run time, returned connections
- * of members with nobody waiting are closed until the budget is back under it. When a place comes
+ * of members with nobody waiting are closed until the budget is back at it. When a place comes
  * back, every member with callers waiting is asked to connect ({@link ConnectionPool#requestConnections}); the
  * first to take the place gets it. A member serves its own waiters first: a connection returned to a pool with
  * callers waiting goes to them, so under saturation one pool's queue waits for another's to drain.

@@ -1,7 +1,6 @@
 package dev.ferry.pool;
 
 import dev.ferry.FerryConfig;
-import dev.ferry.FerryPool;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -33,20 +32,24 @@ import org.slf4j.LoggerFactory;
  * caller gets a connection logged in with the password it gave, never one opened with another caller's: a wrong
  * password finds no pool, makes one, and that pool's login fails. The username and password the main pool logs
  * in with now (set, not from a credentials provider or the data source properties) are served by the main pool.
- * A pool's first connection is checked to be logged in as its user ({@code DatabaseMetaData.getUserName()}), so
- * credentials a driver takes from elsewhere (a URL form the build did not recognise, a DataSource's own) fail
- * the call rather than lend another user's session. A pool whose password stops being used (rotated) holds
- * nothing once its idle connections pass idleTimeout (minimumIdle is 0; with idleTimeout 0, maxLifetime) and is
- * closed when its place is needed.
+ * A pool's first connection is checked to be logged in as its user ({@code DatabaseMetaData.getUserName()}; a
+ * driver that answers null is not checked), so credentials a driver takes from elsewhere (a URL form the build
+ * did not recognise, a DataSource's own) fail the call rather than lend another user's session. The pools are
+ * shown to the public API only as counts ({@link dev.ferry.UserPool}), so holding the data source gives no way to
+ * borrow a user's connection without the password. A pool whose password stops being used (rotated) holds
+ * nothing once its idle connections retire (minimumIdle is 0: after idleTimeout, else maxLifetime; with both 0
+ * they stay) and is closed when its place is needed.
  *
  * <p><b>A new pool</b> opens its first connection on demand, on a connector thread, as any pool; its first
  * borrowers wait in slices of {@link #FIRST_LOGIN_SLICE} and look at the connector's last error between them, so
- * a refused login (SQLState class 28, or 08004: rejected, as when a password is required and none was given)
- * fails them at once with the server's error rather than after
+ * a refused login (SQLState class 28, or on PostgreSQL 08004: rejected, as when a password is required and none
+ * was given) fails them at once with the server's error rather than after
  * connectionTimeout, and that pool is closed. Other errors (the server down) are waited out as in any pool. A
- * slice refused sooner than it could time out (maxWaiting, shedding) is passed on, not retried.
+ * slice that fails sooner than it could time out (the pool closed, the caller interrupted) is passed on, not
+ * retried.
  *
- * <p><b>Bounded.</b> At most {@link FerryConfig#maxUserPools()} pools exist at once. A new user beyond that takes
+ * <p><b>Bounded.</b> At most {@link FerryConfig#maxUserPools()} pools serve at once (a displaced one may still be
+ * closing, on a thread of its own). A new user beyond that takes
  * the place of the pool used longest ago that has nothing lent, nobody waiting and no borrow under way (all
  * decided under {@link #lock}, where borrows are counted), and that pool is closed in the background; with none
  * such the call fails at once (53300).
@@ -66,6 +69,8 @@ public final class UserPools implements AutoCloseable {
     private final FerryConfig base;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Key, Member> members = new HashMap<>();
+    /** Whether the server is PostgreSQL (where 08004 at login is a refusal: {@link #refusesLogin}). */
+    private final boolean postgres;
     private int numbered;
     private boolean closed;
 
@@ -76,6 +81,8 @@ public final class UserPools implements AutoCloseable {
         }
         this.main = main;
         this.base = main.config();
+        this.postgres = base.jdbcUrl() != null ? base.jdbcUrl().startsWith("jdbc:postgresql:")
+                : base.dataSource() != null && base.dataSource().getClass().getName().startsWith("org.postgresql.");
     }
 
     private record Key(String user, String passwordDigest) {
@@ -90,7 +97,7 @@ public final class UserPools implements AutoCloseable {
         int borrowing;
         /** When it was last asked for, by the main pool's ticker (guarded by {@link #lock}). */
         long lastUsed;
-        /** The login error that closed it, for borrowers that find it closed. */
+        /** Why its pool was closed at its first login (refused, or another user's), for its other callers. */
         volatile SQLException loginFailure;
         /** A connection of its pool was seen logged in as its user ({@link #checkedUser}). */
         volatile boolean userChecked;
@@ -174,15 +181,26 @@ public final class UserPools implements AutoCloseable {
         return member.pool.isDone() && !member.pool.isCompletedExceptionally() ? member.pool.join() : null;
     }
 
+    /**
+     * Closes a pool on a thread of its own: not on the caller's time, and not on the main pool's closers, which a
+     * connect still under way in that pool could hold for seconds.
+     */
     private void closeInBackground(ConnectionPool pool) {
         if (pool == null) {
             return;
         }
-        try {
-            main.runInBackground(pool::close); // nothing lent, nobody waiting: quick, but not on the caller's time
-        } catch (RuntimeException rejected) {
-            pool.close(); // the main pool is closing: close it here
+        java.util.concurrent.ThreadFactory factory = base.threadFactory();
+        Runnable close = pool::close;
+        Thread closing = factory != null ? factory.newThread(close) : new Thread(close);
+        if (closing == null) {
+            pool.close();
+            return;
         }
+        if (factory == null) {
+            closing.setName(pool.poolName() + "-closing");
+            closing.setDaemon(true);
+        }
+        closing.start();
     }
 
     /**
@@ -205,13 +223,15 @@ public final class UserPools implements AutoCloseable {
                 && !loggedIn.toLowerCase(java.util.Locale.ROOT).startsWith(
                         member.user.toLowerCase(java.util.Locale.ROOT) + "@")) {
             c.close();
+            SQLException wrongUser = new SQLException(base.poolName() + " - a connection for user '" + member.user
+                    + "' logged in as '" + loggedIn + "': the data source's URL, properties or DataSource name a "
+                    + "user of their own, which the driver prefers; configure them without one to serve "
+                    + "getConnection(username, password)", "28000");
+            member.loginFailure = wrongUser; // for that user's other callers, who find the pool closed
             if (forget(member)) {
                 closeInBackground(pool);
             }
-            throw new SQLException(base.poolName() + " - a connection for user '" + member.user + "' logged in as '"
-                    + loggedIn + "': the data source's URL, properties or DataSource name a user of their own, which "
-                    + "the driver prefers; configure them without one to serve getConnection(username, password)",
-                    "28000");
+            throw wrongUser;
         }
         member.userChecked = true;
         return c;
@@ -293,9 +313,8 @@ public final class UserPools implements AutoCloseable {
      */
     private Connection firstBorrow(Member member, ConnectionPool pool, long deadline) throws SQLException {
         for (;;) {
-            SQLException refused = member.loginFailure;
-            if (refused != null) {
-                throw loginRefused(member, refused);
+            if (member.loginFailure != null) {
+                throw failedBefore(member);
             }
             long left = deadline - System.nanoTime();
             if (pool.connectionsCreated() > 0 || left <= FIRST_LOGIN_SLICE_NANOS) {
@@ -306,15 +325,16 @@ public final class UserPools implements AutoCloseable {
                 return pool.getConnection(FIRST_LOGIN_SLICE);
             } catch (SQLException e) {
                 SQLException last = pool.lastConnectFailure();
-                if (pool.connectionsCreated() == 0 && refusesLogin(last, base.jdbcUrl())) {
-                    member.loginFailure = last;
+                if (pool.connectionsCreated() == 0 && refusesLogin(last, postgres)) {
+                    SQLException refused = loginRefused(member, last);
+                    member.loginFailure = refused;
                     if (forget(member)) {
                         pool.close();
                     }
-                    throw loginRefused(member, last);
+                    throw refused;
                 }
                 if (member.loginFailure != null) {
-                    throw loginRefused(member, member.loginFailure);
+                    throw failedBefore(member);
                 }
                 if (!(e instanceof SQLTransientConnectionException)
                         || System.nanoTime() - sliceStart < FIRST_LOGIN_SLICE_NANOS) {
@@ -329,10 +349,15 @@ public final class UserPools implements AutoCloseable {
      * role), or, on PostgreSQL, 08004, the connection rejected (pgjdbc's answer when a password is required and
      * none was given; MySQL's drivers use 08004 for "too many connections", which is not a refusal of the login).
      */
-    static boolean refusesLogin(SQLException e, String jdbcUrl) {
+    static boolean refusesLogin(SQLException e, boolean postgres) {
         String state = e == null ? null : e.getSQLState();
-        return state != null && (state.startsWith("28")
-                || state.equals("08004") && jdbcUrl != null && jdbcUrl.startsWith("jdbc:postgresql:"));
+        return state != null && (state.startsWith("28") || state.equals("08004") && postgres);
+    }
+
+    /** The failure that closed the member's pool, for another of its callers (with this caller's stack). */
+    private static SQLException failedBefore(Member member) {
+        SQLException first = member.loginFailure;
+        return new SQLException(first.getMessage(), first.getSQLState(), first);
     }
 
     private SQLException loginRefused(Member member, SQLException refused) {
@@ -366,15 +391,26 @@ public final class UserPools implements AutoCloseable {
         }
     }
 
-    /** The users' pools open now (for tests and operators): each one's name and counts, no credentials. */
-    public List<FerryPool> pools() {
-        List<FerryPool> pools = new ArrayList<>();
+    /** The users' pools serving now: each one's name, user and counts, nothing to borrow with. */
+    public List<dev.ferry.UserPool> pools() {
+        List<dev.ferry.UserPool> views = new ArrayList<>();
+        for (Map.Entry<String, ConnectionPool> e : livePools()) {
+            ConnectionPool p = e.getValue();
+            views.add(new dev.ferry.UserPool(p.poolName(), e.getKey(), p.totalConnections(), p.activeConnections(),
+                    p.idleConnections(), p.waitingThreads()));
+        }
+        return views;
+    }
+
+    /** The users' pools serving now, each with its user (for tests; never handed to the public API). */
+    public List<Map.Entry<String, ConnectionPool>> livePools() {
+        List<Map.Entry<String, ConnectionPool>> pools = new ArrayList<>();
         lock.lock();
         try {
             for (Member m : members.values()) {
                 ConnectionPool pool = built(m);
                 if (pool != null) {
-                    pools.add(pool);
+                    pools.add(Map.entry(m.user, pool));
                 }
             }
         } finally {

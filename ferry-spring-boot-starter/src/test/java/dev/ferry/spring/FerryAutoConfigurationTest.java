@@ -76,11 +76,14 @@ class FerryAutoConfigurationTest {
                         "spring.datasource.ferry.connection-timeout=2s", "spring.datasource.ferry.max-waiting=50",
                         "spring.datasource.ferry.reserve=2", "spring.datasource.ferry.sql-statistics=true",
                         "spring.datasource.ferry.lanes.reports.cap=2", "spring.datasource.ferry.lanes.reports.weight=1",
-                        "spring.datasource.ferry.sizing=reactive")
+                        "spring.datasource.ferry.sizing=reactive", "spring.datasource.ferry.per-user-pool-size=2",
+                        "spring.datasource.ferry.max-user-pools=3")
                 .run(context -> {
                     FerryDataSource ds = context.getBean(FerryDataSource.class);
                     FerryPool pool = ds.unwrap(FerryPool.class);
                     assertThat(pool.poolName()).isEqualTo("orders");
+                    assertThat(ds.getConfig().perUserPoolSize()).isEqualTo(2);
+                    assertThat(ds.getConfig().maxUserPools()).isEqualTo(3);
                     assertThat(pool.maximumPoolSize()).isEqualTo(7);
                     assertThat(pool.minimumIdle()).isEqualTo(1);
                     assertThat(ds.getConnectionTimeout()).isEqualTo(2_000);
