@@ -77,7 +77,7 @@ public final class StubDatabase {
     public volatile CountDownLatch validationGate;
     public volatile boolean noSchemaSupport;
     public volatile boolean jdbc3Driver;
-    /** {@code Connection.abort} throws, as pgjdbc 42.7.5's does on JDK 24+ (its permission check). */
+    /** {@code Connection.abort} throws, as pgjdbc 42.7.5's (and older) does on JDK 24+ (its permission check). */
     public volatile boolean abortFails;
     public volatile boolean statementCloseFails;
     public volatile double connectFailureRate;
