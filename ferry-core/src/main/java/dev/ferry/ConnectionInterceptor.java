@@ -11,8 +11,9 @@ import java.time.Duration;
  * asked for (HikariCP #78, #141, #278, #523, #579, #1353, #2169).
  *
  * <p>Every method has a no-op default. Each runs on the thread where the event happens (a connector, the
- * borrower, the closer), never under one of the pool's locks, except that a data source started lazily opens its
- * first connection (and so runs onCreate) while holding its start-up lock, so other first callers wait for it. Several interceptors run in the order they were
+ * borrower, the closer), never under one of the pool's locks (a data source started lazily opens its first
+ * connection on the first caller's thread, holding no lock; other first callers wait for that start's outcome).
+ * Several interceptors run in the order they were
  * added for create and acquire, and in the reverse order for return and destroy. What one throws is contained:
  *
  * <ul>

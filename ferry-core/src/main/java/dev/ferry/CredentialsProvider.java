@@ -8,9 +8,8 @@ import java.time.Instant;
  * secrets that rotate and tokens that expire (AWS RDS IAM, Azure AD, Vault), as HikariCP 7's
  * {@code HikariCredentialsProvider} is.
  *
- * <p>Called on the thread that opens the connection (a connector, or a borrower when the pool grows), never under
- * a lock of the pool's (except a lazily started data source's start-up lock, held while it opens its first
- * connection), once per connection attempt; it may block (fetch a token) but should return well within
+ * <p>Called on the thread that opens the connection (a connector; the first caller of a data source started
+ * lazily; the caller of {@code warmUp}), never under a lock of the pool's or the data source's, once per connection attempt; it may block (fetch a token) but should return well within
  * connectionTimeout. What it throws fails that attempt as a connection failure (SQLState 08001 unless it throws an
  * {@link SQLException} of its own), retried with the pool's back-off; keep secrets out of its messages, which are
  * logged.

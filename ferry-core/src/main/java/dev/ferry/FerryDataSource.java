@@ -33,6 +33,13 @@ import javax.sql.DataSource;
  *
  * <p>{@code unwrap(FerryPool.class)} gives the pool's state and resizing; {@code unwrap(Driver.class)} the
  * JDBC driver in use.
+ *
+ * <p>A start runs on the thread of the caller that triggers it, holding no lock of the data source's (its first
+ * connection runs the user's credentials provider, interceptors and listeners); callers that arrive meanwhile wait
+ * for its outcome, a run-time setter waits and then applies to the pool it started, other setters fail as once
+ * started, and {@link #close()} waits for it and has it close what it built. User code the start runs that calls
+ * back into the data source fails (SQLState 55000, or {@link IllegalStateException} from a setter) rather than
+ * wait for itself.
  */
 public class FerryDataSource implements DataSource, Closeable {
 
@@ -47,6 +54,10 @@ public class FerryDataSource implements DataSource, Closeable {
     /** getConnection(username, password)'s pools, when perUserPoolSize is above 0; set before {@link #pool}. */
     private volatile dev.ferry.pool.UserPools userPools;
     private volatile boolean closed;
+    /** A start under way (see {@link #start0}), guarded by {@link #lock}; null before and after. */
+    private java.util.concurrent.CompletableFuture<ConnectionPool> starting;
+    /** The thread running that start: user code it runs that calls back in must fail, not wait for itself. */
+    private Thread startingThread;
     private PrintWriter logWriter;
     /** The one {@link #reads()} view: batchers on it share one in-flight budget, keyed by it. */
     private final DataSourceView readsView = DataSourceView.reads(this);
@@ -232,45 +243,126 @@ public class FerryDataSource implements DataSource, Closeable {
         start0();
     }
 
+    /**
+     * Starts the pool once, outside {@link #lock}: the first connection runs user code (a credentials provider,
+     * interceptors' onCreate, listeners, a metrics factory), which must not run under a lock of ours. Callers that
+     * come while a start is under way wait for its outcome; {@link #close()} during a start closes what it built.
+     */
     private ConnectionPool start0() throws SQLException {
+        java.util.concurrent.CompletableFuture<ConnectionPool> mine;
+        java.util.concurrent.CompletableFuture<ConnectionPool> theirs;
+        FerryConfig given = null;
+        FerryConfig.Builder toBuild = null;
         lock.lock();
         try {
             if (closed) {
                 throw new SQLException("FerryDataSource " + name() + " is closed", "08003");
             }
-            if (pool == null) {
-                boolean built = config == null;
-                if (built) {
-                    config = settings.build();
-                }
-                ConnectionPool started;
-                try {
-                    started = new ConnectionPool(config);
-                } catch (SQLException | RuntimeException e) {
-                    if (built) {
-                        config = null; // not started: the settings stay editable, as in HikariCP
-                    }
-                    throw e;
-                }
-                if (!config.replicas().isEmpty()) {
-                    try {
-                        router = new dev.ferry.ha.ReadRouter(config, () -> started);
-                    } catch (SQLException | RuntimeException e) {
-                        started.close();
-                        if (built) {
-                            config = null;
-                        }
-                        throw e;
-                    }
-                }
-                if (config.perUserPoolSize() > 0) {
-                    userPools = new dev.ferry.pool.UserPools(started);
-                }
-                pool = started; // published after the router and user pools: whoever sees the pool sees them
+            if (pool != null) {
+                return pool;
             }
-            return pool;
+            theirs = starting;
+            mine = null;
+            if (theirs != null && startingThread == Thread.currentThread()) {
+                throw calledFromStart();
+            }
+            if (theirs == null) {
+                mine = new java.util.concurrent.CompletableFuture<>();
+                starting = mine; // the settings are frozen from here (beforeChange)
+                startingThread = Thread.currentThread();
+                given = config;
+                if (given == null) {
+                    toBuild = settings.copy();
+                }
+            }
         } finally {
             lock.unlock();
+        }
+        if (mine == null) {
+            return awaitStart(theirs);
+        }
+        try {
+            FerryConfig c = given != null ? given : toBuild.build(); // not started on failure: settings stay editable
+            ConnectionPool started = new ConnectionPool(c);
+            dev.ferry.ha.ReadRouter startedRouter = null;
+            dev.ferry.pool.UserPools users = null;
+            try {
+                if (!c.replicas().isEmpty()) {
+                    startedRouter = new dev.ferry.ha.ReadRouter(c, () -> started);
+                }
+                if (c.perUserPoolSize() > 0) {
+                    users = new dev.ferry.pool.UserPools(started);
+                }
+            } catch (SQLException | RuntimeException e) {
+                started.close();
+                throw e;
+            }
+            boolean closedMeanwhile;
+            lock.lock();
+            try {
+                starting = null;
+                startingThread = null;
+                closedMeanwhile = closed;
+                if (!closedMeanwhile) {
+                    config = c;
+                    router = startedRouter;
+                    userPools = users;
+                    pool = started; // published last: whoever sees the pool sees its router and user pools
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (closedMeanwhile) {
+                if (startedRouter != null) {
+                    startedRouter.close();
+                }
+                started.close();
+                throw new SQLException("FerryDataSource " + c.poolName() + " was closed while it started", "08003");
+            }
+            mine.complete(started);
+            return started;
+        } catch (SQLException | RuntimeException | Error e) {
+            lock.lock();
+            try {
+                if (starting == mine) {
+                    starting = null;
+                    startingThread = null;
+                }
+            } finally {
+                lock.unlock();
+            }
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    /** For a call back into this data source from user code its own start runs (which would wait for itself). */
+    private SQLException calledFromStart() {
+        return new SQLException("FerryDataSource " + name() + " - called while it starts, from the start itself (a "
+                + "credentials provider, interceptor, listener or metrics factory it runs): it has no pool to serve "
+                + "this yet", "55000");
+    }
+
+    /** Waits for another caller's start: its pool, or its failure (with this caller's stack). */
+    private static ConnectionPool awaitStart(java.util.concurrent.CompletableFuture<ConnectionPool> start)
+            throws SQLException {
+        try {
+            return start.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while the pool started", "HY008", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof SQLException sql) {
+                throw new SQLException(sql.getMessage(), sql.getSQLState(), sql.getErrorCode(), sql);
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            throw new SQLException("the pool could not start: " + cause, "08001", cause);
         }
     }
 
@@ -323,23 +415,39 @@ public class FerryDataSource implements DataSource, Closeable {
     /** Drains and closes the pool; see {@link FerryConfig#shutdownTimeout()}. Later borrows fail. */
     @Override
     public void close() {
+        java.util.concurrent.CompletableFuture<ConnectionPool> inProgress;
+        dev.ferry.ha.ReadRouter r;
+        dev.ferry.pool.UserPools users;
+        ConnectionPool p;
         lock.lock();
         try {
             closed = true;
-            try {
-                if (router != null) {
-                    router.close();
-                }
-                if (userPools != null) {
-                    userPools.close(); // before the main pool: they count in its budget
-                }
-            } finally {
-                if (pool != null) {
-                    pool.close();
-                }
-            }
+            inProgress = startingThread == Thread.currentThread() ? null : starting; // (never wait for itself)
+            r = router;
+            users = userPools;
+            p = pool;
         } finally {
             lock.unlock();
+        }
+        // Closed outside the lock: closing waits for lent connections and tells the user's listeners.
+        try {
+            if (r != null) {
+                r.close();
+            }
+            if (users != null) {
+                users.close(); // before the main pool: they count in its budget
+            }
+        } finally {
+            if (p != null) {
+                p.close();
+            }
+        }
+        if (inProgress != null) {
+            try {
+                inProgress.join(); // a start under way sees closed and closes what it built before it ends
+            } catch (RuntimeException startFailedOrClosed) {
+                // nothing was left open
+            }
         }
     }
 
@@ -369,7 +477,7 @@ public class FerryDataSource implements DataSource, Closeable {
     // ---------------------------------------------------------------- bean setters (sealed once started)
 
     private void beforeChange(String setting) {
-        if (pool != null || config != null) {
+        if (pool != null || config != null || starting != null) {
             throw new IllegalStateException(setting + " cannot change once the pool is configured or started; "
                     + "only maximumPoolSize, minimumIdle, connectionTimeout, leakDetectionThreshold, username and "
                     + "password can change at run time");
@@ -409,20 +517,62 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     private void changeCredentials(Runnable change) {
-        lock.lock();
-        try {
-            if (pool != null) {
-                change.run();
-                pool.setCredentials(settings.username, settings.password);
-                if (router != null) {
-                    router.pools().forEach(r -> r.setCredentials(settings.username, settings.password));
+        // Applied to the pools under the lock too (two field writes each, no user code), so that concurrent
+        // changes reach them in the order they reached the settings.
+        change("username and password", () -> {
+            change.run();
+            ConnectionPool running = pool;
+            if (running != null) {
+                running.setCredentials(settings.username, settings.password);
+                dev.ferry.ha.ReadRouter r = router;
+                if (r != null) {
+                    r.pools().forEach(replica -> replica.setCredentials(settings.username, settings.password));
                 }
-            } else {
-                beforeChange("username and password");
-                change.run();
             }
-        } finally {
-            lock.unlock();
+        }, p -> { });
+    }
+
+    /**
+     * A change HikariCP also allows at run time: to the settings (under {@link #lock}), then, once started, to the
+     * running pool, outside the lock (a resize raises events to the user's listeners). A start under way is waited
+     * for first, so the change lands on the pool it starts.
+     *
+     * @param onSettings applied to the settings, started or not (an unstarted pool's only copy)
+     * @param onPool     applied to the running pool after that, if there is one
+     */
+    private void change(String setting, Runnable onSettings,
+                        java.util.function.Consumer<ConnectionPool> onPool) {
+        for (;;) {
+            java.util.concurrent.CompletableFuture<ConnectionPool> inProgress;
+            ConnectionPool running;
+            lock.lock();
+            try {
+                inProgress = starting;
+                running = pool;
+                if (inProgress != null && startingThread == Thread.currentThread()) {
+                    throw new IllegalStateException(setting + " cannot change from user code the pool's own start "
+                            + "runs (a credentials provider, interceptor, listener or metrics factory)");
+                }
+                if (inProgress == null) {
+                    if (running == null) {
+                        beforeChange(setting);
+                    }
+                    onSettings.run();
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (inProgress == null) {
+                if (running != null) {
+                    onPool.accept(running);
+                }
+                return;
+            }
+            try {
+                inProgress.join();
+            } catch (RuntimeException failed) {
+                // the start failed (the caller that started it was told): look again
+            }
         }
     }
 
@@ -545,17 +695,11 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** Resizable at run time. */
     public void setMaximumPoolSize(int maximumPoolSize) {
-        lock.lock();
-        try {
-            if (pool != null) {
-                pool.setMaximumPoolSize(maximumPoolSize);
-            } else {
-                beforeChange("maximumPoolSize");
+        change("maximumPoolSize", () -> {
+            if (pool == null) {
                 settings.maximumPoolSize(maximumPoolSize);
             }
-        } finally {
-            lock.unlock();
-        }
+        }, p -> p.setMaximumPoolSize(maximumPoolSize));
     }
 
     public int getMaximumPoolSize() {
@@ -564,17 +708,11 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** Resizable at run time. */
     public void setMinimumIdle(int minimumIdle) {
-        lock.lock();
-        try {
-            if (pool != null) {
-                pool.setMinimumIdle(minimumIdle);
-            } else {
-                beforeChange("minimumIdle");
+        change("minimumIdle", () -> {
+            if (pool == null) {
                 settings.minimumIdle(minimumIdle);
             }
-        } finally {
-            lock.unlock();
-        }
+        }, p -> p.setMinimumIdle(minimumIdle));
     }
 
     public int getMinimumIdle() {
@@ -586,21 +724,14 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** In milliseconds; changeable at run time. */
     public void setConnectionTimeout(long millis) {
-        lock.lock();
-        try {
-            if (pool != null) {
-                pool.setConnectionTimeout(Duration.ofMillis(millis));
-                if (router != null) { // the replicas' pools (reads follow the primary's timeout by themselves)
-                    router.pools().forEach(r -> r.setConnectionTimeout(Duration.ofMillis(millis)));
-                }
-                settings.connectionTimeout(Duration.ofMillis(millis)); // so the getter reports the value in force
-            } else {
-                beforeChange("connectionTimeout");
-                settings.connectionTimeout(Duration.ofMillis(millis));
+        // The settings too once started, so the getter reports the value in force.
+        change("connectionTimeout", () -> settings.connectionTimeout(Duration.ofMillis(millis)), p -> {
+            p.setConnectionTimeout(Duration.ofMillis(millis));
+            dev.ferry.ha.ReadRouter r = router;
+            if (r != null) { // the replicas' pools (reads follow the primary's timeout by themselves)
+                r.pools().forEach(replica -> replica.setConnectionTimeout(Duration.ofMillis(millis)));
             }
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** In force once started (0 became HikariCP's "no limit", Integer.MAX_VALUE); as set before that. */
@@ -643,18 +774,8 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** In milliseconds, 0 to turn off; changeable at run time. */
     public void setLeakDetectionThreshold(long millis) {
-        lock.lock();
-        try {
-            if (pool != null) {
-                pool.setLeakDetectionThreshold(Duration.ofMillis(millis));
-                settings.leakDetectionThreshold(Duration.ofMillis(millis));
-            } else {
-                beforeChange("leakDetectionThreshold");
-                settings.leakDetectionThreshold(Duration.ofMillis(millis));
-            }
-        } finally {
-            lock.unlock();
-        }
+        change("leakDetectionThreshold", () -> settings.leakDetectionThreshold(Duration.ofMillis(millis)),
+                p -> p.setLeakDetectionThreshold(Duration.ofMillis(millis)));
     }
 
     public long getLeakDetectionThreshold() {
