@@ -461,6 +461,9 @@ final class ConfigResolver {
             throw new IllegalArgumentException("credentialsProviderClassName and credentialsProvider: got both; "
                     + "allowed: one of them");
         }
+        if (b.resolvedCredentials != null) {
+            return b.resolvedCredentials; // a configuration derived from one built (a replica's): the same instance
+        }
         Class<?> type = loadClass(name);
         if (type == null) {
             throw new IllegalArgumentException("credentialsProviderClassName: class '" + name
@@ -478,41 +481,63 @@ final class ConfigResolver {
         }
         // HikariCP 7's HikariCredentialsProvider: getCredentials() gives a Credentials with getUsername/getPassword.
         Method get;
+        Method user;
+        Method password;
         try {
             get = type.getMethod("getCredentials");
-        } catch (NoSuchMethodException e) {
+            user = get.getReturnType().getMethod("getUsername");
+            password = get.getReturnType().getMethod("getPassword");
+            if (user.getReturnType() != String.class || password.getReturnType() != String.class) {
+                throw new NoSuchMethodException("getUsername/getPassword do not return String");
+            }
+            get.setAccessible(true);
+            user.setAccessible(true);
+            password.setAccessible(true);
+        } catch (NoSuchMethodException | RuntimeException e) {
             throw new IllegalArgumentException("credentialsProviderClassName: class '" + name + "' implements "
-                    + "neither dev.ferry.CredentialsProvider nor HikariCP's HikariCredentialsProvider");
+                    + "neither dev.ferry.CredentialsProvider nor HikariCP's HikariCredentialsProvider (a "
+                    + "getCredentials() whose result has String getUsername() and getPassword())", e);
         }
-        get.setAccessible(true);
-        return () -> {
+        return new HikariCredentials(name, instance, get, user, password);
+    }
+
+    /**
+     * HikariCP 7's {@code HikariCredentialsProvider}, called by reflection. Failures name the provider and the
+     * exception's class only: a provider's message may carry the secret it could not use, and these are logged.
+     */
+    private record HikariCredentials(String name, Object provider, Method get, Method user, Method password)
+            implements CredentialsProvider {
+
+        @Override
+        public Credentials credentials() throws SQLException {
             Object credentials;
             try {
-                credentials = get.invoke(instance);
+                credentials = get.invoke(provider);
             } catch (java.lang.reflect.InvocationTargetException e) {
                 Throwable cause = e.getCause();
                 if (cause instanceof SQLException sql) {
                     throw sql;
                 }
-                throw new SQLException(name + ".getCredentials failed: " + cause, "08001", cause);
+                throw new SQLException(name + ".getCredentials threw " + cause.getClass().getName(), "08001", cause);
             } catch (ReflectiveOperationException | RuntimeException e) {
-                throw new SQLException(name + ".getCredentials could not be called: " + e, "08001", e);
+                throw new SQLException(name + ".getCredentials could not be called: " + e.getClass().getName(),
+                        "08001", e);
             }
             if (credentials == null) {
-                throw new SQLException(name + ".getCredentials returned null", "28000");
+                throw new SQLException(name + ".getCredentials returned null", "08001");
             }
             try {
-                Method user = credentials.getClass().getMethod("getUsername");
-                Method password = credentials.getClass().getMethod("getPassword");
-                user.setAccessible(true);
-                password.setAccessible(true);
-                return CredentialsProvider.Credentials.of((String) user.invoke(credentials),
-                        (String) password.invoke(credentials));
+                return Credentials.of((String) user.invoke(credentials), (String) password.invoke(credentials));
             } catch (ReflectiveOperationException | RuntimeException e) {
-                throw new SQLException(name + ".getCredentials returned " + credentials.getClass().getName()
-                        + ", which has no getUsername/getPassword: " + e, "08001", e);
+                throw new SQLException(name + ".getCredentials gave credentials that could not be read: "
+                        + e.getClass().getName(), "08001", e);
             }
-        };
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
     private static ExceptionOverride resolveOverride(FerryConfig.Builder b) {

@@ -193,6 +193,9 @@ public final class FerryConfig {
     public Builder toBuilder() {
         Builder b = source.copy();
         b.poolName = poolName; // a copy keeps the name, generated or not
+        if (credentialsProviderClassName != null) {
+            b.resolvedCredentials = credentialsProvider; // one instance for this pool and those derived from it
+        }
         return b;
     }
 
@@ -626,6 +629,8 @@ public final class FerryConfig {
         String password;
         CredentialsProvider credentialsProvider;
         String credentialsProviderClassName;
+        /** The instance a built configuration made of credentialsProviderClassName, kept by its copies. */
+        CredentialsProvider resolvedCredentials;
         String driverClassName;
         String dataSourceClassName;
         DataSource dataSource;
@@ -699,6 +704,7 @@ public final class FerryConfig {
             c.password = password;
             c.credentialsProvider = credentialsProvider;
             c.credentialsProviderClassName = credentialsProviderClassName;
+            c.resolvedCredentials = resolvedCredentials;
             c.driverClassName = driverClassName;
             c.dataSourceClassName = dataSourceClassName;
             c.dataSource = dataSource;
@@ -801,6 +807,7 @@ public final class FerryConfig {
          */
         public Builder credentialsProviderClassName(String className) {
             this.credentialsProviderClassName = className;
+            this.resolvedCredentials = null;
             return set("credentialsProviderClassName");
         }
 
@@ -992,6 +999,7 @@ public final class FerryConfig {
             this.password = password;
             this.credentialsProvider = null;
             this.credentialsProviderClassName = null;
+            this.resolvedCredentials = null;
             this.dataSourceProperties.remove("user");
             this.dataSourceProperties.remove("password");
             this.maximumPoolSize = perUserPoolSize;

@@ -34,12 +34,14 @@ import javax.sql.DataSource;
  * <p>{@code unwrap(FerryPool.class)} gives the pool's state and resizing; {@code unwrap(Driver.class)} the
  * JDBC driver in use.
  *
- * <p>A start runs on the thread of the caller that triggers it, holding no lock of the data source's (its first
- * connection runs the user's credentials provider, interceptors and listeners); callers that arrive meanwhile wait
- * for its outcome, a run-time setter waits and then applies to the pool it started, other setters fail as once
- * started, and {@link #close()} waits for it and has it close what it built. User code the start runs that calls
- * back into the data source fails (SQLState 55000, or {@link IllegalStateException} from a setter) rather than
- * wait for itself.
+ * <p>A start runs on the thread of the caller that triggers it ({@code new FerryDataSource(config)}'s, or the
+ * first {@code getConnection}'s), holding no lock of the data source's: its first connection runs the user's
+ * credentials provider, interceptors and listeners. Callers that arrive meanwhile wait for its outcome (and if it
+ * fails, try themselves); a run-time setter waits for it, then applies to the pool it started, or to the settings
+ * if it failed; other setters fail, as once started; {@link #close()} waits for it and has it close what it built,
+ * and a second close waits for the first. User code that calls back into the data source on the starting thread
+ * itself fails (SQLState 55000, or {@link IllegalStateException} from a setter) rather than wait for itself; on a
+ * thread the start waits for, it waits, as it would for a lock.
  */
 public class FerryDataSource implements DataSource, Closeable {
 
@@ -58,6 +60,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private java.util.concurrent.CompletableFuture<ConnectionPool> starting;
     /** The thread running that start: user code it runs that calls back in must fail, not wait for itself. */
     private Thread startingThread;
+    /** The first {@link #close()}: later ones wait for it (guarded by {@link #lock}); null until closed. */
+    private java.util.concurrent.CompletableFuture<Void> closing;
     private PrintWriter logWriter;
     /** The one {@link #reads()} view: batchers on it share one in-flight budget, keyed by it. */
     private final DataSourceView readsView = DataSourceView.reads(this);
@@ -249,79 +253,102 @@ public class FerryDataSource implements DataSource, Closeable {
      * come while a start is under way wait for its outcome; {@link #close()} during a start closes what it built.
      */
     private ConnectionPool start0() throws SQLException {
-        java.util.concurrent.CompletableFuture<ConnectionPool> mine;
-        java.util.concurrent.CompletableFuture<ConnectionPool> theirs;
-        FerryConfig given = null;
-        FerryConfig.Builder toBuild = null;
-        lock.lock();
-        try {
-            if (closed) {
-                throw new SQLException("FerryDataSource " + name() + " is closed", "08003");
-            }
-            if (pool != null) {
-                return pool;
-            }
-            theirs = starting;
-            mine = null;
-            if (theirs != null && startingThread == Thread.currentThread()) {
-                throw calledFromStart();
-            }
-            if (theirs == null) {
-                mine = new java.util.concurrent.CompletableFuture<>();
-                starting = mine; // the settings are frozen from here (beforeChange)
-                startingThread = Thread.currentThread();
-                given = config;
-                if (given == null) {
-                    toBuild = settings.copy();
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (mine == null) {
-            return awaitStart(theirs);
-        }
-        try {
-            FerryConfig c = given != null ? given : toBuild.build(); // not started on failure: settings stay editable
-            ConnectionPool started = new ConnectionPool(c);
-            dev.ferry.ha.ReadRouter startedRouter = null;
-            dev.ferry.pool.UserPools users = null;
-            try {
-                if (!c.replicas().isEmpty()) {
-                    startedRouter = new dev.ferry.ha.ReadRouter(c, () -> started);
-                }
-                if (c.perUserPoolSize() > 0) {
-                    users = new dev.ferry.pool.UserPools(started);
-                }
-            } catch (SQLException | RuntimeException e) {
-                started.close();
-                throw e;
-            }
-            boolean closedMeanwhile;
+        for (;;) {
+            java.util.concurrent.CompletableFuture<ConnectionPool> mine;
+            java.util.concurrent.CompletableFuture<ConnectionPool> theirs;
+            FerryConfig given = null;
+            FerryConfig.Builder toBuild = null;
             lock.lock();
             try {
-                starting = null;
-                startingThread = null;
-                closedMeanwhile = closed;
-                if (!closedMeanwhile) {
-                    config = c;
-                    router = startedRouter;
-                    userPools = users;
-                    pool = started; // published last: whoever sees the pool sees its router and user pools
+                if (closed) {
+                    throw new SQLException("FerryDataSource " + name() + " is closed", "08003");
+                }
+                if (pool != null) {
+                    return pool;
+                }
+                theirs = starting;
+                mine = null;
+                if (theirs != null && startingThread == Thread.currentThread()) {
+                    throw calledFromStart();
+                }
+                if (theirs == null) {
+                    mine = new java.util.concurrent.CompletableFuture<>();
+                    starting = mine; // the settings are frozen from here (beforeChange)
+                    startingThread = Thread.currentThread();
+                    given = config;
+                    if (given == null) {
+                        toBuild = settings.copy();
+                    }
                 }
             } finally {
                 lock.unlock();
             }
-            if (closedMeanwhile) {
-                if (startedRouter != null) {
-                    startedRouter.close();
+            if (mine == null) {
+                // Another caller's start: its pool; if it failed, look again and try ourselves, as each caller
+                // did when it got the lock in turn.
+                try {
+                    ConnectionPool started = theirs.get();
+                    if (started != null) {
+                        return started;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SQLException("FerryDataSource " + name() + " - interrupted while the pool started",
+                            "HY008", e);
+                } catch (java.util.concurrent.ExecutionException failed) {
+                    // (that caller was told why)
                 }
-                started.close();
+                continue;
+            }
+            return startHere(mine, given, toBuild);
+        }
+    }
+
+    /** The start itself, on the caller's thread and outside the lock (see {@link #start0}). */
+    private ConnectionPool startHere(java.util.concurrent.CompletableFuture<ConnectionPool> mine, FerryConfig given,
+                                     FerryConfig.Builder toBuild) throws SQLException {
+        ConnectionPool started = null;
+        dev.ferry.ha.ReadRouter startedRouter = null;
+        boolean published = false;
+        try {
+            FerryConfig c = given != null ? given : toBuild.build(); // not started on failure: settings stay editable
+            ConnectionPool built = new ConnectionPool(c);
+            started = built;
+            if (!c.replicas().isEmpty()) {
+                startedRouter = new dev.ferry.ha.ReadRouter(c, () -> built);
+            }
+            dev.ferry.pool.UserPools users = c.perUserPoolSize() > 0 ? new dev.ferry.pool.UserPools(built) : null;
+            lock.lock();
+            try {
+                starting = null;
+                startingThread = null;
+                if (!closed) {
+                    config = c;
+                    router = startedRouter;
+                    userPools = users;
+                    pool = built; // published last: whoever sees the pool sees its router and user pools
+                    published = true;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (!published) {
                 throw new SQLException("FerryDataSource " + c.poolName() + " was closed while it started", "08003");
             }
-            mine.complete(started);
-            return started;
+            mine.complete(built);
+            return built;
         } catch (SQLException | RuntimeException | Error e) {
+            if (!published) {
+                try {
+                    if (startedRouter != null) {
+                        startedRouter.close();
+                    }
+                } finally {
+                    if (started != null) {
+                        started.close(); // (user pools have none of their own yet)
+                    }
+                }
+            }
             lock.lock();
             try {
                 if (starting == mine) {
@@ -341,29 +368,6 @@ public class FerryDataSource implements DataSource, Closeable {
         return new SQLException("FerryDataSource " + name() + " - called while it starts, from the start itself (a "
                 + "credentials provider, interceptor, listener or metrics factory it runs): it has no pool to serve "
                 + "this yet", "55000");
-    }
-
-    /** Waits for another caller's start: its pool, or its failure (with this caller's stack). */
-    private static ConnectionPool awaitStart(java.util.concurrent.CompletableFuture<ConnectionPool> start)
-            throws SQLException {
-        try {
-            return start.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SQLException("interrupted while the pool started", "HY008", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof SQLException sql) {
-                throw new SQLException(sql.getMessage(), sql.getSQLState(), sql.getErrorCode(), sql);
-            }
-            if (cause instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            if (cause instanceof Error error) {
-                throw error;
-            }
-            throw new SQLException("the pool could not start: " + cause, "08001", cause);
-        }
     }
 
     private String name() {
@@ -416,19 +420,42 @@ public class FerryDataSource implements DataSource, Closeable {
     @Override
     public void close() {
         java.util.concurrent.CompletableFuture<ConnectionPool> inProgress;
+        java.util.concurrent.CompletableFuture<Void> closedBefore;
+        java.util.concurrent.CompletableFuture<Void> mine = new java.util.concurrent.CompletableFuture<>();
         dev.ferry.ha.ReadRouter r;
         dev.ferry.pool.UserPools users;
         ConnectionPool p;
+        boolean fromStart;
         lock.lock();
         try {
             closed = true;
-            inProgress = startingThread == Thread.currentThread() ? null : starting; // (never wait for itself)
+            fromStart = startingThread == Thread.currentThread();
+            inProgress = fromStart ? null : starting; // (never wait for itself: the start sees closed)
+            closedBefore = closing;
+            if (closedBefore == null) {
+                closing = mine;
+            }
             r = router;
             users = userPools;
             p = pool;
         } finally {
             lock.unlock();
         }
+        if (closedBefore != null) { // another close runs, or ran: its end is this one's
+            if (!fromStart) {
+                closedBefore.join();
+            }
+            return;
+        }
+        try {
+            closeAll(r, users, p, inProgress);
+        } finally {
+            mine.complete(null);
+        }
+    }
+
+    private static void closeAll(dev.ferry.ha.ReadRouter r, dev.ferry.pool.UserPools users, ConnectionPool p,
+                                 java.util.concurrent.CompletableFuture<ConnectionPool> inProgress) {
         // Closed outside the lock: closing waits for lent connections and tells the user's listeners.
         try {
             if (r != null) {
@@ -724,14 +751,19 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** In milliseconds; changeable at run time. */
     public void setConnectionTimeout(long millis) {
-        // The settings too once started, so the getter reports the value in force.
-        change("connectionTimeout", () -> settings.connectionTimeout(Duration.ofMillis(millis)), p -> {
-            p.setConnectionTimeout(Duration.ofMillis(millis));
-            dev.ferry.ha.ReadRouter r = router;
-            if (r != null) { // the replicas' pools (reads follow the primary's timeout by themselves)
-                r.pools().forEach(replica -> replica.setConnectionTimeout(Duration.ofMillis(millis)));
+        // The settings too once started, so the getter reports the value in force; the pools under the lock as
+        // well (field writes, no user code), so concurrent changes reach them in the order they reach the settings.
+        change("connectionTimeout", () -> {
+            settings.connectionTimeout(Duration.ofMillis(millis));
+            ConnectionPool running = pool;
+            if (running != null) {
+                running.setConnectionTimeout(Duration.ofMillis(millis));
+                dev.ferry.ha.ReadRouter r = router;
+                if (r != null) { // the replicas' pools (reads follow the primary's timeout by themselves)
+                    r.pools().forEach(replica -> replica.setConnectionTimeout(Duration.ofMillis(millis)));
+                }
             }
-        });
+        }, p -> { });
     }
 
     /** In force once started (0 became HikariCP's "no limit", Integer.MAX_VALUE); as set before that. */
@@ -774,8 +806,13 @@ public class FerryDataSource implements DataSource, Closeable {
 
     /** In milliseconds, 0 to turn off; changeable at run time. */
     public void setLeakDetectionThreshold(long millis) {
-        change("leakDetectionThreshold", () -> settings.leakDetectionThreshold(Duration.ofMillis(millis)),
-                p -> p.setLeakDetectionThreshold(Duration.ofMillis(millis)));
+        change("leakDetectionThreshold", () -> {
+            settings.leakDetectionThreshold(Duration.ofMillis(millis));
+            ConnectionPool running = pool;
+            if (running != null) {
+                running.setLeakDetectionThreshold(Duration.ofMillis(millis)); // (a field write, no user code)
+            }
+        }, p -> { });
     }
 
     public long getLeakDetectionThreshold() {
@@ -1081,10 +1118,8 @@ public class FerryDataSource implements DataSource, Closeable {
             return iface.cast(c.driver());
         }
         if (iface == FerryConfig.class) {
-            if (config == null) {
-                start0();
-            }
-            return iface.cast(config);
+            FerryConfig c = config;
+            return iface.cast(c != null ? c : start0().config());
         }
         throw new SQLException("FerryDataSource " + name() + " does not wrap " + iface.getName()
                 + "; it unwraps to FerryPool, Driver and FerryConfig");

@@ -88,6 +88,13 @@ class FerryConfigTest {
     public static final class NotAProvider {
     }
 
+    /** A getCredentials() of another shape (an AWS-style provider's, say). */
+    public static final class OtherShape {
+        public String getCredentials() {
+            return "token";
+        }
+    }
+
     @Test
     void credentialsProviderClassNameFailsAtBuildWhenItCannotWork() {
         rejects(b -> b.credentialsProviderClassName("no.such.Provider"), "credentialsProviderClassName: class "
@@ -98,6 +105,14 @@ class FerryConfigTest {
                 .credentialsProvider(() -> null), "got both");
         rejects(b -> b.credentialsProviderClassName(PostgresCredentialsProviderTest.HikariSecretFile.class.getName())
                 .password("hunter2"), "credentialsProviderClassName: set together with password");
+        rejects(b -> b.credentialsProviderClassName(OtherShape.class.getName()), "implements neither");
+        FerryConfig built = valid().credentialsProviderClassName(
+                PostgresCredentialsProviderTest.HikariSecretFile.class.getName()).build();
+        assertThat(built.toBuilder().forReplica().build().credentialsProvider())
+                .as("a replica's pool asks the same provider instance").isSameAs(built.credentialsProvider());
+        assertThat(built.toBuilder().credentialsProviderClassName(
+                PostgresCredentialsProviderTest.HikariSecretFile.class.getName()).build().credentialsProvider())
+                .as("named again: a new instance").isNotSameAs(built.credentialsProvider());
     }
 
     @Test

@@ -54,29 +54,72 @@ class PostgresLazyStartTest {
                 .connectionTimeout(Duration.ofSeconds(5)).interceptor(interceptor).build());
     }
 
+    /** A thread that runs {@code body}, so the test can see it wait. */
+    private static Thread started(String name, java.util.concurrent.Callable<?> body,
+                                  AtomicReference<Object> outcome) {
+        Thread t = new Thread(() -> {
+            try {
+                outcome.set(body.call());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        }, name);
+        t.start();
+        return t;
+    }
+
+    private static void awaitWaiting(Thread t) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING);
+    }
+
     @Test
     void otherCallersAreNotBlockedByTheStartsUserCodeAndGetThePoolItStarts() throws Exception {
         try (FerryDataSource ds = lazy(slowFirstCreate)) {
-            Future<Boolean> first = threads.submit(() -> {
+            AtomicReference<Object> firstOutcome = new AtomicReference<>();
+            Thread first = started("first", () -> {
                 try (Connection c = ds.getConnection()) {
                     return c.isValid(1);
                 }
-            });
+            }, firstOutcome);
             assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
             // These take the data source's lock: they return while the start's onCreate is still held.
             assertThat(threads.submit(ds::metricsFactory).get(5, TimeUnit.SECONDS)).isNull();
-            assertThatThrownBy(() -> ds.setIdleTimeout(1_000)).isInstanceOf(IllegalStateException.class);
-            Future<Boolean> second = threads.submit(() -> {
+            assertThat(threads.submit(() -> {
+                try {
+                    ds.setIdleTimeout(1_000);
+                    return "changed";
+                } catch (IllegalStateException e) {
+                    return e.getMessage();
+                }
+            }).get(5, TimeUnit.SECONDS)).contains("cannot change once the pool is configured or started");
+            AtomicReference<Object> secondOutcome = new AtomicReference<>();
+            Thread second = started("second", () -> {
                 try (Connection c = ds.getConnection()) {
                     return c.isValid(1);
                 }
-            });
-            Future<?> resize = threads.submit(() -> ds.setMaximumPoolSize(3)); // waits for the start, then applies
+            }, secondOutcome);
+            AtomicReference<Object> resizeOutcome = new AtomicReference<>();
+            Thread resize = started("resize", () -> {
+                ds.setMaximumPoolSize(3); // waits for the start, then applies to the pool it started
+                return "resized";
+            }, resizeOutcome);
+            awaitWaiting(second);
+            awaitWaiting(resize);
+            assertThat(ds.isRunning()).as("still starting").isFalse();
             release.countDown();
-            assertThat(first.get(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(second.get(10, TimeUnit.SECONDS)).isTrue();
-            resize.get(10, TimeUnit.SECONDS);
-            assertThat(ds.unwrap(FerryPool.class).maximumPoolSize()).isEqualTo(3);
+            for (Thread t : new Thread[] {first, second, resize}) {
+                t.join(10_000);
+            }
+            assertThat(firstOutcome.get()).isEqualTo(true);
+            assertThat(secondOutcome.get()).isEqualTo(true);
+            assertThat(resizeOutcome.get()).isEqualTo("resized");
+            FerryPool pool = ds.unwrap(FerryPool.class);
+            assertThat(pool.maximumPoolSize()).isEqualTo(3);
+            try (Connection admin = Postgres.admin()) {
+                assertThat(Postgres.backends(admin, app)).as("one pool was started, not one per caller")
+                        .isLessThanOrEqualTo(2);
+            }
         }
     }
 
@@ -93,9 +136,27 @@ class PostgresLazyStartTest {
         assertThatThrownBy(() -> first.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(SQLException.class)
                 .hasMessageContaining("closed while it started");
         try (Connection admin = Postgres.admin()) {
-            assertThat(Postgres.backends(admin, app)).as("nothing left open").isZero();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> Postgres.backends(admin, app) == 0);
         }
+        ds.close(); // a second close returns (it waits for the first, which is over)
         assertThat(ds.isClosed()).isTrue();
+    }
+
+    @Test
+    void aBeanConfiguredDataSourceWhoseStartFailsStaysEditableAndStartsOnceFixed() throws Exception {
+        try (FerryDataSource ds = new FerryDataSource()) {
+            ds.setJdbcUrl("jdbc:postgresql://127.0.0.1:1/test?connectTimeout=1");
+            ds.setMaximumPoolSize(1);
+            ds.setConnectionTimeout(1_000);
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class);
+            ds.setJdbcUrl(Postgres.url()); // not started: still editable
+            ds.addDataSourceProperty("ApplicationName", app);
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isValid(1)).isTrue();
+            }
+            assertThatThrownBy(() -> ds.setJdbcUrl(Postgres.url())).isInstanceOf(IllegalStateException.class);
+        }
     }
 
     @Test
@@ -129,7 +190,7 @@ class PostgresLazyStartTest {
             });
             assertThat(first.get(10, TimeUnit.SECONDS)).isTrue();
             assertThat(callBack.get()).isInstanceOf(SQLException.class).hasMessageContaining("from the start itself");
-            assertThat(resize.get()).isInstanceOf(IllegalStateException.class);
+            assertThat(resize.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("own start");
         }
     }
 }
