@@ -38,8 +38,8 @@ import javax.sql.DataSource;
  * first {@code getConnection}'s), holding no lock of the data source's: its first connection runs the user's
  * credentials provider, interceptors and listeners. Callers that arrive meanwhile wait for its outcome (and if it
  * fails, try themselves); a run-time setter waits for it, then applies to the pool it started, or to the settings
- * if it failed; other setters fail, as once started; {@link #close()} waits for it and has it close what it built,
- * and a second close waits for the first. User code that calls back into the data source on the starting thread
+ * if it failed; other setters fail, as once started; {@link #close()} waits for it (up to shutdownTimeout: a
+ * connect that hangs does not hang it) and has it close what it built, and a second close waits for the first. User code that calls back into the data source on the starting thread
  * itself fails (SQLState 55000, or {@link IllegalStateException} from a setter) rather than wait for itself; on a
  * thread the start waits for, it waits, as it would for a lock.
  */
@@ -426,9 +426,12 @@ public class FerryDataSource implements DataSource, Closeable {
         dev.ferry.pool.UserPools users;
         ConnectionPool p;
         boolean fromStart;
+        Duration waitForStart;
         lock.lock();
         try {
             closed = true;
+            waitForStart = config != null ? config.shutdownTimeout()
+                    : settings.shutdownTimeout != null ? settings.shutdownTimeout : Duration.ofSeconds(10);
             fromStart = startingThread == Thread.currentThread();
             inProgress = fromStart ? null : starting; // (never wait for itself: the start sees closed)
             closedBefore = closing;
@@ -448,14 +451,15 @@ public class FerryDataSource implements DataSource, Closeable {
             return;
         }
         try {
-            closeAll(r, users, p, inProgress);
+            closeAll(r, users, p, inProgress, waitForStart);
         } finally {
             mine.complete(null);
         }
     }
 
     private static void closeAll(dev.ferry.ha.ReadRouter r, dev.ferry.pool.UserPools users, ConnectionPool p,
-                                 java.util.concurrent.CompletableFuture<ConnectionPool> inProgress) {
+                                 java.util.concurrent.CompletableFuture<ConnectionPool> inProgress,
+                                 Duration waitForStart) {
         // Closed outside the lock: closing waits for lent connections and tells the user's listeners.
         try {
             if (r != null) {
@@ -470,10 +474,18 @@ public class FerryDataSource implements DataSource, Closeable {
             }
         }
         if (inProgress != null) {
+            // A start under way sees closed and closes what it built before it ends. Waited for up to
+            // shutdownTimeout: a connect that hangs must not hang close() (the start still closes what it built
+            // when the connect returns).
             try {
-                inProgress.join(); // a start under way sees closed and closes what it built before it ends
-            } catch (RuntimeException startFailedOrClosed) {
-                // nothing was left open
+                inProgress.get(Math.max(0, waitForStart.toNanos()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException ended) {
+                // the start failed or was closed: nothing was left open
+            } catch (java.util.concurrent.TimeoutException stillStarting) {
+                LOG.warn("FerryDataSource - closed while a start is still connecting after shutdownTimeout ({}ms); "
+                        + "that start closes what it built when the connect returns", waitForStart.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // as the pool's close: stop waiting, keep the interrupt
             }
         }
     }

@@ -146,6 +146,22 @@ class PostgresLazyStartTest {
     }
 
     @Test
+    void aCloseDuringAStartThatHangsReturnsAfterShutdownTimeoutAndTheStartCleansUpWhenItReturns() throws Exception {
+        FerryDataSource ds = FerryDataSource.startingOnFirstUse(Postgres.config(app).maximumPoolSize(1)
+                .shutdownTimeout(Duration.ofMillis(300)).interceptor(slowFirstCreate).build());
+        Future<Connection> first = threads.submit(() -> ds.getConnection());
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        threads.submit(ds::close).get(10, TimeUnit.SECONDS); // returns although the start is still held
+        assertThat(first.isDone()).as("the start is still held in onCreate").isFalse();
+        release.countDown();
+        assertThatThrownBy(() -> first.get(10, TimeUnit.SECONDS)).hasMessageContaining("closed while it started");
+        try (Connection admin = Postgres.admin()) {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> Postgres.backends(admin, app) == 0);
+        }
+    }
+
+    @Test
     void aBeanConfiguredDataSourceWhoseStartFailsStaysEditableAndStartsOnceFixed() throws Exception {
         try (FerryDataSource ds = new FerryDataSource()) {
             ds.setJdbcUrl("jdbc:postgresql://127.0.0.1:1/test?connectTimeout=1");
