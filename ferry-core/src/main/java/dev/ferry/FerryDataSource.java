@@ -37,11 +37,14 @@ import javax.sql.DataSource;
  * <p>A start runs on the thread of the caller that triggers it ({@code new FerryDataSource(config)}'s, or the
  * first {@code getConnection}'s), holding no lock of the data source's: its first connection runs the user's
  * credentials provider, interceptors and listeners. Callers that arrive meanwhile wait for its outcome (and if it
- * fails, try themselves); a run-time setter waits for it, then applies to the pool it started, or to the settings
- * if it failed; other setters fail, as once started; {@link #close()} waits for it (up to shutdownTimeout: a
- * connect that hangs does not hang it) and has it close what it built, and a second close waits for the first. User code that calls back into the data source on the starting thread
- * itself fails (SQLState 55000, or {@link IllegalStateException} from a setter) rather than wait for itself; on a
- * thread the start waits for, it waits, as it would for a lock.
+ * fails, try themselves); a run-time setter waits for it, then applies to the pool it started (if it failed, the
+ * setter acts as if no start had run); other setters fail, as once started. {@link #close()} waits for a start
+ * under way, up to shutdownTimeout (a connect that hangs does not hang it; callers still waiting for that start
+ * are then told it closed), and the start closes what it built; a second close waits for the first. User code
+ * that the start runs, on the starting thread itself, and that calls back in, fails ({@code getConnection}:
+ * SQLState 55000; a setter: {@link IllegalStateException}), or, for {@code close()}, marks the data source closed
+ * and returns, rather than wait for itself; likewise a {@code close()} from user code a close runs. On another
+ * thread the start waits for, such a call waits, as it would for a lock.
  */
 public class FerryDataSource implements DataSource, Closeable {
 
@@ -62,6 +65,8 @@ public class FerryDataSource implements DataSource, Closeable {
     private Thread startingThread;
     /** The first {@link #close()}: later ones wait for it (guarded by {@link #lock}); null until closed. */
     private java.util.concurrent.CompletableFuture<Void> closing;
+    /** The thread running it: user code it runs (listeners) that closes again must not wait for itself. */
+    private Thread closingThread;
     private PrintWriter logWriter;
     /** The one {@link #reads()} view: batchers on it share one in-flight budget, keyed by it. */
     private final DataSourceView readsView = DataSourceView.reads(this);
@@ -337,28 +342,31 @@ public class FerryDataSource implements DataSource, Closeable {
             }
             mine.complete(built);
             return built;
-        } catch (SQLException | RuntimeException | Error e) {
-            if (!published) {
-                try {
-                    if (startedRouter != null) {
-                        startedRouter.close();
-                    }
-                } finally {
-                    if (started != null) {
-                        started.close(); // (user pools have none of their own yet)
-                    }
-                }
-            }
-            lock.lock();
+        } catch (Throwable e) { // (an Error, or a checked exception user code sneaked through, too)
             try {
-                if (starting == mine) {
-                    starting = null;
-                    startingThread = null;
+                if (!published) {
+                    try {
+                        if (startedRouter != null) {
+                            startedRouter.close();
+                        }
+                    } finally {
+                        if (started != null) {
+                            started.close(); // (user pools have none of their own yet)
+                        }
+                    }
                 }
             } finally {
-                lock.unlock();
+                lock.lock();
+                try {
+                    if (starting == mine) {
+                        starting = null;
+                        startingThread = null;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                mine.completeExceptionally(e);
             }
-            mine.completeExceptionally(e);
             throw e;
         }
     }
@@ -425,18 +433,22 @@ public class FerryDataSource implements DataSource, Closeable {
         dev.ferry.ha.ReadRouter r;
         dev.ferry.pool.UserPools users;
         ConnectionPool p;
-        boolean fromStart;
         Duration waitForStart;
         lock.lock();
         try {
             closed = true;
             waitForStart = config != null ? config.shutdownTimeout()
                     : settings.shutdownTimeout != null ? settings.shutdownTimeout : Duration.ofSeconds(10);
-            fromStart = startingThread == Thread.currentThread();
-            inProgress = fromStart ? null : starting; // (never wait for itself: the start sees closed)
+            if (startingThread == Thread.currentThread() || closingThread == Thread.currentThread()) {
+                // From user code the start or a close runs: the start sees closed and closes what it built; the
+                // close goes on. Waiting here would wait for ourselves.
+                return;
+            }
+            inProgress = starting;
             closedBefore = closing;
             if (closedBefore == null) {
                 closing = mine;
+                closingThread = Thread.currentThread();
             }
             r = router;
             users = userPools;
@@ -445,9 +457,7 @@ public class FerryDataSource implements DataSource, Closeable {
             lock.unlock();
         }
         if (closedBefore != null) { // another close runs, or ran: its end is this one's
-            if (!fromStart) {
-                closedBefore.join();
-            }
+            closedBefore.join();
             return;
         }
         try {
@@ -484,6 +494,9 @@ public class FerryDataSource implements DataSource, Closeable {
             } catch (java.util.concurrent.TimeoutException stillStarting) {
                 LOG.warn("FerryDataSource - closed while a start is still connecting after shutdownTimeout ({}ms); "
                         + "that start closes what it built when the connect returns", waitForStart.toMillis());
+                // Callers waiting for that start are told now (its own caller, when it returns).
+                inProgress.completeExceptionally(new SQLException("FerryDataSource closed while it started",
+                        "08003"));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt(); // as the pool's close: stop waiting, keep the interrupt
             }
@@ -559,8 +572,12 @@ public class FerryDataSource implements DataSource, Closeable {
         // Applied to the pools under the lock too (two field writes each, no user code), so that concurrent
         // changes reach them in the order they reached the settings.
         change("username and password", () -> {
-            change.run();
             ConnectionPool running = pool;
+            if (running != null && running.config().credentialsProvider() != null) {
+                throw new IllegalStateException("username and password cannot change: credentials come from the "
+                        + "credentialsProvider");
+            }
+            change.run();
             if (running != null) {
                 running.setCredentials(settings.username, settings.password);
                 dev.ferry.ha.ReadRouter r = router;
@@ -572,12 +589,13 @@ public class FerryDataSource implements DataSource, Closeable {
     }
 
     /**
-     * A change HikariCP also allows at run time: to the settings (under {@link #lock}), then, once started, to the
-     * running pool, outside the lock (a resize raises events to the user's listeners). A start under way is waited
-     * for first, so the change lands on the pool it starts.
+     * A change HikariCP also allows at run time: {@code onSettings} under {@link #lock} (which may also apply it to
+     * the running pools, where that runs no user code), then, once started, {@code onPool} outside the lock (a
+     * resize raises events to the user's listeners). A start under way is waited for first, so the change lands on
+     * the pool it starts.
      *
-     * @param onSettings applied to the settings, started or not (an unstarted pool's only copy)
-     * @param onPool     applied to the running pool after that, if there is one
+     * @param onSettings applied under the lock, started or not (an unstarted pool's only copy of the settings)
+     * @param onPool     applied to the running pool after that, outside the lock, if there is one
      */
     private void change(String setting, Runnable onSettings,
                         java.util.function.Consumer<ConnectionPool> onPool) {

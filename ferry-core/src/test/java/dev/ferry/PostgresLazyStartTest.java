@@ -151,7 +151,10 @@ class PostgresLazyStartTest {
                 .shutdownTimeout(Duration.ofMillis(300)).interceptor(slowFirstCreate).build());
         Future<Connection> first = threads.submit(() -> ds.getConnection());
         assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        long before = System.nanoTime();
         threads.submit(ds::close).get(10, TimeUnit.SECONDS); // returns although the start is still held
+        assertThat(Duration.ofNanos(System.nanoTime() - before)).as("it waited for the start first")
+                .isGreaterThanOrEqualTo(Duration.ofMillis(300));
         assertThat(first.isDone()).as("the start is still held in onCreate").isFalse();
         release.countDown();
         assertThatThrownBy(() -> first.get(10, TimeUnit.SECONDS)).hasMessageContaining("closed while it started");
@@ -167,7 +170,13 @@ class PostgresLazyStartTest {
             ds.setJdbcUrl("jdbc:postgresql://127.0.0.1:1/test?connectTimeout=1");
             ds.setMaximumPoolSize(1);
             ds.setConnectionTimeout(1_000);
-            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class);
+            // Two first callers of a start that fails: each is told (the second tries itself), none hangs.
+            Future<?> one = threads.submit(() -> ds.getConnection());
+            Future<?> two = threads.submit(() -> ds.getConnection());
+            for (Future<?> caller : java.util.List.of(one, two)) {
+                assertThatThrownBy(() -> caller.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(SQLException.class);
+            }
+            ds.setMaximumPoolSize(2); // a run-time setter after a failed start: as if none had run
             ds.setJdbcUrl(Postgres.url()); // not started: still editable
             ds.addDataSourceProperty("ApplicationName", app);
             try (Connection c = ds.getConnection()) {
@@ -207,7 +216,8 @@ class PostgresLazyStartTest {
                 }
             });
             assertThat(first.get(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(callBack.get()).isInstanceOf(SQLException.class).hasMessageContaining("from the start itself");
+            assertThat(callBack.get()).isInstanceOf(SQLException.class).hasMessageContaining("from the start itself")
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55000"));
             assertThat(resize.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("own start");
         }
     }

@@ -177,7 +177,7 @@ final class ConnectionFactory {
                 : connect(config.jdbcUrl(), login);
         try {
             return prepare(c, login);
-        } catch (SQLException | RuntimeException | LinkageError e) {
+        } catch (Throwable e) { // whatever the setup or an interceptor throws, the connection is not left open
             closeQuietly(c);
             throw e;
         }

@@ -330,7 +330,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         }
         try {
             checkDatabase();
-        } catch (SQLException | RuntimeException e) {
+        } catch (Throwable e) { // (an Error, or a checked exception user code sneaked through, cleans up too)
             if (shared != null) {
                 shared.leave(this);
             }
