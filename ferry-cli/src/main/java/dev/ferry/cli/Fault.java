@@ -22,13 +22,13 @@ record Fault(String command, Duration at) implements FaultInjector {
                 long t0 = System.nanoTime();
                 Process p = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true).start();
                 byte[] output = p.getInputStream().readAllBytes();
-                boolean done = p.waitFor(120, TimeUnit.SECONDS);
+                boolean done = waitOut(p); // (a command that closes its output early, as pg_ctlcluster does)
                 double took = (System.nanoTime() - t0) / 1e9;
                 out.printf(Locale.ROOT, "%nfault: ran '%s' %.1f s into %s's run: %s after %.2f s%s%n", command,
                         at.toMillis() / 1000.0, pool, done ? "exit " + p.exitValue() : "still running", took,
                         output.length == 0 ? "" : " (" + new String(output).strip().replace('\n', ' ') + ")");
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // the run ended before the fault was due
+                Thread.currentThread().interrupt(); // the run ended before the fault was due (while sleeping)
             } catch (Exception e) {
                 out.println("fault: could not run '" + command + "': " + e);
             }
@@ -36,5 +36,27 @@ record Fault(String command, Duration at) implements FaultInjector {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /**
+     * Waits up to 120 s for a command that has started, even if the run ends meanwhile (the runner interrupts this
+     * thread then): the fault happened, and its report must not be lost. The interrupt is kept.
+     */
+    private static boolean waitOut(Process p) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        boolean interrupted = false;
+        try {
+            for (;;) {
+                try {
+                    return p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }
