@@ -464,18 +464,8 @@ final class ConfigResolver {
         if (b.resolvedCredentials != null) {
             return b.resolvedCredentials; // a configuration derived from one built (a replica's): the same instance
         }
-        Class<?> type = loadClass(name);
-        if (type == null) {
-            throw new IllegalArgumentException("credentialsProviderClassName: class '" + name
-                    + "' is not on the classpath");
-        }
-        Object instance;
-        try {
-            instance = type.getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalArgumentException("credentialsProviderClassName: could not instantiate '" + name
-                    + "' (it needs a public no-argument constructor): " + e, e);
-        }
+        Object instance = newInstanceOf("credentialsProviderClassName", name);
+        Class<?> type = instance.getClass();
         if (instance instanceof CredentialsProvider provider) {
             return provider;
         }
@@ -540,6 +530,24 @@ final class ConfigResolver {
         }
     }
 
+    /**
+     * An instance of the class a {@code ...ClassName} setting names, by its public no-argument constructor.
+     *
+     * @throws IllegalArgumentException naming the setting, if the class is missing or cannot be instantiated
+     */
+    private static Object newInstanceOf(String setting, String name) {
+        Class<?> type = loadClass(name);
+        if (type == null) {
+            throw new IllegalArgumentException(setting + ": class '" + name + "' is not on the classpath");
+        }
+        try {
+            return type.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalArgumentException(setting + ": could not instantiate '" + name
+                    + "' (it needs a public no-argument constructor): " + e, e);
+        }
+    }
+
     private static ExceptionOverride resolveOverride(FerryConfig.Builder b) {
         if (b.exceptionOverrideClassName == null) {
             return b.exceptionOverride;
@@ -549,18 +557,8 @@ final class ConfigResolver {
                     + "allowed: one of them");
         }
         String name = b.exceptionOverrideClassName;
-        Class<?> type = loadClass(name);
-        if (type == null) {
-            throw new IllegalArgumentException("exceptionOverrideClassName: class '" + name
-                    + "' is not on the classpath");
-        }
-        Object instance;
-        try {
-            instance = type.getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalArgumentException("exceptionOverrideClassName: could not instantiate '" + name
-                    + "' (it needs a public no-argument constructor): " + e, e);
-        }
+        Object instance = newInstanceOf("exceptionOverrideClassName", name);
+        Class<?> type = instance.getClass();
         if (instance instanceof ExceptionOverride) {
             return (ExceptionOverride) instance;
         }

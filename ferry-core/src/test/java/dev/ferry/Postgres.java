@@ -102,6 +102,14 @@ public final class Postgres {
         return url().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
     }
 
+    /** The role a connection is logged in as ({@code current_user}). */
+    public static String currentUser(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     /** Runs one statement on a direct connection. */
     public static void execute(String sql) throws SQLException {
         try (Connection c = admin(); Statement s = c.createStatement()) {

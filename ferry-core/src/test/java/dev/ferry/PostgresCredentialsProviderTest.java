@@ -35,14 +35,6 @@ class PostgresCredentialsProviderTest {
         return new CredentialsProvider.Credentials(null, secret.get(), expiresAt.get());
     };
 
-    private static String urlWithoutUser() {
-        return Postgres.urlWithoutUser();
-    }
-
-    private static void admin(String sql) throws SQLException {
-        Postgres.execute(sql);
-    }
-
     @BeforeEach
     void createRole() throws SQLException {
         Postgres.createPasswordRole(ROLE, secret.get());
@@ -54,15 +46,8 @@ class PostgresCredentialsProviderTest {
     }
 
     private FerryConfig.Builder config() {
-        return FerryConfig.builder().jdbcUrl(urlWithoutUser()).username(ROLE).credentialsProvider(provider)
+        return FerryConfig.builder().jdbcUrl(Postgres.urlWithoutUser()).username(ROLE).credentialsProvider(provider)
                 .poolName("credentials").maximumPoolSize(2).minimumIdle(0).connectionTimeout(Duration.ofSeconds(2));
-    }
-
-    private static String whoAmI(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 
     private static int backend(Connection c) throws SQLException {
@@ -76,17 +61,17 @@ class PostgresCredentialsProviderTest {
     void eachNewConnectionAsksTheProviderSoARotatedSecretReachesNewConnections() throws Exception {
         try (FerryDataSource ds = new FerryDataSource(config().build())) {
             try (Connection c = ds.getConnection()) {
-                assertThat(whoAmI(c)).isEqualTo(ROLE);
+                assertThat(Postgres.currentUser(c)).isEqualTo(ROLE);
             }
             int before = asked.get();
             assertThat(before).isPositive();
 
             String rotated = "second-" + System.nanoTime();
-            admin("ALTER ROLE " + ROLE + " PASSWORD '" + rotated + "'");
+            Postgres.execute("ALTER ROLE " + ROLE + " PASSWORD '" + rotated + "'");
             secret.set(rotated);
             ds.unwrap(FerryPool.class).softEvictConnections(); // the old connections are retired; new ones log in with the new secret
             try (Connection c = ds.getConnection()) {
-                assertThat(whoAmI(c)).isEqualTo(ROLE);
+                assertThat(Postgres.currentUser(c)).isEqualTo(ROLE);
             }
             assertThat(asked.get()).as("asked again for the new connection").isGreaterThan(before);
 
@@ -178,7 +163,7 @@ class PostgresCredentialsProviderTest {
     void hikariCpsCredentialsProviderClassNameIsUsedAsItIs() throws Exception {
         HikariSecretFile.SECRET.set(secret.get());
         java.util.Properties hikari = new java.util.Properties();
-        hikari.setProperty("jdbcUrl", urlWithoutUser());
+        hikari.setProperty("jdbcUrl", Postgres.urlWithoutUser());
         hikari.setProperty("credentialsProviderClassName", HikariSecretFile.class.getName());
         hikari.setProperty("maximumPoolSize", "1");
         hikari.setProperty("connectionTimeout", "3000");
@@ -187,7 +172,7 @@ class PostgresCredentialsProviderTest {
                 .doesNotContain(secret.get());
         int before = HikariSecretFile.ASKED.get();
         try (FerryDataSource ds = new FerryDataSource(config); Connection c = ds.getConnection()) {
-            assertThat(whoAmI(c)).isEqualTo(ROLE);
+            assertThat(Postgres.currentUser(c)).isEqualTo(ROLE);
             assertThat(HikariSecretFile.ASKED.get()).isGreaterThan(before);
         }
         HikariSecretFile.SECRET.set("wrong-" + secret.get());

@@ -69,13 +69,6 @@ class PostgresUserPoolsTest {
                 .dataSourceProperty("ApplicationName", app).poolName(app).connectionTimeout(Duration.ofSeconds(5));
     }
 
-    private static String whoAmI(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
     private int serverSessions() throws SQLException {
         try (Connection admin = Postgres.admin()) {
             return Postgres.backends(admin, app);
@@ -102,9 +95,9 @@ class PostgresUserPoolsTest {
             try (Connection a = ds.getConnection(ALICE, alicePassword);
                  Connection b = ds.getConnection(BOB, bobPassword);
                  Connection own = ds.getConnection("postgres", OWN_PASSWORD)) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
-                assertThat(whoAmI(b)).isEqualTo(BOB);
-                assertThat(whoAmI(own)).isEqualTo("postgres");
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(b)).isEqualTo(BOB);
+                assertThat(Postgres.currentUser(own)).isEqualTo("postgres");
             }
             assertThat(ds.userPools()).hasSize(2);
             assertThat(ds.userPools()).allSatisfy(p -> assertThat(p.poolName()).startsWith(app + "-user-")
@@ -112,11 +105,11 @@ class PostgresUserPoolsTest {
             assertThat(ds.userPools()).extracting(UserPool::user).containsExactlyInAnyOrder(ALICE, BOB);
             assertThat(ds.userPools().toString()).doesNotContain(alicePassword).doesNotContain(bobPassword);
             try (Connection again = ds.getConnection(ALICE, alicePassword)) {
-                assertThat(whoAmI(again)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(again)).isEqualTo(ALICE);
             }
             assertThat(ds.userPools()).as("alice's pool is reused").hasSize(2);
             try (Connection noPassword = ds.getConnection("postgres", null)) {
-                assertThat(whoAmI(noPassword)).isEqualTo("postgres");
+                assertThat(Postgres.currentUser(noPassword)).isEqualTo("postgres");
             }
             assertThat(ds.userPools()).as("the own user without its password is not the main pool's").hasSize(3);
         }
@@ -127,7 +120,7 @@ class PostgresUserPoolsTest {
         try (FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(3).perUserPoolSize(2)
                 .connectionTimeout(Duration.ofSeconds(30)).build())) {
             try (Connection a = ds.getConnection(ALICE, alicePassword)) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
             }
             // alice's pool now holds an idle connection: a caller with a wrong password must not be lent it
             assertThatThrownBy(() -> ds.getConnection(ALICE, "not-" + alicePassword))
@@ -138,7 +131,7 @@ class PostgresUserPoolsTest {
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28P01"));
             assertThat(ds.userPools()).as("the refused pool is closed").hasSize(1);
             try (Connection a = ds.getConnection(ALICE, alicePassword)) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
             }
             assertThatThrownBy(() -> ds.getConnection(ALICE, null)).isInstanceOf(SQLException.class)
                     .isNotInstanceOf(SQLTransientConnectionException.class)
@@ -158,7 +151,7 @@ class PostgresUserPoolsTest {
             FerryPool main = ds.unwrap(FerryPool.class);
             assertThat(main.totalConnections()).isEqualTo(max);
             try (Connection a = ds.getConnection(ALICE, alicePassword)) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
                 assertThat(main.totalConnections()).as("one of main's idle connections was closed for alice")
                         .isEqualTo(max - 1);
                 if (max == 1) {
@@ -168,7 +161,7 @@ class PostgresUserPoolsTest {
                     try {
                         Future<String> mainCaller = caller.submit(() -> {
                             try (Connection c = ds.getConnection()) {
-                                return whoAmI(c);
+                                return Postgres.currentUser(c);
                             }
                         });
                         await().atMost(Duration.ofSeconds(2)).until(() -> main.waitingThreads() == 1);
@@ -222,7 +215,7 @@ class PostgresUserPoolsTest {
                         try (Connection c = ds.getConnection(user[0], user[1])) {
                             AtomicInteger lent = lentNow.computeIfAbsent(user[0], k -> new AtomicInteger());
                             mostLentPerUser.accumulateAndGet(lent.incrementAndGet(), Math::max);
-                            assertThat(whoAmI(c)).isEqualTo(user[0]);
+                            assertThat(Postgres.currentUser(c)).isEqualTo(user[0]);
                             lent.decrementAndGet();
                             served++;
                         }
@@ -255,10 +248,10 @@ class PostgresUserPoolsTest {
                 assertThatThrownBy(() -> ds.getConnection(BOB, bobPassword))
                         .isInstanceOf(SQLTransientConnectionException.class).hasMessageContaining("maxUserPools (1)")
                         .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("53300"));
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
             }
             try (Connection b = ds.getConnection(BOB, bobPassword)) {
-                assertThat(whoAmI(b)).isEqualTo(BOB);
+                assertThat(Postgres.currentUser(b)).isEqualTo(BOB);
             }
             assertThat(ds.userPools()).hasSize(1);
             assertThat(ds.userPools().get(0).totalConnections()).isLessThanOrEqualTo(1);
@@ -292,16 +285,16 @@ class PostgresUserPoolsTest {
     void aPasswordChangedAtRunTimeIsTheOnlyOneTheMainPoolServes() throws Exception {
         try (FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(3).perUserPoolSize(1).build())) {
             try (Connection own = ds.getConnection("postgres", OWN_PASSWORD)) {
-                assertThat(whoAmI(own)).isEqualTo("postgres");
+                assertThat(Postgres.currentUser(own)).isEqualTo("postgres");
             }
             assertThat(ds.userPools()).isEmpty();
             ds.setPassword("rotated-" + OWN_PASSWORD);
             try (Connection old = ds.getConnection("postgres", OWN_PASSWORD)) {
-                assertThat(whoAmI(old)).isEqualTo("postgres"); // trusted: any password logs in, in a pool of its own
+                assertThat(Postgres.currentUser(old)).isEqualTo("postgres"); // trusted: any password logs in, in a pool of its own
             }
             assertThat(ds.userPools()).as("the old password is not the main pool's any more").hasSize(1);
             try (Connection rotated = ds.getConnection("postgres", "rotated-" + OWN_PASSWORD)) {
-                assertThat(whoAmI(rotated)).isEqualTo("postgres");
+                assertThat(Postgres.currentUser(rotated)).isEqualTo("postgres");
             }
             assertThat(ds.userPools()).hasSize(1);
         }
@@ -316,7 +309,7 @@ class PostgresUserPoolsTest {
                 .queueWaitTarget(Duration.ofMillis(5)).shedOnOverload(true).idleTimeout(Duration.ofSeconds(60))
                 .maxLifetime(Duration.ofSeconds(60)).build())) {
             try (Connection a = ds.getConnection(ALICE, alicePassword)) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
             }
             assertThat(ds.userPoolsEngine().livePools().get(0).getValue().config().idleTimeout())
                     .isEqualTo(Duration.ofSeconds(59));
@@ -326,8 +319,8 @@ class PostgresUserPoolsTest {
                 .reserve(1).connectionTimeout(Duration.ofSeconds(3)).build())) {
             try (Connection a = ds.getConnection(ALICE, alicePassword);
                  Connection critical = ds.forPriority(Priority.CRITICAL).getConnection()) {
-                assertThat(whoAmI(a)).isEqualTo(ALICE);
-                assertThat(whoAmI(critical)).isEqualTo("postgres");
+                assertThat(Postgres.currentUser(a)).isEqualTo(ALICE);
+                assertThat(Postgres.currentUser(critical)).isEqualTo("postgres");
                 assertThat(ds.unwrap(FerryPool.class).reserveUses()).isEqualTo(1);
             }
         }
@@ -361,7 +354,7 @@ class PostgresUserPoolsTest {
         FerryDataSource ds = new FerryDataSource(config().maximumPoolSize(3).perUserPoolSize(2).build());
         try (Connection a = ds.getConnection(ALICE, alicePassword);
              Connection b = ds.getConnection(BOB, bobPassword)) {
-            assertThat(whoAmI(a) + whoAmI(b)).isEqualTo(ALICE + BOB);
+            assertThat(Postgres.currentUser(a) + Postgres.currentUser(b)).isEqualTo(ALICE + BOB);
         }
         assertThat(serverSessions()).isPositive();
         ds.close();

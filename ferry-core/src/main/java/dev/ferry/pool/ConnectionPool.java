@@ -1229,9 +1229,7 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         if (bag.size() - reserveOpen.get() > connectionCap() && retireIfOversized(entry)) {
             return;
         }
-        if (shared != null && bag.unserved() == 0 && shared.yieldsReturned(this)) {
-            entry.yielded = true; // nobody here waits for it, and another member's callers wait for a place
-            retire(entry, "closed to make room in the shared budget");
+        if (shared != null && yieldedToOthers(entry)) {
             return;
         }
         bag.requite(entry);
@@ -1651,6 +1649,19 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
         return openConnections.get() >= connectionCap() || shared != null && shared.isFull();
     }
 
+    /**
+     * Closes a connection of ours (just returned or just opened) when nobody here waits for it and another member
+     * of the shared budget has callers waiting for a place ({@link SharedBudget#yieldsReturned}); false if kept.
+     */
+    private boolean yieldedToOthers(PoolEntry entry) {
+        if (bag.unserved() != 0 || !shared.yieldsReturned(this)) {
+            return false;
+        }
+        entry.yielded = true; // before the close, which gives the place back as yielded
+        retire(entry, "closed to make room in the shared budget");
+        return true;
+    }
+
     /** Callers waiting that no connection has been handed to yet. */
     int unserved() {
         return bag.unserved();
@@ -1806,13 +1817,10 @@ public final class ConnectionPool implements FerryPool, AutoCloseable {
                     retire(entry, "pool closed");
                     return false;
                 }
-                if (shared != null && bag.unserved() == 0 && connectionsCreated.get() > 1
-                        && shared.yieldsReturned(this)) {
-                    // Opened for a demand that has gone (minimumIdle, or a caller served meanwhile) while another
-                    // member's callers wait for a place: theirs, rather than idle here. (Not a pool's first: a new
-                    // user pool's first borrower may be between two waits.)
-                    entry.yielded = true;
-                    retire(entry, "closed to make room in the shared budget");
+                // Opened for a demand that has gone (minimumIdle, or a caller served meanwhile) while another
+                // member's callers wait for a place: theirs, rather than idle here. (Not a pool's first: a new user
+                // pool's first borrower may be between two waits.)
+                if (shared != null && connectionsCreated.get() > 1 && yieldedToOthers(entry)) {
                     return false;
                 }
                 bag.requite(entry);
